@@ -6,11 +6,13 @@ so tests written against maildev work unchanged:
 
   GET    /email           -> JSON list of messages (oldest first)
   GET    /email/<id>      -> one message
+  GET    /email/<id>/source -> the raw message (RFC 5322 bytes)
+  GET    /email/<id>/html -> the HTML part
   DELETE /email/<id>      -> delete one message
   DELETE /email/all       -> delete every message
   GET    /healthz         -> "true"
 
-Each message has: id, subject, from[{address,name}], to[{address,name}],
+Each message has: id, messageId, subject, from[{address,name}], to[{address,name}],
 cc[...], bcc (envelope-only recipients), text, html, headers{lower-case name:
 value}, date, time, envelope{from, to}, attachments[{fileName, contentType,
 length}], size, source (raw RFC 5322 text).
@@ -33,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 
 STORE = []
+RAW = {}  # id -> raw bytes
 LOCK = threading.Lock()
 
 
@@ -72,6 +75,7 @@ def parse(raw: bytes, mail_from: str, rcpt_tos):
     now = datetime.now(timezone.utc).isoformat()
     return {
         "id": uuid.uuid4().hex[:8],
+        "messageId": str(msg.get("message-id", "")).strip().strip("<>") or None,
         "subject": str(msg.get("subject", "")),
         "from": _addrs(msg.get_all("from", [])),
         "to": _addrs(msg.get_all("to", [])),
@@ -103,6 +107,7 @@ class Handler:
                      envelope.mail_from, list(envelope.rcpt_tos))
         with LOCK:
             STORE.append(item)
+            RAW[item["id"]] = envelope.original_content or envelope.content
         print(f"{time.strftime('%F %T')} mail {item['id']} to={envelope.rcpt_tos} "
               f"subject={item['subject']!r}", flush=True)
         return "250 Message accepted for delivery"
@@ -117,6 +122,13 @@ class Api(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_raw(self, code, data, ctype):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _parts(self):
         return [p for p in self.path.split("?")[0].split("/") if p]
 
@@ -127,11 +139,18 @@ class Api(BaseHTTPRequestHandler):
         if p == ["email"]:
             with LOCK:
                 return self._send(200, list(STORE))
-        if len(p) == 2 and p[0] == "email":
+        if len(p) in (2, 3) and p[0] == "email":
             with LOCK:
                 for m in STORE:
-                    if m["id"] == p[1]:
+                    if m["id"] != p[1]:
+                        continue
+                    if len(p) == 2:
                         return self._send(200, m)
+                    if p[2] == "source":
+                        return self._send_raw(200, RAW.get(m["id"], b""), "text/plain")
+                    if p[2] == "html":
+                        return self._send_raw(200, (m["html"] or "").encode(),
+                                              "text/html; charset=utf-8")
         return self._send(404, {"error": "not found"})
 
     def do_DELETE(self):
@@ -139,12 +158,14 @@ class Api(BaseHTTPRequestHandler):
         if p == ["email", "all"]:
             with LOCK:
                 STORE.clear()
+                RAW.clear()
             return self._send(200, True)
         if len(p) == 2 and p[0] == "email":
             with LOCK:
                 for i, m in enumerate(STORE):
                     if m["id"] == p[1]:
                         del STORE[i]
+                        RAW.pop(p[1], None)
                         return self._send(200, True)
         return self._send(404, {"error": "not found"})
 
