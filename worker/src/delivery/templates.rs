@@ -1,0 +1,802 @@
+//! The words of every email and text message the portal sends.
+//!
+//! Each email is three [minijinja] templates under `worker/templates/email/`:
+//! `<name>.subject` (one line), `<name>.txt` (the plain-text part, extending
+//! `base.txt`, which adds a plain footer) and `<name>.html` (the HTML part, extending
+//! `base.html`, the shared layout with the service name and footer, and using the
+//! button from `components.html`). Each text message is
+//! `worker/templates/sms/<name>.txt`. All of them are compiled into the binary with
+//! `include_str!`, so the worker needs no template files at run time and a missing or
+//! misnamed file is a build error rather than a 3 a.m. page.
+//!
+//! Rules the templates rely on:
+//! - **Missing parameters are errors** ([`UndefinedBehavior::Strict`]): a typo in a
+//!   job must fail loudly, not send "Hello ," with an empty link.
+//! - **HTML is autoescaped, plain text and subjects are not.** Names, file names and
+//!   reasons typed by users appear in emails; escaping keeps them text.
+//! - **Links are absolute**, built from the `base_url` parameter (the front end's
+//!   address, e.g. `https://portal.example.gov.uk`), which every email requires. It
+//!   is checked to be an absolute `http(s)` URL and its trailing slash dropped, so a
+//!   template can always write `{{ base_url }}/path`. Values put into a link go through
+//!   the `uri_component` filter.
+//! - **Times are shown in UK time**, GOV.UK style, with the `datetime` filter
+//!   (`3:04pm on 5 March 2026 (UK time)`) and dates with the `date` filter
+//!   (`5 March 2026`). Parameters carry RFC 3339 timestamps and ISO dates.
+//! - **Text messages fit in one 160-character fragment** (checked by a test).
+//!
+//! The parameters of each template (all emails also need `base_url` and
+//! `first_name`, the recipient's):
+//!
+//! | template | parameters |
+//! |---|---|
+//! | `invitation` | `token`, `expires_at`, optional `organisation_name` |
+//! | `password_reset` | `token`, `expires_at` |
+//! | `password_changed` | `changed_at` |
+//! | `two_factor_code` | `code`, `valid_minutes` |
+//! | `inactivity_warning` | `days_remaining`, `deactivates_on` |
+//! | `account_deactivated` | `by_administrator` (bool; false means the 90-day sweep) |
+//! | `new_message` | `case_reference`, `sender_name` |
+//! | `task_unable_to_complete` | `case_reference`, `task_title`, `reported_by`, `reason` |
+//! | `task_reminder` | `tasks`: list of `{case_reference, title, due_on, overdue}` |
+//! | `document_infected` | `is_uploader` (bool), `file_name`, `case_reference`, `uploaded_by`, `uploaded_at` |
+//! | `export_ready` | `export_id`, `row_count`, `expires_at` |
+//! | `arrangement_decision` | `arrangement_reference`, `approved` (bool), `reason` (may be empty) |
+//! | `tenancy_details_requested` | `organisation_name`, `due_on` |
+//! | SMS `two_factor_code`, `confirm_mobile_code` | `code`, `valid_minutes` |
+//!
+//! Front-end routes the links point at: `/accept-invitation?token=`,
+//! `/reset-password?token=`, `/forgot-password`, `/sign-in`, `/cases/<reference>`,
+//! `/cases/<reference>/messages`, `/cases/<reference>/tasks`,
+//! `/cases/<reference>/documents`, `/tasks`, `/payments/exports/<id>`,
+//! `/arrangements/<reference>`, `/tenancy-requests`, `/profile/security`.
+//!
+//! Emails deliberately hold as little personal data as they can: no message text,
+//! no tenant names, and the payments export link leads to the signed-in portal rather
+//! than to the file itself.
+
+use std::{
+    fmt::{self, Write as _},
+    str::FromStr,
+    sync::LazyLock,
+};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Timelike};
+use chrono_tz::Europe::London;
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+use serde::{Deserialize, Serialize};
+
+/// The service's name as users see it: the `service_name` variable of every template.
+pub const SERVICE_NAME: &str = "Landlord & Resident Portal";
+
+/// Every email the portal sends. The serde form is the same as [`Self::as_str`], so
+/// a delivery record can store the template by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailTemplate {
+    /// A new account: the single-use link to set a password (valid 24 hours).
+    Invitation,
+    /// A single-use link to choose a new password (valid 1 hour). The same email
+    /// serves "forgot password" and "an administrator sent a reset", so it reveals
+    /// nothing about who asked.
+    PasswordReset,
+    /// "Your password was changed", so that a user whose password was changed by
+    /// someone else finds out.
+    PasswordChanged,
+    /// A 6-digit sign-in code sent by email (valid 15 minutes).
+    TwoFactorCode,
+    /// Sent after 76 days without a sign-in: the account will be deactivated in 14
+    /// days unless the user signs in.
+    InactivityWarning,
+    /// The account has been deactivated, by the 90-day sweep or an administrator.
+    AccountDeactivated,
+    /// A caseworker sent a message on a case; the text itself stays in the portal.
+    NewMessage,
+    /// To the case owner: a party could not complete a task, who, which and why.
+    TaskUnableToComplete,
+    /// The recipient's tasks that are due soon or overdue.
+    TaskReminder,
+    /// An uploaded file contained a virus and was quarantined (to the uploader and
+    /// to the case owner).
+    DocumentInfected,
+    /// A requested payments export is ready to download, until it expires.
+    ExportReady,
+    /// An Alternative Payment Arrangement was approved or rejected, with the reason.
+    ArrangementDecision,
+    /// To landlord users with `PROVIDE_TENANCY_DETAILS`: a new request is on the
+    /// organisation's to-do list.
+    TenancyDetailsRequested,
+}
+
+impl EmailTemplate {
+    /// Every email template, for tests and for listing them in operator tools.
+    pub const ALL: [Self; 13] = [
+        Self::Invitation,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::TwoFactorCode,
+        Self::InactivityWarning,
+        Self::AccountDeactivated,
+        Self::NewMessage,
+        Self::TaskUnableToComplete,
+        Self::TaskReminder,
+        Self::DocumentInfected,
+        Self::ExportReady,
+        Self::ArrangementDecision,
+        Self::TenancyDetailsRequested,
+    ];
+
+    /// The stable snake_case name, also the template's file name. Stored in delivery
+    /// records, so never rename one without a migration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invitation => "invitation",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::TwoFactorCode => "two_factor_code",
+            Self::InactivityWarning => "inactivity_warning",
+            Self::AccountDeactivated => "account_deactivated",
+            Self::NewMessage => "new_message",
+            Self::TaskUnableToComplete => "task_unable_to_complete",
+            Self::TaskReminder => "task_reminder",
+            Self::DocumentInfected => "document_infected",
+            Self::ExportReady => "export_ready",
+            Self::ArrangementDecision => "arrangement_decision",
+            Self::TenancyDetailsRequested => "tenancy_details_requested",
+        }
+    }
+}
+
+impl fmt::Display for EmailTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EmailTemplate {
+    type Err = TemplateError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|template| template.as_str() == name)
+            .ok_or_else(|| TemplateError::Unknown(name.to_owned()))
+    }
+}
+
+/// Every text message the portal sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsTemplate {
+    /// A 6-digit sign-in code sent to the user's mobile (valid 15 minutes).
+    TwoFactorCode,
+    /// A code that proves the user holds a newly entered mobile number, after an
+    /// administrator reset the old one.
+    ConfirmMobileCode,
+}
+
+impl SmsTemplate {
+    /// Every text message template.
+    pub const ALL: [Self; 2] = [Self::TwoFactorCode, Self::ConfirmMobileCode];
+
+    /// The stable snake_case name, also the template's file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TwoFactorCode => "two_factor_code",
+            Self::ConfirmMobileCode => "confirm_mobile_code",
+        }
+    }
+}
+
+impl fmt::Display for SmsTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SmsTemplate {
+    type Err = TemplateError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|template| template.as_str() == name)
+            .ok_or_else(|| TemplateError::Unknown(name.to_owned()))
+    }
+}
+
+/// An email ready to send: a one-line subject and the two alternative bodies.
+///
+/// `Debug` shows only the subject and the body sizes: the bodies hold set-password
+/// links and sign-in codes, which must not reach a log through a stray `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// The subject line, whitespace collapsed to single spaces.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+impl fmt::Debug for RenderedEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenderedEmail")
+            .field("subject", &self.subject)
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .field("html", &format_args!("<{} bytes>", self.html.len()))
+            .finish()
+    }
+}
+
+/// Why a template could not be rendered. None of these is worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// A template name that is not one of [`EmailTemplate`] or [`SmsTemplate`].
+    #[error("unknown template {0:?}")]
+    Unknown(String),
+    /// The parameters are not usable: not a JSON object, or a bad `base_url`.
+    #[error("invalid template parameters: {0}")]
+    InvalidParams(String),
+    /// The template failed, most often because a parameter it uses is missing.
+    /// minijinja's message names the parameter and the template line, never a value.
+    #[error("failed to render {template}: {source}")]
+    Render {
+        /// The file that failed, e.g. `email/invitation.html`.
+        template: String,
+        /// What went wrong.
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
+/// Renders an email's subject, plain-text and HTML parts from its parameters (see
+/// the module documentation for which each template needs).
+pub fn render_email(
+    template: EmailTemplate,
+    params: &serde_json::Value,
+) -> Result<RenderedEmail, TemplateError> {
+    let context = email_context(params)?;
+    let name = template.as_str();
+    let subject = render(&format!("email/{name}.subject"), &context)?;
+    // A subject is a single header line: newlines from the template file (or a
+    // parameter) are folded away rather than trusted to the mail library.
+    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    if subject.is_empty() {
+        return Err(TemplateError::InvalidParams(format!(
+            "the subject of {name} rendered empty"
+        )));
+    }
+    Ok(RenderedEmail {
+        subject,
+        text: render(&format!("email/{name}.txt"), &context)?,
+        html: render(&format!("email/{name}.html"), &context)?,
+    })
+}
+
+/// Renders a text message from its parameters. The result is trimmed, so the
+/// template file's trailing newline is not sent.
+pub fn render_sms(
+    template: SmsTemplate,
+    params: &serde_json::Value,
+) -> Result<String, TemplateError> {
+    let context = object_context(params)?;
+    let body = render(&format!("sms/{}.txt", template.as_str()), &context)?;
+    Ok(body.trim().to_owned())
+}
+
+/// Every template, compiled into the binary. Listed by name, so adding an email means
+/// adding its name here and its three files; forgetting a file fails the build.
+macro_rules! embedded_templates {
+    (layouts: [$($layout:literal),*], email: [$($email:literal),*], sms: [$($sms:literal),*]) => {
+        &[
+            $((
+                concat!("email/", $layout),
+                include_str!(concat!("../../templates/email/", $layout)),
+            ),)*
+            $(
+                (
+                    concat!("email/", $email, ".subject"),
+                    include_str!(concat!("../../templates/email/", $email, ".subject")),
+                ),
+                (
+                    concat!("email/", $email, ".txt"),
+                    include_str!(concat!("../../templates/email/", $email, ".txt")),
+                ),
+                (
+                    concat!("email/", $email, ".html"),
+                    include_str!(concat!("../../templates/email/", $email, ".html")),
+                ),
+            )*
+            $((
+                concat!("sms/", $sms, ".txt"),
+                include_str!(concat!("../../templates/sms/", $sms, ".txt")),
+            ),)*
+        ]
+    };
+}
+
+/// `(name, source)` of every template; names are paths under `worker/templates/`.
+static SOURCES: &[(&str, &str)] = embedded_templates! {
+    layouts: ["base.html", "base.txt", "components.html"],
+    email: [
+        "invitation",
+        "password_reset",
+        "password_changed",
+        "two_factor_code",
+        "inactivity_warning",
+        "account_deactivated",
+        "new_message",
+        "task_unable_to_complete",
+        "task_reminder",
+        "document_infected",
+        "export_ready",
+        "arrangement_decision",
+        "tenancy_details_requested"
+    ],
+    sms: ["two_factor_code", "confirm_mobile_code"]
+};
+
+/// Parsed once, on first use, and shared by every job: parsing 40-odd templates per
+/// message would be wasted work, and the environment is immutable after setup.
+static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Debug info makes errors carry the values of the variables in scope, which here
+    // are reset tokens and sign-in codes; errors end up in logs and delivery records.
+    env.set_debug(false);
+    // Block tags on their own lines leave no blank lines behind, which matters for
+    // the plain-text part, where every newline shows.
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_global("service_name", SERVICE_NAME);
+    env.add_filter("datetime", datetime_filter);
+    env.add_filter("date", date_filter);
+    env.add_filter("uri_component", uri_component_filter);
+    for (name, source) in SOURCES {
+        // Every template is rendered by the tests, so a syntax error cannot ship.
+        env.add_template(name, source)
+            .unwrap_or_else(|error| panic!("embedded template {name} does not parse: {error}"));
+    }
+    env
+});
+
+fn render(name: &str, context: &Value) -> Result<String, TemplateError> {
+    let render_error = |source| TemplateError::Render {
+        template: name.to_owned(),
+        source,
+    };
+    ENVIRONMENT
+        .get_template(name)
+        .map_err(render_error)?
+        .render(context)
+        .map_err(render_error)
+}
+
+/// The parameters as a template context. They must be a JSON object, whose keys
+/// become the template's variables.
+fn object_context(params: &serde_json::Value) -> Result<Value, TemplateError> {
+    if !params.is_object() {
+        return Err(TemplateError::InvalidParams(
+            "parameters must be a JSON object".into(),
+        ));
+    }
+    Ok(Value::from_serialize(params))
+}
+
+/// Like [`object_context`], plus the checked and normalised `base_url` every email's
+/// links start with.
+fn email_context(params: &serde_json::Value) -> Result<Value, TemplateError> {
+    let serde_json::Value::Object(map) = params else {
+        return Err(TemplateError::InvalidParams(
+            "parameters must be a JSON object".into(),
+        ));
+    };
+    let base_url = map
+        .get("base_url")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| TemplateError::InvalidParams("base_url is missing".into()))?;
+    let base_url = normalise_base_url(base_url)?;
+    Ok(map
+        .iter()
+        .filter(|(key, _)| key.as_str() != "base_url")
+        .map(|(key, value)| (key.clone(), Value::from_serialize(value)))
+        .chain([("base_url".to_owned(), Value::from_safe_string(base_url))])
+        .collect())
+}
+
+/// Checks that `base_url` is an absolute http(s) URL without query or fragment, and
+/// returns it without a trailing slash.
+///
+/// The result is marked HTML-safe so links read `https://…` in the HTML source rather
+/// than `https:&#x2f;&#x2f;…`. That is sound because the URL is re-serialised by the
+/// `url` crate, which percent-encodes `"`, `<`, `>` and spaces, and because every
+/// link is written in double quotes; anything else the URL could contain is refused.
+fn normalise_base_url(raw: &str) -> Result<String, TemplateError> {
+    let invalid = |why: &str| TemplateError::InvalidParams(format!("base_url {why}"));
+    let url = url::Url::parse(raw).map_err(|_| invalid("is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid("must be an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid("must not have a query, fragment or user name"));
+    }
+    let normalised = url.as_str().trim_end_matches('/').to_owned();
+    if normalised.contains(['&', '\'', '"', '<', '>']) {
+        return Err(invalid("contains characters that are not safe in a link"));
+    }
+    Ok(normalised)
+}
+
+/// `{{ at|datetime }}`: an RFC 3339 timestamp as UK time, GOV.UK style:
+/// `3:04pm on 5 March 2026 (UK time)`.
+fn datetime_filter(value: &str) -> Result<String, minijinja::Error> {
+    let at = DateTime::parse_from_rfc3339(value).map_err(|error| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("datetime expects an RFC 3339 timestamp: {error}"),
+        )
+    })?;
+    let local = at.with_timezone(&London);
+    let date = govuk_date(local.date_naive());
+    // "Midnight on 12 March" leaves readers unsure which end of the day is meant.
+    if local.time() == NaiveTime::MIN {
+        return Ok(format!("midnight at the start of {date} (UK time)"));
+    }
+    Ok(format!("{} on {date} (UK time)", govuk_time(local.time())))
+}
+
+/// `{{ day|date }}`: an ISO date (`2026-03-05`), or the UK date of an RFC 3339
+/// timestamp, as `5 March 2026`.
+fn date_filter(value: &str) -> Result<String, minijinja::Error> {
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .or_else(|_| {
+            DateTime::parse_from_rfc3339(value).map(|at| at.with_timezone(&London).date_naive())
+        })
+        .map_err(|error| {
+            minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!("date expects YYYY-MM-DD or an RFC 3339 timestamp: {error}"),
+            )
+        })?;
+    Ok(govuk_date(date))
+}
+
+/// `{{ token|uri_component }}`: percent-encodes everything but RFC 3986 unreserved
+/// characters, like JavaScript's `encodeURIComponent`, so a value is safe in a path
+/// segment or a query value. The result contains no character HTML would escape, so
+/// it is marked safe and links stay readable in the HTML source.
+fn uri_component_filter(value: &Value) -> Result<Value, minijinja::Error> {
+    if value.is_undefined() || value.is_none() {
+        return Err(minijinja::Error::new(
+            ErrorKind::UndefinedError,
+            "uri_component needs a value",
+        ));
+    }
+    let mut encoded = String::new();
+    for byte in value.to_string().bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    Ok(Value::from_safe_string(encoded))
+}
+
+/// GOV.UK style: `5:30pm`, `10am`, `midday`.
+fn govuk_time(time: NaiveTime) -> String {
+    match (time.hour(), time.minute()) {
+        (12, 0) => "midday".to_owned(),
+        (_, 0) => time.format("%-I%P").to_string(),
+        _ => time.format("%-I:%M%P").to_string(),
+    }
+}
+
+/// GOV.UK style: `5 March 2026`.
+fn govuk_date(date: NaiveDate) -> String {
+    date.format("%-d %B %Y").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const BASE_URL: &str = "https://portal.example.gov.uk";
+
+    /// Realistic parameters for each email, as the jobs will pass them. User-typed
+    /// values include characters HTML must escape, so the snapshots show escaping.
+    fn sample_params(template: EmailTemplate) -> serde_json::Value {
+        let mut params = match template {
+            EmailTemplate::Invitation => json!({
+                "first_name": "Priya",
+                "organisation_name": "Northgate Homes & Lettings",
+                "token": "q8Zr2vB1xPaN7yKd0fLw3s",
+                "expires_at": "2026-03-06T14:05:00Z",
+            }),
+            EmailTemplate::PasswordReset => json!({
+                "first_name": "Priya",
+                "token": "Tn4mW9c/Jx+2hV0e",
+                "expires_at": "2026-07-01T09:30:00Z",
+            }),
+            EmailTemplate::PasswordChanged => json!({
+                "first_name": "Priya",
+                "changed_at": "2026-07-01T08:41:17Z",
+            }),
+            EmailTemplate::TwoFactorCode => json!({
+                "first_name": "Priya",
+                "code": "048213",
+                "valid_minutes": 15,
+            }),
+            EmailTemplate::InactivityWarning => json!({
+                "first_name": "Tom",
+                "days_remaining": 14,
+                "deactivates_on": "2026-04-02",
+            }),
+            EmailTemplate::AccountDeactivated => json!({
+                "first_name": "Tom",
+                "by_administrator": false,
+            }),
+            EmailTemplate::NewMessage => json!({
+                "first_name": "Alex",
+                "case_reference": "202200046",
+                "sender_name": "Sam O'Neill",
+            }),
+            EmailTemplate::TaskUnableToComplete => json!({
+                "first_name": "Sam",
+                "case_reference": "202200046",
+                "task_title": "Provide the repair log for the kitchen",
+                "reported_by": "Northgate Homes & Lettings (Priya Shah)",
+                "reason": "The contractor's records were lost in a flood <see attached>; we have asked them for copies.",
+            }),
+            EmailTemplate::TaskReminder => json!({
+                "first_name": "Alex",
+                "tasks": [
+                    {"case_reference": "202200046", "title": "Read message", "due_on": "2026-02-27", "overdue": true},
+                    {"case_reference": "202300112", "title": "Upload photos of the damp", "due_on": "2026-03-09", "overdue": false},
+                ],
+            }),
+            EmailTemplate::DocumentInfected => json!({
+                "first_name": "Sam",
+                "is_uploader": false,
+                "file_name": "invoice<1>.pdf",
+                "case_reference": "202200046",
+                "uploaded_by": "Alex Morgan",
+                "uploaded_at": "2026-01-15T16:20:00Z",
+            }),
+            EmailTemplate::ExportReady => json!({
+                "first_name": "Priya",
+                "export_id": "0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c77",
+                "row_count": 1284,
+                "expires_at": "2026-03-12T00:00:00Z",
+            }),
+            EmailTemplate::ArrangementDecision => json!({
+                "first_name": "Priya",
+                "arrangement_reference": "APA-2026-00317",
+                "approved": false,
+                "reason": "The arrears are below the threshold of 2 months' rent.",
+            }),
+            EmailTemplate::TenancyDetailsRequested => json!({
+                "first_name": "Priya",
+                "organisation_name": "Northgate Homes & Lettings",
+                "due_on": "2026-03-20",
+            }),
+        };
+        params["base_url"] = json!(BASE_URL);
+        params
+    }
+
+    fn sms_params() -> serde_json::Value {
+        json!({"code": "731904", "valid_minutes": 15})
+    }
+
+    /// Snapshots named after the template alone (`snapshots/email_invitation.snap`),
+    /// so that a reviewer can find an email's words by its name.
+    fn assert_snapshot(name: &str, value: &str) {
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(name, value);
+        });
+    }
+
+    fn snapshot(email: &RenderedEmail) -> String {
+        format!(
+            "subject: {}\n\n---------- text ----------\n{}\n---------- html ----------\n{}",
+            email.subject, email.text, email.html
+        )
+    }
+
+    #[test]
+    fn every_email_renders() {
+        for template in EmailTemplate::ALL {
+            let email = render_email(template, &sample_params(template))
+                .unwrap_or_else(|error| panic!("{template}: {error:?}"));
+            assert_snapshot(&format!("email_{template}"), &snapshot(&email));
+        }
+    }
+
+    #[test]
+    fn every_sms_renders_within_one_fragment() {
+        for template in SmsTemplate::ALL {
+            let body = render_sms(template, &sms_params()).unwrap();
+            assert!(body.contains("731904"), "{template}: {body}");
+            assert!(
+                body.chars().count() <= 160,
+                "{template} is too long: {body}"
+            );
+            assert_snapshot(&format!("sms_{template}"), &body);
+        }
+    }
+
+    #[test]
+    fn every_missing_parameter_is_an_error() {
+        for template in EmailTemplate::ALL {
+            let params = sample_params(template);
+            for key in params.as_object().unwrap().keys() {
+                // `organisation_name` is the one optional parameter of an invitation:
+                // staff invite residents, who belong to no organisation.
+                if template == EmailTemplate::Invitation && key == "organisation_name" {
+                    continue;
+                }
+                let mut incomplete = params.clone();
+                incomplete.as_object_mut().unwrap().remove(key);
+                assert!(
+                    render_email(template, &incomplete).is_err(),
+                    "{template} rendered without {key}"
+                );
+            }
+        }
+        for template in SmsTemplate::ALL {
+            for key in ["code", "valid_minutes"] {
+                let mut incomplete = sms_params();
+                incomplete.as_object_mut().unwrap().remove(key);
+                assert!(
+                    render_sms(template, &incomplete).is_err(),
+                    "{template} rendered without {key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_parameter_is_named_in_the_error_without_leaking_values() {
+        let mut params = sample_params(EmailTemplate::Invitation);
+        params.as_object_mut().unwrap().remove("first_name");
+        let error = render_email(EmailTemplate::Invitation, &params).unwrap_err();
+        let message = format!("{error} {error:?}");
+        assert!(message.contains("invitation"), "{message}");
+        assert!(!message.contains("q8Zr2vB1xPaN7yKd0fLw3s"), "{message}");
+    }
+
+    #[test]
+    fn an_invitation_without_an_organisation_still_renders() {
+        let mut params = sample_params(EmailTemplate::Invitation);
+        params.as_object_mut().unwrap().remove("organisation_name");
+        let email = render_email(EmailTemplate::Invitation, &params).unwrap();
+        assert!(!email.text.contains("Northgate"));
+        assert!(
+            email
+                .text
+                .contains("/accept-invitation?token=q8Zr2vB1xPaN7yKd0fLw3s")
+        );
+    }
+
+    #[test]
+    fn html_is_escaped_and_text_is_not() {
+        let email = render_email(
+            EmailTemplate::DocumentInfected,
+            &sample_params(EmailTemplate::DocumentInfected),
+        )
+        .unwrap();
+        assert!(email.html.contains("invoice&lt;1&gt;.pdf"));
+        assert!(!email.html.contains("invoice<1>.pdf"));
+        assert!(email.text.contains("invoice<1>.pdf"));
+        assert!(email.html.contains("Landlord &amp; Resident Portal"));
+        assert!(!email.subject.contains("&amp;"), "{}", email.subject);
+    }
+
+    #[test]
+    fn links_are_absolute_and_their_values_encoded() {
+        let mut params = sample_params(EmailTemplate::PasswordReset);
+        params["base_url"] = json!("https://portal.example.gov.uk/");
+        let email = render_email(EmailTemplate::PasswordReset, &params).unwrap();
+        let link = "https://portal.example.gov.uk/reset-password?token=Tn4mW9c%2FJx%2B2hV0e";
+        assert!(email.text.contains(link), "{}", email.text);
+        assert!(
+            email.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            email.html
+        );
+    }
+
+    #[test]
+    fn base_url_must_be_an_absolute_http_url() {
+        for bad in [
+            "portal.example.gov.uk",
+            "/reset",
+            "javascript:alert(1)",
+            "ftp://portal.example.gov.uk",
+            "https://portal.example.gov.uk/?x=1",
+            "https://user@portal.example.gov.uk",
+        ] {
+            let mut params = sample_params(EmailTemplate::PasswordChanged);
+            params["base_url"] = json!(bad);
+            assert!(
+                matches!(
+                    render_email(EmailTemplate::PasswordChanged, &params),
+                    Err(TemplateError::InvalidParams(_))
+                ),
+                "{bad} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn params_must_be_an_object() {
+        assert!(matches!(
+            render_email(EmailTemplate::PasswordChanged, &json!(["x"])),
+            Err(TemplateError::InvalidParams(_))
+        ));
+        assert!(matches!(
+            render_sms(SmsTemplate::TwoFactorCode, &json!("123456")),
+            Err(TemplateError::InvalidParams(_))
+        ));
+    }
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for template in EmailTemplate::ALL {
+            assert_eq!(
+                template.as_str().parse::<EmailTemplate>().unwrap(),
+                template
+            );
+            assert_eq!(json!(template), json!(template.as_str()));
+        }
+        for template in SmsTemplate::ALL {
+            assert_eq!(template.as_str().parse::<SmsTemplate>().unwrap(), template);
+            assert_eq!(json!(template), json!(template.as_str()));
+        }
+        assert!(matches!(
+            "account_locked".parse::<EmailTemplate>(),
+            Err(TemplateError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn times_are_uk_local_in_govuk_style() {
+        // Winter: GMT; summer: BST, one hour ahead of UTC.
+        assert_eq!(
+            datetime_filter("2026-01-15T16:20:00Z").unwrap(),
+            "4:20pm on 15 January 2026 (UK time)"
+        );
+        assert_eq!(
+            datetime_filter("2026-07-01T09:00:00Z").unwrap(),
+            "10am on 1 July 2026 (UK time)"
+        );
+        assert_eq!(
+            datetime_filter("2026-07-01T11:00:00Z").unwrap(),
+            "midday on 1 July 2026 (UK time)"
+        );
+        assert_eq!(
+            datetime_filter("2026-03-12T00:00:00Z").unwrap(),
+            "midnight at the start of 12 March 2026 (UK time)"
+        );
+        assert_eq!(
+            datetime_filter("2026-03-11T23:59:00Z").unwrap(),
+            "11:59pm on 11 March 2026 (UK time)"
+        );
+        assert_eq!(date_filter("2026-04-02").unwrap(), "2 April 2026");
+        assert_eq!(date_filter("2026-06-30T23:30:00Z").unwrap(), "1 July 2026");
+        assert!(datetime_filter("yesterday").is_err());
+        assert!(date_filter("02/04/2026").is_err());
+    }
+}
