@@ -1,1 +1,20 @@
-//! API.
+//! The portal's GraphQL API and HTTP surface, and the process modes of the
+//! `portal` binary.
+//!
+//! - [`graphql`]: the schema by domain, thin resolvers.
+//! - [`policy`]: authorization, one policy per object type.
+//! - [`auth`]: bearer tokens, sessions, passwords.
+//! - [`http`]: routes, middleware, server.
+//! - [`error`]: the API error type and its stable codes.
+//! - [`run`]: `serve` (embedded all-in-one), `api`, `worker`, `migrate`.
+//! - [`seed`]: demo data for the embedded mode.
+
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod policy;
+pub mod run;
+pub mod seed;
+pub mod telemetry;

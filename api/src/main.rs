@@ -1,1 +1,65 @@
-fn main() {}
+//! The `portal` binary. With no arguments it runs the embedded all-in-one
+//! service (SQLite, local files, file outbox, demo data); the subcommands run
+//! the production processes separately.
+
+use clap::{Parser, Subcommand};
+use worker::config::Config;
+
+#[derive(Parser)]
+#[command(name = "portal", version, about = "Landlord & Resident Portal: GraphQL API and background worker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API and worker in one process, after migrating and seeding demo data (the default).
+    Serve,
+    /// The GraphQL API only (production).
+    Api,
+    /// The background worker only (production).
+    Worker,
+    /// Apply database migrations, then exit.
+    Migrate {
+        /// Also load the demo data (idempotent).
+        #[arg(long)]
+        seed: bool,
+    },
+    /// Print the GraphQL schema (SDL) to stdout.
+    PrintSchema,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::PrintSchema) = cli.command {
+        print!("{}", api::graphql::sdl());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("portal: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    api::telemetry::init(config.log_format);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => api::run::serve_all(config).await,
+            Command::Api => api::run::serve_api(config).await,
+            Command::Worker => api::run::serve_worker(config).await,
+            Command::Migrate { seed } => api::run::migrate(config, seed).await,
+            Command::PrintSchema => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = ?e, "portal stopped with an error");
+            eprintln!("portal: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

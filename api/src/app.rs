@@ -1,0 +1,31 @@
+//! Application state shared by every request.
+
+use std::{ops::Deref, sync::Arc};
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+use worker::{config::Config, queue::Queue};
+
+/// Everything a request handler can reach.
+pub struct App {
+    /// Configuration, read once at startup.
+    pub config: Arc<Config>,
+    /// Database pool (SQLite or PostgreSQL).
+    pub db: DatabaseConnection,
+    /// The job queue; requests never push to it directly (they write the
+    /// outbox), but `/readyz` checks it is reachable.
+    pub queue: Queue,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// Cheaply cloneable handle on [`App`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

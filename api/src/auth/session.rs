@@ -1,0 +1,108 @@
+//! Resolving a bearer token to a [`Viewer`], and creating sessions.
+//!
+//! Sessions expire when idle and at an absolute limit; the idle expiry slides
+//! forward as the session is used (written at most once a minute, so reads do
+//! not turn into writes on every request).
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+
+use entities::{UserStatus, session, user, user_permission};
+
+use super::{AuthUser, ClientInfo, Viewer, token};
+use crate::error::{ApiError, ApiResult};
+
+/// Idle lifetime of a session.
+pub const IDLE: Duration = Duration::minutes(30);
+/// Absolute lifetime of a session.
+pub const ABSOLUTE: Duration = Duration::hours(12);
+
+/// Resolves an `Authorization` header value. No header is anonymous; a header
+/// that does not name a live session is `UNAUTHENTICATED` (so a client knows its
+/// session ended, rather than silently seeing less).
+pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> ApiResult<Viewer> {
+    let Some(header) = header else {
+        return Ok(Viewer::Anonymous);
+    };
+    let Some(bearer) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+    else {
+        return Err(ApiError::Unauthenticated);
+    };
+    if bearer.starts_with(token::SESSION_PREFIX) {
+        return session_viewer(db, bearer).await;
+    }
+    Err(ApiError::Unauthenticated)
+}
+
+async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
+    let now = Utc::now();
+    let found = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(token::hash(bearer)))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::IdleExpiresAt.gt(now))
+        .filter(session::Column::AbsoluteExpiresAt.gt(now))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    let Some((session, Some(user))) = found else {
+        return Err(ApiError::Unauthenticated);
+    };
+    if user.status != UserStatus::Active {
+        return Err(ApiError::Unauthenticated);
+    }
+    let permissions = user_permission::Entity::find()
+        .filter(user_permission::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.permission)
+        .collect();
+    if now - session.last_seen_at > Duration::minutes(1) {
+        let idle = (now + IDLE).min(session.absolute_expires_at);
+        let mut active = session.clone().into_active_model();
+        active.last_seen_at = Set(now);
+        active.idle_expires_at = Set(idle);
+        active.update(db).await?;
+    }
+    Ok(Viewer::User(Arc::new(AuthUser {
+        id: user.id,
+        kind: user.kind,
+        organisation_id: user.organisation_id,
+        staff_role: user.staff_role,
+        permissions,
+        session_id: session.id,
+    })))
+}
+
+/// Starts a session for a user and returns the bearer token (shown once).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<String> {
+    let bearer = token::generate(token::SESSION_PREFIX);
+    let now = Utc::now();
+    session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        token_hash: Set(token::hash(&bearer)),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        idle_expires_at: Set(now + IDLE),
+        absolute_expires_at: Set(now + ABSOLUTE),
+        revoked_at: Set(None),
+        ip_address: Set(client.ip.clone()),
+        user_agent: Set(client.user_agent.clone()),
+    }
+    .insert(db)
+    .await?;
+    Ok(bearer)
+}

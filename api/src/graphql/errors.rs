@@ -1,0 +1,73 @@
+//! Gives every GraphQL error a stable `extensions.code` (see [`crate::error`]).
+
+use std::sync::Arc;
+
+use async_graphql::{
+    ErrorExtensions, Response, ServerError,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+};
+
+use crate::error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
+
+/// Extension factory registered on the schema.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            normalize(error);
+        }
+        response
+    }
+}
+
+/// Sets code, message and details of one error, in place.
+pub fn normalize(error: &mut ServerError) {
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some());
+    if has_code {
+        return;
+    }
+    if let Some(api) = error
+        .source
+        .as_ref()
+        .and_then(|s| s.downcast_ref::<ApiError>())
+    {
+        let extended = api.extend();
+        error.message = extended.message;
+        error.extensions = extended.extensions;
+        return;
+    }
+    let input_coercion = error.message.starts_with("Failed to parse")
+        || error.message.starts_with("Invalid value for argument");
+    if (error.path.is_empty() || input_coercion) && error.source.is_none() {
+        // Raised before execution: syntax, validation, depth, complexity,
+        // unknown operation. The client sent something we do not accept.
+        set_code(error, ErrorCode::BadUserInput);
+        return;
+    }
+    // A resolver error of unknown origin: treat it as internal, log it, and
+    // do not send its message (it may be a database error).
+    tracing::error!(error = %error.message, path = ?error.path, "unclassified resolver error");
+    error.message = INTERNAL_MESSAGE.to_owned();
+    set_code(error, ErrorCode::Internal);
+}
+
+fn set_code(error: &mut ServerError, code: ErrorCode) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+}

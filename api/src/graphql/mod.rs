@@ -1,0 +1,71 @@
+//! The GraphQL schema, split by domain; resolvers stay thin and call services
+//! and policies.
+//!
+//! - [`viewer`]: who am I.
+//! - [`jobs`]: background jobs and the dead-letter queue (operators).
+//! - [`errors`]: the extension that gives every error its stable code.
+
+pub mod errors;
+pub mod jobs;
+pub mod scalars;
+pub mod viewer;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+
+use crate::{app::AppState, auth::Viewer};
+
+/// Root query type.
+#[derive(MergedObject, Default)]
+pub struct Query(viewer::ViewerQuery, jobs::JobsQuery);
+
+/// Root mutation type.
+#[derive(MergedObject, Default)]
+pub struct Mutation(jobs::JobsMutation);
+
+/// The served schema.
+pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with the configured limits. `state` is `None` only for
+/// printing the SDL.
+pub fn build(state: Option<AppState>, config: &worker::config::Config) -> PortalSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(config.limits.max_query_depth)
+        .limit_complexity(config.limits.max_query_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(8)
+        .extension(errors::ErrorCodes);
+    if !config.graphql.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !config.graphql.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    let config = worker::config::Config::from_vars(std::iter::empty())
+        .expect("the empty configuration is valid");
+    build(None, &config).sdl()
+}
+
+/// Accessors for what every resolver needs from the context.
+pub trait ContextExt {
+    /// Application state.
+    fn app(&self) -> &AppState;
+    /// The caller.
+    fn viewer(&self) -> &Viewer;
+}
+
+impl ContextExt for Context<'_> {
+    fn app(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+    fn viewer(&self) -> &Viewer {
+        self.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous)
+    }
+}

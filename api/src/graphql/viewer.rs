@@ -1,0 +1,62 @@
+//! `viewer`: the signed-in user.
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use sea_orm::EntityTrait;
+
+use entities::user;
+
+use super::ContextExt;
+use crate::error::ApiError;
+
+/// What kind of user someone is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entities::UserKind")]
+pub enum UserKind {
+    /// A resident (complainant, tenant).
+    Resident,
+    /// A user of a landlord organisation.
+    Landlord,
+    /// Ombudsman or service staff.
+    Staff,
+}
+
+/// The signed-in user's own view of themselves.
+#[derive(SimpleObject)]
+pub struct Me {
+    /// User id.
+    pub id: ID,
+    /// Email address (the username).
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Resident, landlord user or staff.
+    pub kind: UserKind,
+}
+
+/// Viewer queries.
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// The signed-in user, or null when anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Me>> {
+        let Some(auth) = ctx.viewer().user() else {
+            return Ok(None);
+        };
+        let me = user::Entity::find_by_id(auth.id)
+            .one(&ctx.app().db)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Some(Me {
+            id: ID(me.id.to_string()),
+            email: me.email,
+            first_name: me.first_name,
+            last_name: me.last_name,
+            kind: me.kind.into(),
+        }))
+    }
+}

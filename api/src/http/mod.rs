@@ -1,0 +1,108 @@
+//! The HTTP surface: routes, middleware and the server loop.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /graphql` | GraphQL (JSON; batches capped) |
+//! | `GET /graphql` | GraphiQL (when enabled) |
+//! | `GET /graphql/ws` | GraphQL subscriptions over WebSocket |
+//! | `GET /healthz` | the process is alive |
+//! | `GET /readyz` | database and queue reachable, else 503 |
+//! | `GET /metrics` | Prometheus metrics |
+//!
+//! Every response carries an `x-request-id` (the caller's, or a new UUID), and
+//! every log line of the request is inside a span with that id.
+
+mod graphql;
+mod health;
+pub mod metrics;
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, Request, header},
+    middleware,
+    routing::get,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use worker::runner::Shutdown;
+
+use crate::{app::AppState, graphql::PortalSchema};
+
+/// State of the router: the app and the schema built on it.
+#[derive(Clone)]
+pub struct HttpState {
+    /// Application state.
+    pub app: AppState,
+    /// The GraphQL schema.
+    pub schema: PortalSchema,
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the router with all middleware.
+pub fn router(app: AppState) -> Router {
+    let schema = crate::graphql::build(Some(app.clone()), &app.config);
+    let cors = cors(&app.config.cors_origins);
+    let state = HttpState { app, schema };
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphiql).post(graphql::graphql_post),
+        )
+        .route("/graphql/ws", get(graphql::graphql_ws))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
+        .layer(middleware::from_fn(metrics::track))
+        .layer(cors)
+        .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID.clone()])
+        .expose_headers([REQUEST_ID.clone()])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Serves until `shutdown`, then stops accepting and drains in-flight requests.
+pub async fn serve(app: AppState, shutdown: Shutdown) -> anyhow::Result<()> {
+    let addr = app.config.bind_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (PORTAL_BIND_ADDR): {e}"))?;
+    tracing::info!(%addr, "HTTP server listening");
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await?;
+    tracing::info!("HTTP server drained");
+    Ok(())
+}

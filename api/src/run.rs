@@ -1,0 +1,157 @@
+//! The process modes of the `portal` binary.
+//!
+//! - [`serve_all`]: the embedded default — migrations, demo data, API and
+//!   worker in one process.
+//! - [`serve_api`] and [`serve_worker`]: the production processes, each
+//!   scaled out separately.
+//! - [`migrate`]: applies migrations (and optionally seeds demo data).
+//!
+//! All stop gracefully on Ctrl-C or SIGTERM: the HTTP server stops accepting
+//! and drains in-flight requests; the worker stops taking jobs and lets running
+//! ones finish (any it cannot finish are recovered by lease expiry).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use migration::MigratorTrait;
+use sea_orm::DatabaseConnection;
+use worker::{
+    config::Config,
+    queue::Queue,
+    runner::{self, Shutdown},
+};
+
+use crate::{
+    app::{App, AppState},
+    http,
+};
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+pub fn shutdown_on_signals() -> Shutdown {
+    let shutdown = Shutdown::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutdown requested; draining");
+        trigger.cancel();
+    });
+    shutdown
+}
+
+async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    worker::db::connect(config)
+        .await
+        .context("cannot connect to the database (DATABASE_URL)")
+}
+
+/// Refuses to run against a database whose schema is behind this binary.
+async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let pending = migration::Migrator::get_pending_migrations(db).await?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the database has {} pending migration(s); run `portal migrate` first",
+            pending.len()
+        );
+    }
+    Ok(())
+}
+
+/// Builds the application state (used by every mode and by the test harness).
+pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue) -> AppState {
+    AppState(Arc::new(App {
+        config,
+        db,
+        queue,
+        metrics: http::metrics::handle(),
+    }))
+}
+
+/// Embedded all-in-one: migrate, seed, API and worker in this process.
+pub async fn serve_all(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let db = connect(&config).await?;
+    worker::db::migrate(&db).await.context("migrations failed")?;
+    let seeded = crate::seed::seed_demo_data(&db, &config).await?;
+    let queue = Queue::connect(&config, &db).await?;
+    if config.clamd_addr.is_none() {
+        tracing::warn!(
+            "PORTAL_CLAMD_ADDR is not set: uploaded documents stay PENDING_SCAN and only their uploader can see them"
+        );
+    }
+    let shutdown = shutdown_on_signals();
+    let app = build_app(config.clone(), db.clone(), queue.clone()).await;
+    let worker_task = tokio::spawn(runner::run_worker(
+        config.clone(),
+        db.clone(),
+        queue,
+        shutdown.clone(),
+    ));
+    print_banner(&config, seeded);
+    let served = http::serve(app, shutdown.clone()).await;
+    shutdown.cancel();
+    worker_task.await??;
+    served
+}
+
+/// Production API process.
+pub async fn serve_api(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let db = connect(&config).await?;
+    check_migrated(&db).await?;
+    let queue = Queue::connect(&config, &db).await?;
+    let shutdown = shutdown_on_signals();
+    let app = build_app(config, db, queue).await;
+    http::serve(app, shutdown).await
+}
+
+/// Production worker process.
+pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let db = connect(&config).await?;
+    check_migrated(&db).await?;
+    let queue = Queue::connect(&config, &db).await?;
+    runner::run_worker(config, db, queue, shutdown_on_signals()).await
+}
+
+/// Applies migrations; with `seed`, also loads the demo data.
+pub async fn migrate(config: Config, seed: bool) -> anyhow::Result<()> {
+    let db = connect(&config).await?;
+    let pending = migration::Migrator::get_pending_migrations(&db).await?.len();
+    tracing::info!(pending, "applying migrations");
+    worker::db::migrate(&db).await.context("migrations failed")?;
+    tracing::info!("migrations applied");
+    if seed {
+        crate::seed::seed_demo_data(&db, &config).await?;
+    }
+    Ok(())
+}
+
+fn print_banner(config: &Config, seeded: Option<crate::seed::DemoLogins>) {
+    let base = config.public_base_url.as_str().trim_end_matches('/');
+    println!();
+    println!("  Landlord & Resident Portal is running (embedded mode)");
+    println!("  GraphiQL:   {base}/graphql");
+    println!("  Health:     {base}/healthz   Ready: {base}/readyz   Metrics: {base}/metrics");
+    println!("  Data:       {}", config.data_dir.display());
+    println!("  Emails:     {}/*.eml", config.outbox_dir().display());
+    println!("  SMS:        {}/sms.log", config.outbox_dir().display());
+    let logins = seeded.unwrap_or_else(crate::seed::DemoLogins::known);
+    println!();
+    println!("  Demo logins (password for all: {}):", logins.password);
+    for (who, email) in &logins.accounts {
+        println!("    {who:<44} {email}");
+    }
+    println!();
+}

@@ -1,0 +1,105 @@
+//! Sends one email recorded in `notification_deliveries`.
+//!
+//! The delivery row (recipient, template, parameters) is written by
+//! [`crate::notify::queue_email`] in the transaction of the change that causes
+//! the email; this job renders and sends it and records the outcome. A row
+//! already `SENT` is skipped, so a repeated delivery of the job sends nothing.
+//! The Message-ID is derived from the delivery id, so if a crash between the
+//! SMTP hand-off and the status update makes us send twice, receiving systems
+//! can tell the copies are one message.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use entities::{DeliveryStatus, notification_delivery};
+
+use super::{Attempt, Job, JobContext, JobError};
+use crate::delivery::{
+    email::OutgoingEmail,
+    templates::{EmailTemplate, render_email},
+};
+
+/// Send the email of one delivery record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendEmail {
+    /// The `notification_deliveries` row to send.
+    pub delivery_id: Uuid,
+}
+
+impl Job for SendEmail {
+    const JOB_NAME: &'static str = "send_email";
+
+    async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
+        let Some(delivery) = notification_delivery::Entity::find_by_id(self.delivery_id)
+            .one(&ctx.db)
+            .await?
+        else {
+            return Err(JobError::Permanent(format!("delivery {} not found", self.delivery_id)));
+        };
+        if delivery.status == DeliveryStatus::Sent {
+            return Ok(());
+        }
+        let result = send(&ctx, &delivery).await;
+        record_outcome(&ctx, delivery, result, attempt).await
+    }
+}
+
+async fn send(ctx: &JobContext, delivery: &notification_delivery::Model) -> Result<String, JobError> {
+    let template: EmailTemplate = delivery
+        .template
+        .parse()
+        .map_err(|_| JobError::Permanent(format!("unknown email template {:?}", delivery.template)))?;
+    let rendered = render_email(template, &delivery.params)
+        .map_err(|e| JobError::Permanent(format!("template {}: {e}", delivery.template)))?;
+    let email = OutgoingEmail {
+        from: ctx.config.mail.from.clone(),
+        to: delivery.recipient.clone(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_id: message_id(delivery.id, &ctx.config.public_base_url),
+    };
+    Ok(ctx.mailer.send(&email).await?)
+}
+
+/// `<delivery-id@host>`: stable across retries of the same delivery.
+fn message_id(id: Uuid, base: &url::Url) -> String {
+    format!("<{id}@{}>", base.host_str().unwrap_or("portal.localhost"))
+}
+
+/// Writes the outcome on the delivery row: `SENT` with the provider's reference,
+/// or the error (and `FAILED` when no attempt will follow).
+pub(crate) async fn record_outcome(
+    ctx: &JobContext,
+    delivery: notification_delivery::Model,
+    result: Result<String, JobError>,
+    attempt: Attempt,
+) -> Result<(), JobError> {
+    let now = Utc::now();
+    let attempts = delivery.attempts + 1;
+    let mut row = delivery.into_active_model();
+    row.attempts = Set(attempts);
+    row.updated_at = Set(now);
+    let outcome = match result {
+        Ok(reference) => {
+            row.status = Set(DeliveryStatus::Sent);
+            row.provider_reference = Set(Some(reference));
+            row.sent_at = Set(Some(now));
+            row.last_error = Set(None);
+            Ok(())
+        }
+        Err(e) => {
+            if e.is_permanent() || attempt.is_last {
+                row.status = Set(DeliveryStatus::Failed);
+            }
+            row.last_error = Set(Some(e.to_string()));
+            Err(e)
+        }
+    };
+    row.update(&ctx.db).await?;
+    outcome
+}

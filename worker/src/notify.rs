@@ -1,0 +1,82 @@
+//! Queueing emails and SMS messages from inside a transaction.
+//!
+//! Each message is a `notification_deliveries` row (the record operators and
+//! support staff look at: queued, sent, failed with the error, attempts,
+//! provider reference) plus an outbox job that sends it. Both are written with
+//! the caller's connection, so they commit or roll back with the change that
+//! caused them.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use uuid::Uuid;
+
+use entities::{Channel, DeliveryStatus, notification_delivery};
+
+use crate::{
+    delivery::templates::{EmailTemplate, SmsTemplate},
+    jobs::{send_email::SendEmail, send_sms::SendSms},
+    outbox,
+};
+
+/// Who a message goes to.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// Email address or E.164 phone number.
+    pub address: String,
+    /// The user it belongs to, when there is one (for their delivery history).
+    pub user_id: Option<Uuid>,
+}
+
+async fn insert_delivery(
+    conn: &impl ConnectionTrait,
+    channel: Channel,
+    template: &str,
+    to: &Recipient,
+    params: serde_json::Value,
+) -> Result<Uuid, DbErr> {
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    notification_delivery::ActiveModel {
+        id: Set(id),
+        channel: Set(channel),
+        template: Set(template.to_owned()),
+        recipient: Set(to.address.clone()),
+        user_id: Set(to.user_id),
+        subject: Set(None),
+        params: Set(params),
+        status: Set(DeliveryStatus::Queued),
+        attempts: Set(0),
+        provider_reference: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Queues an email; returns the delivery id.
+pub async fn queue_email(
+    conn: &impl ConnectionTrait,
+    to: &Recipient,
+    template: EmailTemplate,
+    params: serde_json::Value,
+) -> Result<Uuid, DbErr> {
+    let id = insert_delivery(conn, Channel::Email, template.as_str(), to, params).await?;
+    outbox::enqueue(conn, &SendEmail { delivery_id: id }).await?;
+    Ok(id)
+}
+
+/// Queues an SMS; returns the delivery id.
+pub async fn queue_sms(
+    conn: &impl ConnectionTrait,
+    to: &Recipient,
+    template: SmsTemplate,
+    params: serde_json::Value,
+) -> Result<Uuid, DbErr> {
+    let id = insert_delivery(conn, Channel::Sms, template.as_str(), to, params).await?;
+    outbox::enqueue(conn, &SendSms { delivery_id: id }).await?;
+    Ok(id)
+}

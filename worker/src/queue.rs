@@ -1,0 +1,170 @@
+//! The job queue transport: apalis on Redis (production) or on the SQLite
+//! database file (embedded).
+//!
+//! Only [`JobRef`]s (ids) travel through the queue; the outbox ledger holds the
+//! job itself and decides whether a delivered id still needs running (see
+//! [`crate::outbox`]). That keeps the transport replaceable and makes its
+//! failure modes (duplicates, orphaned in-flight entries after a crash, a
+//! flushed Redis) harmless.
+
+use std::sync::Arc;
+
+use apalis::prelude::*;
+use apalis_redis::RedisStorage;
+use apalis_sqlite::SqliteStorage;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{config::Config, runner::Runner};
+
+/// What the queue carries: the id of an `outbox_jobs` row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRef {
+    /// Outbox job id.
+    pub id: Uuid,
+}
+
+/// A connected queue.
+#[derive(Clone)]
+pub enum Queue {
+    /// apalis-redis.
+    Redis {
+        /// Storage handle (clones share one connection manager).
+        storage: RedisStorage<JobRef>,
+        /// A plain connection for health checks.
+        conn: redis::aio::ConnectionManager,
+    },
+    /// apalis-sqlite, in the service's own database file.
+    Sqlite(SqliteStorage<JobRef>),
+}
+
+/// Queue errors, with the transport's message.
+#[derive(Debug, thiserror::Error)]
+#[error("job queue: {0}")]
+pub struct QueueError(pub String);
+
+impl Queue {
+    /// Connects to Redis when `REDIS_URL` is set, else uses the SQLite database.
+    pub async fn connect(config: &Config, db: &DatabaseConnection) -> Result<Self, QueueError> {
+        match &config.redis_url {
+            Some(url) => Self::connect_redis(url.expose_secret(), &config.jobs.queue_name).await,
+            None => Self::sqlite(db, &config.jobs.queue_name).await,
+        }
+    }
+
+    /// Connects to Redis with a given queue name (tests use one queue per test).
+    pub async fn connect_redis(url: &str, queue: &str) -> Result<Self, QueueError> {
+        let conn = apalis_redis::connect(url)
+            .await
+            .map_err(|e| QueueError(format!("cannot connect to Redis: {e}")))?;
+        let config = apalis_redis::Config::default()
+            .queue(queue)
+            // Results are kept in the outbox ledger; keeping them in Redis too
+            // would grow its memory without bound.
+            .persist_results(false)
+            .heartbeat_interval(std::time::Duration::from_secs(5));
+        let storage = RedisStorage::new(conn.clone()).with_config(config);
+        Ok(Self::Redis { storage, conn })
+    }
+
+    /// Uses the SQLite database of `db` (embedded mode), creating apalis' tables.
+    pub async fn sqlite(db: &DatabaseConnection, queue: &str) -> Result<Self, QueueError> {
+        let pool = db.get_sqlite_connection_pool();
+        // apalis' own `setup` also switches the connection to `synchronous = OFF`,
+        // which we do not want for the application's data: run only its migrations.
+        SqliteStorage::<()>::migrations()
+            .run(pool)
+            .await
+            .map_err(|e| QueueError(format!("cannot prepare the SQLite queue: {e}")))?;
+        let config = apalis_sqlite::Config::default()
+            .queue(queue)
+            .persist_results(false)
+            .heartbeat_interval(std::time::Duration::from_secs(5));
+        Ok(Self::Sqlite(SqliteStorage::new(pool).with_config(config)))
+    }
+
+    /// Pushes job ids to the queue.
+    pub async fn push(&self, ids: &[Uuid]) -> Result<(), QueueError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<JobRef> = ids.iter().map(|&id| JobRef { id }).collect();
+        match self {
+            Self::Redis { storage, .. } => storage
+                .clone()
+                .push_bulk(refs)
+                .await
+                .map_err(|e| QueueError(e.to_string())),
+            Self::Sqlite(storage) => storage
+                .clone()
+                .push_bulk(refs)
+                .await
+                .map_err(|e| QueueError(e.to_string())),
+        }
+    }
+
+    /// Whether the queue answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        match self {
+            Self::Redis { conn, .. } => {
+                let mut conn = conn.clone();
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| QueueError(e.to_string()))
+            }
+            Self::Sqlite(storage) => sea_orm::sqlx::query("SELECT 1")
+                .execute(storage.pool())
+                .await
+                .map(|_| ())
+                .map_err(|e| QueueError(e.to_string())),
+        }
+    }
+
+    /// Consumes the queue until `shutdown` resolves, running each job through
+    /// `runner`. In-flight jobs are allowed to finish; any that do not are
+    /// recovered by the ledger's lease expiry.
+    pub async fn consume(
+        self,
+        runner: Arc<Runner>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), QueueError> {
+        let worker_id = runner.worker_id().to_owned();
+        let concurrency = runner.concurrency();
+        let signal = async move {
+            shutdown.await;
+            Ok::<(), std::io::Error>(())
+        };
+        let result = match self {
+            Self::Redis { storage, .. } => {
+                WorkerBuilder::new(worker_id)
+                    .backend(storage)
+                    .data(runner)
+                    .concurrency(concurrency)
+                    .build(handle)
+                    .run_until(signal)
+                    .await
+            }
+            Self::Sqlite(storage) => {
+                WorkerBuilder::new(worker_id)
+                    .backend(storage)
+                    .data(runner)
+                    .concurrency(concurrency)
+                    .build(handle)
+                    .run_until(signal)
+                    .await
+            }
+        };
+        result.map_err(|e| QueueError(format!("worker stopped: {e}")))
+    }
+}
+
+/// The apalis task function: hands the id to the runner. Errors here mean the
+/// ledger could not be reached; the ledger's own recovery picks the job up later.
+async fn handle(job: JobRef, runner: Data<Arc<Runner>>) -> Result<(), BoxDynError> {
+    runner.execute(job.id).await?;
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! Runs jobs: claims a job from the ledger, runs its handler with a heartbeat,
+//! and records the outcome; plus the relay that feeds the queue from the outbox.
+//!
+//! The same [`Runner::execute`] is called by the apalis worker in production
+//! and by [`Runner::run_pending`] in tests, so tests exercise the real job code
+//! and ledger transitions and differ only in transport.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use rand::Rng;
+use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+use crate::{
+    config::{Config, JobConfig},
+    delivery::{email::Mailer, sms::SmsSender},
+    jobs::{self, Attempt, Handler, JobContext, JobError},
+    outbox::{self, FailureOutcome},
+    queue::Queue,
+};
+
+/// The stop signal shared by the relay, the consumer and the HTTP server.
+pub use tokio_util::sync::CancellationToken as Shutdown;
+
+/// How one execution ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Another worker has it, or it is already done: nothing was run.
+    Skipped,
+    /// Ran and succeeded.
+    Done,
+    /// Failed; will run again later.
+    Retrying,
+    /// Failed for good; dead-lettered.
+    Dead,
+}
+
+/// Executes jobs for one worker process.
+pub struct Runner {
+    ctx: Arc<JobContext>,
+    registry: HashMap<&'static str, Handler>,
+    jobs: JobConfig,
+}
+
+impl Runner {
+    /// Builds the delivery adapters from the configuration.
+    pub async fn new(config: Arc<Config>, db: DatabaseConnection) -> anyhow::Result<Self> {
+        use secrecy::ExposeSecret;
+        let mailer = match &config.mail.smtp_url {
+            Some(url) => Mailer::smtp(url.expose_secret())?,
+            None => Mailer::file(&config.outbox_dir())?,
+        };
+        let sms = match &config.sms.provider {
+            Some((url, key)) => SmsSender::http(url.clone(), key.clone())?,
+            None => SmsSender::log_file(config.outbox_dir().join("sms.log")),
+        };
+        let jobs = config.jobs.clone();
+        Ok(Self {
+            ctx: Arc::new(JobContext {
+                db,
+                config,
+                mailer,
+                sms,
+            }),
+            registry: jobs::registry(),
+            jobs,
+        })
+    }
+
+    /// This worker's unique id.
+    pub fn worker_id(&self) -> &str {
+        &self.jobs.worker_id
+    }
+
+    /// Jobs run at once.
+    pub fn concurrency(&self) -> usize {
+        self.jobs.concurrency
+    }
+
+    /// The database pool.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.ctx.db
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.jobs.lease).unwrap_or(chrono::Duration::minutes(5))
+    }
+
+    /// Delay before attempt `attempts + 1`: exponential, capped, with jitter
+    /// ("equal jitter": half fixed, half random) so that jobs failing together
+    /// do not retry together.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exp = self
+            .jobs
+            .backoff_base
+            .saturating_mul(1u32 << attempts.clamp(1, 20).saturating_sub(1))
+            .min(self.jobs.backoff_max);
+        let half = exp / 2;
+        half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
+    }
+
+    /// Runs one job if this worker can claim it.
+    #[tracing::instrument(skip(self), fields(worker = %self.jobs.worker_id))]
+    pub async fn execute(&self, id: Uuid) -> Result<Outcome, DbErr> {
+        let db = &self.ctx.db;
+        let worker = self.jobs.worker_id.as_str();
+        let Some(job) = outbox::claim(db, id, worker, self.lease()).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        let kind = job.kind.clone();
+        let started = std::time::Instant::now();
+        let attempt = Attempt {
+            number: job.attempts,
+            is_last: job.attempts >= job.max_attempts,
+        };
+        let result = match self.registry.get(kind.as_str()) {
+            None => Err(JobError::Permanent(format!("unknown job kind {kind:?}"))),
+            Some(handler) => {
+                // Run on its own task so that a panic is an error of this job,
+                // not of the worker, while a heartbeat keeps the lease alive.
+                let task = tokio::spawn(handler(job.payload.clone(), self.ctx.clone(), attempt));
+                self.with_heartbeat(id, task).await
+            }
+        };
+        metrics::histogram!("job_duration_seconds", "kind" => kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        let outcome = match result {
+            Ok(()) => {
+                outbox::complete(db, id, worker).await?;
+                tracing::info!(job = %id, kind, "job done");
+                Outcome::Done
+            }
+            Err(e) => {
+                let retry_at = Utc::now()
+                    + chrono::Duration::from_std(self.backoff(job.attempts)).unwrap_or_default();
+                match outbox::fail(db, &job, worker, &e.to_string(), e.is_permanent(), retry_at).await? {
+                    FailureOutcome::Retrying(at) => {
+                        tracing::warn!(job = %id, kind, attempt = job.attempts, error = %e, retry_at = %at, "job failed; will retry");
+                        Outcome::Retrying
+                    }
+                    FailureOutcome::Dead => {
+                        tracing::error!(job = %id, kind, attempt = job.attempts, error = %e, "job dead-lettered");
+                        Outcome::Dead
+                    }
+                }
+            }
+        };
+        let label = match outcome {
+            Outcome::Done => "done",
+            Outcome::Retrying => "retrying",
+            Outcome::Dead => "dead",
+            Outcome::Skipped => "skipped",
+        };
+        metrics::counter!("job_outcomes_total", "kind" => kind, "outcome" => label).increment(1);
+        Ok(outcome)
+    }
+
+    async fn with_heartbeat(
+        &self,
+        id: Uuid,
+        mut task: tokio::task::JoinHandle<Result<(), JobError>>,
+    ) -> Result<(), JobError> {
+        let every = (self.jobs.lease / 3).max(Duration::from_millis(200));
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                joined = &mut task => {
+                    return joined.unwrap_or_else(|e| Err(JobError::Retry(format!("job panicked: {e}"))));
+                }
+                _ = ticker.tick() => {
+                    if let Err(e) = outbox::heartbeat(&self.ctx.db, id, &self.jobs.worker_id, self.lease()).await {
+                        tracing::warn!(job = %id, error = %e, "heartbeat failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every due job directly, without the queue, until none is due; returns
+    /// how many ran. Used by tests (`TestApp::run_pending_jobs`) and tools.
+    pub async fn run_pending(&self) -> Result<usize, DbErr> {
+        let mut ran = 0;
+        loop {
+            let ids = outbox::due_ids(&self.ctx.db, 100).await?;
+            if ids.is_empty() {
+                return Ok(ran);
+            }
+            let mut progressed = false;
+            for id in ids {
+                if self.execute(id).await? != Outcome::Skipped {
+                    ran += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return Ok(ran);
+            }
+        }
+    }
+}
+
+/// Moves due outbox rows to the queue, and recovers lost or orphaned jobs.
+pub struct Relay {
+    db: DatabaseConnection,
+    queue: Queue,
+    jobs: JobConfig,
+}
+
+impl Relay {
+    /// A relay between this database and queue.
+    pub fn new(db: DatabaseConnection, queue: Queue, jobs: JobConfig) -> Self {
+        Self { db, queue, jobs }
+    }
+
+    /// One pass: hands due jobs to the queue. Returns how many were pushed.
+    /// If the queue is down they go back to `PENDING` and the next pass retries.
+    pub async fn relay_once(&self) -> Result<usize, anyhow::Error> {
+        let mut total = 0;
+        loop {
+            let ids = outbox::take_due(&self.db, 500).await?;
+            if ids.is_empty() {
+                return Ok(total);
+            }
+            if let Err(e) = self.queue.push(&ids).await {
+                outbox::release(&self.db, &ids).await?;
+                return Err(e.into());
+            }
+            total += ids.len();
+            if ids.len() < 500 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Recovers jobs whose worker died (expired lease) and jobs lost by the queue.
+    pub async fn recover(&self) -> Result<u64, DbErr> {
+        let reaped = outbox::reap_expired_leases(&self.db).await?;
+        let requeued = outbox::requeue_stale(
+            &self.db,
+            chrono::Duration::from_std(self.jobs.requeue_after).unwrap_or(chrono::Duration::minutes(10)),
+        )
+        .await?;
+        if reaped + requeued > 0 {
+            tracing::warn!(reaped, requeued, "recovered jobs from dead workers or a lost queue entry");
+        }
+        Ok(reaped + requeued)
+    }
+
+    /// Relays until `shutdown`, recovering orphans every few seconds. Errors
+    /// (database or queue down) are logged and retried: the outbox keeps the jobs.
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut ticker = tokio::time::interval(self.jobs.relay_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let recover_every = (self.jobs.lease / 4).clamp(Duration::from_millis(500), Duration::from_secs(15));
+        let mut last_recover = std::time::Instant::now() - recover_every;
+        let mut failing = false;
+        while !shutdown.is_cancelled() {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            if last_recover.elapsed() >= recover_every {
+                last_recover = std::time::Instant::now();
+                if let Err(e) = self.recover().await {
+                    tracing::warn!(error = %e, "job recovery failed");
+                }
+            }
+            match self.relay_once().await {
+                Ok(n) => {
+                    if failing {
+                        tracing::info!("relay recovered");
+                        failing = false;
+                    }
+                    if n > 0 {
+                        metrics::counter!("outbox_relayed_total").increment(n as u64);
+                    }
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::error!(error = %e, "relay failed; jobs stay in the outbox and will be retried");
+                    }
+                    failing = true;
+                }
+            }
+        }
+    }
+}
+
+/// Runs a complete worker process (relay + queue consumer) until `shutdown`.
+/// On shutdown the consumer stops taking jobs and waits for the running ones.
+pub async fn run_worker(
+    config: Arc<Config>,
+    db: DatabaseConnection,
+    queue: Queue,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let runner = Arc::new(Runner::new(config.clone(), db.clone()).await?);
+    tracing::info!(worker = runner.worker_id(), concurrency = runner.concurrency(), "worker started");
+    let relay = Relay::new(db, queue.clone(), config.jobs.clone());
+    let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+    let stop = shutdown.clone();
+    queue
+        .consume(runner, async move { stop.cancelled().await })
+        .await?;
+    shutdown.cancel();
+    let _ = relay_task.await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
