@@ -420,24 +420,36 @@ mod tests {
         );
     }
 
-    /// The email with this Message-ID from maildev's REST API. maildev 3 serves it
-    /// under `/api/email`; 2.x served `/email`. Each item has `subject`, `to` (a list
-    /// of `{address, name}`), `text`, `html` and `headers` (lower-case names, so
-    /// `headers["message-id"]`); 2.x also had a top-level `messageId`.
+    /// The email with this Message-ID from maildev's REST API: `GET {api}/email` on
+    /// maildev 2 (and `.ci/mailsink.py`), `GET {api}/api/email` on maildev 3. Both
+    /// return a JSON array whose items have `subject`, `to` (a list of `{address,
+    /// name}`), `text`, `html` and `headers` (lower-case names). maildev 2 and the
+    /// sink also have `messageId` without angle brackets; maildev 3 has only
+    /// `headers["message-id"]`, with them.
     async fn maildev_find(api: &str, message_id: &str) -> serde_json::Value {
         let api = api.trim_end_matches('/');
+        let wanted = message_id.trim_matches(['<', '>']);
+        let is_wanted = |value: &serde_json::Value| {
+            value
+                .as_str()
+                .is_some_and(|id| id.trim().trim_matches(['<', '>']) == wanted)
+        };
         let client = reqwest::Client::new();
-        for path in ["/api/email", "/email"] {
-            let response = client.get(format!("{api}{path}")).send().await.unwrap();
-            if !response.status().is_success() {
+        for path in ["/email", "/api/email"] {
+            let Ok(response) = client.get(format!("{api}{path}")).send().await else {
                 continue;
-            }
-            let emails: Vec<serde_json::Value> = response.json().await.unwrap();
-            let found = emails.into_iter().find(|email| {
-                email["headers"]["message-id"] == message_id || email["messageId"] == message_id
-            });
-            return found.unwrap_or_else(|| panic!("{message_id} not found at {api}{path}"));
+            };
+            // maildev 3 answers /email with a JSON 404, so only a JSON array counts.
+            let Ok(serde_json::Value::Array(emails)) = response.json().await else {
+                continue;
+            };
+            return emails
+                .into_iter()
+                .find(|email| {
+                    is_wanted(&email["messageId"]) || is_wanted(&email["headers"]["message-id"])
+                })
+                .unwrap_or_else(|| panic!("{message_id} not found at {api}{path}"));
         }
-        panic!("no maildev email API at {api}/api/email or {api}/email");
+        panic!("no maildev email API at {api}/email or {api}/api/email");
     }
 }
