@@ -173,6 +173,11 @@ impl TestApp {
         !self.database.is_sqlite()
     }
 
+    /// URL of this test's database.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
     /// The per-test Redis (URL, queue name), when Redis is in use.
     pub fn redis_queue(&self) -> Option<&(String, String)> {
         self.redis_queue.as_ref()

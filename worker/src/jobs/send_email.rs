@@ -53,7 +53,7 @@ async fn send(ctx: &JobContext, delivery: &notification_delivery::Model) -> Resu
         .template
         .parse()
         .map_err(|_| JobError::Permanent(format!("unknown email template {:?}", delivery.template)))?;
-    let rendered = render_email(template, &delivery.params)
+    let rendered = render_email(template, &with_base_url(&delivery.params, &ctx.config.public_base_url))
         .map_err(|e| JobError::Permanent(format!("template {}: {e}", delivery.template)))?;
     let email = OutgoingEmail {
         from: ctx.config.mail.from.clone(),
@@ -64,6 +64,17 @@ async fn send(ctx: &JobContext, delivery: &notification_delivery::Model) -> Resu
         message_id: message_id(delivery.id, &ctx.config.public_base_url),
     };
     Ok(ctx.mailer.send(&email).await?)
+}
+
+/// The parameters plus `base_url`, which every template needs for its links
+/// and which producers should not have to know.
+fn with_base_url(params: &serde_json::Value, base: &url::Url) -> serde_json::Value {
+    let mut params = params.clone();
+    if let Some(map) = params.as_object_mut() {
+        map.entry("base_url")
+            .or_insert_with(|| base.as_str().trim_end_matches('/').into());
+    }
+    params
 }
 
 /// `<delivery-id@host>`: stable across retries of the same delivery.

@@ -1,0 +1,22 @@
+//! The worker process for the fault tests: exactly `portal worker` (the same
+//! function), built inside this package so tests can start and kill it as a
+//! real process (`CARGO_BIN_EXE_test-worker`).
+
+fn main() -> std::process::ExitCode {
+    let config = match worker::config::Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("test-worker: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    api::telemetry::init(config.log_format);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    match runtime.block_on(api::run::serve_worker(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("test-worker: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
