@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use worker::config::Config;
 
 #[derive(Parser)]
-#[command(name = "portal", version, about = "Landlord & Resident Portal: GraphQL API and background worker")]
+#[command(
+    name = "portal",
+    version,
+    about = "Landlord & Resident Portal: GraphQL API and background worker"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

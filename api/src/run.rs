@@ -82,7 +82,9 @@ pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue
 pub async fn serve_all(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
-    worker::db::migrate(&db).await.context("migrations failed")?;
+    worker::db::migrate(&db)
+        .await
+        .context("migrations failed")?;
     let seeded = crate::seed::seed_demo_data(&db, &config).await?;
     let queue = Queue::connect(&config, &db).await?;
     if config.clamd_addr.is_none() {
@@ -128,9 +130,13 @@ pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
 /// Applies migrations; with `seed`, also loads the demo data.
 pub async fn migrate(config: Config, seed: bool) -> anyhow::Result<()> {
     let db = connect(&config).await?;
-    let pending = migration::Migrator::get_pending_migrations(&db).await?.len();
+    let pending = migration::Migrator::get_pending_migrations(&db)
+        .await?
+        .len();
     tracing::info!(pending, "applying migrations");
-    worker::db::migrate(&db).await.context("migrations failed")?;
+    worker::db::migrate(&db)
+        .await
+        .context("migrations failed")?;
     tracing::info!("migrations applied");
     if seed {
         crate::seed::seed_demo_data(&db, &config).await?;

@@ -101,10 +101,8 @@ impl TestAppBuilder {
             vars.push(("REDIS_URL".into(), url.clone()));
             vars.push(("PORTAL_QUEUE_NAME".into(), queue.clone()));
         }
-        if !self.embedded_only {
-            if let Some(smtp) = services::env("TEST_SMTP_URL") {
-                vars.push(("PORTAL_SMTP_URL".into(), smtp));
-            }
+        if let (false, Some(smtp)) = (self.embedded_only, services::env("TEST_SMTP_URL")) {
+            vars.push(("PORTAL_SMTP_URL".into(), smtp));
         }
         vars.extend(self.vars);
         let config = Arc::new(Config::from_vars(vars).expect("test configuration"));
@@ -112,9 +110,9 @@ impl TestAppBuilder {
         worker::db::migrate(&db).await.expect("migrate");
         let queue = match &redis_queue {
             Some((url, name)) => Queue::connect_redis(url, name).await.expect("redis queue"),
-            None if database.is_sqlite() => {
-                Queue::sqlite(&db, &config.jobs.queue_name).await.expect("sqlite queue")
-            }
+            None if database.is_sqlite() => Queue::sqlite(&db, &config.jobs.queue_name)
+                .await
+                .expect("sqlite queue"),
             None => {
                 // PostgreSQL without Redis: give the queue a SQLite file of its own.
                 let side = worker::db::connect_url(&format!(
@@ -123,7 +121,9 @@ impl TestAppBuilder {
                 ))
                 .await
                 .expect("queue database");
-                Queue::sqlite(&side, &config.jobs.queue_name).await.expect("sqlite queue")
+                Queue::sqlite(&side, &config.jobs.queue_name)
+                    .await
+                    .expect("sqlite queue")
             }
         };
         let state = api::run::build_app(config.clone(), db.clone(), queue).await;
@@ -213,14 +213,20 @@ impl TestApp {
     }
 
     /// Runs a GraphQL operation, anonymously or with a bearer token.
-    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> TestResponse {
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> TestResponse {
         self.graphql_raw(token, json!({ "query": query, "variables": variables }))
             .await
     }
 
     /// POSTs any JSON body to `/graphql` (single or batch).
     pub async fn graphql_raw(&self, token: Option<&str>, body: Value) -> TestResponse {
-        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -241,7 +247,9 @@ impl TestApp {
     /// retries without waiting for their backoff.
     pub async fn skip_backoff(&self) {
         self.db()
-            .execute_unprepared("UPDATE outbox_jobs SET run_at = created_at WHERE status = 'PENDING'")
+            .execute_unprepared(
+                "UPDATE outbox_jobs SET run_at = created_at WHERE status = 'PENDING'",
+            )
             .await
             .expect("skip backoff");
     }
@@ -262,7 +270,10 @@ impl TestApp {
 
     /// Emails sent so far by this test, oldest first.
     pub async fn emails(&self) -> Vec<Email> {
-        match (services::env("TEST_SMTP_URL"), services::env("TEST_SMTP_API_URL")) {
+        match (
+            services::env("TEST_SMTP_URL"),
+            services::env("TEST_SMTP_API_URL"),
+        ) {
             (Some(_), Some(api)) if self.config().mail.smtp_url.is_some() => {
                 services::maildev_emails(&api, &self.host).await
             }
@@ -278,7 +289,8 @@ impl TestApp {
             .lines()
             .filter_map(|line| {
                 let mut cols = line.splitn(4, '\t');
-                let (_time, to, _reference, body) = (cols.next()?, cols.next()?, cols.next()?, cols.next()?);
+                let (_time, to, _reference, body) =
+                    (cols.next()?, cols.next()?, cols.next()?, cols.next()?);
                 Some((to.to_owned(), body.replace("\\n", "\n")))
             })
             .collect()
@@ -360,7 +372,12 @@ impl TestResponse {
             .map(|errors| {
                 errors
                     .iter()
-                    .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                    .map(|e| {
+                        e["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("<none>")
+                            .to_owned()
+                    })
                     .collect()
             })
             .unwrap_or_default()

@@ -29,7 +29,10 @@ pub fn require_env(name: &str, test: &str) -> Option<String> {
 pub fn skip_unless(names: &[&str], test: &str) -> Option<Vec<String>> {
     let missing: Vec<&str> = names.iter().copied().filter(|n| env(n).is_none()).collect();
     if !missing.is_empty() {
-        eprintln!("skipping {test}: {} not set (.ci/run sets them)", missing.join(", "));
+        eprintln!(
+            "skipping {test}: {} not set (.ci/run sets them)",
+            missing.join(", ")
+        );
         return None;
     }
     Some(names.iter().filter_map(|n| env(n)).collect())
@@ -143,8 +146,14 @@ pub fn parse_eml(raw: &[u8]) -> Option<Email> {
             .unwrap_or_default()
             .to_owned(),
         subject: message.subject().unwrap_or_default().to_owned(),
-        text: message.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
-        html: message.body_html(0).unwrap_or_default().replace("\r\n", "\n"),
+        text: message
+            .body_text(0)
+            .unwrap_or_default()
+            .replace("\r\n", "\n"),
+        html: message
+            .body_html(0)
+            .unwrap_or_default()
+            .replace("\r\n", "\n"),
     })
 }
 
@@ -168,7 +177,9 @@ pub async fn maildev_emails(api: &str, host: &str) -> Vec<Email> {
         if !message_id.contains(host) {
             continue;
         }
-        let Some(id) = item["id"].as_str() else { continue };
+        let Some(id) = item["id"].as_str() else {
+            continue;
+        };
         // The raw source gives exactly what a mail client would parse.
         let raw = client
             .get(format!("{}/email/{id}/source", api.trim_end_matches('/')))

@@ -26,7 +26,10 @@ async fn an_invitation_email_is_sent_recorded_and_reads_well() {
     let txn = app.db().begin().await.unwrap();
     let id = notify::queue_email(
         &txn,
-        &Recipient { address: "priya.shah@northside-housing.example".into(), user_id: None },
+        &Recipient {
+            address: "priya.shah@northside-housing.example".into(),
+            user_id: None,
+        },
         EmailTemplate::Invitation,
         json!({
             "first_name": "Priya",
@@ -39,12 +42,23 @@ async fn an_invitation_email_is_sent_recorded_and_reads_well() {
     .unwrap();
     txn.commit().await.unwrap();
 
-    let queued = notification_delivery::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
+    let queued = notification_delivery::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(queued.status, DeliveryStatus::Queued);
-    assert!(app.emails().await.is_empty(), "nothing is sent inside the request");
+    assert!(
+        app.emails().await.is_empty(),
+        "nothing is sent inside the request"
+    );
 
     assert_eq!(app.run_pending_jobs().await, 1);
-    let sent = notification_delivery::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
+    let sent = notification_delivery::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(sent.status, DeliveryStatus::Sent);
     assert_eq!(sent.attempts, 1);
     assert!(sent.sent_at.is_some());
@@ -58,7 +72,9 @@ async fn an_invitation_email_is_sent_recorded_and_reads_well() {
     });
 
     // A second delivery of the same job sends nothing more.
-    worker::outbox::retry_dead(app.db(), uuid::Uuid::nil()).await.unwrap();
+    worker::outbox::retry_dead(app.db(), uuid::Uuid::nil())
+        .await
+        .unwrap();
     assert_eq!(app.run_pending_jobs().await, 0);
     assert_eq!(app.emails().await.len(), 1);
 }
@@ -69,7 +85,10 @@ async fn a_rolled_back_write_sends_nothing() {
     let txn = app.db().begin().await.unwrap();
     notify::queue_email(
         &txn,
-        &Recipient { address: "ada@example.test".into(), user_id: None },
+        &Recipient {
+            address: "ada@example.test".into(),
+            user_id: None,
+        },
         EmailTemplate::PasswordChanged,
         json!({ "first_name": "Ada", "changed_at": "2026-11-24T09:00:00Z" }),
     )
@@ -78,7 +97,13 @@ async fn a_rolled_back_write_sends_nothing() {
     txn.rollback().await.unwrap();
     assert_eq!(app.run_pending_jobs().await, 0);
     assert!(app.emails().await.is_empty());
-    assert!(notification_delivery::Entity::find().all(app.db()).await.unwrap().is_empty());
+    assert!(
+        notification_delivery::Entity::find()
+            .all(app.db())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -86,7 +111,10 @@ async fn an_sms_code_goes_to_the_embedded_log() {
     let app = TestApp::builder().embedded().build().await;
     let id = notify::queue_sms(
         app.db(),
-        &Recipient { address: "+447700900123".into(), user_id: None },
+        &Recipient {
+            address: "+447700900123".into(),
+            user_id: None,
+        },
         SmsTemplate::TwoFactorCode,
         json!({ "code": "048213", "valid_minutes": 15 }),
     )
@@ -97,7 +125,14 @@ async fn an_sms_code_goes_to_the_embedded_log() {
     assert_eq!(sms.len(), 1);
     assert_eq!(sms[0].0, "+447700900123");
     assert!(sms[0].1.contains("048213"), "{:?}", sms[0]);
-    let record = notification_delivery::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
+    let record = notification_delivery::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, DeliveryStatus::Sent);
-    assert_eq!(record.provider_reference.as_deref(), Some(format!("file:{id}").as_str()));
+    assert_eq!(
+        record.provider_reference.as_deref(),
+        Some(format!("file:{id}").as_str())
+    );
 }

@@ -44,34 +44,64 @@ fn spawn_worker(app: &TestApp, worker_id: &str) -> Child {
 }
 
 async fn job(app: &TestApp, id: Uuid) -> outbox_job::Model {
-    outbox_job::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap()
+    outbox_job::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// Polls the ledger until `check` holds (bounded; these are real processes).
-async fn wait_for(app: &TestApp, id: Uuid, what: &str, check: impl Fn(&outbox_job::Model) -> bool) -> outbox_job::Model {
+async fn wait_for(
+    app: &TestApp,
+    id: Uuid,
+    what: &str,
+    check: impl Fn(&outbox_job::Model) -> bool,
+) -> outbox_job::Model {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let row = job(app, id).await;
         if check(&row) {
             return row;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {row:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {row:?}"
+        );
         sleep(Duration::from_millis(50)).await;
     }
 }
 
 fn sigterm(child: &Child) {
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
 #[tokio::test]
 async fn a_worker_killed_mid_job_loses_nothing() {
-    if skip_unless(&["TEST_DATABASE_URL", "TEST_REDIS_URL"], "a_worker_killed_mid_job_loses_nothing").is_none() {
+    if skip_unless(
+        &["TEST_DATABASE_URL", "TEST_REDIS_URL"],
+        "a_worker_killed_mid_job_loses_nothing",
+    )
+    .is_none()
+    {
         return;
     }
     let app = TestApp::init().await;
-    let id = outbox::enqueue(app.db(), &Noop { tag: 1, sleep_ms: 5_000 }).await.unwrap().unwrap();
+    let id = outbox::enqueue(
+        app.db(),
+        &Noop {
+            tag: 1,
+            sleep_ms: 5_000,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
 
     let mut first = spawn_worker(&app, "worker-a");
     wait_for(&app, id, "worker-a to start the job", |j| {
@@ -80,22 +110,51 @@ async fn a_worker_killed_mid_job_loses_nothing() {
     .await;
     first.kill().unwrap(); // SIGKILL: no chance to clean up
     first.wait().unwrap();
-    assert_eq!(job(&app, id).await.status, JobStatus::Running, "held by a dead worker");
+    assert_eq!(
+        job(&app, id).await.status,
+        JobStatus::Running,
+        "held by a dead worker"
+    );
 
     let mut second = spawn_worker(&app, "worker-b");
-    let done = wait_for(&app, id, "worker-b to finish the job", |j| j.status == JobStatus::Done).await;
+    let done = wait_for(&app, id, "worker-b to finish the job", |j| {
+        j.status == JobStatus::Done
+    })
+    .await;
     assert_eq!(done.worker_id.as_deref(), Some("worker-b"));
-    assert_eq!(done.attempts, 2, "the killed attempt and the one that finished");
+    assert_eq!(
+        done.attempts, 2,
+        "the killed attempt and the one that finished"
+    );
     assert!(done.last_error.is_none());
 
     // Graceful stop: SIGTERM lets the running job finish before the process exits.
-    let slow = outbox::enqueue(app.db(), &Noop { tag: 2, sleep_ms: 1_500 }).await.unwrap().unwrap();
-    wait_for(&app, slow, "worker-b to start the second job", |j| j.status == JobStatus::Running).await;
+    let slow = outbox::enqueue(
+        app.db(),
+        &Noop {
+            tag: 2,
+            sleep_ms: 1_500,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    wait_for(&app, slow, "worker-b to start the second job", |j| {
+        j.status == JobStatus::Running
+    })
+    .await;
     sigterm(&second);
     let status = second.wait().unwrap();
-    assert!(status.success(), "worker exits cleanly on SIGTERM: {status}");
+    assert!(
+        status.success(),
+        "worker exits cleanly on SIGTERM: {status}"
+    );
     let finished = job(&app, slow).await;
-    assert_eq!(finished.status, JobStatus::Done, "in-flight job finished during shutdown: {finished:?}");
+    assert_eq!(
+        finished.status,
+        JobStatus::Done,
+        "in-flight job finished during shutdown: {finished:?}"
+    );
 }
 
 /// A private `redis-server` on a free port, which the test can stop and start.
@@ -107,11 +166,23 @@ struct PrivateRedis {
 impl PrivateRedis {
     fn start(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .ok()?;
-        Some(Self { port, child: Some(child) })
+        Some(Self {
+            port,
+            child: Some(child),
+        })
     }
 
     fn url(&self) -> String {
@@ -138,12 +209,21 @@ impl Drop for PrivateRedis {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
 async fn redis_down_while_writes_commit_loses_nothing_and_runs_nothing_twice() {
-    if skip_unless(&["TEST_DATABASE_URL", "TEST_REDIS_URL"], "redis_down_while_writes_commit").is_none() {
+    if skip_unless(
+        &["TEST_DATABASE_URL", "TEST_REDIS_URL"],
+        "redis_down_while_writes_commit",
+    )
+    .is_none()
+    {
         return;
     }
     let Some(mut redis) = PrivateRedis::start(free_port()) else {
@@ -162,7 +242,10 @@ async fn redis_down_while_writes_commit_loses_nothing_and_runs_nothing_twice() {
         let txn = app.db().begin().await.unwrap();
         let id = notify::queue_email(
             &txn,
-            &Recipient { address: format!("resident{n}@example.test"), user_id: None },
+            &Recipient {
+                address: format!("resident{n}@example.test"),
+                user_id: None,
+            },
             EmailTemplate::PasswordChanged,
             json!({ "first_name": format!("Resident {n}"), "changed_at": "2026-11-24T09:00:00Z" }),
         )
@@ -178,7 +261,11 @@ async fn redis_down_while_writes_commit_loses_nothing_and_runs_nothing_twice() {
         .all(app.db())
         .await
         .unwrap();
-    assert_eq!(pending.len(), 20, "released back to PENDING, not stuck as QUEUED");
+    assert_eq!(
+        pending.len(),
+        20,
+        "released back to PENDING, not stuck as QUEUED"
+    );
 
     redis.restart();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -194,25 +281,40 @@ async fn redis_down_while_writes_commit_loses_nothing_and_runs_nothing_twice() {
     }
     assert_eq!(relayed, 20);
 
-    let runner = std::sync::Arc::new(Runner::new(app.state.config.clone(), app.db().clone()).await.unwrap());
+    let runner = std::sync::Arc::new(
+        Runner::new(app.state.config.clone(), app.db().clone())
+            .await
+            .unwrap(),
+    );
     let shutdown = Shutdown::new();
     let stop = shutdown.clone();
     let consumer = tokio::spawn(queue.consume(runner, async move { stop.cancelled().await }));
     let deadline = Instant::now() + Duration::from_secs(60);
     while app.unfinished_jobs().await > 0 {
-        assert!(Instant::now() < deadline, "jobs did not finish after Redis came back");
+        assert!(
+            Instant::now() < deadline,
+            "jobs did not finish after Redis came back"
+        );
         sleep(Duration::from_millis(100)).await;
     }
     shutdown.cancel();
     consumer.await.unwrap().unwrap();
 
     for id in deliveries {
-        let d = notification_delivery::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
+        let d = notification_delivery::Entity::find_by_id(id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(d.status, DeliveryStatus::Sent);
         assert_eq!(d.attempts, 1, "sent exactly once");
     }
     let jobs = outbox_job::Entity::find().all(app.db()).await.unwrap();
-    assert!(jobs.iter().all(|j| j.status == JobStatus::Done && j.attempts == 1), "{jobs:?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == JobStatus::Done && j.attempts == 1),
+        "{jobs:?}"
+    );
     let emails = app.emails().await;
     assert_eq!(emails.len(), 20, "one email per write, none twice");
 }
@@ -234,7 +336,9 @@ async fn connect_retrying(url: &str, queue: &str) -> Queue {
 /// moment it is started: "the SMTP server comes back" on the same address.
 async fn forward(listener: tokio::net::TcpListener, target: String) {
     loop {
-        let Ok((mut inbound, _)) = listener.accept().await else { return };
+        let Ok((mut inbound, _)) = listener.accept().await else {
+            return;
+        };
         let target = target.clone();
         tokio::spawn(async move {
             if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
@@ -246,7 +350,10 @@ async fn forward(listener: tokio::net::TcpListener, target: String) {
 
 #[tokio::test]
 async fn smtp_down_is_retried_then_delivered() {
-    let Some(vars) = skip_unless(&["TEST_SMTP_URL", "TEST_SMTP_API_URL"], "smtp_down_is_retried_then_delivered") else {
+    let Some(vars) = skip_unless(
+        &["TEST_SMTP_URL", "TEST_SMTP_API_URL"],
+        "smtp_down_is_retried_then_delivered",
+    ) else {
         return;
     };
     let smtp = url::Url::parse(&vars[0]).unwrap();
@@ -258,26 +365,43 @@ async fn smtp_down_is_retried_then_delivered() {
         .await;
     let delivery = notify::queue_email(
         app.db(),
-        &Recipient { address: "ada@example.test".into(), user_id: None },
+        &Recipient {
+            address: "ada@example.test".into(),
+            user_id: None,
+        },
         EmailTemplate::PasswordChanged,
         json!({ "first_name": "Ada", "changed_at": "2026-11-24T09:00:00Z" }),
     )
     .await
     .unwrap();
     app.run_pending_jobs().await;
-    let failed = notification_delivery::Entity::find_by_id(delivery).one(app.db()).await.unwrap().unwrap();
-    assert_eq!(failed.status, DeliveryStatus::Queued, "still queued: will retry");
+    let failed = notification_delivery::Entity::find_by_id(delivery)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        failed.status,
+        DeliveryStatus::Queued,
+        "still queued: will retry"
+    );
     assert_eq!(failed.attempts, 1);
     assert!(failed.last_error.is_some());
     assert!(app.emails().await.is_empty());
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let proxy = tokio::spawn(forward(listener, target));
     app.skip_backoff().await;
     app.run_pending_jobs().await;
     proxy.abort();
 
-    let sent = notification_delivery::Entity::find_by_id(delivery).one(app.db()).await.unwrap().unwrap();
+    let sent = notification_delivery::Entity::find_by_id(delivery)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(sent.status, DeliveryStatus::Sent);
     assert_eq!(sent.attempts, 2);
     assert!(sent.provider_reference.is_some());

@@ -5,15 +5,19 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
-use serde_json::json;
 use portal_tests::TestApp;
+use serde_json::json;
 
 #[tokio::test]
 async fn health_and_readiness() {
     let app = TestApp::init().await;
-    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let health = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(health.status, StatusCode::OK);
-    let ready = app.send(Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    let ready = app
+        .send(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(ready.status, StatusCode::OK, "{:?}", ready.body);
     assert_eq!(ready.body, json!({ "database": "ok", "queue": "ok" }));
 }
@@ -30,17 +34,25 @@ async fn readiness_fails_when_the_queue_is_unreachable() {
     };
     let state = api::run::build_app(app.state.config.clone(), app.db().clone(), queue).await;
     let router = api::http::router(state);
-    let response = tower::ServiceExt::oneshot(router, Request::get("/readyz").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let response =
+        tower::ServiceExt::oneshot(router, Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]
 async fn every_response_has_a_request_id_and_keeps_the_callers() {
     let app = TestApp::init().await;
-    let fresh = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    let id = fresh.headers.get("x-request-id").expect("request id").to_str().unwrap();
+    let fresh = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    let id = fresh
+        .headers
+        .get("x-request-id")
+        .expect("request id")
+        .to_str()
+        .unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
     let given = app
         .send(
@@ -56,12 +68,18 @@ async fn every_response_has_a_request_id_and_keeps_the_callers() {
 #[tokio::test]
 async fn metrics_expose_requests_latency_and_jobs() {
     let app = TestApp::init().await;
-    app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    let metrics = app.send(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    app.send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    let metrics = app
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(metrics.status, StatusCode::OK);
     let text = metrics.body.as_str().unwrap();
     assert!(text.contains("http_requests_total"), "{text}");
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("jobs{status=\"PENDING\"}"), "{text}");
 }
 
@@ -86,13 +104,18 @@ async fn signed_in_viewer_sees_themselves() {
 #[tokio::test]
 async fn an_unknown_token_is_unauthenticated() {
     let app = TestApp::init().await;
-    let response = app.graphql(Some("ps_not-a-real-token"), "{ viewer { id } }", json!({})).await;
+    let response = app
+        .graphql(Some("ps_not-a-real-token"), "{ viewer { id } }", json!({}))
+        .await;
     assert_eq!(response.error_code(), "UNAUTHENTICATED");
 }
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_payload_too_large_by_length_or_by_stream() {
-    let app = TestApp::builder().env("PORTAL_MAX_BODY_BYTES", "256").build().await;
+    let app = TestApp::builder()
+        .env("PORTAL_MAX_BODY_BYTES", "256")
+        .build()
+        .await;
     let big = json!({ "query": format!("{{ viewer {{ id }} }} #{}", "x".repeat(400)) });
     let declared = app.graphql_raw(None, big.clone()).await;
     assert_eq!(declared.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -124,7 +147,10 @@ fn bytes_of(chunk: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn batches_run_up_to_the_cap_and_are_refused_beyond_it() {
-    let app = TestApp::builder().env("PORTAL_MAX_BATCH_SIZE", "3").build().await;
+    let app = TestApp::builder()
+        .env("PORTAL_MAX_BATCH_SIZE", "3")
+        .build()
+        .await;
     let op = json!({ "query": "{ viewer { id } }" });
     let ok = app.graphql_raw(None, json!([op, op, op])).await;
     assert_eq!(ok.status, StatusCode::OK);
@@ -146,16 +172,32 @@ async fn depth_and_complexity_limits_refuse_before_execution() {
         .await;
     let admin = app.service_admin().await;
     let deep = app
-        .graphql(Some(&admin.token), "{ jobs { edges { node { id } } } }", json!({}))
+        .graphql(
+            Some(&admin.token),
+            "{ jobs { edges { node { id } } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(deep.error_code(), "BAD_USER_INPUT");
-    assert!(deep.body["data"].is_null(), "nothing executed: {:#}", deep.body);
+    assert!(
+        deep.body["data"].is_null(),
+        "nothing executed: {:#}",
+        deep.body
+    );
 
     let wide = app
-        .graphql(Some(&admin.token), "{ viewer { id email firstName lastName kind } }", json!({}))
+        .graphql(
+            Some(&admin.token),
+            "{ viewer { id email firstName lastName kind } }",
+            json!({}),
+        )
         .await;
     assert_eq!(wide.error_code(), "BAD_USER_INPUT");
-    assert!(wide.body["data"].is_null(), "nothing executed: {:#}", wide.body);
+    assert!(
+        wide.body["data"].is_null(),
+        "nothing executed: {:#}",
+        wide.body
+    );
 }
 
 #[tokio::test]
@@ -164,7 +206,11 @@ async fn malformed_requests_get_standard_errors() {
     let syntax = app.graphql(None, "{ viewer { id ", json!({})).await;
     assert_eq!(syntax.status, StatusCode::OK);
     assert_eq!(syntax.error_code(), "BAD_USER_INPUT");
-    assert!(syntax.body["errors"][0]["locations"].is_array(), "{:#}", syntax.body);
+    assert!(
+        syntax.body["errors"][0]["locations"].is_array(),
+        "{:#}",
+        syntax.body
+    );
 
     let unknown = app.graphql(None, "{ nope }", json!({})).await;
     assert_eq!(unknown.error_code(), "BAD_USER_INPUT");
@@ -184,16 +230,26 @@ async fn malformed_requests_get_standard_errors() {
 #[tokio::test]
 async fn cross_site_form_posts_are_refused() {
     let app = TestApp::init().await;
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
         let response = app
             .send(
                 Request::post("/graphql")
                     .header(header::CONTENT_TYPE, content_type)
-                    .body(Body::from(r#"{"query":"mutation { retryJob(id: \"x\") { id } }"}"#))
+                    .body(Body::from(
+                        r#"{"query":"mutation { retryJob(id: \"x\") { id } }"}"#,
+                    ))
                     .unwrap(),
             )
             .await;
-        assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        assert_eq!(
+            response.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
         assert_eq!(response.error_code(), "BAD_USER_INPUT");
     }
 }
@@ -201,33 +257,56 @@ async fn cross_site_form_posts_are_refused() {
 #[tokio::test]
 async fn graphiql_is_served_unless_switched_off() {
     let app = TestApp::init().await;
-    let page = app.send(Request::get("/graphql").body(Body::empty()).unwrap()).await;
+    let page = app
+        .send(Request::get("/graphql").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.as_str().unwrap().contains("graphiql"));
 
-    let off = TestApp::builder().env("PORTAL_GRAPHIQL", "false").build().await;
-    let page = off.send(Request::get("/graphql").body(Body::empty()).unwrap()).await;
+    let off = TestApp::builder()
+        .env("PORTAL_GRAPHIQL", "false")
+        .build()
+        .await;
+    let page = off
+        .send(Request::get("/graphql").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn introspection_and_suggestions_can_be_switched_off() {
     let on = TestApp::init().await;
-    let schema = on.graphql(None, "{ __schema { queryType { name } } }", json!({})).await;
-    assert_eq!(schema.data()["__schema"]["queryType"]["name"], json!("Query"));
+    let schema = on
+        .graphql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        schema.data()["__schema"]["queryType"]["name"],
+        json!("Query")
+    );
 
     let off = TestApp::builder()
         .env("PORTAL_INTROSPECTION", "false")
         .env("PORTAL_FIELD_SUGGESTIONS", "false")
         .build()
         .await;
-    let schema = off.graphql(None, "{ __schema { queryType { name } } }", json!({})).await;
-    assert!(schema.body.get("errors").is_some() || schema.body["data"]["__schema"].is_null(), "{:#}", schema.body);
+    let schema = off
+        .graphql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(
+        schema.body.get("errors").is_some() || schema.body["data"]["__schema"].is_null(),
+        "{:#}",
+        schema.body
+    );
     let typo = off.graphql(None, "{ viewr { id } }", json!({})).await;
     let message = typo.body["errors"][0]["message"].as_str().unwrap();
     assert!(!message.contains("Did you mean"), "{message}");
     let typo_on = on.graphql(None, "{ viewr { id } }", json!({})).await;
-    assert!(typo_on.body["errors"][0]["message"].as_str().unwrap().contains("Did you mean"));
+    assert!(
+        typo_on.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean")
+    );
 }
 
 #[tokio::test]
@@ -236,14 +315,31 @@ async fn internal_errors_are_generic_and_never_leak_sql() {
     let app = TestApp::init().await;
     let admin = app.service_admin().await;
     // Break the database under the API: the next query fails inside SQL.
-    app.db().execute_unprepared("ALTER TABLE outbox_jobs RENAME TO outbox_jobs_gone").await.unwrap();
+    app.db()
+        .execute_unprepared("ALTER TABLE outbox_jobs RENAME TO outbox_jobs_gone")
+        .await
+        .unwrap();
     let response = app
-        .graphql(Some(&admin.token), "{ jobs { edges { node { id } } } }", json!({}))
+        .graphql(
+            Some(&admin.token),
+            "{ jobs { edges { node { id } } } }",
+            json!({}),
+        )
         .await;
-    app.db().execute_unprepared("ALTER TABLE outbox_jobs_gone RENAME TO outbox_jobs").await.unwrap();
+    app.db()
+        .execute_unprepared("ALTER TABLE outbox_jobs_gone RENAME TO outbox_jobs")
+        .await
+        .unwrap();
     assert_eq!(response.error_code(), "INTERNAL");
     let text = response.body.to_string().to_lowercase();
-    for leak in ["select", "outbox_jobs", "sqlite", "postgres", "relation", "no such table"] {
+    for leak in [
+        "select",
+        "outbox_jobs",
+        "sqlite",
+        "postgres",
+        "relation",
+        "no such table",
+    ] {
         assert!(!text.contains(leak), "leaked {leak:?}: {text}");
     }
 }

@@ -15,19 +15,35 @@ use worker::{
 };
 
 async fn job(app: &TestApp, id: uuid::Uuid) -> outbox_job::Model {
-    outbox_job::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap()
+    outbox_job::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn a_job_exists_only_if_its_transaction_committed() {
     let app = TestApp::init().await;
     let txn = app.db().begin().await.unwrap();
-    let rolled_back = outbox::enqueue(&txn, &Noop::default()).await.unwrap().unwrap();
+    let rolled_back = outbox::enqueue(&txn, &Noop::default())
+        .await
+        .unwrap()
+        .unwrap();
     txn.rollback().await.unwrap();
-    assert!(outbox_job::Entity::find_by_id(rolled_back).one(app.db()).await.unwrap().is_none());
+    assert!(
+        outbox_job::Entity::find_by_id(rolled_back)
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let txn = app.db().begin().await.unwrap();
-    let committed = outbox::enqueue(&txn, &Noop::default()).await.unwrap().unwrap();
+    let committed = outbox::enqueue(&txn, &Noop::default())
+        .await
+        .unwrap()
+        .unwrap();
     txn.commit().await.unwrap();
     assert_eq!(job(&app, committed).await.status, JobStatus::Pending);
     assert_eq!(app.run_pending_jobs().await, 1);
@@ -37,7 +53,10 @@ async fn a_job_exists_only_if_its_transaction_committed() {
 #[tokio::test]
 async fn a_job_delivered_twice_runs_once() {
     let app = TestApp::init().await;
-    let id = outbox::enqueue(app.db(), &Noop::default()).await.unwrap().unwrap();
+    let id = outbox::enqueue(app.db(), &Noop::default())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(app.runner().execute(id).await.unwrap(), Outcome::Done);
     assert_eq!(app.runner().execute(id).await.unwrap(), Outcome::Skipped);
     let done = job(&app, id).await;
@@ -48,10 +67,22 @@ async fn a_job_delivered_twice_runs_once() {
 #[tokio::test]
 async fn concurrent_claims_of_one_job_have_one_winner() {
     let app = TestApp::init().await;
-    let id = outbox::enqueue(app.db(), &Noop { tag: 1, sleep_ms: 50 }).await.unwrap().unwrap();
+    let id = outbox::enqueue(
+        app.db(),
+        &Noop {
+            tag: 1,
+            sleep_ms: 50,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let (a, b) = tokio::join!(app.runner().execute(id), app.runner().execute(id));
     let outcomes = [a.unwrap(), b.unwrap()];
-    assert!(outcomes.contains(&Outcome::Done) && outcomes.contains(&Outcome::Skipped), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&Outcome::Done) && outcomes.contains(&Outcome::Skipped),
+        "{outcomes:?}"
+    );
 }
 
 #[tokio::test]
@@ -93,8 +124,18 @@ async fn retries_back_off_then_dead_letter_and_an_operator_can_retry() {
     let jobs: Vec<outbox_job::Model> = outbox_job::Entity::find().all(app.db()).await.unwrap();
     assert_eq!(jobs.len(), 1);
     let dead = &jobs[0];
-    assert_eq!(dead.status, JobStatus::Dead, "an invalid address is permanent: {dead:?}");
-    assert!(dead.last_error.as_deref().unwrap_or_default().contains("address"), "{dead:?}");
+    assert_eq!(
+        dead.status,
+        JobStatus::Dead,
+        "an invalid address is permanent: {dead:?}"
+    );
+    assert!(
+        dead.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("address"),
+        "{dead:?}"
+    );
     let record = entities::notification_delivery::Entity::find_by_id(delivery)
         .one(app.db())
         .await
@@ -124,10 +165,17 @@ async fn retries_back_off_then_dead_letter_and_an_operator_can_retry() {
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(retried.data()["retryJob"], json!({ "status": "PENDING", "attempts": 0 }));
+    assert_eq!(
+        retried.data()["retryJob"],
+        json!({ "status": "PENDING", "attempts": 0 })
+    );
     // Retrying a job that is not dead is a conflict, and changes nothing.
     let again = app
-        .graphql(Some(&admin.token), "mutation($id: ID!) { retryJob(id: $id) { id } }", json!({ "id": id }))
+        .graphql(
+            Some(&admin.token),
+            "mutation($id: ID!) { retryJob(id: $id) { id } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(again.error_code(), "CONFLICT");
     app.run_pending_jobs().await;
@@ -154,8 +202,16 @@ async fn transient_failures_retry_with_growing_delays() {
     let mut delays = Vec::new();
     for attempt in 1..=3 {
         app.run_pending_jobs().await;
-        let row = outbox_job::Entity::find().one(app.db()).await.unwrap().unwrap();
-        assert_eq!(row.status, JobStatus::Pending, "attempt {attempt} will be retried: {row:?}");
+        let row = outbox_job::Entity::find()
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.status,
+            JobStatus::Pending,
+            "attempt {attempt} will be retried: {row:?}"
+        );
         assert_eq!(row.attempts, attempt);
         delays.push((row.run_at - row.updated_at).num_milliseconds());
         app.skip_backoff().await;
@@ -163,27 +219,65 @@ async fn transient_failures_retry_with_growing_delays() {
     // Equal jitter: attempt n waits between base*2^(n-1)/2 and base*2^(n-1).
     for (i, delay) in delays.iter().enumerate() {
         let full = 1000 * (1 << i);
-        assert!((full / 2 - 50..=full + 50).contains(delay), "attempt {} waited {delay} ms", i + 1);
+        assert!(
+            (full / 2 - 50..=full + 50).contains(delay),
+            "attempt {} waited {delay} ms",
+            i + 1
+        );
     }
     // Put the job out of its misery so the harness sees no leftover work.
-    sea_orm::ConnectionTrait::execute_unprepared(app.db(), "UPDATE outbox_jobs SET status = 'DEAD'").await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        app.db(),
+        "UPDATE outbox_jobs SET status = 'DEAD'",
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn only_service_administrators_see_jobs() {
     let app = TestApp::init().await;
     let query = "{ jobs { edges { node { id } } } }";
-    assert_eq!(app.graphql(None, query, json!({})).await.error_code(), "UNAUTHENTICATED");
-    let caseworker = app.caseworker().await;
-    assert_eq!(app.graphql(Some(&caseworker.token), query, json!({})).await.error_code(), "FORBIDDEN");
-    let resident = app.resident().await;
-    assert_eq!(app.graphql(Some(&resident.token), query, json!({})).await.error_code(), "FORBIDDEN");
-    let retry = "mutation { retryJob(id: \"00000000-0000-0000-0000-000000000000\") { id } }";
-    assert_eq!(app.graphql(Some(&resident.token), retry, json!({})).await.error_code(), "FORBIDDEN");
-    let admin = app.service_admin().await;
-    assert_eq!(app.graphql(Some(&admin.token), retry, json!({})).await.error_code(), "NOT_FOUND");
     assert_eq!(
-        app.graphql(Some(&admin.token), "mutation { retryJob(id: \"nope\") { id } }", json!({})).await.error_code(),
+        app.graphql(None, query, json!({})).await.error_code(),
+        "UNAUTHENTICATED"
+    );
+    let caseworker = app.caseworker().await;
+    assert_eq!(
+        app.graphql(Some(&caseworker.token), query, json!({}))
+            .await
+            .error_code(),
+        "FORBIDDEN"
+    );
+    let resident = app.resident().await;
+    assert_eq!(
+        app.graphql(Some(&resident.token), query, json!({}))
+            .await
+            .error_code(),
+        "FORBIDDEN"
+    );
+    let retry = "mutation { retryJob(id: \"00000000-0000-0000-0000-000000000000\") { id } }";
+    assert_eq!(
+        app.graphql(Some(&resident.token), retry, json!({}))
+            .await
+            .error_code(),
+        "FORBIDDEN"
+    );
+    let admin = app.service_admin().await;
+    assert_eq!(
+        app.graphql(Some(&admin.token), retry, json!({}))
+            .await
+            .error_code(),
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.graphql(
+            Some(&admin.token),
+            "mutation { retryJob(id: \"nope\") { id } }",
+            json!({})
+        )
+        .await
+        .error_code(),
         "NOT_FOUND"
     );
 }
@@ -192,7 +286,9 @@ async fn only_service_administrators_see_jobs() {
 async fn job_list_paginates_with_cursors() {
     let app = TestApp::init().await;
     for tag in 0..5 {
-        outbox::enqueue(app.db(), &Noop { tag, sleep_ms: 0 }).await.unwrap();
+        outbox::enqueue(app.db(), &Noop { tag, sleep_ms: 0 })
+            .await
+            .unwrap();
     }
     app.run_pending_jobs().await;
     let admin = app.service_admin().await;
@@ -200,7 +296,9 @@ async fn job_list_paginates_with_cursors() {
     let mut tags = Vec::new();
     let mut after = serde_json::Value::Null;
     loop {
-        let page = app.graphql(Some(&admin.token), query, json!({ "after": after })).await;
+        let page = app
+            .graphql(Some(&admin.token), query, json!({ "after": after }))
+            .await;
         let jobs = &page.data()["jobs"];
         for edge in jobs["edges"].as_array().unwrap() {
             tags.push(edge["node"]["payload"]["tag"].as_u64().unwrap());
@@ -211,9 +309,17 @@ async fn job_list_paginates_with_cursors() {
         }
     }
     assert_eq!(tags, vec![4, 3, 2, 1, 0], "newest first, each once");
-    let bad = app.graphql(Some(&admin.token), query, json!({ "after": "!!" })).await;
+    let bad = app
+        .graphql(Some(&admin.token), query, json!({ "after": "!!" }))
+        .await;
     assert_eq!(bad.error_code(), "BAD_USER_INPUT");
-    let too_many = app.graphql(Some(&admin.token), "{ jobs(first: 1000) { edges { cursor } } }", json!({})).await;
+    let too_many = app
+        .graphql(
+            Some(&admin.token),
+            "{ jobs(first: 1000) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(too_many.error_code(), "BAD_USER_INPUT");
 }
 
@@ -223,7 +329,12 @@ async fn jobs_flow_through_the_real_queue() {
     let app = TestApp::builder().allow_leftover_jobs().build().await;
     let mut ids = Vec::new();
     for tag in 0..20 {
-        ids.push(outbox::enqueue(app.db(), &Noop { tag, sleep_ms: 0 }).await.unwrap().unwrap());
+        ids.push(
+            outbox::enqueue(app.db(), &Noop { tag, sleep_ms: 0 })
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
     let shutdown = Shutdown::new();
     let worker = tokio::spawn(worker::runner::run_worker(
@@ -234,7 +345,10 @@ async fn jobs_flow_through_the_real_queue() {
     ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while app.unfinished_jobs().await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "jobs did not complete through the queue");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs did not complete through the queue"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shutdown.cancel();
@@ -253,13 +367,33 @@ async fn lost_queue_entries_and_dead_workers_are_recovered_by_the_ledger() {
         .env("PORTAL_JOB_LEASE_SECS", "1")
         .build()
         .await;
-    let relay = Relay::new(app.db().clone(), app.state.queue.clone(), app.state.config.jobs.clone());
+    let relay = Relay::new(
+        app.db().clone(),
+        app.state.queue.clone(),
+        app.state.config.jobs.clone(),
+    );
     // Queued, but the queue lost it (e.g. a Redis flush): requeued after the timeout.
-    let lost = outbox::enqueue(app.db(), &Noop::default()).await.unwrap().unwrap();
+    let lost = outbox::enqueue(app.db(), &Noop::default())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outbox::take_due(app.db(), 10).await.unwrap(), vec![lost]);
     // Claimed by a worker that then died: its lease lapses.
-    let orphan = outbox::enqueue(app.db(), &Noop::default()).await.unwrap().unwrap();
-    assert!(outbox::claim(app.db(), orphan, "dead-worker", chrono::Duration::milliseconds(10)).await.unwrap().is_some());
+    let orphan = outbox::enqueue(app.db(), &Noop::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        outbox::claim(
+            app.db(),
+            orphan,
+            "dead-worker",
+            chrono::Duration::milliseconds(10)
+        )
+        .await
+        .unwrap()
+        .is_some()
+    );
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(relay.recover().await.unwrap(), 2);
@@ -268,5 +402,9 @@ async fn lost_queue_entries_and_dead_workers_are_recovered_by_the_ledger() {
     assert_eq!(reaped.status, JobStatus::Pending);
     assert!(reaped.last_error.unwrap().contains("dead-worker"));
     app.run_pending_jobs().await;
-    assert_eq!(job(&app, orphan).await.attempts, 2, "the interrupted attempt counts");
+    assert_eq!(
+        job(&app, orphan).await.attempts,
+        2,
+        "the interrupted attempt counts"
+    );
 }

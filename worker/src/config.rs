@@ -243,10 +243,7 @@ struct Vars(BTreeMap<String, String>);
 impl Vars {
     /// The value, or `None` when unset or empty (an empty value means "default").
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     fn parse<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
@@ -313,7 +310,9 @@ impl Config {
     }
 
     /// Builds the configuration from explicit variables (used by tests and benches).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars = Vars(vars.into_iter().collect());
         if let Some(unknown) = vars
             .0
@@ -328,7 +327,13 @@ impl Config {
 
         let data_dir = PathBuf::from(vars.get("PORTAL_DATA_DIR").unwrap_or("./data"));
         let database_url = match vars.get("DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url.to_owned(),
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                url.to_owned()
+            }
             Some(_) => {
                 return Err(ConfigError::new(
                     "DATABASE_URL",
@@ -358,10 +363,8 @@ impl Config {
             ));
         }
 
-        let bind_addr: SocketAddr = vars.parse(
-            "PORTAL_BIND_ADDR",
-            SocketAddr::from(([127, 0, 0, 1], 8080)),
-        )?;
+        let bind_addr: SocketAddr =
+            vars.parse("PORTAL_BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
         let public_base_url = match vars.url("PORTAL_PUBLIC_BASE_URL")? {
             Some(url) => url,
             None => Url::parse(&format!("http://{bind_addr}"))
@@ -409,7 +412,10 @@ impl Config {
                 StorageConfig::S3(S3Config {
                     bucket: bucket.to_owned(),
                     endpoint: vars.url("PORTAL_S3_ENDPOINT")?,
-                    region: vars.get("PORTAL_S3_REGION").unwrap_or("us-east-1").to_owned(),
+                    region: vars
+                        .get("PORTAL_S3_REGION")
+                        .unwrap_or("us-east-1")
+                        .to_owned(),
                     credentials,
                     force_path_style: vars.bool("PORTAL_S3_FORCE_PATH_STYLE", false)?,
                 })
@@ -460,7 +466,11 @@ impl Config {
         };
 
         let clamd_addr = match vars.get("PORTAL_CLAMD_ADDR") {
-            Some(addr) if addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) => {
+            Some(addr)
+                if addr
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
+            {
                 Some(addr.to_owned())
             }
             Some(_) => {
@@ -503,7 +513,11 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
-        let log_format = match vars.get("PORTAL_LOG_FORMAT").map(str::to_ascii_lowercase).as_deref() {
+        let log_format = match vars
+            .get("PORTAL_LOG_FORMAT")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
@@ -526,7 +540,10 @@ impl Config {
             lease: Duration::from_secs(vars.positive("PORTAL_JOB_LEASE_SECS", 300)?),
             requeue_after: Duration::from_secs(vars.positive("PORTAL_JOB_REQUEUE_SECS", 600)?),
             relay_interval: Duration::from_millis(vars.positive("PORTAL_RELAY_INTERVAL_MS", 250)?),
-            queue_name: vars.get("PORTAL_QUEUE_NAME").unwrap_or("portal:jobs").to_owned(),
+            queue_name: vars
+                .get("PORTAL_QUEUE_NAME")
+                .unwrap_or("portal:jobs")
+                .to_owned(),
         };
 
         Ok(Self {
@@ -608,10 +625,16 @@ mod tests {
                 &[("PORTAL_S3_BUCKET", "b"), ("PORTAL_S3_ACCESS_KEY_ID", "k")],
                 "PORTAL_S3_SECRET_ACCESS_KEY",
             ),
-            (&[("PORTAL_SMS_PROVIDER_URL", "https://sms")], "PORTAL_SMS_API_KEY"),
+            (
+                &[("PORTAL_SMS_PROVIDER_URL", "https://sms")],
+                "PORTAL_SMS_API_KEY",
+            ),
             (&[("PORTAL_SMTP_URL", "http://mail")], "PORTAL_SMTP_URL"),
             (&[("PORTAL_CLAMD_ADDR", "clamd")], "PORTAL_CLAMD_ADDR"),
-            (&[("PORTAL_CORS_ORIGINS", "not a url")], "PORTAL_CORS_ORIGINS"),
+            (
+                &[("PORTAL_CORS_ORIGINS", "not a url")],
+                "PORTAL_CORS_ORIGINS",
+            ),
             (&[("PORTAL_LOG_FORMAT", "xml")], "PORTAL_LOG_FORMAT"),
         ];
         for (vars, expected) in cases {
@@ -628,14 +651,22 @@ mod tests {
             ("PORTAL_S3_BUCKET", "docs"),
             ("PORTAL_S3_ENDPOINT", "http://127.0.0.1:9000"),
             ("PORTAL_S3_FORCE_PATH_STYLE", "true"),
-            ("PORTAL_CORS_ORIGINS", "https://a.example, https://b.example/"),
+            (
+                "PORTAL_CORS_ORIGINS",
+                "https://a.example, https://b.example/",
+            ),
             ("PORTAL_LOG_FORMAT", "json"),
             ("PORTAL_INTROSPECTION", "false"),
         ])
         .unwrap();
         assert!(!c.is_sqlite());
-        assert!(matches!(&c.storage, StorageConfig::S3(s) if s.force_path_style && s.bucket == "docs"));
-        assert_eq!(c.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert!(
+            matches!(&c.storage, StorageConfig::S3(s) if s.force_path_style && s.bucket == "docs")
+        );
+        assert_eq!(
+            c.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(!c.graphql.introspection);
     }

@@ -35,12 +35,15 @@ pub async fn connect_url(url: &str) -> Result<DatabaseConnection, DbErr> {
         // would drown the request logs (and may print parameter values).
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        if let Some(dir) = sqlite_path(url).and_then(|p| p.parent().map(|d| d.to_path_buf())) {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    DbErr::Custom(format!("cannot create database folder {}: {e}", dir.display()))
-                })?;
-            }
+        if let Some(dir) = sqlite_path(url).and_then(|p| p.parent().map(|d| d.to_path_buf()))
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                DbErr::Custom(format!(
+                    "cannot create database folder {}: {e}",
+                    dir.display()
+                ))
+            })?;
         }
         options.max_connections(8).min_connections(1);
         options.map_sqlx_sqlite_opts(|opts| {
@@ -59,7 +62,9 @@ pub async fn connect_url(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// The file behind a `sqlite://path?query` URL, if it is a file (not `:memory:`).
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && !path.contains(":memory:")).then(|| path.into())
 }

@@ -146,10 +146,22 @@ pub async fn release(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), Db
         return Ok(());
     }
     outbox_job::Entity::update_many()
-        .col_expr(outbox_job::Column::Status, sea_orm::sea_query::Expr::value(status(JobStatus::Pending)))
-        .col_expr(outbox_job::Column::QueuedAt, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(sea_orm::ColumnTrait::is_in(&outbox_job::Column::Id, ids.iter().copied()))
-        .filter(sea_orm::ColumnTrait::eq(&outbox_job::Column::Status, JobStatus::Queued))
+        .col_expr(
+            outbox_job::Column::Status,
+            sea_orm::sea_query::Expr::value(status(JobStatus::Pending)),
+        )
+        .col_expr(
+            outbox_job::Column::QueuedAt,
+            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(sea_orm::ColumnTrait::is_in(
+            &outbox_job::Column::Id,
+            ids.iter().copied(),
+        ))
+        .filter(sea_orm::ColumnTrait::eq(
+            &outbox_job::Column::Status,
+            JobStatus::Queued,
+        ))
         .exec(conn)
         .await?;
     Ok(())
@@ -258,7 +270,11 @@ pub async fn heartbeat(
 }
 
 /// Records success.
-pub async fn complete(conn: &impl ConnectionTrait, id: Uuid, worker_id: &str) -> Result<bool, DbErr> {
+pub async fn complete(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    worker_id: &str,
+) -> Result<bool, DbErr> {
     let backend = conn.get_database_backend();
     let now = Utc::now();
     let res = conn
@@ -340,7 +356,12 @@ pub async fn retry_dead(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, D
             "UPDATE outbox_jobs SET status = $1, attempts = 0, run_at = $2, finished_at = NULL, \
                  worker_id = NULL, updated_at = $2 \
              WHERE id = $3 AND status = $4",
-            vec![status(JobStatus::Pending), now.into(), id.into(), status(JobStatus::Dead)],
+            vec![
+                status(JobStatus::Pending),
+                now.into(),
+                id.into(),
+                status(JobStatus::Dead),
+            ],
         ))
         .await?;
     Ok(res.rows_affected() == 1)
@@ -348,19 +369,22 @@ pub async fn retry_dead(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, D
 
 /// Due jobs not yet handed to a worker: for tests that run jobs inline.
 pub async fn due_ids(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<Uuid>, DbErr> {
-    Ok(outbox_job::Entity::find()
+    outbox_job::Entity::find()
         .select_only()
         .column(outbox_job::Column::Id)
         .filter(sea_orm::ColumnTrait::is_in(
             &outbox_job::Column::Status,
             [JobStatus::Pending, JobStatus::Queued],
         ))
-        .filter(sea_orm::ColumnTrait::lte(&outbox_job::Column::RunAt, Utc::now()))
+        .filter(sea_orm::ColumnTrait::lte(
+            &outbox_job::Column::RunAt,
+            Utc::now(),
+        ))
         .order_by_asc(outbox_job::Column::RunAt)
         .limit(limit)
         .into_tuple::<Uuid>()
         .all(conn)
-        .await?)
+        .await
 }
 
 /// Counts of jobs by status, for `/metrics` and the operator API.
@@ -368,7 +392,12 @@ pub async fn counts(conn: &impl ConnectionTrait) -> Result<Vec<(JobStatus, i64)>
     outbox_job::Entity::find()
         .select_only()
         .column(outbox_job::Column::Status)
-        .column_as(sea_orm::sea_query::Expr::from(sea_orm::sea_query::Func::count(sea_orm::sea_query::Expr::col(outbox_job::Column::Id))), "n")
+        .column_as(
+            sea_orm::sea_query::Expr::from(sea_orm::sea_query::Func::count(
+                sea_orm::sea_query::Expr::col(outbox_job::Column::Id),
+            )),
+            "n",
+        )
         .group_by(outbox_job::Column::Status)
         .into_tuple::<(JobStatus, i64)>()
         .all(conn)

@@ -134,7 +134,9 @@ impl Runner {
             Err(e) => {
                 let retry_at = Utc::now()
                     + chrono::Duration::from_std(self.backoff(job.attempts)).unwrap_or_default();
-                match outbox::fail(db, &job, worker, &e.to_string(), e.is_permanent(), retry_at).await? {
+                match outbox::fail(db, &job, worker, &e.to_string(), e.is_permanent(), retry_at)
+                    .await?
+                {
                     FailureOutcome::Retrying(at) => {
                         tracing::warn!(job = %id, kind, attempt = job.attempts, error = %e, retry_at = %at, "job failed; will retry");
                         Outcome::Retrying
@@ -239,11 +241,16 @@ impl Relay {
         let reaped = outbox::reap_expired_leases(&self.db).await?;
         let requeued = outbox::requeue_stale(
             &self.db,
-            chrono::Duration::from_std(self.jobs.requeue_after).unwrap_or(chrono::Duration::minutes(10)),
+            chrono::Duration::from_std(self.jobs.requeue_after)
+                .unwrap_or(chrono::Duration::minutes(10)),
         )
         .await?;
         if reaped + requeued > 0 {
-            tracing::warn!(reaped, requeued, "recovered jobs from dead workers or a lost queue entry");
+            tracing::warn!(
+                reaped,
+                requeued,
+                "recovered jobs from dead workers or a lost queue entry"
+            );
         }
         Ok(reaped + requeued)
     }
@@ -253,7 +260,8 @@ impl Relay {
     pub async fn run(self, shutdown: Shutdown) {
         let mut ticker = tokio::time::interval(self.jobs.relay_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let recover_every = (self.jobs.lease / 4).clamp(Duration::from_millis(500), Duration::from_secs(15));
+        let recover_every =
+            (self.jobs.lease / 4).clamp(Duration::from_millis(500), Duration::from_secs(15));
         let mut last_recover = std::time::Instant::now() - recover_every;
         let mut failing = false;
         while !shutdown.is_cancelled() {
@@ -297,7 +305,11 @@ pub async fn run_worker(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let runner = Arc::new(Runner::new(config.clone(), db.clone()).await?);
-    tracing::info!(worker = runner.worker_id(), concurrency = runner.concurrency(), "worker started");
+    tracing::info!(
+        worker = runner.worker_id(),
+        concurrency = runner.concurrency(),
+        "worker started"
+    );
     let relay = Relay::new(db, queue.clone(), config.jobs.clone());
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
     let stop = shutdown.clone();

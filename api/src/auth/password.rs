@@ -14,9 +14,8 @@ use argon2::{
 };
 use tokio::sync::Semaphore;
 
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 /// Hashes a password (PHC string).
 pub async fn hash(password: String) -> anyhow::Result<String> {
@@ -53,7 +52,11 @@ mod tests {
         let b = super::hash("Correct-horse-9".into()).await.unwrap();
         assert_ne!(a, b, "salted");
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(super::verify("Correct-horse-9".into(), a.clone()).await.unwrap());
+        assert!(
+            super::verify("Correct-horse-9".into(), a.clone())
+                .await
+                .unwrap()
+        );
         assert!(!super::verify("wrong".into(), a).await.unwrap());
     }
 }

@@ -165,8 +165,15 @@ impl JobsMutation {
         policy::jobs::can_operate(ctx.viewer())?;
         let id = parse_id(&id, "Job")?;
         let db = &ctx.app().db;
-        if !worker::outbox::retry_dead(db, id).await.map_err(ApiError::from)? {
-            return Err(match outbox_job::Entity::find_by_id(id).one(db).await.map_err(ApiError::from)? {
+        if !worker::outbox::retry_dead(db, id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            return Err(match outbox_job::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .map_err(ApiError::from)?
+            {
                 None => ApiError::NotFound("Job"),
                 Some(_) => ApiError::Conflict("Only a dead job can be retried.".into()),
             }

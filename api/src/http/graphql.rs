@@ -122,20 +122,20 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
             );
         }
     };
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.is_empty() || requests.len() > limits.max_batch_size {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                ApiError::bad_input(
-                    "body",
-                    format!(
-                        "A batch must hold between 1 and {} operations; this one holds {}.",
-                        limits.max_batch_size,
-                        requests.len()
-                    ),
+    if let BatchRequest::Batch(requests) = &batch
+        && (requests.is_empty() || requests.len() > limits.max_batch_size)
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ApiError::bad_input(
+                "body",
+                format!(
+                    "A batch must hold between 1 and {} operations; this one holds {}.",
+                    limits.max_batch_size,
+                    requests.len()
                 ),
-            );
-        }
+            ),
+        );
     }
 
     let authorization = parts
@@ -224,4 +224,3 @@ pub async fn graphql_ws(
                 .serve()
         })
 }
-

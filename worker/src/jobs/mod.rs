@@ -121,7 +121,10 @@ fn handler<J: Job>(
 pub fn registry() -> HashMap<&'static str, Handler> {
     let mut jobs: HashMap<&'static str, Handler> = HashMap::new();
     jobs.insert(noop::Noop::JOB_NAME, handler::<noop::Noop>);
-    jobs.insert(send_email::SendEmail::JOB_NAME, handler::<send_email::SendEmail>);
+    jobs.insert(
+        send_email::SendEmail::JOB_NAME,
+        handler::<send_email::SendEmail>,
+    );
     jobs.insert(send_sms::SendSms::JOB_NAME, handler::<send_sms::SendSms>);
     jobs
 }

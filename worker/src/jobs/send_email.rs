@@ -38,7 +38,10 @@ impl Job for SendEmail {
             .one(&ctx.db)
             .await?
         else {
-            return Err(JobError::Permanent(format!("delivery {} not found", self.delivery_id)));
+            return Err(JobError::Permanent(format!(
+                "delivery {} not found",
+                self.delivery_id
+            )));
         };
         if delivery.status == DeliveryStatus::Sent {
             return Ok(());
@@ -48,13 +51,18 @@ impl Job for SendEmail {
     }
 }
 
-async fn send(ctx: &JobContext, delivery: &notification_delivery::Model) -> Result<String, JobError> {
-    let template: EmailTemplate = delivery
-        .template
-        .parse()
-        .map_err(|_| JobError::Permanent(format!("unknown email template {:?}", delivery.template)))?;
-    let rendered = render_email(template, &with_base_url(&delivery.params, &ctx.config.public_base_url))
-        .map_err(|e| JobError::Permanent(format!("template {}: {e}", delivery.template)))?;
+async fn send(
+    ctx: &JobContext,
+    delivery: &notification_delivery::Model,
+) -> Result<String, JobError> {
+    let template: EmailTemplate = delivery.template.parse().map_err(|_| {
+        JobError::Permanent(format!("unknown email template {:?}", delivery.template))
+    })?;
+    let rendered = render_email(
+        template,
+        &with_base_url(&delivery.params, &ctx.config.public_base_url),
+    )
+    .map_err(|e| JobError::Permanent(format!("template {}: {e}", delivery.template)))?;
     let email = OutgoingEmail {
         from: ctx.config.mail.from.clone(),
         to: delivery.recipient.clone(),

@@ -29,7 +29,10 @@ impl Job for SendSms {
             .one(&ctx.db)
             .await?
         else {
-            return Err(JobError::Permanent(format!("delivery {} not found", self.delivery_id)));
+            return Err(JobError::Permanent(format!(
+                "delivery {} not found",
+                self.delivery_id
+            )));
         };
         if delivery.status == DeliveryStatus::Sent {
             return Ok(());
