@@ -201,8 +201,9 @@ pub struct Config {
     pub jobs: JobConfig,
 }
 
-/// Every variable this module reads; anything else starting with `PORTAL_` is an error.
-const KNOWN: &[&str] = &[
+/// Every `PORTAL_*` variable this module reads; anything else starting with
+/// `PORTAL_` is an error.
+pub const KNOWN: &[&str] = &[
     "PORTAL_DATA_DIR",
     "PORTAL_BIND_ADDR",
     "PORTAL_PUBLIC_BASE_URL",
@@ -593,6 +594,14 @@ fn default_worker_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readme_documents_every_variable() {
+        let readme = include_str!("../../README.md");
+        for name in KNOWN.iter().chain(&["DATABASE_URL", "REDIS_URL", "RUST_LOG"]) {
+            assert!(readme.contains(&format!("`{name}`")), "README lacks {name}");
+        }
+    }
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
