@@ -334,6 +334,9 @@ impl Drop for TestApp {
             None
         };
         self.database.drop_database();
+        if let Some((url, queue)) = self.redis_queue.take() {
+            services::delete_redis_keys(&url, &queue);
+        }
         if let Some(n) = leftover.filter(|n| *n > 0) {
             panic!(
                 "the test left {n} background job(s) unprocessed: call `app.run_pending_jobs().await` \

@@ -111,6 +111,28 @@ impl TestDatabase {
     }
 }
 
+/// Deletes a test's queue keys from Redis (apalis names them `<queue>:...`).
+pub fn delete_redis_keys(url: &str, queue: &str) {
+    let url = url.to_owned();
+    let pattern = format!("{queue}:*");
+    let _ = std::thread::spawn(move || {
+        let Ok(client) = redis::Client::open(url) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        }
+    })
+    .join();
+}
+
 /// The same server URL with another database name.
 fn replace_database(url: &str, name: &str) -> String {
     let mut parsed = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");

@@ -343,3 +343,31 @@ async fn internal_errors_are_generic_and_never_leak_sql() {
         assert!(!text.contains(leak), "leaked {leak:?}: {text}");
     }
 }
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let app = TestApp::builder()
+        .env("PORTAL_CORS_ORIGINS", "https://portal.example.org")
+        .build()
+        .await;
+    let preflight = |origin: &'static str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/graphql")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = app.send(preflight("https://portal.example.org")).await;
+    assert_eq!(
+        allowed.headers["access-control-allow-origin"],
+        "https://portal.example.org"
+    );
+    let other = app.send(preflight("https://evil.example")).await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+}

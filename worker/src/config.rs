@@ -598,7 +598,10 @@ mod tests {
     #[test]
     fn the_readme_documents_every_variable() {
         let readme = include_str!("../../README.md");
-        for name in KNOWN.iter().chain(&["DATABASE_URL", "REDIS_URL", "RUST_LOG"]) {
+        for name in KNOWN
+            .iter()
+            .chain(&["DATABASE_URL", "REDIS_URL", "RUST_LOG"])
+        {
             assert!(readme.contains(&format!("`{name}`")), "README lacks {name}");
         }
     }

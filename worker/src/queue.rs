@@ -105,6 +105,25 @@ impl Queue {
         }
     }
 
+    /// Deletes the transport's records of tasks finished more than `age` ago.
+    /// apalis keeps per-task metadata after completion even without stored
+    /// results; the ledger is the record we keep, so this only bounds memory.
+    pub async fn vacuum(&self, age: std::time::Duration) -> Result<usize, QueueError> {
+        use apalis_core::backend::Vacuum;
+        match self {
+            Self::Redis { storage, .. } => storage
+                .clone()
+                .vacuum_before(age)
+                .await
+                .map_err(|e| QueueError(e.to_string())),
+            Self::Sqlite(storage) => storage
+                .clone()
+                .vacuum_before(age)
+                .await
+                .map_err(|e| QueueError(e.to_string())),
+        }
+    }
+
     /// Whether the queue answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), QueueError> {
         match self {

@@ -263,6 +263,8 @@ impl Relay {
         let recover_every =
             (self.jobs.lease / 4).clamp(Duration::from_millis(500), Duration::from_secs(15));
         let mut last_recover = std::time::Instant::now() - recover_every;
+        let vacuum_every = Duration::from_secs(300);
+        let mut last_vacuum = std::time::Instant::now();
         let mut failing = false;
         while !shutdown.is_cancelled() {
             tokio::select! {
@@ -273,6 +275,14 @@ impl Relay {
                 last_recover = std::time::Instant::now();
                 if let Err(e) = self.recover().await {
                     tracing::warn!(error = %e, "job recovery failed");
+                }
+            }
+            if last_vacuum.elapsed() >= vacuum_every {
+                last_vacuum = std::time::Instant::now();
+                match self.queue.vacuum(Duration::from_secs(600)).await {
+                    Ok(n) if n > 0 => tracing::debug!(vacuumed = n, "queue vacuumed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "queue vacuum failed"),
                 }
             }
             match self.relay_once().await {
