@@ -17,6 +17,8 @@ pub struct App {
     pub queue: Queue,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Attempt counters for sign-in, codes and forgot-password.
+    pub rate_limiter: crate::ratelimit::RateLimiter,
 }
 
 /// Cheaply cloneable handle on [`App`].

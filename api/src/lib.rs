@@ -10,11 +10,14 @@
 //! - [`seed`]: demo data for the embedded mode.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod identity;
 pub mod policy;
+pub mod ratelimit;
 pub mod run;
 pub mod seed;
 pub mod telemetry;

@@ -24,6 +24,7 @@ use worker::{
 use crate::{
     app::{App, AppState},
     http,
+    ratelimit::RateLimiter,
 };
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
@@ -70,11 +71,31 @@ async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// Builds the application state (used by every mode and by the test harness).
 pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue) -> AppState {
+    use secrecy::ExposeSecret;
+    // Rate-limit counters are shared through Redis when there is one; a Redis
+    // that cannot be reached at startup falls back to per-process counters.
+    let rate_limiter = match &config.redis_url {
+        Some(url) => match redis::Client::open(url.expose_secret()) {
+            Ok(client) => match client.get_connection_manager().await {
+                Ok(conn) => RateLimiter::Redis(conn),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis unreachable: rate limits are per process");
+                    RateLimiter::memory()
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "REDIS_URL unusable for rate limits");
+                RateLimiter::memory()
+            }
+        },
+        None => RateLimiter::memory(),
+    };
     AppState(Arc::new(App {
         config,
         db,
         queue,
         metrics: http::metrics::handle(),
+        rate_limiter,
     }))
 }
 

@@ -5,6 +5,7 @@
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
 //! - [`errors`]: the extension that gives every error its stable code.
 
+pub mod enums;
 pub mod errors;
 pub mod jobs;
 pub mod scalars;

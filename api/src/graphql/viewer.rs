@@ -1,24 +1,12 @@
 //! `viewer`: the signed-in user.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use sea_orm::EntityTrait;
 
 use entities::user;
 
-use super::ContextExt;
+use super::{ContextExt, enums::UserKind};
 use crate::error::ApiError;
-
-/// What kind of user someone is.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "entities::UserKind")]
-pub enum UserKind {
-    /// A resident (complainant, tenant).
-    Resident,
-    /// A user of a landlord organisation.
-    Landlord,
-    /// Ombudsman or service staff.
-    Staff,
-}
 
 /// The signed-in user's own view of themselves.
 #[derive(SimpleObject)]

@@ -1,0 +1,69 @@
+//! GraphQL mirrors of the domain enums in `entities` (kept free of GraphQL).
+
+use async_graphql::Enum;
+
+/// What kind of user someone is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::UserKind")]
+pub enum UserKind {
+    /// A resident (complainant, tenant).
+    Resident,
+    /// A user of a landlord organisation.
+    Landlord,
+    /// Ombudsman or service staff.
+    Staff,
+}
+
+/// What a landlord user (or an API token) may do.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::Permission")]
+pub enum Permission {
+    /// Invite users, edit their permissions, reset, unlock, suspend, deactivate.
+    ManageUsers,
+    /// Answer "provide tenancy details" requests.
+    ProvideTenancyDetails,
+    /// Add or remove properties.
+    ManageProperties,
+    /// Update rents of many properties from a CSV.
+    BulkUpdateHousingCosts,
+    /// Search payments.
+    ViewPayments,
+    /// Export payments as CSV.
+    ExportPayments,
+}
+
+/// Account state.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::UserStatus")]
+pub enum UserStatus {
+    /// Can sign in.
+    Active,
+    /// Made inactive by an administrator; can be reinstated.
+    Suspended,
+    /// Restricted by staff under the acceptable-use policy.
+    Restricted,
+    /// Permanently deactivated (by an administrator or the 90-day sweep).
+    Deactivated,
+}
+
+/// How a user receives sign-in codes.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::TwoFactorMethod")]
+pub enum TwoFactorMethod {
+    /// No second factor.
+    None,
+    /// A code by email.
+    Email,
+    /// A code by SMS to the user's mobile.
+    Sms,
+}
+
+/// Role of a staff member.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::StaffRole")]
+pub enum StaffRole {
+    /// Works cases.
+    Caseworker,
+    /// Runs the service: organisations, users, jobs.
+    ServiceAdmin,
+}

@@ -1,0 +1,99 @@
+//! Single-use links (invitation and password reset): a random token emailed
+//! to the user, stored only as its SHA-256 hash, valid once and until it expires.
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use entities::{TokenPurpose, user_token};
+
+use crate::{
+    auth::token,
+    error::{ApiError, ApiResult},
+};
+
+/// Lifetime of an invitation link.
+pub const INVITATION_TTL: Duration = Duration::hours(24);
+/// Lifetime of a password-reset link.
+pub const RESET_TTL: Duration = Duration::hours(1);
+
+/// Prefix of link tokens.
+const PREFIX: &str = "pl_";
+
+/// Issues a link for `user_id`, invalidating earlier unused links of the same
+/// purpose (only the newest email works). Returns the raw token and its expiry.
+pub async fn issue(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    purpose: TokenPurpose,
+) -> ApiResult<(String, chrono::DateTime<Utc>)> {
+    let now = Utc::now();
+    user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(user_token::Column::UserId.eq(user_id))
+        .filter(user_token::Column::Purpose.eq(purpose))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    let raw = token::generate(PREFIX);
+    let expires_at = now
+        + match purpose {
+            TokenPurpose::Invitation => INVITATION_TTL,
+            TokenPurpose::PasswordReset => RESET_TTL,
+        };
+    user_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        purpose: Set(purpose),
+        token_hash: Set(token::hash(&raw)),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok((raw, expires_at))
+}
+
+/// Uses a link: marks it used (atomically, so two concurrent uses cannot both
+/// succeed) and returns its user. Unknown, used and expired links all answer
+/// the same clear error on `field`.
+pub async fn consume(
+    conn: &impl ConnectionTrait,
+    raw: &str,
+    purpose: TokenPurpose,
+    field: &str,
+) -> ApiResult<Uuid> {
+    let invalid = || {
+        ApiError::bad_input(
+            field,
+            "This link is invalid, has expired or has already been used. Ask for a new one.",
+        )
+    };
+    if raw.len() > 128 {
+        return Err(invalid());
+    }
+    let hash = token::hash(raw);
+    let now = Utc::now();
+    let Some(row) = user_token::Entity::find()
+        .filter(user_token::Column::TokenHash.eq(&hash))
+        .filter(user_token::Column::Purpose.eq(purpose))
+        .one(conn)
+        .await?
+    else {
+        return Err(invalid());
+    };
+    let used = user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(user_token::Column::Id.eq(row.id))
+        .filter(user_token::Column::UsedAt.is_null())
+        .filter(user_token::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(invalid());
+    }
+    Ok(row.user_id)
+}
