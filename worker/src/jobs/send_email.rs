@@ -34,21 +34,24 @@ impl Job for SendEmail {
     const JOB_NAME: &'static str = "send_email";
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
-        let Some(delivery) = notification_delivery::Entity::find_by_id(self.delivery_id)
-            .one(&ctx.db)
-            .await?
-        else {
-            return Err(JobError::Permanent(format!(
-                "delivery {} not found",
-                self.delivery_id
-            )));
-        };
-        if delivery.status == DeliveryStatus::Sent {
+        let Some(delivery) = unsent_delivery(&ctx, self.delivery_id).await? else {
             return Ok(());
-        }
+        };
         let result = send(&ctx, &delivery).await;
         record_outcome(&ctx, delivery, result, attempt).await
     }
+}
+
+/// The delivery row, or `None` when it was already sent (a repeated job).
+pub(crate) async fn unsent_delivery(
+    ctx: &JobContext,
+    id: Uuid,
+) -> Result<Option<notification_delivery::Model>, JobError> {
+    let delivery = notification_delivery::Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("delivery {id} not found")))?;
+    Ok((delivery.status != DeliveryStatus::Sent).then_some(delivery))
 }
 
 async fn send(

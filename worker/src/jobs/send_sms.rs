@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use entities::{DeliveryStatus, notification_delivery};
-
-use super::{Attempt, Job, JobContext, JobError, send_email::record_outcome};
+use super::{
+    Attempt, Job, JobContext, JobError,
+    send_email::{record_outcome, unsent_delivery},
+};
 use crate::delivery::templates::{SmsTemplate, render_sms};
 
 /// Send the SMS of one delivery record.
@@ -25,18 +25,9 @@ impl Job for SendSms {
     const JOB_NAME: &'static str = "send_sms";
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
-        let Some(delivery) = notification_delivery::Entity::find_by_id(self.delivery_id)
-            .one(&ctx.db)
-            .await?
-        else {
-            return Err(JobError::Permanent(format!(
-                "delivery {} not found",
-                self.delivery_id
-            )));
-        };
-        if delivery.status == DeliveryStatus::Sent {
+        let Some(delivery) = unsent_delivery(&ctx, self.delivery_id).await? else {
             return Ok(());
-        }
+        };
         let result = async {
             let template: SmsTemplate = delivery.template.parse().map_err(|_| {
                 JobError::Permanent(format!("unknown SMS template {:?}", delivery.template))
