@@ -7,6 +7,7 @@
 //! - [`jobs`]: one file per background job.
 //! - [`queue`]: the apalis transport (Redis or SQLite).
 //! - [`runner`]: claims and runs jobs; the relay from outbox to queue.
+//! - [`scheduler`]: enqueues the daily jobs (the 90-day sweep).
 //! - [`delivery`]: email (SMTP / `.eml` files) and SMS (HTTP / log file) adapters and templates.
 
 pub mod config;
@@ -17,3 +18,4 @@ pub mod notify;
 pub mod outbox;
 pub mod queue;
 pub mod runner;
+pub mod scheduler;

@@ -69,6 +69,61 @@ pub async fn queue_email(
     Ok(id)
 }
 
+/// Queues many emails of one template at once: the bulk form of [`queue_email`]
+/// (the same rows, written with multi-row inserts), for jobs that notify
+/// thousands of users in one transaction. Returns the delivery ids, in order.
+pub async fn queue_emails(
+    conn: &impl ConnectionTrait,
+    template: EmailTemplate,
+    messages: Vec<(Recipient, serde_json::Value)>,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut ids = Vec::with_capacity(messages.len());
+    let rows = messages
+        .into_iter()
+        .map(|(to, params)| {
+            let id = Uuid::now_v7();
+            ids.push(id);
+            vec![
+                id.into(),
+                to.address.into(),
+                to.user_id.into(),
+                params.into(),
+            ]
+        })
+        .collect();
+    outbox::insert_rows(
+        conn,
+        "notification_deliveries",
+        &[
+            "id",
+            "channel",
+            "template",
+            "recipient",
+            "user_id",
+            "params",
+            "status",
+            "attempts",
+            "created_at",
+            "updated_at",
+        ],
+        &["$", "$1", "$2", "$", "$", "$", "$3", "0", "$4", "$4"],
+        vec![
+            Channel::Email.as_str().into(),
+            template.as_str().into(),
+            DeliveryStatus::Queued.as_str().into(),
+            Utc::now().into(),
+        ],
+        rows,
+    )
+    .await?;
+    let jobs: Vec<SendEmail> = ids
+        .iter()
+        .map(|&delivery_id| SendEmail { delivery_id })
+        .collect();
+    outbox::enqueue_many(conn, &jobs).await?;
+    Ok(ids)
+}
+
 /// Queues an SMS; returns the delivery id.
 pub async fn queue_sms(
     conn: &impl ConnectionTrait,

@@ -88,13 +88,107 @@ pub async fn enqueue_at<J: Job>(
 
 /// Builds a statement with `$n` placeholders; SQLite gets `?n`, its spelling of
 /// the same numbered parameter, so one value can be used twice in either dialect.
-fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Sqlite {
         sql.replace('$', "?")
     } else {
         sql.to_owned()
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Inserts many rows with multi-row `INSERT ... VALUES` statements, for work
+/// done in bulk (the 90-day sweep) where a statement per row would be the cost.
+///
+/// `row` gives each column's SQL for every row: a literal (`'PENDING'`, `0`,
+/// `NULL`), a placeholder `$1` to `$k` for the `shared` values (the same in
+/// every row, such as the current time), or `$` for the row's next own value
+/// from `rows`. Rows are sent in chunks of at most 1,000, and under SQLite's
+/// 32,766-parameter limit (PostgreSQL allows 65,535).
+pub(crate) async fn insert_rows(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    columns: &[&str],
+    row: &[&str],
+    shared: Vec<Value>,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let own_per_row = row.iter().filter(|e| **e == "$").count().max(1);
+    let chunk_len = (30_000 / own_per_row).clamp(1, 1000);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut values = shared.clone();
+        let mut tuples = Vec::with_capacity(chunk_len);
+        for own in rows.by_ref().take(chunk_len) {
+            let mut own = own.into_iter();
+            let mut tuple = Vec::with_capacity(row.len());
+            for expr in row {
+                if *expr == "$" {
+                    values.extend(own.next());
+                    tuple.push(format!("${}", values.len()));
+                } else {
+                    tuple.push((*expr).to_owned());
+                }
+            }
+            tuples.push(format!("({})", tuple.join(", ")));
+        }
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            tuples.join(", ")
+        );
+        conn.execute_raw(stmt(backend, &sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// Writes many jobs of one kind into the outbox, in the caller's transaction:
+/// the bulk form of [`enqueue`] (same columns and values), for jobs without a
+/// dedupe key. Returns their ids, in order.
+pub async fn enqueue_many<J: Job>(
+    conn: &impl ConnectionTrait,
+    jobs: &[J],
+) -> Result<Vec<Uuid>, DbErr> {
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(jobs.len());
+    let mut rows = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        debug_assert!(
+            job.dedupe_key().is_none(),
+            "enqueue_many: use enqueue for deduplicated jobs"
+        );
+        let payload = serde_json::to_value(job)
+            .map_err(|e| DbErr::Custom(format!("cannot serialize job {}: {e}", J::JOB_NAME)))?;
+        let id = Uuid::now_v7();
+        ids.push(id);
+        rows.push(vec![id.into(), payload.into()]);
+    }
+    insert_rows(
+        conn,
+        "outbox_jobs",
+        &[
+            "id",
+            "kind",
+            "payload",
+            "status",
+            "attempts",
+            "max_attempts",
+            "run_at",
+            "created_at",
+            "updated_at",
+        ],
+        &["$", "$1", "$", "$2", "0", "$3", "$4", "$4", "$4"],
+        vec![
+            J::JOB_NAME.into(),
+            status(JobStatus::Pending),
+            J::MAX_ATTEMPTS.into(),
+            now.into(),
+        ],
+        rows,
+    )
+    .await?;
+    Ok(ids)
 }
 
 fn status(s: JobStatus) -> Value {

@@ -320,6 +320,7 @@ pub async fn run_worker(
         concurrency = runner.concurrency(),
         "worker started"
     );
+    let scheduler_task = tokio::spawn(crate::scheduler::run(db.clone(), shutdown.clone()));
     let relay = Relay::new(db, queue.clone(), config.jobs.clone());
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
     let stop = shutdown.clone();
@@ -328,6 +329,7 @@ pub async fn run_worker(
         .await?;
     shutdown.cancel();
     let _ = relay_task.await;
+    let _ = scheduler_task.await;
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -21,6 +21,7 @@ use crate::{
     delivery::{DeliveryError, email::Mailer, sms::SmsSender},
 };
 
+pub mod inactivity_sweep;
 pub mod noop;
 pub mod send_email;
 pub mod send_sms;
@@ -126,5 +127,9 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         handler::<send_email::SendEmail>,
     );
     jobs.insert(send_sms::SendSms::JOB_NAME, handler::<send_sms::SendSms>);
+    jobs.insert(
+        inactivity_sweep::InactivitySweep::JOB_NAME,
+        handler::<inactivity_sweep::InactivitySweep>,
+    );
     jobs
 }

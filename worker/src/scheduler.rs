@@ -1,0 +1,95 @@
+//! The worker's clock: puts the daily jobs into the outbox on time.
+//!
+//! Today there is one daily job, the 90-day sweep
+//! ([`InactivitySweep`]), due at [`SWEEP_AT`] (02:00 UTC, a quiet hour in the
+//! UK in both summer and winter time). Every worker process runs this task; at
+//! start-up and then at least hourly, and at each 02:00, it enqueues the sweep
+//! of the latest 02:00 that has passed, with the dedupe key
+//! `inactivity_sweep:<day>`. The first worker to do so writes the job; every
+//! other attempt that day (other workers, restarts, the hourly re-checks) is an
+//! `ON CONFLICT DO NOTHING`. A worker started at 09:00 therefore runs that
+//! day's sweep at once if nobody did; one started at 01:00 leaves it to 02:00.
+//!
+//! Why not `apalis-cron`: a cron stream fires in each worker process, so it
+//! would need the same dedupe to run once; it fires only while a process is up
+//! at the exact minute, so a deploy at 02:00 would skip a day; and its jobs would
+//! bypass the outbox, where every other job's retries, dead letters and history
+//! live (`jobs(status: DEAD)`, `retryJob`). An insert with a dedupe key has none
+//! of these problems and needs no configuration. The hourly re-check (rather
+//! than sleeping a whole day) absorbs clock changes and a database that was down
+//! at 02:00.
+//!
+//! The times are fixed rather than configured: nothing about a deployment
+//! needs a different hour, and one less variable is one less thing to get wrong.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+use crate::{jobs::inactivity_sweep::InactivitySweep, outbox, runner::Shutdown};
+
+/// When the daily sweep is due (UTC).
+pub const SWEEP_AT: NaiveTime = match NaiveTime::from_hms_opt(2, 0, 0) {
+    Some(t) => t,
+    None => panic!("02:00 is a valid time"),
+};
+
+/// Longest wait between two checks.
+pub const RECHECK: Duration = Duration::from_secs(3600);
+
+/// The day whose sweep is due at `now`: today from 02:00, else yesterday.
+pub fn sweep_day(now: DateTime<Utc>) -> NaiveDate {
+    let today = now.date_naive();
+    if now.time() >= SWEEP_AT {
+        today
+    } else {
+        today.pred_opt().unwrap_or(today)
+    }
+}
+
+/// Enqueues the sweep due at `now` unless it already exists. Returns the job id
+/// when this call wrote it, `None` when it was there already.
+pub async fn enqueue_due(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let day = sweep_day(now);
+    outbox::enqueue_at(
+        db,
+        &InactivitySweep { day },
+        day.and_time(SWEEP_AT).and_utc(),
+    )
+    .await
+}
+
+/// How long to wait from `now` before the next check: an hour, or less to wake
+/// at the next 02:00.
+fn next_wait(now: DateTime<Utc>) -> Duration {
+    let next = (sweep_day(now) + chrono::Days::new(1))
+        .and_time(SWEEP_AT)
+        .and_utc();
+    (next - now).to_std().unwrap_or_default().min(RECHECK)
+}
+
+/// Runs until `shutdown`: enqueues the daily sweep now and at every check.
+/// Errors (the database is down) are logged and retried at the next check.
+pub async fn run(db: DatabaseConnection, shutdown: Shutdown) {
+    loop {
+        let now = Utc::now();
+        match enqueue_due(&db, now).await {
+            Ok(Some(id)) => {
+                tracing::info!(job = %id, day = %sweep_day(now), "inactivity sweep enqueued");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot enqueue the inactivity sweep; will retry"),
+        }
+        // One second more, so the wake-up at 02:00 is never a hair early.
+        let wait = next_wait(Utc::now()) + Duration::from_secs(1);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
