@@ -1,1 +1,68 @@
-fn main() {}
+//! `bench`: the portal's benchmarks, one subcommand per scenario.
+//!
+//! Every scenario is run with one command, prints one table, and puts its
+//! figure beside a named baseline measured *in the same run* on the same
+//! machine, so that the numbers are read as a ratio to something known rather
+//! than as absolute figures that drift with the hardware. Benchmarks live here
+//! and never as timed assertions in tests: a test that fails because CI was
+//! busy teaches nothing.
+//!
+//! ```text
+//! cargo run --release -p portal-bench -- queue [--jobs 10000] [--sqlite]
+//! ```
+//!
+//! Progress goes to stderr, the table to stdout. `RUST_LOG` filters the
+//! service's own logs (warnings only by default, so relay or queue failures
+//! still show).
+
+mod queue;
+mod scratch;
+mod table;
+
+use std::{io::IsTerminal, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Benchmarks of the landlord & resident portal back end.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Cli {
+    /// The scenario to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One subcommand per scenario.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// No-op jobs through outbox → Redis → worker, beside `redis-benchmark`
+    /// LPUSH/RPOP of the same count (the ceiling).
+    Queue(queue::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Logs go to stderr with the progress lines, keeping stdout for the table.
+    // The worker logs every finished job at INFO; at 10,000 jobs that would
+    // bury the progress and cost measurable time, hence `warn` by default.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .compact()
+        .init();
+    let result = match cli.command {
+        Command::Queue(args) => queue::run(args).await,
+    };
+    // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
+    // backtrace of the benchmark's own code whenever RUST_BACKTRACE is set).
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

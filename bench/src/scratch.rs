@@ -1,0 +1,118 @@
+//! Throwaway resources for one benchmark run: a fresh PostgreSQL database and a
+//! Redis key prefix, both removed at the end.
+//!
+//! A benchmark never runs against an existing database: leftover rows would
+//! change the plans PostgreSQL picks and the work the relay does, and a
+//! benchmark must not be able to damage data. Each run creates its own
+//! `portal_bench_<random>` database and `portal-bench:<random>` Redis prefix,
+//! and the caller drops both whether the scenario succeeded or not.
+
+use anyhow::Context as _;
+use sea_orm::{ConnectionTrait, Database};
+use url::Url;
+
+/// A PostgreSQL database created for this run.
+pub struct ScratchDatabase {
+    /// URL of the server's maintenance database, used to create and drop.
+    admin_url: String,
+    /// Name of the created database.
+    pub name: String,
+    /// URL of the created database.
+    pub url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `name` on the server of `admin_url` (any database on that server
+    /// the user may connect to, usually `postgres`).
+    pub async fn create(admin_url: &str, name: &str) -> anyhow::Result<Self> {
+        let mut url = Url::parse(admin_url).context("--database-url is not a URL")?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            anyhow::bail!(
+                "--database-url must be a postgres:// URL, got {}",
+                url.scheme()
+            );
+        }
+        let admin = Database::connect(admin_url)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {}", server(&url)))?;
+        // The name is ours (letters, digits, underscores), so it needs no quoting.
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .with_context(|| format!("cannot create database {name}"))?;
+        admin.close().await.ok();
+        url.set_path(&format!("/{name}"));
+        Ok(Self {
+            admin_url: admin_url.to_owned(),
+            name: name.to_owned(),
+            url: url.to_string(),
+        })
+    }
+
+    /// Drops the database. `WITH (FORCE)` ends connections still open (a pool
+    /// that was not closed because the scenario failed half-way).
+    pub async fn drop_database(self) -> anyhow::Result<()> {
+        let admin = Database::connect(&self.admin_url).await?;
+        admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await
+            .with_context(|| format!("cannot drop database {}", self.name))?;
+        admin.close().await.ok();
+        Ok(())
+    }
+}
+
+/// `host:port` of a URL, for messages (never the password).
+pub fn server(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or("?"),
+        url.port_or_known_default()
+            .map_or_else(|| "?".to_owned(), |p| p.to_string())
+    )
+}
+
+/// Deletes every Redis key under `prefix:` and apalis' entry for the queue in its
+/// global queue list. Returns how many keys were deleted.
+pub async fn clean_redis(redis_url: &str, prefix: &str) -> anyhow::Result<usize> {
+    let client = redis::Client::open(redis_url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    // SCAN, not KEYS: the Redis may be shared, and KEYS blocks it while it walks
+    // the whole keyspace.
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    // SCAN may return a key twice; DEL counts each key once anyway.
+    for chunk in keys.chunks(500) {
+        redis::cmd("DEL")
+            .arg(chunk)
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
+    // apalis-redis registers each queue's worker set in a global sorted set
+    // (outside the queue's prefix) for its dashboard; leaving ours would list a
+    // dead queue there forever.
+    redis::cmd("ZREM")
+        .arg("core:apalis:queues:list")
+        .arg(format!("{prefix}:workers"))
+        .query_async::<()>(&mut conn)
+        .await?;
+    Ok(keys.len())
+}
