@@ -8,6 +8,8 @@
 //! - [`error`]: the API error type and its stable codes.
 //! - [`run`]: `serve` (embedded all-in-one), `api`, `worker`, `migrate`.
 //! - [`seed`]: demo data for the embedded mode.
+//! - [`users`]: organisation user management, organisations, API tokens and
+//!   the audit log (services behind the resolvers).
 
 pub mod app;
 pub mod audit;
@@ -21,3 +23,4 @@ pub mod ratelimit;
 pub mod run;
 pub mod seed;
 pub mod telemetry;
+pub mod users;

@@ -16,6 +16,10 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(64))", unique)]
     #[serde(skip)]
     pub token_hash: String,
+    /// The token's first 12 characters (`pat_` and 8 of the secret), kept in
+    /// clear so lists can tell tokens apart; far too short to guess the rest.
+    #[sea_orm(column_type = "String(StringLen::N(16))")]
+    pub token_prefix: String,
     pub created_by_user_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,

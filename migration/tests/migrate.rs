@@ -371,6 +371,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             organisation_id: org.id,
             name: "Finance dashboard".into(),
             token_hash: "e".repeat(64),
+            token_prefix: "pat_Ab12Cd34".into(),
             created_by_user_id: Some(landlord.id),
             created_at: at(0),
             last_used_at: Some(at(5)),

@@ -85,3 +85,92 @@ impl TestApp {
         self.create_user(UserKind::Resident, None, None).await
     }
 }
+
+/// The password of users made by [`TestApp::landlord_user`].
+pub const PASSWORD: &str = "Fixture-Password-2026";
+
+/// The hash of [`PASSWORD`], computed once per test binary (argon2 is slow
+/// on purpose).
+static PASSWORD_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+impl TestApp {
+    /// Creates a landlord organisation with these email domains; returns its id.
+    pub async fn create_organisation(&self, domains: &[&str], requires_two_factor: bool) -> Uuid {
+        use entities::{organisation, organisation_domain};
+        let now = Utc::now();
+        let id = Uuid::now_v7();
+        organisation::ActiveModel {
+            id: Set(id),
+            name: Set("Test Housing Association".into()),
+            address: Set("1 Test Street, Testtown TE1 1ST".into()),
+            requires_two_factor: Set(requires_two_factor),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(self.db())
+        .await
+        .expect("insert organisation");
+        for domain in domains {
+            organisation_domain::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organisation_id: Set(id),
+                domain: Set(domain.to_lowercase()),
+                created_at: Set(now),
+            }
+            .insert(self.db())
+            .await
+            .expect("insert domain");
+        }
+        id
+    }
+
+    /// Creates an active landlord user of `organisation_id` with
+    /// `permissions`, the password [`PASSWORD`], an email address at the
+    /// organisation's first domain (if it has one) and a session.
+    pub async fn landlord_user(
+        &self,
+        organisation_id: Uuid,
+        permissions: &[entities::Permission],
+    ) -> TestUser {
+        use entities::{organisation_domain, user_permission};
+        use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+        let created = self
+            .create_user(UserKind::Landlord, None, Some(organisation_id))
+            .await;
+        let hash = PASSWORD_HASH
+            .get_or_init(|| async {
+                api::auth::password::hash(PASSWORD.to_owned())
+                    .await
+                    .expect("hash password")
+            })
+            .await;
+        let domain = organisation_domain::Entity::find()
+            .filter(organisation_domain::Column::OrganisationId.eq(organisation_id))
+            .order_by_asc(organisation_domain::Column::Id)
+            .one(self.db())
+            .await
+            .expect("domains");
+        let mut user = created.user.into_active_model();
+        user.password_hash = Set(Some(hash.clone()));
+        if let Some(domain) = domain {
+            let email = format!("user-{}@{}", Uuid::now_v7().simple(), domain.domain);
+            user.email_normalized = Set(email.clone());
+            user.email = Set(email);
+        }
+        let user = user.update(self.db()).await.expect("update user");
+        for permission in permissions {
+            user_permission::ActiveModel {
+                user_id: Set(user.id),
+                permission: Set(*permission),
+                created_at: Set(Utc::now()),
+            }
+            .insert(self.db())
+            .await
+            .expect("insert permission");
+        }
+        TestUser {
+            user,
+            token: created.token,
+        }
+    }
+}

@@ -7,13 +7,14 @@
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    sea_query::Expr,
 };
 use std::sync::Arc;
 use uuid::Uuid;
 
-use entities::{UserStatus, session, user, user_permission};
+use entities::{UserStatus, api_token, api_token_permission, session, user, user_permission};
 
-use super::{AuthUser, ClientInfo, Viewer, token};
+use super::{AuthToken, AuthUser, ClientInfo, Viewer, token};
 use crate::error::{ApiError, ApiResult};
 
 /// Idle lifetime of a session.
@@ -39,7 +40,49 @@ pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> Ap
     if bearer.starts_with(token::SESSION_PREFIX) {
         return session_viewer(db, bearer).await;
     }
+    if bearer.starts_with(token::API_TOKEN_PREFIX) {
+        return api_token_viewer(db, bearer).await;
+    }
     Err(ApiError::Unauthenticated)
+}
+
+/// An organisation API token that has not been revoked. Like a session's
+/// last-seen time, its `last_used_at` is written at most once a minute.
+async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
+    let now = Utc::now();
+    let Some(found) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token::hash(bearer)))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let permissions = api_token_permission::Entity::find()
+        .filter(api_token_permission::Column::ApiTokenId.eq(found.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.permission)
+        // Only payment permissions ever reach a token's viewer, whatever a
+        // row says.
+        .filter(|p| entities::Permission::API_TOKEN_ALLOWED.contains(p))
+        .collect();
+    if found
+        .last_used_at
+        .is_none_or(|at| now - at > Duration::minutes(1))
+    {
+        api_token::Entity::update_many()
+            .col_expr(api_token::Column::LastUsedAt, Expr::value(Some(now)))
+            .filter(api_token::Column::Id.eq(found.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Viewer::ApiToken(Arc::new(AuthToken {
+        id: found.id,
+        organisation_id: found.organisation_id,
+        permissions,
+    })))
 }
 
 async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {

@@ -3,12 +3,20 @@
 //!
 //! - [`viewer`]: who am I.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
+//! - [`users`]: organisation user management and staff restrictions.
+//! - [`organisations`]: landlord organisations and their email domains.
+//! - [`api_tokens`]: partner dashboards' organisation API tokens.
+//! - [`audit`]: the audit log.
 //! - [`errors`]: the extension that gives every error its stable code.
 
+pub mod api_tokens;
+pub mod audit;
 pub mod enums;
 pub mod errors;
 pub mod jobs;
+pub mod organisations;
 pub mod scalars;
+pub mod users;
 pub mod viewer;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
@@ -17,11 +25,23 @@ use crate::{app::AppState, auth::Viewer};
 
 /// Root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, jobs::JobsQuery);
+pub struct Query(
+    viewer::ViewerQuery,
+    jobs::JobsQuery,
+    users::UsersQuery,
+    organisations::OrganisationsQuery,
+    api_tokens::ApiTokensQuery,
+    audit::AuditQuery,
+);
 
 /// Root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(jobs::JobsMutation);
+pub struct Mutation(
+    jobs::JobsMutation,
+    users::UsersMutation,
+    organisations::OrganisationsMutation,
+    api_tokens::ApiTokensMutation,
+);
 
 /// The served schema.
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;

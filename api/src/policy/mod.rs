@@ -5,7 +5,11 @@
 //! know about answers `NOT_FOUND`, exactly as for an id that does not exist, so
 //! ids cannot be probed.
 
+pub mod api_tokens;
+pub mod audit;
 pub mod jobs;
+pub mod organisations;
+pub mod users;
 
 use crate::{
     auth::{AuthUser, Viewer},

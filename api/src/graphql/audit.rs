@@ -1,0 +1,144 @@
+//! The audit log, newest first: staff read every entry, organisation
+//! administrators their own organisation's (see [`policy::audit`]). There
+//! are no mutations: entries are written by the actions they record and can
+//! never be changed or deleted.
+
+use async_graphql::{
+    Context, ID, InputObject, Json, Object, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    ContextExt,
+    scalars::{decode_cursor, encode_cursor, page_size},
+};
+use crate::{
+    error::{ApiError, ApiResult},
+    policy,
+    users::audit_log::{self, AuditEntry, AuditFilter},
+};
+
+/// One thing that was done: who did what to what, when, from where, and the
+/// state before and after.
+#[derive(SimpleObject)]
+pub struct AuditLogEntry {
+    /// Entry id.
+    pub id: ID,
+    /// What happened, e.g. `user.deactivate`.
+    pub action: String,
+    /// Kind of object acted on: `user`, `organisation`, `api_token`, ...
+    pub target_type: String,
+    /// The object acted on.
+    pub target_id: Option<ID>,
+    /// The organisation the entry belongs to.
+    pub organisation_id: Option<ID>,
+    /// The acting user; null for the system (e.g. the 90-day sweep) and API tokens.
+    pub actor_user_id: Option<ID>,
+    /// The acting user's name.
+    pub actor_name: Option<String>,
+    /// The acting API token.
+    pub actor_api_token_id: Option<ID>,
+    /// The relevant state before (never secrets).
+    pub before: Option<Json<serde_json::Value>>,
+    /// The relevant state after (never secrets).
+    pub after: Option<Json<serde_json::Value>>,
+    /// The client's address.
+    pub ip_address: Option<String>,
+    /// The request id, to find the request in the logs.
+    pub request_id: Option<String>,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+}
+
+fn id(u: Uuid) -> ID {
+    ID(u.to_string())
+}
+
+impl From<AuditEntry> for AuditLogEntry {
+    fn from(e: AuditEntry) -> Self {
+        let m = e.entry;
+        Self {
+            id: id(m.id),
+            action: m.action,
+            target_type: m.target_type,
+            target_id: m.target_id.map(id),
+            organisation_id: m.organisation_id.map(id),
+            actor_user_id: m.actor_user_id.map(id),
+            actor_name: e.actor_name,
+            actor_api_token_id: m.actor_api_token_id.map(id),
+            before: m.before.map(Json),
+            after: m.after.map(Json),
+            ip_address: m.ip_address,
+            request_id: m.request_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Which audit entries to list; every field given must match.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Exact action name, e.g. `user.invite`.
+    pub action: Option<String>,
+    /// The acting user.
+    pub actor_id: Option<ID>,
+    /// The object acted on.
+    pub target_id: Option<ID>,
+    /// The organisation (useful to staff; administrators only ever see their own).
+    pub organisation_id: Option<ID>,
+    /// At or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn filter_id(id: Option<ID>, field: &str) -> ApiResult<Option<Uuid>> {
+    id.map(|id| Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id.")))
+        .transpose()
+}
+
+impl AuditLogFilter {
+    fn into_filter(self) -> ApiResult<AuditFilter> {
+        Ok(AuditFilter {
+            action: self.action,
+            actor_id: filter_id(self.actor_id, "filter.actorId")?,
+            target_id: filter_id(self.target_id, "filter.targetId")?,
+            organisation_id: filter_id(self.organisation_id, "filter.organisationId")?,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
+
+/// Audit log queries.
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Audit entries, newest first. Staff see every entry; organisation
+    /// administrators (`MANAGE_USERS`) see their organisation's.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditLogFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, AuditLogEntry, EmptyFields, EmptyFields>> {
+        let scope = policy::audit::scope(ctx.viewer())?;
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let (entries, has_next) =
+            audit_log::page(&ctx.app().db, scope, filter, limit, after).await?;
+        let mut connection = Connection::new(false, has_next);
+        connection.edges.extend(
+            entries
+                .into_iter()
+                .map(|e| Edge::new(encode_cursor(e.entry.id), AuditLogEntry::from(e))),
+        );
+        Ok(connection)
+    }
+}

@@ -1,0 +1,191 @@
+//! Landlord organisations: staff create them (with their email domains and
+//! lead administrator), change their domains and list them; a landlord user
+//! reads their own with `myOrganisation`. Who may do what is
+//! [`policy::organisations`]. A page of organisations costs two statements
+//! whatever its size (the organisations, then all their domains).
+
+use async_graphql::{
+    Context, ID, InputObject, Object, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    ContextExt,
+    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
+    users::{UserAccount, actor, reject},
+};
+use crate::{
+    policy,
+    users::organisations::{self, NewOrganisation, OrganisationWithDomains},
+};
+
+/// A landlord organisation.
+#[derive(SimpleObject)]
+pub struct Organisation {
+    /// Organisation id.
+    pub id: ID,
+    /// Name.
+    pub name: String,
+    /// Postal address.
+    pub address: String,
+    /// Whether every user must use two-factor sign-in.
+    pub requires_two_factor: bool,
+    /// Email domains users can be invited from (lowercase, without `@`).
+    pub domains: Vec<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrganisationWithDomains> for Organisation {
+    fn from(o: OrganisationWithDomains) -> Self {
+        let m = o.organisation;
+        Self {
+            id: ID(m.id.to_string()),
+            name: m.name,
+            address: m.address,
+            requires_two_factor: m.requires_two_factor,
+            domains: o.domains,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// The organisation's first user, invited with every permission.
+#[derive(InputObject)]
+pub struct LeadAdministratorInput {
+    /// First name (at most 100 characters).
+    pub first_name: String,
+    /// Last name (at most 100 characters).
+    pub last_name: String,
+    /// Email address, at one of the organisation's domains.
+    pub email: String,
+}
+
+/// A new landlord organisation.
+#[derive(InputObject)]
+pub struct CreateOrganisationInput {
+    /// Name (at most 200 characters).
+    pub name: String,
+    /// Postal address (at most 500 characters).
+    pub address: String,
+    /// Email domains users may be invited from: 1 to 20 domain names (at
+    /// most 253 characters each), not registered to another organisation.
+    pub domains: Vec<String>,
+    /// Whether every user must use two-factor sign-in.
+    #[graphql(default)]
+    pub requires_two_factor: bool,
+    /// The lead administrator.
+    pub lead_administrator: LeadAdministratorInput,
+}
+
+/// The answer to `createOrganisation`.
+#[derive(SimpleObject)]
+pub struct CreateOrganisationPayload {
+    /// The new organisation.
+    pub organisation: Organisation,
+    /// Its lead administrator, invited by email.
+    pub lead_administrator: UserAccount,
+}
+
+/// Organisation queries.
+#[derive(Default)]
+pub struct OrganisationsQuery;
+
+#[Object]
+impl OrganisationsQuery {
+    /// Every organisation, oldest first. Staff only.
+    async fn organisations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Organisation, EmptyFields, EmptyFields>> {
+        policy::organisations::can_list(ctx.viewer())?;
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let (rows, has_next) = organisations::list(&ctx.app().db, limit, after).await?;
+        let mut connection = Connection::new(false, has_next);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|o| Edge::new(encode_cursor(o.organisation.id), Organisation::from(o))),
+        );
+        Ok(connection)
+    }
+
+    /// One organisation: any for staff, their own for a landlord user.
+    async fn organisation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Organisation> {
+        // A malformed id names nothing: the nil id answers NOT_FOUND like
+        // any missing one, after the policy has had its say (a resident is
+        // FORBIDDEN whatever the id).
+        let id = parse_id(&id, "Organisation").unwrap_or_else(|_| Uuid::nil());
+        policy::organisations::can_view(ctx.viewer(), id)?;
+        Ok(organisations::get(&ctx.app().db, id).await?.into())
+    }
+
+    /// The signed-in landlord user's organisation; null for anyone else.
+    async fn my_organisation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Organisation>> {
+        let Some(id) = policy::organisations::own(ctx.viewer())? else {
+            return Ok(None);
+        };
+        Ok(Some(organisations::get(&ctx.app().db, id).await?.into()))
+    }
+}
+
+/// Organisation mutations (service administrators).
+#[derive(Default)]
+pub struct OrganisationsMutation;
+
+#[Object]
+impl OrganisationsMutation {
+    /// Creates an organisation with its email domains, and invites its lead
+    /// administrator with every permission (including `MANAGE_USERS`).
+    /// Every input field at fault is reported.
+    async fn create_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganisationInput,
+    ) -> async_graphql::Result<CreateOrganisationPayload> {
+        policy::organisations::can_administer(ctx.viewer())?;
+        let input = NewOrganisation {
+            name: input.name,
+            address: input.address,
+            domains: input.domains,
+            requires_two_factor: input.requires_two_factor,
+            lead_first_name: input.lead_administrator.first_name,
+            lead_last_name: input.lead_administrator.last_name,
+            lead_email: input.lead_administrator.email,
+        };
+        let (organisation, lead) = organisations::create(&ctx.app().db, &actor(ctx), input)
+            .await
+            .map_err(|r| reject(ctx, r))?;
+        Ok(CreateOrganisationPayload {
+            organisation: organisation.into(),
+            lead_administrator: lead.into(),
+        })
+    }
+
+    /// Replaces an organisation's email domains (at least one). Existing
+    /// users keep working whatever their address: domains only decide who
+    /// can be invited.
+    async fn update_organisation_domains(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: ID,
+        domains: Vec<String>,
+    ) -> async_graphql::Result<Organisation> {
+        policy::organisations::can_administer(ctx.viewer())?;
+        let id = parse_id(&organisation_id, "Organisation")?;
+        organisations::update_domains(&ctx.app().db, &actor(ctx), id, &domains)
+            .await
+            .map(Organisation::from)
+            .map_err(|r| reject(ctx, r))
+    }
+}

@@ -1,0 +1,343 @@
+//! Organisation user management: list an organisation's users, invite new
+//! ones, change permissions, reset a mobile number, send a password reset,
+//! unlock, suspend, reinstate, deactivate; and the staff restriction of a
+//! user's access.
+//!
+//! Every resolver asks [`policy::users::manager`] first and passes what it
+//! returns to the service in [`crate::users::accounts`], which asks the same
+//! policy for the target inside its transaction. A page of users costs three
+//! statements whatever its size (the organisation, its users, then all their
+//! permissions in one query), so no DataLoader is needed for permissions.
+
+use async_graphql::{
+    Context, ErrorExtensions, ID, InputObject, Object, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    ContextExt,
+    enums::{Permission, TwoFactorMethod, UserKind, UserStatus},
+    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
+};
+use crate::{
+    audit::Actor,
+    auth::ClientInfo,
+    error::ApiError,
+    policy::{self, users::UserAction},
+    users::{
+        ManagedUser, Rejection,
+        accounts::{self, Change, InviteInput},
+    },
+};
+
+/// A user account as the people who manage it see it.
+#[derive(SimpleObject)]
+pub struct UserAccount {
+    /// User id.
+    pub id: ID,
+    /// Landlord user (or, for staff restrictions, resident).
+    pub kind: UserKind,
+    /// The organisation of a landlord user.
+    pub organisation_id: Option<ID>,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email address (the username).
+    pub email: String,
+    /// Mobile number for SMS codes (E.164), if set.
+    pub mobile_number: Option<String>,
+    /// What the user may do in their organisation.
+    pub permissions: Vec<Permission>,
+    /// How the user receives sign-in codes.
+    pub two_factor_method: TwoFactorMethod,
+    /// Last successful sign-in.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// The mobile number was reset: the user enters a new one at next sign-in.
+    pub mobile_reset_pending: bool,
+    /// Active, suspended, restricted (or, in the answer to `deactivateUser`,
+    /// deactivated).
+    pub status: UserStatus,
+    /// Locked out after too many wrong passwords until this time.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Whether the account is locked out now.
+    pub is_locked: bool,
+    /// Invited, but no password set yet (the invitation can be re-sent).
+    pub invitation_pending: bool,
+    /// When the latest invitation was sent.
+    pub invited_at: Option<DateTime<Utc>>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ManagedUser> for UserAccount {
+    fn from(m: ManagedUser) -> Self {
+        let u = m.user;
+        Self {
+            id: ID(u.id.to_string()),
+            kind: u.kind.into(),
+            organisation_id: u.organisation_id.map(|o| ID(o.to_string())),
+            first_name: u.first_name,
+            last_name: u.last_name,
+            email: u.email,
+            mobile_number: u.mobile_number,
+            permissions: m.permissions.into_iter().map(Into::into).collect(),
+            two_factor_method: u.two_factor_method.into(),
+            last_login_at: u.last_login_at,
+            mobile_reset_pending: u.mobile_reset_pending,
+            status: u.status.into(),
+            locked_until: u.locked_until,
+            is_locked: u.locked_until.is_some_and(|t| t > Utc::now()),
+            invitation_pending: u.password_hash.is_none(),
+            invited_at: u.invited_at,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Invite someone to the organisation: they get an email with a link, valid
+/// 24 hours, to set their password.
+#[derive(InputObject)]
+pub struct InviteUserInput {
+    /// Staff only: the organisation to invite into. Organisation
+    /// administrators leave it out (they invite into their own).
+    pub organisation_id: Option<ID>,
+    /// First name (at most 100 characters).
+    pub first_name: String,
+    /// Last name (at most 100 characters).
+    pub last_name: String,
+    /// Email address, at one of the organisation's registered domains.
+    pub email: String,
+    /// The email address again.
+    pub email_confirmation: String,
+    /// What the new user may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// Turns a [`Rejection`] into the resolver's error. Each extra error (one
+/// per further input field at fault) is added to the response beside it, so
+/// the client sees every field at once.
+pub(crate) fn reject(ctx: &Context<'_>, rejection: Rejection) -> async_graphql::Error {
+    let mut errors = rejection.0.into_iter();
+    let Some(first) = errors.next() else {
+        return ApiError::Internal(anyhow::anyhow!("empty rejection")).into();
+    };
+    for extra in errors {
+        let error = extra.extend().into_server_error(ctx.item.pos);
+        ctx.add_error(ctx.set_error_path(error));
+    }
+    first.into()
+}
+
+/// The audit actor of this request.
+pub(crate) fn actor(ctx: &Context<'_>) -> Actor {
+    match ctx.data_opt::<ClientInfo>() {
+        Some(client) => Actor::of(ctx.viewer(), client),
+        None => Actor::of(
+            ctx.viewer(),
+            &ClientInfo {
+                ip: None,
+                user_agent: None,
+                request_id: String::new(),
+            },
+        ),
+    }
+}
+
+/// Parses an optional organisation id; a malformed one names nothing.
+pub(crate) fn parse_organisation_id(id: Option<&ID>) -> Result<Option<Uuid>, ApiError> {
+    id.map(|id| parse_id(id, "Organisation")).transpose()
+}
+
+/// User-management queries.
+#[derive(Default)]
+pub struct UsersQuery;
+
+#[Object]
+impl UsersQuery {
+    /// The users of an organisation who are not deactivated, oldest first.
+    /// Organisation administrators (`MANAGE_USERS`) see their own
+    /// organisation (leave `organisationId` out); staff name the organisation.
+    async fn organisation_users(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, UserAccount, EmptyFields, EmptyFields>> {
+        let manager = policy::users::manager(ctx.viewer(), UserAction::View)?;
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let organisation_id = parse_organisation_id(organisation_id.as_ref())?;
+        let (users, has_next) =
+            accounts::list(&ctx.app().db, &manager, organisation_id, limit, after).await?;
+        let mut connection = Connection::new(false, has_next);
+        connection.edges.extend(
+            users
+                .into_iter()
+                .map(|u| Edge::new(encode_cursor(u.user.id), UserAccount::from(u))),
+        );
+        Ok(connection)
+    }
+
+    /// One user of an organisation the caller manages.
+    async fn organisation_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        let manager = policy::users::manager(ctx.viewer(), UserAction::View)?;
+        let id = parse_id(&id, "User")?;
+        Ok(accounts::get(&ctx.app().db, &manager, id).await?.into())
+    }
+}
+
+/// Runs one change on one user through the policy and the service.
+async fn change(
+    ctx: &Context<'_>,
+    user_id: &ID,
+    change: Change,
+) -> async_graphql::Result<UserAccount> {
+    let manager = policy::users::manager(ctx.viewer(), change.action())?;
+    let id = parse_id(user_id, "User")?;
+    accounts::apply(&ctx.app().db, &manager, &actor(ctx), id, change)
+        .await
+        .map(UserAccount::from)
+        .map_err(|r| reject(ctx, r))
+}
+
+/// User-management mutations. Nobody can change their own account here;
+/// the last active user with `MANAGE_USERS` in an organisation cannot lose
+/// it, be suspended or be deactivated. Every change is audited.
+#[derive(Default)]
+pub struct UsersMutation;
+
+#[Object]
+impl UsersMutation {
+    /// Invites a new landlord user: creates the account (no password yet)
+    /// with the given permissions and emails them a link, valid 24 hours, to
+    /// set their password. Every input field at fault is reported.
+    async fn invite_user(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteUserInput,
+    ) -> async_graphql::Result<UserAccount> {
+        let manager = policy::users::manager(ctx.viewer(), UserAction::Invite)?;
+        let input = InviteInput {
+            organisation_id: parse_organisation_id(input.organisation_id.as_ref())?,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            email: input.email,
+            email_confirmation: input.email_confirmation,
+            permissions: input.permissions.into_iter().map(Into::into).collect(),
+        };
+        accounts::invite(&ctx.app().db, &manager, &actor(ctx), input)
+            .await
+            .map(UserAccount::from)
+            .map_err(|r| reject(ctx, r))
+    }
+
+    /// Sends a new invitation link to a user who has not set a password yet;
+    /// earlier links stop working.
+    async fn resend_invitation(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::ResendInvitation).await
+    }
+
+    /// Replaces a user's permissions.
+    async fn update_user_permissions(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        permissions: Vec<Permission>,
+    ) -> async_graphql::Result<UserAccount> {
+        let permissions = permissions.into_iter().map(Into::into).collect();
+        change(ctx, &user_id, Change::Permissions(permissions)).await
+    }
+
+    /// Removes a user's mobile number and ends their sessions: they enter
+    /// (and confirm) a new number when they next sign in.
+    async fn reset_user_mobile_number(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::ResetMobileNumber).await
+    }
+
+    /// Emails a user a password-reset link (valid 1 hour).
+    async fn send_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::SendPasswordReset).await
+    }
+
+    /// Ends a lock-out after too many wrong passwords ("reactivate" in the
+    /// Ombudsman seed).
+    async fn unlock_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::Unlock).await
+    }
+
+    /// Makes an account inactive (it cannot sign in; its sessions end) until
+    /// reinstated.
+    async fn suspend_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::Suspend).await
+    }
+
+    /// Makes a suspended account active again.
+    async fn reinstate_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::Reinstate).await
+    }
+
+    /// Deactivates an account for good: its sessions end, its email address
+    /// and mobile number are free for a new account, it disappears from
+    /// lists, and the user is told by email. To bring someone back, invite
+    /// them again (a new account).
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::Deactivate).await
+    }
+
+    /// Staff: restricts a resident's or landlord user's access under the
+    /// acceptable-use policy (they cannot sign in; their sessions end). The
+    /// reason (at most 500 characters) is kept in the audit log.
+    async fn restrict_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        reason: String,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::Restrict(reason)).await
+    }
+
+    /// Staff: lifts a restriction; the account is active again.
+    async fn lift_restriction(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<UserAccount> {
+        change(ctx, &user_id, Change::LiftRestriction).await
+    }
+}

@@ -1,0 +1,357 @@
+//! Who may see and change which user accounts: the one place the rules of
+//! organisation user management live.
+//!
+//! - **Organisation administrators** (landlord users with `MANAGE_USERS`)
+//!   manage the landlord users of their own organisation.
+//! - **Service administrators** (staff) may do everything an organisation
+//!   administrator can, for any organisation (they create organisations and
+//!   their lead users, and pick up the pieces when an organisation has locked
+//!   itself out).
+//! - **Caseworkers** (any staff) may list an organisation's users and do the
+//!   support-desk actions the Ombudsman seed sends to the service's support
+//!   mailbox: unlock an account, send a password reset, re-send an
+//!   invitation, reset a mobile number. Any staff member may restrict a
+//!   resident's or landlord user's access under the acceptable-use policy, and
+//!   lift it.
+//! - Everyone else is `FORBIDDEN` (residents, landlord users without
+//!   `MANAGE_USERS`, API tokens); nobody signed in is `UNAUTHENTICATED`.
+//!
+//! Rules on the target, in the order they are checked:
+//! 1. A user of another organisation, a deactivated user, a staff account, a
+//!    malformed id and a missing id all answer the same `NOT_FOUND`, so ids
+//!    cannot be probed.
+//! 2. Nobody changes their own account here (`BAD_USER_INPUT` on `userId`):
+//!    the UC seed forbids managing one's own permissions, and an
+//!    administrator who could deactivate or suspend themselves could also
+//!    remove the last administrator by mistake.
+//! 3. The action must fit the account's state (`CONFLICT`), e.g. only a
+//!    suspended account can be reinstated.
+//! 4. The last active user with `MANAGE_USERS` in an organisation cannot
+//!    lose that permission, be suspended or be deactivated (`CONFLICT`).
+//!    Restriction by staff is exempt: the acceptable-use policy must be
+//!    enforceable against anyone, and staff can then help the organisation.
+//!
+//! Changes that could remove an administrator lock the organisation's row
+//! first (`SELECT … FOR UPDATE` on PostgreSQL; SQLite write transactions are
+//! serialised by `BEGIN IMMEDIATE`), so two administrators deactivating each
+//! other at the same moment cannot both succeed and leave nobody in charge.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    RelationTrait, sea_query::JoinType,
+};
+use uuid::Uuid;
+
+use entities::{Permission, StaffRole, UserKind, UserStatus, organisation, user, user_permission};
+
+use crate::{
+    auth::Viewer,
+    error::{ApiError, ApiResult},
+};
+
+/// Something done through user management.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// List an organisation's users or read one.
+    View,
+    /// Invite a new user.
+    Invite,
+    /// Send a new invitation link to a user who has not set a password.
+    ResendInvitation,
+    /// Replace a user's permissions.
+    UpdatePermissions,
+    /// Clear a user's mobile number; they enter a new one at next sign-in.
+    ResetMobileNumber,
+    /// Email a user a password-reset link.
+    SendPasswordReset,
+    /// Clear a lock-out after too many wrong passwords.
+    Unlock,
+    /// Switch an account off, reversibly.
+    Suspend,
+    /// Switch a suspended account back on.
+    Reinstate,
+    /// Close an account for good.
+    Deactivate,
+    /// Staff: restrict access under the acceptable-use policy.
+    Restrict,
+    /// Staff: lift a restriction.
+    LiftRestriction,
+}
+
+impl UserAction {
+    /// The audit-log action name.
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Self::View => "user.view",
+            Self::Invite => "user.invite",
+            Self::ResendInvitation => "user.resend_invitation",
+            Self::UpdatePermissions => "user.update_permissions",
+            Self::ResetMobileNumber => "user.reset_mobile_number",
+            Self::SendPasswordReset => "user.send_password_reset",
+            Self::Unlock => "user.unlock",
+            Self::Suspend => "user.suspend",
+            Self::Reinstate => "user.reinstate",
+            Self::Deactivate => "user.deactivate",
+            Self::Restrict => "user.restrict",
+            Self::LiftRestriction => "user.lift_restriction",
+        }
+    }
+
+    /// Staff actions under the acceptable-use policy, not organisation user
+    /// management.
+    fn is_restriction(self) -> bool {
+        matches!(self, Self::Restrict | Self::LiftRestriction)
+    }
+
+    /// Whether a staff member with `role` may do this (to any organisation).
+    fn staff_may(self, role: Option<StaffRole>) -> bool {
+        match self {
+            Self::View
+            | Self::ResendInvitation
+            | Self::ResetMobileNumber
+            | Self::SendPasswordReset
+            | Self::Unlock
+            | Self::Restrict
+            | Self::LiftRestriction => true,
+            Self::Invite
+            | Self::UpdatePermissions
+            | Self::Suspend
+            | Self::Reinstate
+            | Self::Deactivate => role == Some(StaffRole::ServiceAdmin),
+        }
+    }
+
+    /// Whether the action can leave an organisation without an active
+    /// administrator.
+    fn can_remove_manager(self) -> bool {
+        matches!(
+            self,
+            Self::UpdatePermissions | Self::Suspend | Self::Deactivate
+        )
+    }
+}
+
+/// Whose users a manager may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The landlord users of one organisation (an organisation administrator).
+    Organisation(Uuid),
+    /// Any organisation's users, and residents for restrictions (staff).
+    Service,
+}
+
+/// Proof that the caller may do `action` to someone in `scope`; the user
+/// services take it as an argument, so they cannot run without this policy.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    /// The acting user.
+    pub user_id: Uuid,
+    /// Whose users they may act on.
+    pub scope: Scope,
+    /// What they are doing.
+    pub action: UserAction,
+    /// Only [`manager`] can make one.
+    _sealed: Sealed,
+}
+
+/// Keeps [`Manager`] from being built anywhere but here.
+#[derive(Debug, Clone)]
+struct Sealed;
+
+/// Checks that the caller may do `action` at all.
+pub fn manager(viewer: &Viewer, action: UserAction) -> ApiResult<Manager> {
+    let user = match viewer {
+        Viewer::Anonymous => return Err(ApiError::Unauthenticated),
+        Viewer::ApiToken(_) => return Err(ApiError::Forbidden),
+        Viewer::User(user) => user,
+    };
+    let scope = match user.kind {
+        UserKind::Staff if action.staff_may(user.staff_role) => Scope::Service,
+        UserKind::Landlord
+            if !action.is_restriction() && user.permissions.contains(&Permission::ManageUsers) =>
+        {
+            Scope::Organisation(user.organisation_id.ok_or(ApiError::Forbidden)?)
+        }
+        _ => return Err(ApiError::Forbidden),
+    };
+    Ok(Manager {
+        user_id: user.id,
+        scope,
+        action,
+        _sealed: Sealed,
+    })
+}
+
+/// The single `NOT_FOUND` every invisible user answers with.
+fn not_found() -> ApiError {
+    ApiError::NotFound("User")
+}
+
+impl Manager {
+    /// The organisation a list or an invitation is for. Organisation
+    /// administrators may leave it out (it is their own) and asking for
+    /// another answers `NOT_FOUND`; staff must name it (`field`).
+    pub fn organisation(&self, requested: Option<Uuid>, field: &str) -> ApiResult<Uuid> {
+        match (self.scope, requested) {
+            (Scope::Organisation(own), None) => Ok(own),
+            (Scope::Organisation(own), Some(id)) if id == own => Ok(own),
+            (Scope::Organisation(_), Some(_)) => Err(ApiError::NotFound("Organisation")),
+            (Scope::Service, Some(id)) => Ok(id),
+            (Scope::Service, None) => Err(ApiError::bad_input(
+                field,
+                "Say which organisation: staff manage the users of every organisation.",
+            )),
+        }
+    }
+
+    /// Whether `target` is someone this manager may see at all.
+    fn sees(&self, target: &user::Model) -> bool {
+        if target.status == UserStatus::Deactivated {
+            return false;
+        }
+        let kind_ok = if self.action.is_restriction() {
+            matches!(target.kind, UserKind::Resident | UserKind::Landlord)
+        } else {
+            target.kind == UserKind::Landlord
+        };
+        kind_ok
+            && match self.scope {
+                Scope::Service => true,
+                Scope::Organisation(org) => target.organisation_id == Some(org),
+            }
+    }
+
+    /// A user this manager may see, for reading. `NOT_FOUND` otherwise.
+    pub async fn visible(&self, conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<user::Model> {
+        user::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .filter(|u| self.sees(u))
+            .ok_or_else(not_found)
+    }
+
+    /// The user this manager's action is about, after every rule of the
+    /// module docs (except the permission-specific one: see
+    /// [`Self::target_for_permissions`]). Call inside the write transaction:
+    /// it locks the target's organisation when the action could remove an
+    /// administrator.
+    pub async fn target(&self, conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<user::Model> {
+        let mut target = self.visible(conn, id).await?;
+        if let Some(org) = target.organisation_id
+            && self.action.can_remove_manager()
+        {
+            organisation::Entity::find_by_id(org)
+                .lock_exclusive()
+                .one(conn)
+                .await?;
+            // Read again under the lock: a concurrent change may have
+            // committed while we waited.
+            target = self.visible(conn, id).await?;
+        }
+        if target.id == self.user_id {
+            return Err(ApiError::bad_input(
+                "userId",
+                "You cannot change your own account here. Ask another person who can manage users.",
+            ));
+        }
+        check_state(self.action, &target)?;
+        if matches!(self.action, UserAction::Suspend | UserAction::Deactivate) {
+            ensure_another_manager(conn, &target).await?;
+        }
+        Ok(target)
+    }
+
+    /// [`Self::target`] for replacing a user's permissions with `new`: also
+    /// refuses to take `MANAGE_USERS` from the organisation's last active
+    /// administrator.
+    pub async fn target_for_permissions(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: Uuid,
+        new: &[Permission],
+    ) -> ApiResult<user::Model> {
+        let target = self.target(conn, id).await?;
+        if !new.contains(&Permission::ManageUsers) {
+            ensure_another_manager(conn, &target).await?;
+        }
+        Ok(target)
+    }
+}
+
+/// Whether `action` fits the state of `target`'s account.
+fn check_state(action: UserAction, target: &user::Model) -> ApiResult<()> {
+    let conflict = |message: &str| Err(ApiError::Conflict(message.to_owned()));
+    let status = target.status;
+    match action {
+        UserAction::ResendInvitation if target.password_hash.is_some() => conflict(
+            "This user has already accepted their invitation. Send them a password reset instead.",
+        ),
+        UserAction::SendPasswordReset if target.password_hash.is_none() => conflict(
+            "This user has not accepted their invitation yet. Send the invitation again instead.",
+        ),
+        UserAction::ResendInvitation | UserAction::SendPasswordReset
+            if status != UserStatus::Active =>
+        {
+            conflict(
+                "This account is suspended or restricted, so it cannot sign in. Reinstate it first.",
+            )
+        }
+        UserAction::Suspend if status == UserStatus::Suspended => {
+            conflict("This account is already suspended.")
+        }
+        UserAction::Suspend if status == UserStatus::Restricted => conflict(
+            "This account's access has been restricted by the service, so it cannot sign in already.",
+        ),
+        UserAction::Reinstate if status == UserStatus::Restricted => conflict(
+            "This account's access has been restricted by the service. Only the service can lift the restriction.",
+        ),
+        UserAction::Reinstate if status != UserStatus::Suspended => {
+            conflict("Only a suspended account can be reinstated; this one is active.")
+        }
+        UserAction::Restrict if status == UserStatus::Restricted => {
+            conflict("This account's access is already restricted.")
+        }
+        UserAction::LiftRestriction if status != UserStatus::Restricted => {
+            conflict("This account's access is not restricted.")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses when `target` is the last active user with `MANAGE_USERS` in
+/// their organisation (and so about to leave it with nobody to manage users).
+async fn ensure_another_manager(
+    conn: &impl ConnectionTrait,
+    target: &user::Model,
+) -> ApiResult<()> {
+    let Some(org) = target.organisation_id else {
+        return Ok(());
+    };
+    if target.status != UserStatus::Active {
+        return Ok(());
+    }
+    let managers = |exclude: Option<Uuid>| {
+        let mut query = user_permission::Entity::find()
+            .join(JoinType::InnerJoin, user_permission::Relation::User.def())
+            .filter(user_permission::Column::Permission.eq(Permission::ManageUsers))
+            .filter(user::Column::OrganisationId.eq(org))
+            .filter(user::Column::Status.eq(UserStatus::Active));
+        if let Some(id) = exclude {
+            query = query.filter(user::Column::Id.ne(id));
+        }
+        query
+    };
+    let target_manages = managers(None)
+        .filter(user::Column::Id.eq(target.id))
+        .count(conn)
+        .await?
+        > 0;
+    if target_manages && managers(Some(target.id)).count(conn).await? == 0 {
+        return Err(ApiError::Conflict(
+            "This is the only active user who can manage users in this organisation. \
+             Give someone else the Manage users permission first."
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}

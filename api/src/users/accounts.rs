@@ -1,0 +1,611 @@
+//! The users of an organisation: list them, invite new ones, and change
+//! existing ones (permissions, mobile number, password reset, lock-out,
+//! suspension, deactivation) — plus the staff restriction of any resident's
+//! or landlord user's access.
+//!
+//! Who may do what to whom is [`crate::policy::users`]; every function here
+//! takes its [`Manager`] and asks it for the target inside the transaction.
+//!
+//! Decisions where the seeds are silent:
+//! - **Ending sessions.** Suspension, restriction and deactivation end every
+//!   session of the user (sign-in already refuses such accounts; revoking
+//!   makes the session list say so too). So does a mobile-number reset: it
+//!   is done when a phone is lost or changes hands, and the user has to sign
+//!   in again to enter the new number anyway (UC seed).
+//! - **Outstanding links.** Suspension, restriction and deactivation also
+//!   void unused invitation and password-reset links, so a link in an old
+//!   email cannot bring the account back.
+//! - **Re-sending an invitation** restarts `invited_at`, which the 90-day
+//!   sweep counts from for users who never signed in.
+//! - **Lifting a restriction** makes the account active (not whatever it was
+//!   before): the restriction is the decision that matters.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use entities::{
+    Permission, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, organisation,
+    organisation_domain, session, user, user_permission, user_token,
+};
+use worker::{
+    delivery::templates::EmailTemplate,
+    notify::{self, Recipient},
+};
+
+use super::{
+    ManagedUser, Rejection, normalize_permissions, permissions_of,
+    validate::{self, Email, FieldErrors},
+    with_permissions,
+};
+use crate::{
+    audit::{self, Actor, Entry},
+    error::{ApiError, ApiResult},
+    identity::links,
+    policy::users::{Manager, UserAction},
+};
+
+/// `target_type` of audit entries about users.
+pub const AUDIT_TARGET: &str = "user";
+
+/// Refuses a manager made for a different action (a programming error that
+/// would otherwise be a way round the policy).
+fn require(manager: &Manager, action: UserAction) -> ApiResult<()> {
+    if manager.action == action {
+        Ok(())
+    } else {
+        tracing::error!(granted = ?manager.action, wanted = ?action, "manager used for another action");
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// A page of the live (not deactivated) landlord users of an organisation,
+/// oldest first, after the user `after`; and whether there are more.
+pub async fn list(
+    db: &DatabaseConnection,
+    manager: &Manager,
+    organisation_id: Option<Uuid>,
+    limit: u64,
+    after: Option<Uuid>,
+) -> ApiResult<(Vec<ManagedUser>, bool)> {
+    require(manager, UserAction::View)?;
+    let org = manager.organisation(organisation_id, "organisationId")?;
+    if organisation::Entity::find_by_id(org).count(db).await? == 0 {
+        return Err(ApiError::NotFound("Organisation"));
+    }
+    let mut query = user::Entity::find()
+        .filter(user::Column::OrganisationId.eq(org))
+        .filter(user::Column::Kind.eq(UserKind::Landlord))
+        .filter(user::Column::Status.ne(UserStatus::Deactivated))
+        .order_by_asc(user::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(user::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(limit + 1).all(db).await?;
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+    let mut permissions = permissions_of(db, &ids).await?;
+    let users = rows
+        .into_iter()
+        .map(|user| ManagedUser {
+            permissions: permissions.remove(&user.id).unwrap_or_default(),
+            user,
+        })
+        .collect();
+    Ok((users, has_next))
+}
+
+/// One user the manager may see.
+pub async fn get(db: &DatabaseConnection, manager: &Manager, id: Uuid) -> ApiResult<ManagedUser> {
+    require(manager, UserAction::View)?;
+    let user = manager.visible(db, id).await?;
+    Ok(with_permissions(db, user).await?)
+}
+
+/// What an administrator types to invite someone.
+#[derive(Debug, Clone)]
+pub struct InviteInput {
+    /// The organisation (staff only; administrators invite into their own).
+    pub organisation_id: Option<Uuid>,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email address (the username).
+    pub email: String,
+    /// The same address again.
+    pub email_confirmation: String,
+    /// What the new user may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// A person to invite, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Person {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Email,
+}
+
+/// The parts of a [`Person`] that passed their checks.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CheckedPerson {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Checked on its own, so the address can be looked up (domain, in use)
+    /// even when a name is wrong, and every problem reported at once.
+    pub email: Option<Email>,
+}
+
+impl CheckedPerson {
+    /// The person, if every part passed.
+    pub(crate) fn complete(self) -> Option<Person> {
+        Some(Person {
+            first_name: self.first_name?,
+            last_name: self.last_name?,
+            email: self.email?,
+        })
+    }
+}
+
+impl Person {
+    /// Checks names and email, recording problems under `prefix.firstName`
+    /// and so on.
+    pub(crate) fn check(
+        errors: &mut FieldErrors,
+        prefix: &str,
+        first_name: &str,
+        last_name: &str,
+        email: &str,
+    ) -> CheckedPerson {
+        CheckedPerson {
+            first_name: errors.take(
+                &format!("{prefix}.firstName"),
+                validate::text(first_name, "a first name", validate::NAME_MAX),
+            ),
+            last_name: errors.take(
+                &format!("{prefix}.lastName"),
+                validate::text(last_name, "a last name", validate::NAME_MAX),
+            ),
+            email: errors.take(&format!("{prefix}.email"), validate::email(email)),
+        }
+    }
+}
+
+const EMAIL_IN_USE: &str = "This email address is already used by another account.";
+
+/// Records why `email` cannot be invited into an organisation with
+/// `domains`, if it cannot: not at one of the domains, or already in use by
+/// an account that is not deactivated.
+pub(crate) async fn check_email_usable(
+    conn: &impl ConnectionTrait,
+    errors: &mut FieldErrors,
+    field: &str,
+    email: &Email,
+    domains: &[String],
+) -> ApiResult<()> {
+    if !domains.contains(&email.domain) {
+        let list = domains
+            .iter()
+            .map(|d| format!("@{d}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        errors.add(
+            field,
+            vec![format!(
+                "The email address must be at one of the organisation's registered domains ({list}). \
+                 To register another domain, contact the service."
+            )],
+        );
+        return Ok(());
+    }
+    let in_use = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(&email.normalized))
+        .filter(user::Column::Status.ne(UserStatus::Deactivated))
+        .count(conn)
+        .await?
+        > 0;
+    if in_use {
+        errors.add(field, vec![EMAIL_IN_USE.to_owned()]);
+    }
+    Ok(())
+}
+
+/// The registered email domains of an organisation, oldest first.
+pub(crate) async fn domains_of(conn: &impl ConnectionTrait, org: Uuid) -> ApiResult<Vec<String>> {
+    Ok(organisation_domain::Entity::find()
+        .filter(organisation_domain::Column::OrganisationId.eq(org))
+        .order_by_asc(organisation_domain::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect())
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Creates an invited landlord user (no password yet) with `permissions`,
+/// issues their invitation link, queues the email and records the audit
+/// entry, all on `txn`. A concurrent invitation of the same address loses on
+/// the partial unique index and is reported on `email_field` like any other
+/// address in use.
+pub(crate) async fn create_invited(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    org: &organisation::Model,
+    person: Person,
+    permissions: Vec<Permission>,
+    email_field: &str,
+) -> Result<ManagedUser, Rejection> {
+    let now = Utc::now();
+    let user = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(UserKind::Landlord),
+        organisation_id: Set(Some(org.id)),
+        first_name: Set(person.first_name),
+        last_name: Set(person.last_name),
+        email: Set(person.email.address),
+        email_normalized: Set(person.email.normalized),
+        password_hash: Set(None),
+        status: Set(UserStatus::Active),
+        mobile_number: Set(None),
+        mobile_reset_pending: Set(false),
+        two_factor_method: Set(TwoFactorMethod::None),
+        address: Set(None),
+        staff_team: Set(None),
+        staff_role: Set(None),
+        failed_login_attempts: Set(0),
+        locked_until: Set(None),
+        last_login_at: Set(None),
+        invited_at: Set(Some(now)),
+        password_changed_at: Set(None),
+        inactivity_warned_at: Set(None),
+        deactivated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            Rejection(vec![ApiError::bad_input(email_field, EMAIL_IN_USE)])
+        }
+        _ => e.into(),
+    })?;
+    let permissions = normalize_permissions(permissions);
+    set_permissions(txn, user.id, &permissions, now).await?;
+    send_invitation(txn, &user, &org.name).await?;
+    let created = ManagedUser { user, permissions };
+    audit::record(
+        txn,
+        actor,
+        Entry {
+            action: UserAction::Invite.audit_name(),
+            target_type: AUDIT_TARGET,
+            target_id: Some(created.user.id),
+            organisation_id: Some(org.id),
+        },
+        None,
+        created.snapshot(),
+    )
+    .await?;
+    Ok(created)
+}
+
+/// Invites a new user into an organisation: one transaction for the user,
+/// their permissions, the invitation link and email, and the audit entry.
+pub async fn invite(
+    db: &DatabaseConnection,
+    manager: &Manager,
+    actor: &Actor,
+    input: InviteInput,
+) -> Result<ManagedUser, Rejection> {
+    require(manager, UserAction::Invite)?;
+    let org_id = manager.organisation(input.organisation_id, "input.organisationId")?;
+    let mut errors = FieldErrors::default();
+    let person = Person::check(
+        &mut errors,
+        "input",
+        &input.first_name,
+        &input.last_name,
+        &input.email,
+    );
+    if input.email.trim().to_lowercase() != input.email_confirmation.trim().to_lowercase() {
+        errors.add(
+            "input.emailConfirmation",
+            vec!["The email addresses do not match.".to_owned()],
+        );
+    }
+    let txn = worker::db::begin_write(db).await?;
+    let org = organisation::Entity::find_by_id(org_id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("Organisation"))?;
+    if let Some(email) = &person.email {
+        let domains = domains_of(&txn, org.id).await?;
+        check_email_usable(&txn, &mut errors, "input.email", email, &domains).await?;
+    }
+    errors.finish()?;
+    let Some(person) = person.complete() else {
+        return Err(ApiError::Internal(anyhow::anyhow!("checked person missing")).into());
+    };
+    let created =
+        create_invited(&txn, actor, &org, person, input.permissions, "input.email").await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Replaces the permission rows of a user.
+async fn set_permissions(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    permissions: &[Permission],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    user_permission::Entity::delete_many()
+        .filter(user_permission::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    if !permissions.is_empty() {
+        user_permission::Entity::insert_many(permissions.iter().map(|p| {
+            user_permission::ActiveModel {
+                user_id: Set(user_id),
+                permission: Set(*p),
+                created_at: Set(now),
+            }
+        }))
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Issues a fresh invitation link (earlier ones stop working) and queues the email.
+async fn send_invitation(
+    conn: &impl ConnectionTrait,
+    user: &user::Model,
+    organisation_name: &str,
+) -> ApiResult<()> {
+    let (token, expires_at) = links::issue(conn, user.id, TokenPurpose::Invitation).await?;
+    notify::queue_email(
+        conn,
+        &recipient(user),
+        EmailTemplate::Invitation,
+        json!({
+            "first_name": user.first_name,
+            "organisation_name": organisation_name,
+            "token": token,
+            "expires_at": rfc3339(expires_at),
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+fn recipient(user: &user::Model) -> Recipient {
+    Recipient {
+        address: user.email.clone(),
+        user_id: Some(user.id),
+    }
+}
+
+/// Ends every live session of a user.
+async fn end_sessions(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Voids every unused invitation and password-reset link of a user.
+async fn void_links(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(user_token::Column::UserId.eq(user_id))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A change to an existing account.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Send a new invitation link.
+    ResendInvitation,
+    /// Replace the permissions.
+    Permissions(Vec<Permission>),
+    /// Clear the mobile number; a new one is entered at next sign-in.
+    ResetMobileNumber,
+    /// Email a password-reset link.
+    SendPasswordReset,
+    /// Clear the lock-out.
+    Unlock,
+    /// Suspend (reversible).
+    Suspend,
+    /// Undo a suspension.
+    Reinstate,
+    /// Close for good.
+    Deactivate,
+    /// Staff restriction, with the reason (kept in the audit log).
+    Restrict(String),
+    /// Lift a staff restriction.
+    LiftRestriction,
+}
+
+impl Change {
+    /// The action this change is, for the policy.
+    pub fn action(&self) -> UserAction {
+        match self {
+            Self::ResendInvitation => UserAction::ResendInvitation,
+            Self::Permissions(_) => UserAction::UpdatePermissions,
+            Self::ResetMobileNumber => UserAction::ResetMobileNumber,
+            Self::SendPasswordReset => UserAction::SendPasswordReset,
+            Self::Unlock => UserAction::Unlock,
+            Self::Suspend => UserAction::Suspend,
+            Self::Reinstate => UserAction::Reinstate,
+            Self::Deactivate => UserAction::Deactivate,
+            Self::Restrict(_) => UserAction::Restrict,
+            Self::LiftRestriction => UserAction::LiftRestriction,
+        }
+    }
+}
+
+/// Applies `change` to the user `id`: the policy's checks, the change, its
+/// emails and its audit entry, in one transaction. Returns the user as it is
+/// afterwards.
+pub async fn apply(
+    db: &DatabaseConnection,
+    manager: &Manager,
+    actor: &Actor,
+    id: Uuid,
+    change: Change,
+) -> Result<ManagedUser, Rejection> {
+    require(manager, change.action())?;
+    // Input first, so a bad request is refused before anything is read.
+    let change = match change {
+        Change::Restrict(reason) => Change::Restrict(
+            validate::text(
+                &reason,
+                "the reason for the restriction",
+                validate::REASON_MAX,
+            )
+            .map_err(|reasons| validate::field_error("reason", reasons))?,
+        ),
+        Change::Permissions(p) => Change::Permissions(normalize_permissions(p)),
+        other => other,
+    };
+
+    let txn = worker::db::begin_write(db).await?;
+    let target = match &change {
+        Change::Permissions(new) => manager.target_for_permissions(&txn, id, new).await?,
+        _ => manager.target(&txn, id).await?,
+    };
+    let before = with_permissions(&txn, target).await?;
+    let now = Utc::now();
+    let mut user = before.user.clone().into_active_model();
+    let mut permissions = before.permissions.clone();
+    let mut reason = None;
+    match change {
+        Change::ResendInvitation => {
+            user.invited_at = Set(Some(now));
+            let org_name = organisation_name(&txn, &before.user).await?;
+            send_invitation(&txn, &before.user, &org_name).await?;
+        }
+        Change::Permissions(new) => {
+            set_permissions(&txn, id, &new, now).await?;
+            permissions = new;
+        }
+        Change::ResetMobileNumber => {
+            user.mobile_number = Set(None);
+            user.mobile_reset_pending = Set(true);
+            end_sessions(&txn, id, now).await?;
+        }
+        Change::SendPasswordReset => {
+            let (token, expires_at) = links::issue(&txn, id, TokenPurpose::PasswordReset).await?;
+            notify::queue_email(
+                &txn,
+                &recipient(&before.user),
+                EmailTemplate::PasswordReset,
+                json!({
+                    "first_name": before.user.first_name,
+                    "token": token,
+                    "expires_at": rfc3339(expires_at),
+                }),
+            )
+            .await?;
+        }
+        Change::Unlock => {
+            user.failed_login_attempts = Set(0);
+            user.locked_until = Set(None);
+        }
+        Change::Suspend => {
+            user.status = Set(UserStatus::Suspended);
+            end_sessions(&txn, id, now).await?;
+            void_links(&txn, id, now).await?;
+        }
+        Change::Reinstate | Change::LiftRestriction => {
+            user.status = Set(UserStatus::Active);
+        }
+        Change::Deactivate => {
+            user.status = Set(UserStatus::Deactivated);
+            user.deactivated_at = Set(Some(now));
+            user.mobile_number = Set(None);
+            user.mobile_reset_pending = Set(false);
+            end_sessions(&txn, id, now).await?;
+            void_links(&txn, id, now).await?;
+            notify::queue_email(
+                &txn,
+                &recipient(&before.user),
+                EmailTemplate::AccountDeactivated,
+                json!({
+                    "first_name": before.user.first_name,
+                    "by_administrator": true,
+                }),
+            )
+            .await?;
+        }
+        Change::Restrict(why) => {
+            user.status = Set(UserStatus::Restricted);
+            end_sessions(&txn, id, now).await?;
+            void_links(&txn, id, now).await?;
+            reason = Some(why);
+        }
+    }
+    user.updated_at = Set(now);
+    let after = ManagedUser {
+        user: user.update(&txn).await?,
+        permissions,
+    };
+    let mut after_snapshot = after.snapshot();
+    if let (Some(reason), Some(serde_json::Value::Object(map))) = (reason, after_snapshot.as_mut())
+    {
+        map.insert("reason".into(), reason.into());
+    }
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: manager.action.audit_name(),
+            target_type: AUDIT_TARGET,
+            target_id: Some(id),
+            organisation_id: after.user.organisation_id,
+        },
+        before.snapshot(),
+        after_snapshot,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+async fn organisation_name(conn: &impl ConnectionTrait, user: &user::Model) -> ApiResult<String> {
+    let Some(org) = user.organisation_id else {
+        return Ok(String::new());
+    };
+    Ok(organisation::Entity::find_by_id(org)
+        .one(conn)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default())
+}

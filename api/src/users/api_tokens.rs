@@ -1,0 +1,231 @@
+//! Organisation API tokens for partner dashboards: created, listed and
+//! revoked by the organisation's administrators.
+//!
+//! The secret is shown once, in the answer to `createApiToken`, and stored
+//! only as its SHA-256 hash (see [`crate::auth::token`]) plus a 12-character
+//! display prefix. A token carries a non-empty subset of
+//! [`Permission::API_TOKEN_ALLOWED`]; it is accepted by
+//! [`crate::auth::session::authenticate`] until it is revoked. Revoked tokens
+//! stay listed (the audit log refers to them) but never work again.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use entities::{Permission, api_token, api_token_permission};
+
+use super::{
+    Rejection, normalize_permissions,
+    validate::{self, FieldErrors},
+};
+use crate::{
+    audit::{self, Actor, Entry},
+    auth::token,
+    error::{ApiError, ApiResult},
+    policy::api_tokens::TokenAdmin,
+};
+
+/// `target_type` of audit entries about API tokens.
+pub const AUDIT_TARGET: &str = "api_token";
+
+/// Characters of a token kept in clear for display: `pat_` and 8 of the secret.
+pub const DISPLAY_PREFIX_LEN: usize = 12;
+
+/// A token with its permissions.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenWithPermissions {
+    /// The token (its hash is never serialised).
+    #[serde(flatten)]
+    pub token: api_token::Model,
+    /// What it may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// The permissions of every token in `ids`, in one query.
+async fn permissions_of(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, Vec<Permission>>> {
+    let mut map: HashMap<Uuid, Vec<Permission>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    for row in api_token_permission::Entity::find()
+        .filter(api_token_permission::Column::ApiTokenId.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+    {
+        map.entry(row.api_token_id)
+            .or_default()
+            .push(row.permission);
+    }
+    for permissions in map.values_mut() {
+        *permissions = normalize_permissions(permissions.drain(..));
+    }
+    Ok(map)
+}
+
+/// Creates a token; returns the secret (shown once) and the stored token.
+pub async fn create(
+    db: &DatabaseConnection,
+    admin: &TokenAdmin,
+    actor: &Actor,
+    name: &str,
+    permissions: Vec<Permission>,
+) -> Result<(String, TokenWithPermissions), Rejection> {
+    let mut errors = FieldErrors::default();
+    let name = errors.take(
+        "input.name",
+        validate::text(name, "a name for the token", validate::TOKEN_NAME_MAX),
+    );
+    let permissions = normalize_permissions(permissions);
+    let mut reasons = Vec::new();
+    if permissions.is_empty() {
+        reasons.push("Choose at least one permission.".to_owned());
+    }
+    let refused: Vec<&str> = permissions
+        .iter()
+        .filter(|p| !Permission::API_TOKEN_ALLOWED.contains(p))
+        .map(|p| p.as_str())
+        .collect();
+    if !refused.is_empty() {
+        reasons.push(format!(
+            "API tokens can only view and export payments (VIEW_PAYMENTS, EXPORT_PAYMENTS); remove {}.",
+            refused.join(", ")
+        ));
+    }
+    errors.add("input.permissions", reasons);
+    errors.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal(anyhow::anyhow!("checked name missing")).into());
+    };
+
+    let secret = token::generate(token::API_TOKEN_PREFIX);
+    let now = Utc::now();
+    let txn = worker::db::begin_write(db).await?;
+    let model = api_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organisation_id: Set(admin.organisation_id),
+        name: Set(name),
+        token_hash: Set(token::hash(&secret)),
+        token_prefix: Set(secret.chars().take(DISPLAY_PREFIX_LEN).collect()),
+        created_by_user_id: Set(Some(admin.user_id)),
+        created_at: Set(now),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    api_token_permission::Entity::insert_many(permissions.iter().map(|p| {
+        api_token_permission::ActiveModel {
+            api_token_id: Set(model.id),
+            permission: Set(*p),
+        }
+    }))
+    .exec(&txn)
+    .await?;
+    let created = TokenWithPermissions {
+        token: model,
+        permissions,
+    };
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: "api_token.create",
+            target_type: AUDIT_TARGET,
+            target_id: Some(created.token.id),
+            organisation_id: Some(admin.organisation_id),
+        },
+        None,
+        audit::snapshot(&created),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((secret, created))
+}
+
+/// A page of the organisation's tokens (revoked ones too), newest first,
+/// after `after`; and whether there are more.
+pub async fn list(
+    db: &DatabaseConnection,
+    admin: &TokenAdmin,
+    limit: u64,
+    after: Option<Uuid>,
+) -> ApiResult<(Vec<TokenWithPermissions>, bool)> {
+    let mut query = api_token::Entity::find()
+        .filter(api_token::Column::OrganisationId.eq(admin.organisation_id))
+        .order_by_desc(api_token::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(api_token::Column::Id.lt(after));
+    }
+    let mut rows = query.limit(limit + 1).all(db).await?;
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
+    let mut permissions = permissions_of(db, &ids).await?;
+    Ok((
+        rows.into_iter()
+            .map(|token| TokenWithPermissions {
+                permissions: permissions.remove(&token.id).unwrap_or_default(),
+                token,
+            })
+            .collect(),
+        has_next,
+    ))
+}
+
+/// Revokes a token: it stops working at once. Revoking a revoked token is a
+/// `CONFLICT`; a token of another organisation is `NOT_FOUND`.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    admin: &TokenAdmin,
+    actor: &Actor,
+    id: Uuid,
+) -> ApiResult<TokenWithPermissions> {
+    let txn = worker::db::begin_write(db).await?;
+    let token = api_token::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|t| admin.sees(t.organisation_id))
+        .ok_or(ApiError::NotFound("API token"))?;
+    if token.revoked_at.is_some() {
+        return Err(ApiError::Conflict(
+            "This API token has already been revoked.".to_owned(),
+        ));
+    }
+    let permissions = permissions_of(&txn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let before = TokenWithPermissions {
+        token: token.clone(),
+        permissions: permissions.clone(),
+    };
+    let mut active = token.into_active_model();
+    active.revoked_at = Set(Some(Utc::now()));
+    let after = TokenWithPermissions {
+        token: active.update(&txn).await?,
+        permissions,
+    };
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: "api_token.revoke",
+            target_type: AUDIT_TARGET,
+            target_id: Some(id),
+            organisation_id: Some(after.token.organisation_id),
+        },
+        audit::snapshot(&before),
+        audit::snapshot(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,334 @@
+//! Landlord organisations: staff create them with their email domains and
+//! lead administrator, and change their domains; staff list them; a landlord
+//! user reads their own.
+//!
+//! Decisions where the seeds are silent:
+//! - A domain belongs to one organisation. Otherwise one organisation's
+//!   administrators could invite people at another's domain, and the domain
+//!   check would mean nothing. (A concurrent registration of the same domain
+//!   by two staff members is not prevented by the database; it is a rare,
+//!   staff-only race, and the second would show up in the list.)
+//! - Domains are matched exactly: `example.org` does not admit
+//!   `hr.example.org`; register both if both are used.
+//! - Removing a domain leaves its existing users working (the domain is
+//!   checked only when someone is invited).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use entities::{Permission, organisation, organisation_domain};
+
+use super::{
+    ManagedUser, Rejection,
+    accounts::{Person, check_email_usable, create_invited, domains_of},
+    validate::{self, FieldErrors},
+};
+use crate::{
+    audit::{self, Actor, Entry},
+    error::{ApiError, ApiResult},
+};
+
+/// `target_type` of audit entries about organisations.
+pub const AUDIT_TARGET: &str = "organisation";
+
+/// An organisation with its email domains.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganisationWithDomains {
+    /// The organisation.
+    #[serde(flatten)]
+    pub organisation: organisation::Model,
+    /// Its email domains, in the order they were registered.
+    pub domains: Vec<String>,
+}
+
+/// What staff type to create an organisation.
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    /// Name.
+    pub name: String,
+    /// Postal address.
+    pub address: String,
+    /// Email domains users may be invited from.
+    pub domains: Vec<String>,
+    /// Whether every user must use two-factor sign-in.
+    pub requires_two_factor: bool,
+    /// The lead administrator's first name.
+    pub lead_first_name: String,
+    /// The lead administrator's last name.
+    pub lead_last_name: String,
+    /// The lead administrator's email, at one of `domains`.
+    pub lead_email: String,
+}
+
+/// Records on `field` the domains already registered to another organisation.
+async fn check_domains_free(
+    conn: &impl ConnectionTrait,
+    errors: &mut FieldErrors,
+    field: &str,
+    domains: &[String],
+    own: Option<Uuid>,
+) -> ApiResult<()> {
+    let mut query = organisation_domain::Entity::find()
+        .filter(organisation_domain::Column::Domain.is_in(domains.iter().cloned()));
+    if let Some(own) = own {
+        query = query.filter(organisation_domain::Column::OrganisationId.ne(own));
+    }
+    let mut taken: Vec<String> = query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    taken.sort();
+    taken.dedup();
+    errors.add(
+        field,
+        taken
+            .into_iter()
+            .map(|d| format!("{d} is already registered to another organisation."))
+            .collect(),
+    );
+    Ok(())
+}
+
+async fn insert_domains(
+    conn: &impl ConnectionTrait,
+    org: Uuid,
+    domains: &[String],
+) -> ApiResult<()> {
+    if domains.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    organisation_domain::Entity::insert_many(domains.iter().map(|d| {
+        organisation_domain::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(org),
+            domain: Set(d.clone()),
+            created_at: Set(now),
+        }
+    }))
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates an organisation, its domains and its lead administrator (invited
+/// with every permission), in one transaction with the invitation email and
+/// the audit entries.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewOrganisation,
+) -> Result<(OrganisationWithDomains, ManagedUser), Rejection> {
+    let mut errors = FieldErrors::default();
+    let name = errors.take(
+        "input.name",
+        validate::text(
+            &input.name,
+            "the organisation's name",
+            validate::ORGANISATION_NAME_MAX,
+        ),
+    );
+    let address = errors.take(
+        "input.address",
+        validate::multiline_text(
+            &input.address,
+            "the organisation's address",
+            validate::ADDRESS_MAX,
+        ),
+    );
+    let domains = errors.take("input.domains", validate::domains(&input.domains));
+    let lead = Person::check(
+        &mut errors,
+        "input.leadAdministrator",
+        &input.lead_first_name,
+        &input.lead_last_name,
+        &input.lead_email,
+    );
+
+    let txn = worker::db::begin_write(db).await?;
+    if let Some(domains) = &domains {
+        check_domains_free(&txn, &mut errors, "input.domains", domains, None).await?;
+        if let Some(email) = &lead.email {
+            check_email_usable(
+                &txn,
+                &mut errors,
+                "input.leadAdministrator.email",
+                email,
+                domains,
+            )
+            .await?;
+        }
+    }
+    errors.finish()?;
+    let (Some(name), Some(address), Some(domains), Some(lead)) =
+        (name, address, domains, lead.complete())
+    else {
+        return Err(ApiError::Internal(anyhow::anyhow!("checked input missing")).into());
+    };
+
+    let now = Utc::now();
+    let organisation = organisation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        address: Set(address),
+        requires_two_factor: Set(input.requires_two_factor),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    insert_domains(&txn, organisation.id, &domains).await?;
+    let created = OrganisationWithDomains {
+        organisation,
+        domains,
+    };
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: "organisation.create",
+            target_type: AUDIT_TARGET,
+            target_id: Some(created.organisation.id),
+            organisation_id: Some(created.organisation.id),
+        },
+        None,
+        audit::snapshot(&created),
+    )
+    .await?;
+    let lead = create_invited(
+        &txn,
+        actor,
+        &created.organisation,
+        lead,
+        Permission::ALL.to_vec(),
+        "input.leadAdministrator.email",
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((created, lead))
+}
+
+/// Replaces an organisation's email domains. Existing users keep working
+/// whatever their address; the domains only decide who can be invited.
+pub async fn update_domains(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    domains: &[String],
+) -> Result<OrganisationWithDomains, Rejection> {
+    let mut errors = FieldErrors::default();
+    let domains = errors.take("domains", validate::domains(domains));
+    let txn = worker::db::begin_write(db).await?;
+    let organisation = organisation::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("Organisation"))?;
+    if let Some(domains) = &domains {
+        check_domains_free(&txn, &mut errors, "domains", domains, Some(id)).await?;
+    }
+    errors.finish()?;
+    let Some(domains) = domains else {
+        return Err(ApiError::Internal(anyhow::anyhow!("checked domains missing")).into());
+    };
+    let before = OrganisationWithDomains {
+        domains: domains_of(&txn, id).await?,
+        organisation,
+    };
+    organisation_domain::Entity::delete_many()
+        .filter(organisation_domain::Column::OrganisationId.eq(id))
+        .filter(organisation_domain::Column::Domain.is_not_in(domains.iter().cloned()))
+        .exec(&txn)
+        .await?;
+    let new: Vec<String> = domains
+        .iter()
+        .filter(|d| !before.domains.contains(d))
+        .cloned()
+        .collect();
+    insert_domains(&txn, id, &new).await?;
+    let mut active = before.organisation.clone().into_active_model();
+    active.updated_at = Set(Utc::now());
+    let after = OrganisationWithDomains {
+        organisation: active.update(&txn).await?,
+        domains: domains_of(&txn, id).await?,
+    };
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: "organisation.update_domains",
+            target_type: AUDIT_TARGET,
+            target_id: Some(id),
+            organisation_id: Some(id),
+        },
+        audit::snapshot(&before),
+        audit::snapshot(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Attaches the domains of each organisation, in one query.
+async fn with_domains(
+    conn: &impl ConnectionTrait,
+    organisations: Vec<organisation::Model>,
+) -> ApiResult<Vec<OrganisationWithDomains>> {
+    let ids: Vec<Uuid> = organisations.iter().map(|o| o.id).collect();
+    let mut domains: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for row in organisation_domain::Entity::find()
+        .filter(organisation_domain::Column::OrganisationId.is_in(ids))
+        .order_by_asc(organisation_domain::Column::Id)
+        .all(conn)
+        .await?
+    {
+        domains
+            .entry(row.organisation_id)
+            .or_default()
+            .push(row.domain);
+    }
+    Ok(organisations
+        .into_iter()
+        .map(|organisation| OrganisationWithDomains {
+            domains: domains.remove(&organisation.id).unwrap_or_default(),
+            organisation,
+        })
+        .collect())
+}
+
+/// A page of organisations, oldest first, after `after`; and whether there are more.
+pub async fn list(
+    db: &DatabaseConnection,
+    limit: u64,
+    after: Option<Uuid>,
+) -> ApiResult<(Vec<OrganisationWithDomains>, bool)> {
+    let mut query = organisation::Entity::find().order_by_asc(organisation::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(organisation::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(limit + 1).all(db).await?;
+    let has_next = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((with_domains(db, rows).await?, has_next))
+}
+
+/// One organisation.
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> ApiResult<OrganisationWithDomains> {
+    let organisation = organisation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("Organisation"))?;
+    with_domains(db, vec![organisation])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound("Organisation"))
+}
