@@ -153,36 +153,51 @@ impl SweptUser {
     }
 }
 
-/// Runs the sweep as of `now`, `batch_size` users per transaction. Safe to run
-/// concurrently with itself. Public so tests and the benchmark can drive it
-/// with a chosen clock and batch size.
+/// Runs the sweep as of `now`, `batch_size` users per transaction: first
+/// [`deactivate_idle`], then [`warn_idle`]. Safe to run concurrently with
+/// itself. Public so tests and the benchmark can drive it with a chosen clock
+/// and batch size.
 pub async fn sweep(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     batch_size: u64,
 ) -> Result<SweepReport, DbErr> {
-    let mut report = SweepReport::default();
+    Ok(SweepReport {
+        deactivated: deactivate_idle(db, now, batch_size).await?,
+        warned: warn_idle(db, now, batch_size).await?,
+    })
+}
+
+/// The first half of the sweep: deactivates every user due. Returns how many.
+pub async fn deactivate_idle(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    batch_size: u64,
+) -> Result<u64, DbErr> {
+    let mut total = 0;
     for from in DEACTIVATED_FROM {
         let mut after = Uuid::nil();
-        loop {
-            let (n, last) = deactivate_batch(db, now, from, after, batch_size).await?;
-            report.deactivated += n;
-            match last {
-                Some(id) => after = id,
-                None => break,
-            }
+        while let (n, Some(last)) = deactivate_batch(db, now, from, after, batch_size).await? {
+            total += n;
+            after = last;
         }
     }
+    Ok(total)
+}
+
+/// The second half of the sweep: warns every user due a warning. Returns how many.
+pub async fn warn_idle(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    batch_size: u64,
+) -> Result<u64, DbErr> {
+    let mut total = 0;
     let mut after = Uuid::nil();
-    loop {
-        let (n, last) = warn_batch(db, now, after, batch_size).await?;
-        report.warned += n;
-        match last {
-            Some(id) => after = id,
-            None => break,
-        }
+    while let (n, Some(last)) = warn_batch(db, now, after, batch_size).await? {
+        total += n;
+        after = last;
     }
-    Ok(report)
+    Ok(total)
 }
 
 /// `FOR UPDATE SKIP LOCKED` where the backend has it (see the module docs).
