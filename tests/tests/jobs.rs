@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use entities::{JobStatus, outbox_job};
 use portal_tests::TestApp;
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::{EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use worker::{
     jobs::noop::Noop,
@@ -407,4 +407,54 @@ async fn lost_queue_entries_and_dead_workers_are_recovered_by_the_ledger() {
         2,
         "the interrupted attempt counts"
     );
+}
+
+/// The relay never leaves more than `MAX_BACKLOG` ids waiting in Redis: the
+/// outbox is the buffer (apalis-redis cannot move ~8,000+ due entries at once).
+#[tokio::test]
+async fn the_relay_keeps_the_redis_backlog_bounded() {
+    if portal_tests::skip_unless(
+        &["TEST_REDIS_URL"],
+        "the_relay_keeps_the_redis_backlog_bounded",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let app = TestApp::builder().allow_leftover_jobs().build().await;
+    let total = worker::queue::MAX_BACKLOG as usize + 700;
+    let txn = worker::db::begin_write(app.db()).await.unwrap();
+    for tag in 0..total as u64 {
+        outbox::enqueue(&txn, &Noop { tag, sleep_ms: 0 })
+            .await
+            .unwrap();
+    }
+    txn.commit().await.unwrap();
+    let relay = Relay::new(
+        app.db().clone(),
+        app.state.queue.clone(),
+        app.config().jobs.clone(),
+    );
+    assert_eq!(
+        relay.relay_once().await.unwrap(),
+        worker::queue::MAX_BACKLOG as usize
+    );
+    assert_eq!(
+        app.state.queue.backlog().await.unwrap(),
+        worker::queue::MAX_BACKLOG
+    );
+    assert_eq!(
+        relay.relay_once().await.unwrap(),
+        0,
+        "full: the rest waits in the outbox"
+    );
+    let pending = outbox_job::Entity::find()
+        .filter(sea_orm::ColumnTrait::eq(
+            &outbox_job::Column::Status,
+            JobStatus::Pending,
+        ))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 700);
 }

@@ -40,6 +40,13 @@ pub enum Queue {
     Sqlite(SqliteStorage<JobRef>),
 }
 
+/// How often an idle consumer asks the transport for work. Without it apalis
+/// waits for its heartbeat (seconds) after an empty fetch.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Most job ids the relay leaves waiting in the transport (see [`Queue::backlog`]).
+pub const MAX_BACKLOG: u64 = 2_000;
+
 /// Queue errors, with the transport's message.
 #[derive(Debug, thiserror::Error)]
 #[error("job queue: {0}")]
@@ -124,6 +131,30 @@ impl Queue {
         }
     }
 
+    /// Jobs handed to the transport and not yet taken by a worker. The relay
+    /// keeps this bounded: the outbox is the durable buffer, and apalis-redis
+    /// moves every due entry in one Lua `unpack`, which fails beyond ~8,000
+    /// entries and would stop every consumer of the queue.
+    pub async fn backlog(&self) -> Result<u64, QueueError> {
+        match self {
+            Self::Redis { storage, conn } => {
+                let config = storage.get_config();
+                let mut conn = conn.clone();
+                let (scheduled, active): (u64, u64) = redis::pipe()
+                    .cmd("ZCARD")
+                    .arg(config.scheduled_jobs_set())
+                    .cmd("LLEN")
+                    .arg(config.active_jobs_list())
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| QueueError(e.to_string()))?;
+                Ok(scheduled + active)
+            }
+            // The SQLite queue fetches with SQL and has no such limit.
+            Self::Sqlite(_) => Ok(0),
+        }
+    }
+
     /// Whether the queue answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), QueueError> {
         match self {
@@ -160,7 +191,7 @@ impl Queue {
         let result = match self {
             Self::Redis { storage, .. } => {
                 WorkerBuilder::new(worker_id)
-                    .backend(storage)
+                    .backend(storage.poll_with_interval(POLL_INTERVAL))
                     .data(runner)
                     .concurrency(concurrency)
                     .build(handle)
@@ -169,7 +200,7 @@ impl Queue {
             }
             Self::Sqlite(storage) => {
                 WorkerBuilder::new(worker_id)
-                    .backend(storage)
+                    .backend(storage.poll_with_interval(POLL_INTERVAL))
                     .data(runner)
                     .concurrency(concurrency)
                     .build(handle)

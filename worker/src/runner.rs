@@ -221,7 +221,13 @@ impl Relay {
     pub async fn relay_once(&self) -> Result<usize, anyhow::Error> {
         let mut total = 0;
         loop {
-            let ids = outbox::take_due(&self.db, 500).await?;
+            let room = crate::queue::MAX_BACKLOG.saturating_sub(self.queue.backlog().await?);
+            let batch = room.min(500);
+            if batch == 0 {
+                // Workers are behind; the jobs wait in the outbox meanwhile.
+                return Ok(total);
+            }
+            let ids = outbox::take_due(&self.db, batch).await?;
             if ids.is_empty() {
                 return Ok(total);
             }
@@ -230,7 +236,7 @@ impl Relay {
                 return Err(e.into());
             }
             total += ids.len();
-            if ids.len() < 500 {
+            if (ids.len() as u64) < batch {
                 return Ok(total);
             }
         }
@@ -323,10 +329,27 @@ pub async fn run_worker(
     let scheduler_task = tokio::spawn(crate::scheduler::run(db.clone(), shutdown.clone()));
     let relay = Relay::new(db, queue.clone(), config.jobs.clone());
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
-    let stop = shutdown.clone();
-    queue
-        .consume(runner, async move { stop.cancelled().await })
-        .await?;
+    // The consumer is restarted if the transport fails under it (Redis
+    // restarted, a backend error): the relay keeps the jobs in the outbox
+    // meanwhile, and this process must not go on serving with no worker.
+    while !shutdown.is_cancelled() {
+        let stop = shutdown.clone();
+        match queue
+            .clone()
+            .consume(runner.clone(), async move { stop.cancelled().await })
+            .await
+        {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::error!(error = %e, "job consumer stopped; restarting in 1 s");
+                metrics::counter!("worker_consumer_restarts_total").increment(1);
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
     shutdown.cancel();
     let _ = relay_task.await;
     let _ = scheduler_task.await;
