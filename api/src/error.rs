@@ -67,6 +67,11 @@ pub enum ApiError {
     /// See [`ErrorCode::Unauthenticated`].
     #[error("You must be signed in to do this.")]
     Unauthenticated,
+    /// Sign-in refused: wrong email or password, or an account that may not
+    /// sign in (locked, suspended, restricted). One message for every reason,
+    /// so the answer does not reveal which; the code is `UNAUTHENTICATED`.
+    #[error("Email address or password is incorrect.")]
+    InvalidCredentials,
     /// See [`ErrorCode::Forbidden`].
     #[error("You do not have permission to do this.")]
     Forbidden,
@@ -120,7 +125,7 @@ impl ApiError {
     /// The stable code of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Unauthenticated | Self::InvalidCredentials => ErrorCode::Unauthenticated,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadInput { .. } => ErrorCode::BadUserInput,

@@ -7,7 +7,9 @@
 //! is limited per account and per client address, in fixed windows.
 //!
 //! Counters live in Redis when it is configured, so every API instance shares
-//! them; embedded, in process memory. If Redis is unreachable the limiter lets
+//! them, under the deployment's key prefix (`PORTAL_QUEUE_NAME`, like the
+//! queue), so that two deployments (or two test runs) sharing a Redis do not
+//! share counters; embedded, in process memory. If Redis is unreachable the limiter lets
 //! the attempt through and logs it: the per-account lock-out in the database
 //! still stops password guessing, and refusing every sign-in while Redis is
 //! down would turn a cache outage into a full outage.
@@ -78,8 +80,13 @@ pub mod limits {
 pub enum RateLimiter {
     /// In this process (embedded mode, tests).
     Memory(Mutex<HashMap<String, (Instant, u32)>>),
-    /// In Redis, shared by every API instance.
-    Redis(redis::aio::ConnectionManager),
+    /// In Redis, shared by every API instance of one deployment.
+    Redis {
+        /// The connection.
+        conn: redis::aio::ConnectionManager,
+        /// Key prefix of this deployment (its queue name).
+        namespace: String,
+    },
 }
 
 impl RateLimiter {
@@ -92,10 +99,11 @@ impl RateLimiter {
     /// address); `RATE_LIMITED` when over the limit. The subject is hashed into
     /// the key, so Redis never holds email addresses.
     pub async fn hit(&self, operation: &str, subject: &str, limit: Limit) -> ApiResult<()> {
-        let key = format!(
-            "portal:ratelimit:{operation}:{}",
-            &crate::auth::token::hash(&subject.to_lowercase())[..32]
-        );
+        let subject = &crate::auth::token::hash(&subject.to_lowercase())[..32];
+        let key = match self {
+            Self::Memory(_) => format!("ratelimit:{operation}:{subject}"),
+            Self::Redis { namespace, .. } => format!("{namespace}:ratelimit:{operation}:{subject}"),
+        };
         let (count, retry_after) = match self {
             Self::Memory(map) => {
                 // A std mutex: held for a map update only, never across an await.
@@ -116,7 +124,7 @@ impl RateLimiter {
                     limit.window.saturating_sub(now.duration_since(entry.0)),
                 )
             }
-            Self::Redis(conn) => {
+            Self::Redis { conn, .. } => {
                 let mut conn = conn.clone();
                 let result: Result<(u32, i64), _> = redis::Script::new(
                     "local n = redis.call('INCR', KEYS[1]) \

@@ -77,7 +77,10 @@ pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue
     let rate_limiter = match &config.redis_url {
         Some(url) => match redis::Client::open(url.expose_secret()) {
             Ok(client) => match client.get_connection_manager().await {
-                Ok(conn) => RateLimiter::Redis(conn),
+                Ok(conn) => RateLimiter::Redis {
+                    conn,
+                    namespace: config.jobs.queue_name.clone(),
+                },
                 Err(e) => {
                     tracing::warn!(error = %e, "Redis unreachable: rate limits are per process");
                     RateLimiter::memory()

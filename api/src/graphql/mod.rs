@@ -2,6 +2,7 @@
 //! and policies.
 //!
 //! - [`viewer`]: who am I.
+//! - [`identity`]: signing in, two-factor codes, passwords, own sessions.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
 //! - [`users`]: organisation user management and staff restrictions.
 //! - [`organisations`]: landlord organisations and their email domains.
@@ -13,6 +14,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod enums;
 pub mod errors;
+pub mod identity;
 pub mod jobs;
 pub mod organisations;
 pub mod scalars;
@@ -27,6 +29,7 @@ use crate::{app::AppState, auth::Viewer};
 #[derive(MergedObject, Default)]
 pub struct Query(
     viewer::ViewerQuery,
+    identity::IdentityQuery,
     jobs::JobsQuery,
     users::UsersQuery,
     organisations::OrganisationsQuery,
@@ -37,6 +40,7 @@ pub struct Query(
 /// Root mutation type.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
+    identity::IdentityMutation,
     jobs::JobsMutation,
     users::UsersMutation,
     organisations::OrganisationsMutation,

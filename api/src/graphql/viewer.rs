@@ -1,12 +1,25 @@
-//! `viewer`: the signed-in user.
+//! `viewer`: the signed-in user's own view of their account.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
-use sea_orm::EntityTrait;
+use chrono::{DateTime, Utc};
 
-use entities::user;
+use super::{
+    ContextExt,
+    enums::{Permission, StaffRole, TwoFactorMethod, UserKind},
+};
+use crate::identity::{phone, profile::Profile};
 
-use super::{ContextExt, enums::UserKind};
-use crate::error::ApiError;
+/// The signed-in user's organisation, as far as their own account needs it.
+#[derive(SimpleObject)]
+pub struct MyOrganisation {
+    /// Organisation id.
+    pub id: ID,
+    /// Name.
+    pub name: String,
+    /// Whether every user of the organisation must use two-factor sign-in
+    /// (then two-factor cannot be turned off).
+    pub requires_two_factor: bool,
+}
 
 /// The signed-in user's own view of themselves.
 #[derive(SimpleObject)]
@@ -21,6 +34,50 @@ pub struct Me {
     pub last_name: String,
     /// Resident, landlord user or staff.
     pub kind: UserKind,
+    /// The role of a staff member.
+    pub staff_role: Option<StaffRole>,
+    /// The landlord organisation of a landlord user.
+    pub organisation: Option<MyOrganisation>,
+    /// What a landlord user may do in their organisation (empty for others).
+    pub permissions: Vec<Permission>,
+    /// How sign-in codes are sent (`NONE`: password only, unless the
+    /// organisation requires two-factor, when codes go by email).
+    pub two_factor_method: TwoFactorMethod,
+    /// The mobile number with all but the last 3 digits hidden
+    /// (`07*** ***123`); null when there is none.
+    pub masked_mobile_number: Option<String>,
+    /// An administrator reset the mobile number: a new one is asked for at
+    /// the next sign-in.
+    pub mobile_reset_pending: bool,
+    /// When the user last signed in.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// When the password was last set.
+    pub password_changed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Profile> for Me {
+    fn from(p: Profile) -> Self {
+        let u = p.user;
+        Self {
+            id: ID(u.id.to_string()),
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            kind: u.kind.into(),
+            staff_role: u.staff_role.map(Into::into),
+            organisation: p.organisation.map(|o| MyOrganisation {
+                id: ID(o.id.to_string()),
+                name: o.name,
+                requires_two_factor: o.requires_two_factor,
+            }),
+            permissions: p.permissions.into_iter().map(Into::into).collect(),
+            two_factor_method: u.two_factor_method.into(),
+            masked_mobile_number: u.mobile_number.as_deref().map(phone::mask),
+            mobile_reset_pending: u.mobile_reset_pending,
+            last_login_at: u.last_login_at,
+            password_changed_at: u.password_changed_at,
+        }
+    }
 }
 
 /// Viewer queries.
@@ -29,22 +86,12 @@ pub struct ViewerQuery;
 
 #[Object]
 impl ViewerQuery {
-    /// The signed-in user, or null when anonymous.
+    /// The signed-in user, or null when anonymous (or an API token).
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Me>> {
         let Some(auth) = ctx.viewer().user() else {
             return Ok(None);
         };
-        let me = user::Entity::find_by_id(auth.id)
-            .one(&ctx.app().db)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::Unauthenticated)?;
-        Ok(Some(Me {
-            id: ID(me.id.to_string()),
-            email: me.email,
-            first_name: me.first_name,
-            last_name: me.last_name,
-            kind: me.kind.into(),
-        }))
+        let profile = crate::identity::profile::load(&ctx.app().db, auth.id).await?;
+        Ok(Some(profile.into()))
     }
 }

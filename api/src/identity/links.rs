@@ -57,6 +57,14 @@ pub async fn issue(
     Ok((raw, expires_at))
 }
 
+/// The one answer for an unknown, used or expired link, on `field`.
+pub fn invalid_link(field: &str) -> ApiError {
+    ApiError::bad_input(
+        field,
+        "This link is invalid, has expired or has already been used. Ask for a new one.",
+    )
+}
+
 /// Uses a link: marks it used (atomically, so two concurrent uses cannot both
 /// succeed) and returns its user. Unknown, used and expired links all answer
 /// the same clear error on `field`.
@@ -66,12 +74,7 @@ pub async fn consume(
     purpose: TokenPurpose,
     field: &str,
 ) -> ApiResult<Uuid> {
-    let invalid = || {
-        ApiError::bad_input(
-            field,
-            "This link is invalid, has expired or has already been used. Ask for a new one.",
-        )
-    };
+    let invalid = || invalid_link(field);
     if raw.len() > 128 {
         return Err(invalid());
     }

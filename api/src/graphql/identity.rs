@@ -1,0 +1,392 @@
+//! Signing in and out, two-factor codes, passwords, one's own sessions and
+//! two-factor settings. The resolvers only unpack arguments, call the
+//! services in [`crate::identity`] and shape the answer; the rules (and their
+//! documentation) live there:
+//! - the sign-in steps, "Later", lock-out: [`crate::identity::login`];
+//! - codes: [`crate::identity::challenge`];
+//! - forgot, reset, change, invitations: [`crate::identity::passwords`];
+//! - sessions: [`crate::identity::sessions`];
+//! - two-factor on and off: [`crate::identity::profile`].
+//!
+//! Passwords, codes and tokens are `#[graphql(secret)]`, so no GraphQL
+//! tracing or logging extension ever records them.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+
+use entities::session;
+
+use super::{ContextExt, scalars::parse_id, viewer::Me};
+use crate::{
+    audit::Actor,
+    auth::ClientInfo,
+    identity::{challenge::ChallengeView, login, login::SignInStep, passwords, profile, sessions},
+    policy,
+};
+
+/// Where a code is sent.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::TwoFactorChannel")]
+pub enum TwoFactorChannel {
+    /// To the account's email address.
+    Email,
+    /// By SMS to a mobile number.
+    Sms,
+}
+
+/// Email address and password.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// Email address (the username; any case).
+    pub email: String,
+    /// Password.
+    #[graphql(secret)]
+    pub password: String,
+}
+
+/// Signed in.
+#[derive(SimpleObject)]
+pub struct SignedIn {
+    /// The session's bearer token, for `Authorization: Bearer <token>`. Shown
+    /// only here.
+    pub token: String,
+    /// Who is signed in.
+    pub user: Me,
+}
+
+/// A code was sent: continue with `verifyTwoFactor` (or, when `canSkip`,
+/// `skipTwoFactor`); `resendTwoFactorCode` sends a new one.
+#[derive(SimpleObject)]
+pub struct TwoFactorRequired {
+    /// Names this step in the following calls. Keep it in memory only.
+    pub challenge_token: String,
+    /// Where the code went.
+    pub channel: TwoFactorChannel,
+    /// The destination, mostly hidden (`p****@****.example`, `07*** ***123`).
+    pub masked_destination: String,
+    /// Whether "Later" is offered: `skipTwoFactor` signs in without the code.
+    pub can_skip: bool,
+    /// When this code stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<ChallengeView> for TwoFactorRequired {
+    fn from(v: ChallengeView) -> Self {
+        Self {
+            challenge_token: v.token,
+            channel: v.channel.into(),
+            masked_destination: v.masked_destination,
+            can_skip: v.can_skip,
+            expires_at: v.expires_at,
+        }
+    }
+}
+
+/// The user's mobile number was reset by an administrator: they must enter a
+/// new one (`submitMobileNumber`), which is confirmed with a code sent to it.
+#[derive(SimpleObject)]
+pub struct MobileNumberRequired {
+    /// Names this step in the following calls.
+    pub challenge_token: String,
+    /// When this step expires if no number is entered.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a sign-in stands.
+#[derive(Union)]
+pub enum LoginResult {
+    /// Done.
+    SignedIn(SignedIn),
+    /// A code is needed.
+    TwoFactorRequired(TwoFactorRequired),
+    /// A new mobile number is needed.
+    MobileNumberRequired(MobileNumberRequired),
+}
+
+/// One of the user's own sessions.
+#[derive(SimpleObject)]
+pub struct Session {
+    /// Session id (for `revokeSession`).
+    pub id: ID,
+    /// When it started (the sign-in).
+    pub created_at: DateTime<Utc>,
+    /// When it was last used (to the minute).
+    pub last_seen_at: DateTime<Utc>,
+    /// When it ends unless used again (idle limit), or at the latest
+    /// (absolute limit).
+    pub expires_at: DateTime<Utc>,
+    /// Address it signed in from.
+    pub ip_address: Option<String>,
+    /// Browser or app it signed in with.
+    pub user_agent: Option<String>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+impl Session {
+    fn new(m: session::Model, current: uuid::Uuid) -> Self {
+        Self {
+            id: ID(m.id.to_string()),
+            created_at: m.created_at,
+            last_seen_at: m.last_seen_at,
+            expires_at: m.idle_expires_at.min(m.absolute_expires_at),
+            ip_address: m.ip_address,
+            user_agent: m.user_agent,
+            current: m.id == current,
+        }
+    }
+}
+
+/// The request's client (address, user agent, request id).
+fn client(ctx: &Context<'_>) -> ClientInfo {
+    ctx.data_opt::<ClientInfo>().cloned().unwrap_or(ClientInfo {
+        ip: None,
+        user_agent: None,
+        request_id: String::new(),
+    })
+}
+
+async fn login_result(ctx: &Context<'_>, step: SignInStep) -> async_graphql::Result<LoginResult> {
+    Ok(match step {
+        SignInStep::SignedIn { token, user_id } => LoginResult::SignedIn(SignedIn {
+            token,
+            user: profile::load(&ctx.app().db, user_id).await?.into(),
+        }),
+        SignInStep::TwoFactor(view) => LoginResult::TwoFactorRequired(view.into()),
+        SignInStep::MobileRequired { token, expires_at } => {
+            LoginResult::MobileNumberRequired(MobileNumberRequired {
+                challenge_token: token,
+                expires_at,
+            })
+        }
+    })
+}
+
+/// Identity queries.
+#[derive(Default)]
+pub struct IdentityQuery;
+
+#[Object]
+impl IdentityQuery {
+    /// The signed-in user's live sessions, newest first.
+    async fn my_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
+        let auth = policy::require_user(ctx.viewer())?;
+        let rows = sessions::list(&ctx.app().db, auth.id).await?;
+        rows.iter()
+            .try_for_each(|s| policy::identity::can_manage_session(auth, s))?;
+        Ok(rows
+            .into_iter()
+            .map(|s| Session::new(s, auth.session_id))
+            .collect())
+    }
+}
+
+/// Identity mutations.
+#[derive(Default)]
+pub struct IdentityMutation;
+
+#[Object]
+impl IdentityMutation {
+    /// Signs in with email and password. Every refusal (unknown email, wrong
+    /// password, locked or suspended account) is the same `UNAUTHENTICATED`
+    /// "Email address or password is incorrect.". Rate-limited per account
+    /// and per address.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<LoginResult> {
+        let step = login::login(ctx.app(), &client(ctx), &input.email, &input.password).await?;
+        login_result(ctx, step).await
+    }
+
+    /// Checks a 6-digit code: the sign-in code, or the code sent to a newly
+    /// entered mobile number. 5 wrong codes lock the step (sign in again).
+    async fn verify_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge_token: String,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<LoginResult> {
+        let step = login::verify(ctx.app(), &client(ctx), &challenge_token, &code).await?;
+        login_result(ctx, step).await
+    }
+
+    /// Sends a new code for the step; the previous code stops working.
+    async fn resend_two_factor_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge_token: String,
+    ) -> async_graphql::Result<TwoFactorRequired> {
+        Ok(login::resend(ctx.app(), ctx.viewer(), &challenge_token)
+            .await?
+            .into())
+    }
+
+    /// "Later": signs in without the code, when `canSkip` said so.
+    async fn skip_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge_token: String,
+    ) -> async_graphql::Result<LoginResult> {
+        let step = login::skip(ctx.app(), &client(ctx), &challenge_token).await?;
+        login_result(ctx, step).await
+    }
+
+    /// The new mobile number on the mobile-number step (a UK mobile:
+    /// `07700 900123` or `+44 7700 900123`). Sends a code to it; continue
+    /// with `verifyTwoFactor`.
+    async fn submit_mobile_number(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge_token: String,
+        mobile_number: String,
+    ) -> async_graphql::Result<TwoFactorRequired> {
+        Ok(
+            login::submit_mobile(ctx.app(), &challenge_token, &mobile_number)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Emails a password-reset link (valid 1 hour, single use) if an active
+    /// account has this address. Always `true`, so the answer does not reveal
+    /// whether it does.
+    async fn forgot_password(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<bool> {
+        passwords::forgot(ctx.app(), &client(ctx), &email).await?;
+        Ok(true)
+    }
+
+    /// Sets a new password from a reset link, and signs the user out
+    /// everywhere. Sign in afterwards.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+        #[graphql(secret)] new_password: String,
+        #[graphql(secret)] confirmation: String,
+    ) -> async_graphql::Result<bool> {
+        passwords::reset(
+            ctx.app(),
+            &client(ctx),
+            &token,
+            &new_password,
+            &confirmation,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Changes the signed-in user's password; every other session ends.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] current_password: String,
+        #[graphql(secret)] new_password: String,
+        #[graphql(secret)] confirmation: String,
+    ) -> async_graphql::Result<bool> {
+        let auth = policy::require_user(ctx.viewer())?;
+        passwords::change(
+            ctx.app(),
+            &client(ctx),
+            ctx.viewer(),
+            auth,
+            &current_password,
+            &new_password,
+            &confirmation,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Sets the first password from an invitation link and signs in (the link
+    /// proves the mailbox, so an email code is not asked for).
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+        #[graphql(secret)] new_password: String,
+        #[graphql(secret)] confirmation: String,
+    ) -> async_graphql::Result<LoginResult> {
+        let step = passwords::accept_invitation(
+            ctx.app(),
+            &client(ctx),
+            &token,
+            &new_password,
+            &confirmation,
+        )
+        .await?;
+        login_result(ctx, step).await
+    }
+
+    /// Signs out: ends the session this request came with.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let auth = policy::require_user(ctx.viewer())?;
+        let actor = Actor::of(ctx.viewer(), &client(ctx));
+        sessions::logout(&ctx.app().db, auth, &actor).await?;
+        Ok(true)
+    }
+
+    /// Ends one of the signed-in user's sessions (another device, or this
+    /// one). Anyone else's session is `NOT_FOUND`.
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let auth = policy::require_user(ctx.viewer())?;
+        let id = parse_id(&id, "Session")?;
+        let actor = Actor::of(ctx.viewer(), &client(ctx));
+        sessions::revoke(&ctx.app().db, auth, &actor, id).await?;
+        Ok(true)
+    }
+
+    /// Starts switching two-factor sign-in on: sends a code by `method`
+    /// (for `SMS`, to `mobileNumber`, or to the number on file when it is
+    /// omitted). `confirmTwoFactor` with the code switches it on.
+    async fn enable_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        method: TwoFactorChannel,
+        mobile_number: Option<String>,
+    ) -> async_graphql::Result<TwoFactorRequired> {
+        let auth = policy::require_user(ctx.viewer())?;
+        Ok(
+            profile::enable_two_factor(ctx.app(), auth, method.into(), mobile_number.as_deref())
+                .await?
+                .into(),
+        )
+    }
+
+    /// Switches two-factor sign-in on with the code `enableTwoFactor` sent.
+    async fn confirm_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge_token: String,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<Me> {
+        let auth = policy::require_user(ctx.viewer())?;
+        profile::confirm_two_factor(
+            ctx.app(),
+            &client(ctx),
+            ctx.viewer(),
+            auth,
+            &challenge_token,
+            &code,
+        )
+        .await?;
+        Ok(profile::load(&ctx.app().db, auth.id).await?.into())
+    }
+
+    /// Switches two-factor sign-in off, given the password. Refused
+    /// (`CONFLICT`) when the organisation requires two-factor.
+    async fn disable_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+    ) -> async_graphql::Result<Me> {
+        let auth = policy::require_user(ctx.viewer())?;
+        profile::disable_two_factor(ctx.app(), &client(ctx), ctx.viewer(), auth, &password).await?;
+        Ok(profile::load(&ctx.app().db, auth.id).await?.into())
+    }
+}
