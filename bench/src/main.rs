@@ -9,14 +9,18 @@
 //!
 //! ```text
 //! cargo run --release -p portal-bench -- queue [--jobs 10000] [--sqlite]
+//! cargo run --release -p portal-bench -- sweep [--users 1000000]
+//! cargo run --release -p portal-bench -- login [--seconds 10]
 //! ```
 //!
 //! Progress goes to stderr, the table to stdout. `RUST_LOG` filters the
 //! service's own logs (warnings only by default, so relay or queue failures
 //! still show).
 
+mod login;
 mod queue;
 mod scratch;
+mod sweep;
 mod table;
 
 use std::{io::IsTerminal, process::ExitCode};
@@ -39,6 +43,12 @@ enum Command {
     /// No-op jobs through outbox → Redis → worker, beside `redis-benchmark`
     /// LPUSH/RPOP of the same count (the ceiling).
     Queue(queue::Args),
+    /// The 90-day inactivity sweep over a million users, beside one plain
+    /// `UPDATE` of the same rows.
+    Sweep(sweep::Args),
+    /// Sign-ins per second at the configured argon2 cost, and a cheap query's
+    /// p99 alone and during a login storm.
+    Login(login::Args),
 }
 
 #[tokio::main]
@@ -57,6 +67,8 @@ async fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Queue(args) => queue::run(args).await,
+        Command::Sweep(args) => sweep::run(args).await,
+        Command::Login(args) => login::run(args).await,
     };
     // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
     // backtrace of the benchmark's own code whenever RUST_BACKTRACE is set).
