@@ -116,7 +116,16 @@ async fn insert_domains(
         }
     }))
     .exec(conn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Lost a race with another registration of the same domain: the
+        // unique index on `organisation_domains.domain` refused it.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::bad_input(
+            "domains",
+            "A domain is already registered to another organisation.",
+        ),
+        _ => e.into(),
+    })?;
     Ok(())
 }
 
