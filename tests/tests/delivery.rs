@@ -136,3 +136,39 @@ async fn an_sms_code_goes_to_the_embedded_log() {
         Some(format!("file:{id}").as_str())
     );
 }
+
+#[tokio::test]
+async fn one_time_secrets_are_scrubbed_once_sent() {
+    let app = TestApp::init().await;
+    let id = notify::queue_email(
+        app.db(),
+        &Recipient { address: "ada@example.test".into(), user_id: None },
+        EmailTemplate::PasswordReset,
+        json!({ "first_name": "Ada", "token": "secret-token-1", "expires_at": "2026-11-24T10:00:00Z" }),
+    )
+    .await
+    .unwrap();
+    let queued = notification_delivery::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        queued.params["token"],
+        json!("secret-token-1"),
+        "needed until sent"
+    );
+    app.run_pending_jobs().await;
+    let sent = notification_delivery::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.status, DeliveryStatus::Sent);
+    assert_eq!(sent.params["token"], json!("[sent]"));
+    assert_eq!(sent.params["first_name"], json!("Ada"));
+    assert!(
+        app.emails().await[0].text.contains("secret-token-1"),
+        "the email itself has it"
+    );
+}

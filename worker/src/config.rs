@@ -31,6 +31,7 @@
 //! | `PORTAL_GRAPHIQL` | `true` | serve GraphiQL on `GET /graphql` |
 //! | `PORTAL_INTROSPECTION` | `true` | allow schema introspection |
 //! | `PORTAL_FIELD_SUGGESTIONS` | `true` | "did you mean" hints in errors |
+//! | `PORTAL_TRUSTED_PROXY_HOPS` | `0` | reverse proxies in front of the API whose `X-Forwarded-For` is trusted for the client address (rate limits, audit log); 0 = use the TCP peer |
 //! | `PORTAL_CORS_ORIGINS` | empty (same origin only) | comma-separated allowed origins |
 //! | `PORTAL_LOG_FORMAT` | `pretty` | `pretty` or `json` |
 //! | `PORTAL_WORKER_ID` | `<host>-<pid>-<random>` | unique id of this worker process |
@@ -195,6 +196,8 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     /// Origins allowed by CORS (empty: same origin only).
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` entries are trusted.
+    pub trusted_proxy_hops: usize,
     /// Log format.
     pub log_format: LogFormat,
     /// Job pipeline settings.
@@ -227,6 +230,7 @@ pub const KNOWN: &[&str] = &[
     "PORTAL_INTROSPECTION",
     "PORTAL_FIELD_SUGGESTIONS",
     "PORTAL_CORS_ORIGINS",
+    "PORTAL_TRUSTED_PROXY_HOPS",
     "PORTAL_LOG_FORMAT",
     "PORTAL_WORKER_ID",
     "PORTAL_WORKER_CONCURRENCY",
@@ -562,6 +566,7 @@ impl Config {
             limits,
             graphql,
             cors_origins,
+            trusted_proxy_hops: vars.parse("PORTAL_TRUSTED_PROXY_HOPS", 0)?,
             log_format,
             jobs,
         })

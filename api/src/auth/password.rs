@@ -3,7 +3,7 @@
 //!
 //! Hashing costs tens of milliseconds of CPU by design, so it never runs on the
 //! async runtime: it goes to the blocking pool, and a semaphore sized to the
-//! CPU count bounds how many run at once, so a burst of logins queues instead
+//! CPU count less one bounds how many run at once, so a burst of logins queues instead
 //! of starving every other request of CPU and memory.
 
 use std::sync::LazyLock;
@@ -14,8 +14,12 @@ use argon2::{
 };
 use tokio::sync::Semaphore;
 
-static HASHING: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+/// One core is always left to everything else (queries, the database on the
+/// same host): a login storm then slows logins, not the rest of the API.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Semaphore::new(cores.saturating_sub(1).max(1))
+});
 
 /// Hashes a password (PHC string).
 pub async fn hash(password: String) -> anyhow::Result<String> {

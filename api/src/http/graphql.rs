@@ -49,9 +49,34 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     )
 }
 
-fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientInfo {
+/// The client's address: the TCP peer, or, behind `hops` trusted reverse
+/// proxies, the entry of `X-Forwarded-For` that the outermost trusted proxy
+/// added. Entries further left were written by the client and are not trusted.
+fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, hops: usize) -> Option<String> {
+    if hops > 0 {
+        let forwarded: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if let Some(ip) = forwarded
+            .len()
+            .checked_sub(hops)
+            .and_then(|i| forwarded.get(i))
+            .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+        {
+            return Some(ip.to_string());
+        }
+    }
+    peer.map(|p| p.ip().to_string())
+}
+
+fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>, hops: usize) -> ClientInfo {
     ClientInfo {
-        ip: peer.map(|p| p.ip().to_string()),
+        ip: client_ip(headers, peer, hops),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -150,7 +175,7 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let client = client_info(&parts.headers, peer);
+    let client = client_info(&parts.headers, peer, state.app.config.trusted_proxy_hops);
 
     let batch = batch.data(viewer).data(client);
     let response = state.schema.execute_batch(batch).await;
@@ -201,9 +226,13 @@ pub async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
+    extensions: http::Extensions,
 ) -> Response {
     let HttpState { app, schema } = state;
-    let client = client_info(&headers, None);
+    // The peer address matters here too: operations sent over the socket are
+    // rate-limited and audited like those over POST.
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let client = client_info(&headers, peer, app.config.trusted_proxy_hops);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -223,4 +252,37 @@ pub async fn graphql_ws(
                 })
                 .serve()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_client_address_trusts_only_the_configured_proxies() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 1], 443)));
+        let h = headers("6.6.6.6, 203.0.113.7, 10.0.0.2");
+        assert_eq!(
+            client_ip(&h, peer, 0).as_deref(),
+            Some("10.0.0.1"),
+            "no proxies: the peer"
+        );
+        assert_eq!(client_ip(&h, peer, 1).as_deref(), Some("10.0.0.2"));
+        assert_eq!(client_ip(&h, peer, 2).as_deref(), Some("203.0.113.7"));
+        // A spoofed header shorter than the proxy chain falls back to the peer.
+        assert_eq!(
+            client_ip(&headers("1.2.3.4"), peer, 2).as_deref(),
+            Some("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(&headers("not-an-ip"), peer, 1).as_deref(),
+            Some("10.0.0.1")
+        );
+    }
 }

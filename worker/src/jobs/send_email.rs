@@ -93,6 +93,21 @@ fn message_id(id: Uuid, base: &url::Url) -> String {
     format!("<{id}@{}>", base.host_str().unwrap_or("portal.localhost"))
 }
 
+/// Parameters that hold one-time secrets, replaced once a message is sent.
+const SECRET_PARAMS: &[&str] = &["code", "token"];
+
+/// The parameters with every secret value replaced by `"[sent]"`.
+pub(crate) fn scrub_secrets(mut params: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = params.as_object_mut() {
+        for key in SECRET_PARAMS {
+            if let Some(value) = map.get_mut(*key) {
+                *value = serde_json::Value::String("[sent]".into());
+            }
+        }
+    }
+    params
+}
+
 /// Writes the outcome on the delivery row: `SENT` with the provider's reference,
 /// or the error (and `FAILED` when no attempt will follow).
 pub(crate) async fn record_outcome(
@@ -108,6 +123,9 @@ pub(crate) async fn record_outcome(
     row.updated_at = Set(now);
     let outcome = match result {
         Ok(reference) => {
+            // The message is out; the one-time secrets it carried (sign-in
+            // codes, link tokens) must not outlive it in our database.
+            row.params = Set(scrub_secrets(row.params.take().unwrap_or_default()));
             row.status = Set(DeliveryStatus::Sent);
             row.provider_reference = Set(Some(reference));
             row.sent_at = Set(Some(now));
