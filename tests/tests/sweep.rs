@@ -216,7 +216,12 @@ async fn an_account_idle_for_80_days_is_warned_once() {
     let deactivates_on = (Utc::now() + Duration::days(10)).date_naive();
     assert_eq!(
         sent[0].params,
-        json!({ "first_name": "Test", "days_remaining": 10, "deactivates_on": deactivates_on.to_string() })
+        json!({
+            "first_name": "Test",
+            "days_remaining": 10,
+            "deactivates_on": deactivates_on.to_string(),
+            "organisation_member": false,
+        })
     );
     let emails = app.emails().await;
     assert_eq!(emails.len(), 1);

@@ -561,6 +561,7 @@ pub async fn apply(
                 json!({
                     "first_name": before.user.first_name,
                     "by_administrator": true,
+                    "organisation_member": before.user.organisation_id.is_some(),
                 }),
             )
             .await?;

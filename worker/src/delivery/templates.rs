@@ -33,8 +33,8 @@
 //! | `password_reset` | `token`, `expires_at` |
 //! | `password_changed` | `changed_at` |
 //! | `two_factor_code` | `code`, `valid_minutes` |
-//! | `inactivity_warning` | `days_remaining`, `deactivates_on` |
-//! | `account_deactivated` | `by_administrator` (bool; false means the 90-day sweep) |
+//! | `inactivity_warning` | `days_remaining`, `deactivates_on`, `organisation_member` |
+//! | `account_deactivated` | `by_administrator` (bool; false means the 90-day sweep), `organisation_member` (bool: landlord users are re-invited by their administrator, residents contact the service) |
 //! | `new_message` | `case_reference`, `sender_name` |
 //! | `task_unable_to_complete` | `case_reference`, `task_title`, `reported_by`, `reason` |
 //! | `task_reminder` | `tasks`: list of `{case_reference, title, due_on, overdue}` |
@@ -542,10 +542,12 @@ mod tests {
                 "first_name": "Tom",
                 "days_remaining": 14,
                 "deactivates_on": "2026-04-02",
+                "organisation_member": true,
             }),
             EmailTemplate::AccountDeactivated => json!({
                 "first_name": "Tom",
                 "by_administrator": false,
+                "organisation_member": true,
             }),
             EmailTemplate::NewMessage => json!({
                 "first_name": "Alex",

@@ -270,7 +270,11 @@ async fn deactivate_batch(
         users
             .iter()
             .map(|u| {
-                let params = json!({ "first_name": u.first_name, "by_administrator": false });
+                let params = json!({
+                    "first_name": u.first_name,
+                    "by_administrator": false,
+                    "organisation_member": u.organisation_id.is_some(),
+                });
                 (u.recipient(), params)
             })
             .collect(),
@@ -376,6 +380,7 @@ async fn warn_batch(
                     "first_name": u.first_name,
                     "days_remaining": days_remaining,
                     "deactivates_on": deactivates_on.to_string(),
+                    "organisation_member": u.organisation_id.is_some(),
                 });
                 (u.recipient(), params)
             })
