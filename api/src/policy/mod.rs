@@ -7,6 +7,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod cases;
 pub mod identity;
 pub mod jobs;
 pub mod organisations;
