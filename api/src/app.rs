@@ -19,6 +19,8 @@ pub struct App {
     pub metrics: PrometheusHandle,
     /// Attempt counters for sign-in, codes and forgot-password.
     pub rate_limiter: crate::ratelimit::RateLimiter,
+    /// Live-update events for subscriptions.
+    pub events: crate::events::EventBus,
 }
 
 /// Cheaply cloneable handle on [`App`].

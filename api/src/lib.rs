@@ -15,6 +15,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod identity;

@@ -99,6 +99,7 @@ pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue
         queue,
         metrics: http::metrics::handle(),
         rate_limiter,
+        events: crate::events::EventBus::new(),
     }))
 }
 
