@@ -93,13 +93,29 @@ pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue
         },
         None => RateLimiter::memory(),
     };
+    // Live updates fan out through Redis pub/sub when there is one (see
+    // `events`); the bridge connects in the background and keeps retrying, so
+    // a Redis that is down at startup only delays cross-instance events.
+    let events = match &config.redis_url {
+        Some(url) => match redis::Client::open(url.expose_secret()) {
+            Ok(client) => crate::events::EventBus::with_redis(
+                client,
+                format!("{}:events", config.jobs.queue_name),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "REDIS_URL unusable for live updates: in-process only");
+                crate::events::EventBus::new()
+            }
+        },
+        None => crate::events::EventBus::new(),
+    };
     AppState(Arc::new(App {
         config,
         db,
         queue,
         metrics: http::metrics::handle(),
         rate_limiter,
-        events: crate::events::EventBus::new(),
+        events,
     }))
 }
 

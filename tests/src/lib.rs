@@ -16,6 +16,7 @@
 //! `TEST_SMTP_URL` and `TEST_SMTP_API_URL` are set; both give the same
 //! [`Email`] values, so email snapshots hold in both modes.
 
+pub mod case_fixtures;
 pub mod fixtures;
 pub mod services;
 

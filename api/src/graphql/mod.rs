@@ -8,6 +8,7 @@
 //! - [`organisations`]: landlord organisations and their email domains.
 //! - [`api_tokens`]: partner dashboards' organisation API tokens.
 //! - [`audit`]: the audit log.
+//! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code.
 
 pub mod api_tokens;
@@ -18,10 +19,11 @@ pub mod identity;
 pub mod jobs;
 pub mod organisations;
 pub mod scalars;
+pub mod subscriptions;
 pub mod users;
 pub mod viewer;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 
 use crate::{app::AppState, auth::Viewer};
 
@@ -48,17 +50,21 @@ pub struct Mutation(
 );
 
 /// The served schema.
-pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type PortalSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// Builds the schema with the configured limits. `state` is `None` only for
 /// printing the SDL.
 pub fn build(state: Option<AppState>, config: &worker::config::Config) -> PortalSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(config.limits.max_query_depth)
-        .limit_complexity(config.limits.max_query_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(8)
-        .extension(errors::ErrorCodes);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+    )
+    .limit_depth(config.limits.max_query_depth)
+    .limit_complexity(config.limits.max_query_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(8)
+    .extension(errors::ErrorCodes);
     if !config.graphql.introspection {
         builder = builder.disable_introspection();
     }
