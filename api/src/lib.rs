@@ -8,12 +8,14 @@
 //! - [`error`]: the API error type and its stable codes.
 //! - [`run`]: `serve` (embedded all-in-one), `api`, `worker`, `migrate`.
 //! - [`seed`]: demo data for the embedded mode.
+//! - [`casework`]: cases, tasks and messages (services behind the resolvers).
 //! - [`users`]: organisation user management, organisations, API tokens and
 //!   the audit log (services behind the resolvers).
 
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod casework;
 pub mod error;
 pub mod events;
 pub mod graphql;

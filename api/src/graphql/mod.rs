@@ -8,18 +8,24 @@
 //! - [`organisations`]: landlord organisations and their email domains.
 //! - [`api_tokens`]: partner dashboards' organisation API tokens.
 //! - [`audit`]: the audit log.
+//! - [`cases`], [`tasks`], [`messages`]: casework, with [`loaders`] for
+//!   every relation.
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code.
 
 pub mod api_tokens;
 pub mod audit;
+pub mod cases;
 pub mod enums;
 pub mod errors;
 pub mod identity;
 pub mod jobs;
+pub mod loaders;
+pub mod messages;
 pub mod organisations;
 pub mod scalars;
 pub mod subscriptions;
+pub mod tasks;
 pub mod users;
 pub mod viewer;
 
@@ -37,6 +43,9 @@ pub struct Query(
     organisations::OrganisationsQuery,
     api_tokens::ApiTokensQuery,
     audit::AuditQuery,
+    cases::CasesQuery,
+    tasks::TasksQuery,
+    messages::MessagesQuery,
 );
 
 /// Root mutation type.
@@ -47,6 +56,9 @@ pub struct Mutation(
     users::UsersMutation,
     organisations::OrganisationsMutation,
     api_tokens::ApiTokensMutation,
+    cases::CasesMutation,
+    tasks::TasksMutation,
+    messages::MessagesMutation,
 );
 
 /// The served schema.
@@ -72,6 +84,11 @@ pub fn build(state: Option<AppState>, config: &worker::config::Config) -> Portal
         builder = builder.disable_suggestions();
     }
     if let Some(state) = state {
+        // Batches casework relations (no cache: see `loaders`).
+        builder = builder.data(async_graphql::dataloader::DataLoader::new(
+            loaders::CaseworkLoader::new(state.db.clone()),
+            tokio::spawn,
+        ));
         builder = builder.data(state);
     }
     builder.finish()

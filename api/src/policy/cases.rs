@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// Which side of a case a portal user is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     /// The resident party (`case_parties.user_id`).
     Resident(Uuid),
@@ -54,29 +54,70 @@ pub fn casework_user(viewer: &Viewer) -> ApiResult<&AuthUser> {
     }
 }
 
-/// The condition on `cases` selecting exactly the cases `viewer` may see.
-pub fn visible_cases(viewer: &Viewer) -> ApiResult<Condition> {
+/// A casework user reduced to what the policies need: who they are and
+/// which side of a case they are on (`None` for staff). Small and hashable,
+/// so DataLoader keys can carry it (a batch then answers each caller with
+/// what that caller may see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Caller {
+    /// The user.
+    pub user_id: Uuid,
+    /// Their side, `None` for staff.
+    pub side: Option<Side>,
+}
+
+impl Caller {
+    /// Whether the caller is staff.
+    pub fn is_staff(&self) -> bool {
+        self.side.is_none()
+    }
+}
+
+/// The caller of a casework operation (`UNAUTHENTICATED` / `FORBIDDEN` for
+/// anonymous callers and API tokens).
+pub fn caller(viewer: &Viewer) -> ApiResult<Caller> {
     let user = casework_user(viewer)?;
+    Ok(Caller {
+        user_id: user.id,
+        side: side(user)?,
+    })
+}
+
+/// The ids of the cases where `side` is a party, as a subquery.
+pub fn party_cases(side: Side) -> sea_orm::sea_query::SelectStatement {
     let parties = case_party::Entity::find()
         .select_only()
         .column(case_party::Column::CaseId);
-    Ok(match side(user)? {
+    match side {
+        Side::Resident(id) => parties.filter(case_party::Column::UserId.eq(id)),
+        Side::Landlord(org) => parties.filter(case_party::Column::OrganisationId.eq(org)),
+    }
+    .into_query()
+}
+
+/// The ids of the party rows of `side` (on any case), as a subquery.
+pub fn party_ids(side: Side) -> sea_orm::sea_query::SelectStatement {
+    let parties = case_party::Entity::find()
+        .select_only()
+        .column(case_party::Column::Id);
+    match side {
+        Side::Resident(id) => parties.filter(case_party::Column::UserId.eq(id)),
+        Side::Landlord(org) => parties.filter(case_party::Column::OrganisationId.eq(org)),
+    }
+    .into_query()
+}
+
+/// The condition on `cases` selecting exactly the cases `caller` may see.
+pub fn visible_to(caller: Caller) -> Condition {
+    match caller.side {
         None => Condition::all(),
-        Some(Side::Resident(id)) => Condition::all().add(
-            case::Column::Id.in_subquery(
-                parties
-                    .filter(case_party::Column::UserId.eq(id))
-                    .into_query(),
-            ),
-        ),
-        Some(Side::Landlord(org)) => Condition::all().add(
-            case::Column::Id.in_subquery(
-                parties
-                    .filter(case_party::Column::OrganisationId.eq(org))
-                    .into_query(),
-            ),
-        ),
-    })
+        Some(side) => Condition::all().add(case::Column::Id.in_subquery(party_cases(side))),
+    }
+}
+
+/// The condition on `cases` selecting exactly the cases `viewer` may see.
+pub fn visible_cases(viewer: &Viewer) -> ApiResult<Condition> {
+    Ok(visible_to(caller(viewer)?))
 }
 
 /// One case by id, if `viewer` may see it; `NOT_FOUND` otherwise.

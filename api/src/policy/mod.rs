@@ -10,7 +10,9 @@ pub mod audit;
 pub mod cases;
 pub mod identity;
 pub mod jobs;
+pub mod messages;
 pub mod organisations;
+pub mod tasks;
 pub mod users;
 
 use crate::{

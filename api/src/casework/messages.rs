@@ -1,0 +1,403 @@
+//! Messages: staff write to the parties of a case; each party may reply once
+//! to each staff message; read receipts drive the unread counts.
+//!
+//! A staff message, in its transaction: emails every recipient (`new_message`)
+//! — the resident parties, and every active user of the landlord party's
+//! organisation (the organisation is the party; any of its users may act) —
+//! and sets one "Read message" task per party (`source_message_id`), due in
+//! [`READ_TASK_DAYS`] days.
+//!
+//! A "Read message" task is completed when a user of its party marks the
+//! message read (for a landlord organisation, the first of its users to read
+//! it): reading is what the task asks for, so nobody has to tick it off by
+//! hand as well.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, QueryTrait, Set,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use entities::{
+    PartyKind, TaskStatus, UserKind, UserStatus, case, case_party, message, message_read, task,
+    user,
+};
+use worker::{
+    delivery::templates::EmailTemplate,
+    notify::{self, Recipient},
+};
+
+use super::{
+    MAX_BODY, MAX_SHORT,
+    tasks::{Assignee, new_row},
+    text, today,
+};
+use crate::{
+    app::App,
+    audit::{self, Actor, Entry},
+    auth::Viewer,
+    error::{ApiError, ApiResult},
+    events::CaseEvent,
+    policy::{
+        self,
+        cases::{Caller, caller, can_manage},
+    },
+};
+
+/// Days a party has to read a staff message (the "Read message" task's date).
+pub const READ_TASK_DAYS: i64 = 7;
+
+async fn open_case(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> ApiResult<case::Model> {
+    let case = policy::cases::find_visible(conn, viewer, id).await?;
+    if case.closed_at.is_some() {
+        return Err(ApiError::Conflict("The case is closed.".into()));
+    }
+    Ok(case)
+}
+
+/// A staff message to the parties of an open case. Staff only.
+pub async fn send(
+    app: &App,
+    viewer: &Viewer,
+    actor: &Actor,
+    case_id: Uuid,
+    subject: &str,
+    body: &str,
+) -> ApiResult<(message::Model, Vec<task::Model>)> {
+    let staff = can_manage(viewer)?;
+    let subject = text("input.subject", subject, MAX_SHORT)?;
+    let body = text("input.body", body, MAX_BODY)?;
+    let txn = worker::db::begin_write(&app.db).await?;
+    let case = open_case(&txn, viewer, case_id).await?;
+    let sender = user::Entity::find_by_id(staff.id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let created = message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        case_id: Set(case_id),
+        sender_user_id: Set(staff.id),
+        parent_message_id: Set(None),
+        replying_party_id: Set(None),
+        subject: Set(Some(subject)),
+        body: Set(body),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+
+    let parties = case_party::Entity::find()
+        .filter(case_party::Column::CaseId.eq(case_id))
+        .all(&txn)
+        .await?;
+    let mut tasks = vec![];
+    for party in &parties {
+        let assignee = match (party.party_kind, party.user_id, party.organisation_id) {
+            (PartyKind::Resident, Some(id), _) => Assignee::Resident(id),
+            (PartyKind::Landlord, _, Some(org)) => Assignee::Landlord(org),
+            _ => continue,
+        };
+        tasks.push(
+            new_row(
+                case_id,
+                format!("Read message from case {}", case.reference),
+                Some(created.subject.clone().unwrap_or_default()),
+                today() + Duration::days(READ_TASK_DAYS),
+                assignee,
+                staff.id,
+                Some(created.id),
+            )
+            .insert(&txn)
+            .await?,
+        );
+    }
+
+    let resident_ids: Vec<Uuid> = parties.iter().filter_map(|p| p.user_id).collect();
+    let org_ids: Vec<Uuid> = parties.iter().filter_map(|p| p.organisation_id).collect();
+    let recipients = user::Entity::find()
+        .filter(user::Column::Status.eq(UserStatus::Active))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(user::Column::Kind.eq(UserKind::Resident))
+                        .add(user::Column::Id.is_in(resident_ids)),
+                )
+                .add(
+                    Condition::all()
+                        .add(user::Column::Kind.eq(UserKind::Landlord))
+                        .add(user::Column::OrganisationId.is_in(org_ids)),
+                ),
+        )
+        .all(&txn)
+        .await?;
+    let sender_name = format!("{} {}", sender.first_name, sender.last_name);
+    notify::queue_emails(
+        &txn,
+        EmailTemplate::NewMessage,
+        recipients
+            .into_iter()
+            .map(|u| {
+                (
+                    Recipient {
+                        address: u.email,
+                        user_id: Some(u.id),
+                    },
+                    json!({
+                        "first_name": u.first_name,
+                        "case_reference": case.reference,
+                        "sender_name": sender_name,
+                    }),
+                )
+            })
+            .collect(),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: "message.send",
+            target_type: "message",
+            target_id: Some(created.id),
+            organisation_id: None,
+        },
+        None,
+        Some(json!({ "case_id": case_id, "tasks": tasks.len() })),
+    )
+    .await?;
+    txn.commit().await?;
+    app.events.publish(CaseEvent::MessagePosted {
+        case_id,
+        message_id: created.id,
+    });
+    for t in &tasks {
+        app.events.publish(CaseEvent::TaskChanged {
+            case_id,
+            task_id: t.id,
+        });
+    }
+    Ok((created, tasks))
+}
+
+/// A party's reply to a staff message: once per party per message
+/// (`CONFLICT` the second time, also when two replies race: the partial
+/// unique index decides), at most 2000 characters, on an open case.
+pub async fn reply(
+    app: &App,
+    viewer: &Viewer,
+    actor: &Actor,
+    message_id: Uuid,
+    body: &str,
+) -> ApiResult<message::Model> {
+    let body = text("body", body, MAX_BODY)?;
+    let caller = caller(viewer)?;
+    let txn = worker::db::begin_write(&app.db).await?;
+    let parent = policy::messages::find_repliable(&txn, viewer, message_id).await?;
+    open_case(&txn, viewer, parent.case_id).await?;
+    let party = policy::cases::party_on(&txn, viewer, parent.case_id)
+        .await?
+        .ok_or(ApiError::Forbidden)?;
+    let conflict = || ApiError::Conflict("You have already replied to this message.".into());
+    let already = message::Entity::find()
+        .filter(message::Column::ParentMessageId.eq(parent.id))
+        .filter(message::Column::ReplyingPartyId.eq(party.id))
+        .one(&txn)
+        .await?;
+    if already.is_some() {
+        return Err(conflict());
+    }
+    let created = message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        case_id: Set(parent.case_id),
+        sender_user_id: Set(caller.user_id),
+        parent_message_id: Set(Some(parent.id)),
+        replying_party_id: Set(Some(party.id)),
+        subject: Set(parent.subject.as_ref().map(|s| format!("Re: {s}"))),
+        body: Set(body),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => conflict(),
+        _ => e.into(),
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        Entry {
+            action: "message.reply",
+            target_type: "message",
+            target_id: Some(created.id),
+            organisation_id: party.organisation_id,
+        },
+        None,
+        Some(json!({ "case_id": created.case_id, "parent_message_id": parent.id })),
+    )
+    .await?;
+    txn.commit().await?;
+    app.events.publish(CaseEvent::MessagePosted {
+        case_id: created.case_id,
+        message_id: created.id,
+    });
+    Ok(created)
+}
+
+/// Which messages to mark read.
+#[derive(Debug, Clone)]
+pub enum ReadScope {
+    /// Every message of a case the caller sees.
+    Case(Uuid),
+    /// These messages (all must be visible, else `NOT_FOUND` and nothing changes).
+    Messages(Vec<Uuid>),
+}
+
+/// Marks messages read by the caller and completes the "Read message"
+/// tasks of their side for the staff messages among them. Returns the ids of
+/// the cases touched.
+pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResult<Vec<Uuid>> {
+    let caller = caller(viewer)?;
+    let txn = worker::db::begin_write(&app.db).await?;
+    let query = message::Entity::find().filter(policy::messages::visible_to(caller));
+    let messages = match &scope {
+        ReadScope::Case(case_id) => {
+            policy::cases::find_visible(&txn, viewer, *case_id).await?;
+            query
+                .filter(message::Column::CaseId.eq(*case_id))
+                .all(&txn)
+                .await?
+        }
+        ReadScope::Messages(ids) => {
+            let wanted: BTreeSet<Uuid> = ids.iter().copied().collect();
+            if wanted.is_empty() || wanted.len() > 500 {
+                return Err(ApiError::bad_input(
+                    "messageIds",
+                    "Give between 1 and 500 message ids.",
+                ));
+            }
+            let found = query
+                .filter(message::Column::Id.is_in(wanted.iter().copied()))
+                .all(&txn)
+                .await?;
+            if found.len() != wanted.len() {
+                return Err(ApiError::NotFound("Message"));
+            }
+            found
+        }
+    };
+    let now = Utc::now();
+    if !messages.is_empty() {
+        message_read::Entity::insert_many(messages.iter().map(|m| message_read::ActiveModel {
+            message_id: Set(m.id),
+            user_id: Set(caller.user_id),
+            read_at: Set(now),
+        }))
+        .on_conflict_do_nothing_on([
+            message_read::Column::MessageId,
+            message_read::Column::UserId,
+        ])
+        .exec(&txn)
+        .await?;
+    }
+    let staff_messages: Vec<Uuid> = messages
+        .iter()
+        .filter(|m| m.parent_message_id.is_none())
+        .map(|m| m.id)
+        .collect();
+    let mut completed = vec![];
+    if !caller.is_staff() && !staff_messages.is_empty() {
+        completed = task::Entity::find()
+            .filter(policy::tasks::visible_to(caller))
+            .filter(task::Column::SourceMessageId.is_in(staff_messages))
+            .filter(task::Column::Status.eq(TaskStatus::Pending))
+            .all(&txn)
+            .await?;
+        if !completed.is_empty() {
+            task::Entity::update_many()
+                .col_expr(
+                    task::Column::Status,
+                    Expr::val(TaskStatus::Completed.as_str()),
+                )
+                .col_expr(task::Column::CompletedAt, Expr::val(now))
+                .col_expr(task::Column::CompletedByUserId, Expr::val(caller.user_id))
+                .col_expr(task::Column::UpdatedAt, Expr::val(now))
+                .filter(task::Column::Id.is_in(completed.iter().map(|t| t.id)))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    let cases: BTreeSet<Uuid> = messages.iter().map(|m| m.case_id).collect();
+    for case_id in &cases {
+        app.events.publish(CaseEvent::MessagesRead {
+            user_id: caller.user_id,
+            case_id: *case_id,
+        });
+    }
+    for t in completed {
+        app.events.publish(CaseEvent::TaskChanged {
+            case_id: t.case_id,
+            task_id: t.id,
+        });
+    }
+    Ok(cases.into_iter().collect())
+}
+
+#[derive(FromQueryResult)]
+struct CaseCount {
+    case_id: Uuid,
+    n: i64,
+}
+
+/// Unread messages of `caller` per case: on `cases` when given, else on every
+/// case they see (staff: the cases they own).
+pub async fn unread_counts(
+    conn: &impl ConnectionTrait,
+    caller: Caller,
+    cases: Option<&[Uuid]>,
+) -> ApiResult<HashMap<Uuid, i64>> {
+    let reads = message_read::Entity::find()
+        .select_only()
+        .column(message_read::Column::MessageId)
+        .filter(message_read::Column::UserId.eq(caller.user_id))
+        .into_query();
+    let mut query = message::Entity::find()
+        .select_only()
+        .column(message::Column::CaseId)
+        .column_as(Expr::col(message::Column::Id).count(), "n")
+        .filter(policy::messages::notable_to(caller))
+        .filter(message::Column::Id.not_in_subquery(reads))
+        .group_by(message::Column::CaseId);
+    match cases {
+        Some(ids) => query = query.filter(message::Column::CaseId.is_in(ids.iter().copied())),
+        None if caller.is_staff() => {
+            query = query.filter(
+                message::Column::CaseId.in_subquery(
+                    case::Entity::find()
+                        .select_only()
+                        .column(case::Column::Id)
+                        .filter(case::Column::OwnerUserId.eq(caller.user_id))
+                        .into_query(),
+                ),
+            );
+        }
+        None => {}
+    }
+    Ok(query
+        .into_model::<CaseCount>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.case_id, c.n))
+        .collect())
+}

@@ -1,0 +1,660 @@
+//! Cases: the home list, the open and closed case lists, one case with its
+//! overview, and the staff back office (create, parties, owner, details,
+//! close, reopen).
+//!
+//! Lists go through `policy::cases::visible_to` as a query condition; every
+//! relation of a case is read through [`super::loaders`], so a page costs the
+//! same number of statements whatever its size. List cursors are offsets
+//! (opaque to clients): the sort keys include derived values (the next due
+//! date) that keyset cursors cannot express simply.
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+    dataloader::{DataLoader, Loader},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
+
+use super::{
+    ContextExt,
+    loaders::{
+        CaseworkLoader, MessagesKey, OrganisationKey, PartiesKey, PartyView, TasksKey, UnreadKey,
+        UserKey,
+    },
+    messages::Message,
+    scalars::{page_size, parse_id},
+    tasks::Task,
+    users::actor,
+};
+use crate::{
+    casework::{
+        self,
+        cases::{CaseChanges, CaseFilter as Filter, NewCase, NewParty, Page, SortField},
+    },
+    error::{ApiError, ApiResult},
+    policy::{self, cases::Caller},
+};
+
+/// Loads one value through the casework loader.
+pub(crate) async fn load<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> ApiResult<Option<<CaseworkLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    CaseworkLoader: Loader<K, Error = super::loaders::LoadError>,
+{
+    ctx.data_unchecked::<DataLoader<CaseworkLoader>>()
+        .load_one(key)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))
+}
+
+/// The caller of a casework field.
+pub(crate) fn caller(ctx: &Context<'_>) -> ApiResult<Caller> {
+    policy::cases::caller(ctx.viewer())
+}
+
+/// An opaque cursor for the row after `offset` rows.
+pub(crate) fn offset_cursor(offset: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("o{offset}"))
+}
+
+/// The offset a cursor made by [`offset_cursor`] stands for.
+pub(crate) fn decode_offset(cursor: Option<&str>) -> ApiResult<u64> {
+    let Some(cursor) = cursor else { return Ok(0) };
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix('o').and_then(|n| n.parse::<u64>().ok()))
+        .map(|n| n + 1)
+        .ok_or_else(|| ApiError::bad_input("after", "Not a cursor returned by this API."))
+}
+
+/// Builds a connection from a page of rows starting at `offset`.
+pub(crate) fn connection<T, N: async_graphql::OutputType>(
+    rows: Vec<T>,
+    offset: u64,
+    has_next: bool,
+    node: impl Fn(T) -> N,
+) -> Connection<String, N, EmptyFields, EmptyFields> {
+    let mut connection = Connection::new(offset > 0, has_next);
+    connection.edges.extend(
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, row)| Edge::new(offset_cursor(offset + i as u64), node(row))),
+    );
+    connection
+}
+
+/// Which side of a case a party (or a task's assignee) is on.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::PartyKind")]
+pub enum PartyKind {
+    /// A resident.
+    Resident,
+    /// A landlord organisation (all of its users).
+    Landlord,
+}
+
+/// Open or closed.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CaseState {
+    /// Not closed.
+    Open,
+    /// Closed (the list shows the closing date).
+    Closed,
+}
+
+/// What case lists are sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CaseSortField {
+    /// Case reference.
+    Reference,
+    /// Creation date.
+    CreatedAt,
+    /// Due date of my next outstanding task (cases without one last).
+    NextDue,
+    /// Closing date (open cases last).
+    ClosedAt,
+}
+
+/// Sort direction.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum SortDirection {
+    /// Ascending.
+    #[default]
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Case list filter.
+#[derive(InputObject, Default)]
+pub struct CaseFilter {
+    /// Open or closed cases (default: both).
+    pub state: Option<CaseState>,
+    /// Words matched against the reference, complainant and landlord names.
+    pub search: Option<String>,
+    /// Exact case type.
+    #[graphql(name = "type")]
+    pub case_type: Option<String>,
+    /// Exact status label.
+    pub status: Option<String>,
+}
+
+/// Case list sort.
+#[derive(InputObject)]
+pub struct CaseSort {
+    /// Sort key.
+    pub field: CaseSortField,
+    /// Direction (default ascending).
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// A person or organisation shown on a case: name and address.
+#[derive(SimpleObject)]
+pub struct Contact {
+    /// Name.
+    pub name: String,
+    /// Postal address.
+    pub address: Option<String>,
+}
+
+/// The staff member who owns a case.
+#[derive(SimpleObject)]
+pub struct CaseOwner {
+    /// User id.
+    pub id: ID,
+    /// Name.
+    pub name: String,
+    /// Team.
+    pub team: Option<String>,
+    /// Role.
+    pub role: Option<super::enums::StaffRole>,
+}
+
+/// A party to a case.
+#[derive(SimpleObject)]
+pub struct CaseParty {
+    /// Party id (for `removeCaseParty`).
+    pub id: ID,
+    /// Resident or landlord.
+    pub kind: PartyKind,
+    /// The resident's or organisation's name.
+    pub name: String,
+    /// The resident user.
+    pub user_id: Option<ID>,
+    /// The landlord organisation.
+    pub organisation_id: Option<ID>,
+}
+
+impl From<&PartyView> for CaseParty {
+    fn from(v: &PartyView) -> Self {
+        Self {
+            id: ID(v.party.id.to_string()),
+            kind: v.party.party_kind.into(),
+            name: party_name(v),
+            user_id: v.party.user_id.map(|id| ID(id.to_string())),
+            organisation_id: v.party.organisation_id.map(|id| ID(id.to_string())),
+        }
+    }
+}
+
+fn party_name(v: &PartyView) -> String {
+    match (&v.user, &v.organisation) {
+        (Some(u), _) => format!("{} {}", u.first_name, u.last_name),
+        (_, Some(o)) => o.name.clone(),
+        _ => String::new(),
+    }
+}
+
+/// A case.
+pub struct Case(pub case::Model);
+
+impl Case {
+    async fn parties_of(&self, ctx: &Context<'_>) -> ApiResult<Vec<PartyView>> {
+        Ok(load(ctx, PartiesKey(self.0.id)).await?.unwrap_or_default())
+    }
+
+    pub(crate) async fn tasks_of(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<entities::task::Model>> {
+        Ok(load(ctx, TasksKey(self.0.id, caller(ctx)?))
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub(crate) async fn next_task(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<entities::task::Model>> {
+        Ok(self
+            .tasks_of(ctx)
+            .await?
+            .into_iter()
+            .find(|t| t.status == DbTaskStatus::Pending))
+    }
+}
+
+#[Object]
+impl Case {
+    /// Case id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Year and 5-digit sequence, e.g. `202600046`.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    /// e.g. "Complaint about a member landlord".
+    #[graphql(name = "type")]
+    async fn case_type(&self) -> &str {
+        &self.0.case_type
+    }
+    /// e.g. "DR2 Review".
+    async fn stage(&self) -> &str {
+        &self.0.stage
+    }
+    /// e.g. "Case under assessment".
+    async fn status_label(&self) -> &str {
+        &self.0.status_label
+    }
+    /// e.g. "Asbestos".
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
+    /// When the case was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the case was closed (closed cases).
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    /// Whether the case is open.
+    async fn is_open(&self) -> bool {
+        self.0.closed_at.is_none()
+    }
+    /// The complainant's name (the first resident party).
+    async fn complainant_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self
+            .parties_of(ctx)
+            .await?
+            .iter()
+            .find(|p| p.party.party_kind == DbPartyKind::Resident)
+            .map(party_name))
+    }
+    /// The landlord's name.
+    async fn landlord_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(org) = self.0.landlord_organisation_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, OrganisationKey(org)).await?.map(|o| o.name))
+    }
+    /// The resident (main contact): name and address.
+    async fn resident(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
+        Ok(self
+            .parties_of(ctx)
+            .await?
+            .iter()
+            .find_map(|p| p.user.as_ref())
+            .map(|u| Contact {
+                name: format!("{} {}", u.first_name, u.last_name),
+                address: u.address.clone(),
+            }))
+    }
+    /// The landlord organisation: name and address.
+    async fn landlord(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
+        let Some(org) = self.0.landlord_organisation_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, OrganisationKey(org)).await?.map(|o| Contact {
+            name: o.name,
+            address: Some(o.address),
+        }))
+    }
+    /// The case owner: staff name, team and role.
+    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CaseOwner>> {
+        let Some(owner) = self.0.owner_user_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, UserKey(owner)).await?.map(|u| CaseOwner {
+            id: ID(u.id.to_string()),
+            name: format!("{} {}", u.first_name, u.last_name),
+            team: u.staff_team,
+            role: u.staff_role.map(Into::into),
+        }))
+    }
+    /// The parties: residents and the landlord organisation.
+    async fn parties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CaseParty>> {
+        Ok(self.parties_of(ctx).await?.iter().map(Into::into).collect())
+    }
+    /// My next outstanding tasks on the case, soonest first (the overview
+    /// shows five). Staff see every party's.
+    async fn next_tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5)] first: i32,
+    ) -> async_graphql::Result<Vec<Task>> {
+        let first = first.clamp(0, 100) as usize;
+        Ok(self
+            .tasks_of(ctx)
+            .await?
+            .into_iter()
+            .filter(|t| t.status == DbTaskStatus::Pending)
+            .take(first)
+            .map(Task)
+            .collect())
+    }
+    /// The due date of my next outstanding task (the lists' "Task due date").
+    async fn next_task_due_date(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<NaiveDate>> {
+        Ok(self.next_task(ctx).await?.map(|t| t.due_date))
+    }
+    /// Every task on the case I may see (mine; staff: all), by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Task>> {
+        Ok(self.tasks_of(ctx).await?.into_iter().map(Task).collect())
+    }
+    /// The message thread I may see, oldest first.
+    async fn messages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Message>> {
+        Ok(load(ctx, MessagesKey(self.0.id, caller(ctx)?))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Message)
+            .collect())
+    }
+    /// My unread messages on the case.
+    async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(load(ctx, UnreadKey(self.0.id, caller(ctx)?))
+            .await?
+            .unwrap_or(0))
+    }
+}
+
+/// A row of the home page: an open case and my next outstanding task on it.
+pub struct HomeItem(Case);
+
+#[Object]
+impl HomeItem {
+    /// The case.
+    async fn case(&self) -> &Case {
+        &self.0
+    }
+    /// My next outstanding task ("No outstanding actions" when none).
+    async fn next_task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
+        Ok(self.0.next_task(ctx).await?.map(Task))
+    }
+    /// Its due date.
+    async fn due_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
+        Ok(self.0.next_task(ctx).await?.map(|t| t.due_date))
+    }
+    /// Whether that date has passed ("Overdue").
+    async fn overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self
+            .0
+            .next_task(ctx)
+            .await?
+            .is_some_and(|t| t.due_date < casework::today()))
+    }
+}
+
+/// Case queries.
+#[derive(Default)]
+pub struct CasesQuery;
+
+#[Object]
+impl CasesQuery {
+    /// The cases I may see (residents: where they are a party; landlord
+    /// users: their organisation's; staff: all), filtered and sorted
+    /// (default: by reference).
+    async fn cases(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CaseFilter>,
+        sort: Option<CaseSort>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Case, EmptyFields, EmptyFields>> {
+        let caller = caller(ctx)?;
+        let limit = page_size(first)?;
+        let offset = decode_offset(after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = Filter {
+            open: filter.state.map(|s| s == CaseState::Open),
+            search: filter.search.filter(|s| !s.trim().is_empty()),
+            case_type: filter.case_type,
+            status_label: filter.status,
+        };
+        let (field, descending) = match sort {
+            Some(s) => (s.field, s.direction == SortDirection::Desc),
+            None => (CaseSortField::Reference, false),
+        };
+        let page = Page {
+            field: match field {
+                CaseSortField::Reference => SortField::Reference,
+                CaseSortField::CreatedAt => SortField::CreatedAt,
+                CaseSortField::NextDue => SortField::NextDue,
+                CaseSortField::ClosedAt => SortField::ClosedAt,
+            },
+            descending,
+            offset,
+            limit,
+        };
+        let (rows, has_next) = casework::cases::list(&ctx.app().db, caller, &filter, page).await?;
+        Ok(connection(rows, offset, has_next, Case))
+    }
+
+    /// One case (`NOT_FOUND` when it does not exist or I may not see it).
+    async fn case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
+        let id = parse_id(&id, "Case")?;
+        Ok(Case(
+            casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+
+    /// The home page: each open case I may see with my next outstanding task,
+    /// soonest first (cases with nothing to do last).
+    async fn home(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, HomeItem, EmptyFields, EmptyFields>> {
+        let caller = caller(ctx)?;
+        let limit = page_size(first)?;
+        let offset = decode_offset(after.as_deref())?;
+        let filter = Filter {
+            open: Some(true),
+            ..Filter::default()
+        };
+        let page = Page {
+            field: SortField::NextDue,
+            descending: false,
+            offset,
+            limit,
+        };
+        let (rows, has_next) = casework::cases::list(&ctx.app().db, caller, &filter, page).await?;
+        Ok(connection(rows, offset, has_next, |c| HomeItem(Case(c))))
+    }
+}
+
+/// A new case.
+#[derive(InputObject)]
+pub struct CreateCaseInput {
+    /// e.g. "Complaint about a member landlord".
+    #[graphql(name = "type")]
+    pub case_type: String,
+    /// e.g. "DR2 Review".
+    pub stage: String,
+    /// e.g. "Case under assessment".
+    pub status_label: String,
+    /// e.g. "Asbestos".
+    pub category: String,
+    /// The complainant (a resident user).
+    pub resident_user_id: Option<ID>,
+    /// The landlord organisation.
+    pub landlord_organisation_id: Option<ID>,
+    /// The case owner (staff); default: me.
+    pub owner_user_id: Option<ID>,
+}
+
+/// Changes to a case's details; left-out fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCaseInput {
+    /// Case type.
+    #[graphql(name = "type")]
+    pub case_type: Option<String>,
+    /// Stage.
+    pub stage: Option<String>,
+    /// Status label.
+    pub status_label: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+}
+
+/// A new party: exactly one of a resident or a landlord organisation.
+#[derive(OneofObject)]
+pub enum CasePartyInput {
+    /// A resident user.
+    ResidentUserId(ID),
+    /// A landlord organisation.
+    OrganisationId(ID),
+}
+
+fn input_id(id: &ID, field: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id."))
+}
+
+fn opt_id(id: Option<&ID>, field: &str) -> ApiResult<Option<uuid::Uuid>> {
+    id.map(|id| input_id(id, field)).transpose()
+}
+
+/// Case mutations (staff).
+#[derive(Default)]
+pub struct CasesMutation;
+
+#[Object]
+impl CasesMutation {
+    /// Opens a case; its reference is the year and the next 5-digit number.
+    async fn create_case(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCaseInput,
+    ) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let new = NewCase {
+            case_type: input.case_type,
+            stage: input.stage,
+            status_label: input.status_label,
+            category: input.category,
+            resident_user_id: opt_id(input.resident_user_id.as_ref(), "input.residentUserId")?,
+            landlord_organisation_id: opt_id(
+                input.landlord_organisation_id.as_ref(),
+                "input.landlordOrganisationId",
+            )?,
+            owner_user_id: opt_id(input.owner_user_id.as_ref(), "input.ownerUserId")?,
+        };
+        Ok(Case(
+            casework::cases::create(ctx.app(), ctx.viewer(), &actor(ctx), new).await?,
+        ))
+    }
+
+    /// Changes a case's type, stage, status label or category.
+    async fn update_case(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCaseInput,
+    ) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let id = parse_id(&id, "Case")?;
+        let changes = CaseChanges {
+            case_type: input.case_type,
+            stage: input.stage,
+            status_label: input.status_label,
+            category: input.category,
+        };
+        Ok(Case(
+            casework::cases::update(ctx.app(), ctx.viewer(), &actor(ctx), id, changes).await?,
+        ))
+    }
+
+    /// Makes a staff member the case owner.
+    async fn assign_case_owner(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        owner_user_id: ID,
+    ) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let id = parse_id(&case_id, "Case")?;
+        let owner = input_id(&owner_user_id, "ownerUserId")?;
+        Ok(Case(
+            casework::cases::assign_owner(ctx.app(), ctx.viewer(), &actor(ctx), id, owner).await?,
+        ))
+    }
+
+    /// Adds a resident or the landlord organisation to a case.
+    async fn add_case_party(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        input: CasePartyInput,
+    ) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let id = parse_id(&case_id, "Case")?;
+        let who = match &input {
+            CasePartyInput::ResidentUserId(u) => {
+                NewParty::Resident(input_id(u, "input.residentUserId")?)
+            }
+            CasePartyInput::OrganisationId(o) => {
+                NewParty::Landlord(input_id(o, "input.organisationId")?)
+            }
+        };
+        casework::cases::add_party(ctx.app(), ctx.viewer(), &actor(ctx), id, who).await?;
+        Ok(Case(
+            casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+
+    /// Removes a party from a case.
+    async fn remove_case_party(
+        &self,
+        ctx: &Context<'_>,
+        party_id: ID,
+    ) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let id = parse_id(&party_id, "Case party")?;
+        Ok(Case(
+            casework::cases::remove_party(ctx.app(), ctx.viewer(), &actor(ctx), id).await?,
+        ))
+    }
+
+    /// Closes a case (its tasks and messages become read-only).
+    async fn close_case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let id = parse_id(&id, "Case")?;
+        Ok(Case(
+            casework::cases::set_closed(ctx.app(), ctx.viewer(), &actor(ctx), id, true).await?,
+        ))
+    }
+
+    /// Reopens a closed case.
+    async fn reopen_case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let id = parse_id(&id, "Case")?;
+        Ok(Case(
+            casework::cases::set_closed(ctx.app(), ctx.viewer(), &actor(ctx), id, false).await?,
+        ))
+    }
+}

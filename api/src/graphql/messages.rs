@@ -1,0 +1,203 @@
+//! Messages: staff write to a case's parties, a party replies once to each
+//! staff message, read receipts and unread counts.
+//!
+//! Visibility is `policy::messages`: staff messages are seen by every party
+//! of the case, a reply by staff and the party that wrote it.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use entities::message;
+
+use super::{
+    ContextExt,
+    cases::{caller, load},
+    loaders::{ReadKey, UserKey},
+    scalars::parse_id,
+    users::actor,
+};
+use crate::{
+    casework::{self, messages::ReadScope},
+    error::ApiError,
+    policy,
+};
+
+/// A message on a case.
+pub struct Message(pub message::Model);
+
+#[Object]
+impl Message {
+    /// Message id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Subject.
+    async fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+    /// Text.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// When it was sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// From the caseworker (a reply otherwise).
+    async fn from_staff(&self) -> bool {
+        self.0.parent_message_id.is_none()
+    }
+    /// For a reply: the staff message it answers.
+    async fn parent_message_id(&self) -> Option<ID> {
+        self.0.parent_message_id.map(|id| ID(id.to_string()))
+    }
+    /// The sender's name.
+    async fn sender_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(load(ctx, UserKey(self.0.sender_user_id))
+            .await?
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .unwrap_or_default())
+    }
+    /// Whether I have read it (my own messages count as read).
+    async fn read(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let me = caller(ctx)?.user_id;
+        if self.0.sender_user_id == me {
+            return Ok(true);
+        }
+        Ok(load(ctx, ReadKey(self.0.id, me)).await?.unwrap_or(false))
+    }
+}
+
+/// Unread messages on one case.
+#[derive(SimpleObject)]
+pub struct CaseUnread {
+    /// The case.
+    pub case_id: ID,
+    /// Unread messages on it.
+    pub count: i64,
+}
+
+/// My unread messages, in total and per case (only cases with some).
+#[derive(SimpleObject)]
+pub struct UnreadCounts {
+    /// Across my cases (staff: the cases they own).
+    pub total: i64,
+    /// Per case.
+    pub by_case: Vec<CaseUnread>,
+}
+
+async fn unread(ctx: &Context<'_>) -> async_graphql::Result<UnreadCounts> {
+    let caller = caller(ctx)?;
+    let counts = casework::messages::unread_counts(&ctx.app().db, caller, None).await?;
+    let mut by_case: Vec<CaseUnread> = counts
+        .iter()
+        .map(|(id, n)| CaseUnread {
+            case_id: ID(id.to_string()),
+            count: *n,
+        })
+        .collect();
+    by_case.sort_by(|a, b| a.case_id.as_str().cmp(b.case_id.as_str()));
+    Ok(UnreadCounts {
+        total: counts.values().sum(),
+        by_case,
+    })
+}
+
+/// A staff message.
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    /// Subject (at most 200 characters).
+    pub subject: String,
+    /// Text (at most 2000 characters).
+    pub body: String,
+}
+
+/// Message queries.
+#[derive(Default)]
+pub struct MessagesQuery;
+
+#[Object]
+impl MessagesQuery {
+    /// My unread messages.
+    async fn unread_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<UnreadCounts> {
+        unread(ctx).await
+    }
+
+    /// One message (`NOT_FOUND` when it does not exist or I may not see it).
+    async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+        let id = parse_id(&id, "Message")?;
+        Ok(Message(
+            policy::messages::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+}
+
+/// Message mutations.
+#[derive(Default)]
+pub struct MessagesMutation;
+
+#[Object]
+impl MessagesMutation {
+    /// Sends a message to the parties of an open case: each recipient is
+    /// emailed and each party gets a "Read message" task. Staff only.
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        input: SendMessageInput,
+    ) -> async_graphql::Result<Message> {
+        policy::cases::can_manage(ctx.viewer())?;
+        let case_id = parse_id(&case_id, "Case")?;
+        let (message, _) = casework::messages::send(
+            ctx.app(),
+            ctx.viewer(),
+            &actor(ctx),
+            case_id,
+            &input.subject,
+            &input.body,
+        )
+        .await?;
+        Ok(Message(message))
+    }
+
+    /// Replies to a staff message (once per party; at most 2000 characters).
+    async fn reply_to_message(
+        &self,
+        ctx: &Context<'_>,
+        message_id: ID,
+        body: String,
+    ) -> async_graphql::Result<Message> {
+        let id = parse_id(&message_id, "Message")?;
+        Ok(Message(
+            casework::messages::reply(ctx.app(), ctx.viewer(), &actor(ctx), id, &body).await?,
+        ))
+    }
+
+    /// Marks messages read: every message of a case, or the given ones
+    /// (exactly one of `caseId` and `messageIds`). Completes my "Read
+    /// message" tasks for them. Answers my unread counts.
+    async fn mark_messages_read(
+        &self,
+        ctx: &Context<'_>,
+        case_id: Option<ID>,
+        message_ids: Option<Vec<ID>>,
+    ) -> async_graphql::Result<UnreadCounts> {
+        let scope = match (case_id, message_ids) {
+            (Some(case_id), None) => ReadScope::Case(parse_id(&case_id, "Case")?),
+            (None, Some(ids)) => ReadScope::Messages(
+                ids.iter()
+                    .map(|id| parse_id(id, "Message"))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => {
+                return Err(ApiError::bad_input(
+                    "caseId",
+                    "Give exactly one of caseId and messageIds.",
+                )
+                .into());
+            }
+        };
+        casework::messages::mark_read(ctx.app(), ctx.viewer(), scope).await?;
+        unread(ctx).await
+    }
+}
