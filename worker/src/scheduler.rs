@@ -1,8 +1,11 @@
 //! The worker's clock: puts the daily jobs into the outbox on time.
 //!
-//! Today there is one daily job, the 90-day sweep
-//! ([`InactivitySweep`]), due at [`SWEEP_AT`] (02:00 UTC, a quiet hour in the
-//! UK in both summer and winter time). Every worker process runs this task; at
+//! There are two daily jobs: the 90-day sweep ([`InactivitySweep`]), due at
+//! [`SWEEP_AT`] (02:00 UTC, a quiet hour in the UK in both summer and winter
+//! time), and the task reminders ([`TaskReminders`]), due at [`REMINDERS_AT`]
+//! (06:00 UTC, so the emails are waiting at the start of the working day; the
+//! reminders work the same way as the sweep described below, with the dedupe
+//! key `task_reminders:<day>`). Every worker process runs this task; at
 //! start-up and then at least hourly, and at each 02:00, it enqueues the sweep
 //! of the latest 02:00 that has passed, with the dedupe key
 //! `inactivity_sweep:<day>`. The first worker to do so writes the job; every
@@ -28,7 +31,11 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use crate::{jobs::inactivity_sweep::InactivitySweep, outbox, runner::Shutdown};
+use crate::{
+    jobs::{inactivity_sweep::InactivitySweep, task_reminders::TaskReminders},
+    outbox,
+    runner::Shutdown,
+};
 
 /// When the daily sweep is due (UTC).
 pub const SWEEP_AT: NaiveTime = match NaiveTime::from_hms_opt(2, 0, 0) {
@@ -36,17 +43,50 @@ pub const SWEEP_AT: NaiveTime = match NaiveTime::from_hms_opt(2, 0, 0) {
     None => panic!("02:00 is a valid time"),
 };
 
+/// When the daily task reminders are due (UTC).
+pub const REMINDERS_AT: NaiveTime = match NaiveTime::from_hms_opt(6, 0, 0) {
+    Some(t) => t,
+    None => panic!("06:00 is a valid time"),
+};
+
 /// Longest wait between two checks.
 pub const RECHECK: Duration = Duration::from_secs(3600);
 
 /// The day whose sweep is due at `now`: today from 02:00, else yesterday.
 pub fn sweep_day(now: DateTime<Utc>) -> NaiveDate {
+    day_due(now, SWEEP_AT)
+}
+
+/// The day whose task reminders are due at `now`: today from 06:00, else
+/// yesterday.
+pub fn reminders_day(now: DateTime<Utc>) -> NaiveDate {
+    day_due(now, REMINDERS_AT)
+}
+
+/// The latest day whose `at` has passed at `now`.
+fn day_due(now: DateTime<Utc>, at: NaiveTime) -> NaiveDate {
     let today = now.date_naive();
-    if now.time() >= SWEEP_AT {
+    if now.time() >= at {
         today
     } else {
         today.pred_opt().unwrap_or(today)
     }
+}
+
+/// Enqueues the task reminders due at `now` unless they already exist.
+/// Returns the job id when this call wrote it, `None` when it was there
+/// already.
+pub async fn enqueue_reminders_due(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let day = reminders_day(now);
+    outbox::enqueue_at(
+        db,
+        &TaskReminders { day },
+        day.and_time(REMINDERS_AT).and_utc(),
+    )
+    .await
 }
 
 /// Enqueues the sweep due at `now` unless it already exists. Returns the job id
@@ -65,15 +105,20 @@ pub async fn enqueue_due(
 }
 
 /// How long to wait from `now` before the next check: an hour, or less to wake
-/// at the next 02:00.
+/// at the next 02:00 or 06:00.
 fn next_wait(now: DateTime<Utc>) -> Duration {
-    let next = (sweep_day(now) + chrono::Days::new(1))
-        .and_time(SWEEP_AT)
-        .and_utc();
-    (next - now).to_std().unwrap_or_default().min(RECHECK)
+    [SWEEP_AT, REMINDERS_AT]
+        .into_iter()
+        .map(|at| {
+            let next = (day_due(now, at) + chrono::Days::new(1))
+                .and_time(at)
+                .and_utc();
+            (next - now).to_std().unwrap_or_default()
+        })
+        .fold(RECHECK, Duration::min)
 }
 
-/// Runs until `shutdown`: enqueues the daily sweep now and at every check.
+/// Runs until `shutdown`: enqueues the daily jobs now and at every check.
 /// Errors (the database is down) are logged and retried at the next check.
 pub async fn run(db: DatabaseConnection, shutdown: Shutdown) {
     loop {
@@ -84,6 +129,13 @@ pub async fn run(db: DatabaseConnection, shutdown: Shutdown) {
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cannot enqueue the inactivity sweep; will retry"),
+        }
+        match enqueue_reminders_due(&db, now).await {
+            Ok(Some(id)) => {
+                tracing::info!(job = %id, day = %reminders_day(now), "task reminders enqueued");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot enqueue the task reminders; will retry"),
         }
         // One second more, so the wake-up at 02:00 is never a hair early.
         let wait = next_wait(Utc::now()) + Duration::from_secs(1);

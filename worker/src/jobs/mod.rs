@@ -25,6 +25,7 @@ pub mod inactivity_sweep;
 pub mod noop;
 pub mod send_email;
 pub mod send_sms;
+pub mod task_reminders;
 
 /// Why a job attempt failed, and whether trying again can help.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +131,10 @@ pub fn registry() -> HashMap<&'static str, Handler> {
     jobs.insert(
         inactivity_sweep::InactivitySweep::JOB_NAME,
         handler::<inactivity_sweep::InactivitySweep>,
+    );
+    jobs.insert(
+        task_reminders::TaskReminders::JOB_NAME,
+        handler::<task_reminders::TaskReminders>,
     );
     jobs
 }
