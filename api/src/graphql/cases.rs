@@ -21,8 +21,8 @@ use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
 use super::{
     ContextExt,
     loaders::{
-        CaseworkLoader, MessagesKey, OrganisationKey, PartiesKey, PartyView, TasksKey, UnreadKey,
-        UserKey,
+        CaseworkLoader, MessagesKey, OrganisationKey, PartiesKey, PartyView, RequestLoader,
+        TasksKey, UnreadKey, UserKey, prefetch_cases,
     },
     messages::Message,
     scalars::{page_size, parse_id},
@@ -47,10 +47,15 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     CaseworkLoader: Loader<K, Error = super::loaders::LoadError>,
 {
-    ctx.data_unchecked::<DataLoader<CaseworkLoader>>()
-        .load_one(key)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))
+    let loaded = match ctx.data_opt::<RequestLoader>() {
+        Some(request) => request.0.load_one(key).await,
+        None => {
+            ctx.data_unchecked::<DataLoader<CaseworkLoader>>()
+                .load_one(key)
+                .await
+        }
+    };
+    loaded.map_err(|e| ApiError::Internal(anyhow::Error::new(e)))
 }
 
 /// The caller of a casework field.
@@ -451,6 +456,13 @@ impl CasesQuery {
             limit,
         };
         let (rows, has_next) = casework::cases::list(&ctx.app().db, caller, &filter, page).await?;
+        prefetch_cases(
+            ctx,
+            caller,
+            &rows,
+            ctx.look_ahead().field("edges").field("node"),
+        )
+        .await?;
         Ok(connection(rows, offset, has_next, Case))
     }
 
@@ -484,6 +496,22 @@ impl CasesQuery {
             limit,
         };
         let (rows, has_next) = casework::cases::list(&ctx.app().db, caller, &filter, page).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        prefetch_cases(ctx, caller, &rows, node.field("case")).await?;
+        if node.field("nextTask").exists()
+            || node.field("dueDate").exists()
+            || node.field("overdue").exists()
+        {
+            let tasks: Vec<_> = futures::future::try_join_all(
+                rows.iter().map(|c| load(ctx, TasksKey(c.id, caller))),
+            )
+            .await?
+            .into_iter()
+            .flatten()
+            .flat_map(|ts| ts.into_iter().find(|t| t.status == DbTaskStatus::Pending))
+            .collect();
+            super::loaders::prefetch_tasks(ctx, caller, &tasks, node.field("nextTask")).await?;
+        }
         Ok(connection(rows, offset, has_next, |c| HomeItem(Case(c))))
     }
 }

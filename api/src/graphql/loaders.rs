@@ -1,20 +1,30 @@
 //! DataLoaders for every casework relation a list can ask for.
 //!
-//! One [`CaseworkLoader`] answers every key type below; async-graphql
-//! batches the keys of one type that a request asks for while resolving a
-//! level of the query, so a page of cases costs one statement per relation
-//! (plus one per relation of a relation), whatever the page size. The
-//! loader lives in the schema data (see [`super::build`]) with no cache: it
-//! only batches, so it never serves one request's rows to another, and keys
-//! that depend on who asks carry the [`Caller`] and are answered through that
-//! caller's policy conditions, like any other query.
+//! One [`CaseworkLoader`] answers every key type below; keys that depend on
+//! who asks carry the [`Caller`] and are answered through that caller's
+//! policy conditions, like any other query.
+//!
+//! Two loaders use it:
+//! - [`RequestLoader`], made for each `POST /graphql` request, with a cache
+//!   that lives as long as the request. The list resolvers (`cases`, `home`,
+//!   `myTasks`) look ahead at the fields asked for and load each relation
+//!   for the whole page with one `load_many` (one statement per relation,
+//!   whatever the page size); the field resolvers then find their rows in the
+//!   cache. Prefetching rather than relying on the loader's batching window
+//!   alone matters: the window is a timer (1 ms), and a large page can take
+//!   longer than that to resolve, which would split a relation into several
+//!   statements depending on the machine's speed.
+//! - The schema-wide `DataLoader<CaseworkLoader>` without a cache (see
+//!   [`super::build`]), for operations that come without a request loader
+//!   (subscriptions over WebSocket): it only batches, so it never serves one
+//!   operation's rows to another.
 
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
 };
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -31,6 +41,35 @@ impl CaseworkLoader {
     /// A loader reading from `db`.
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
+    }
+}
+
+/// The loader of one request, with a cache that ends with the request.
+pub struct RequestLoader(
+    pub DataLoader<CaseworkLoader, HashMapCache>,
+    DatabaseConnection,
+);
+
+impl RequestLoader {
+    /// A fresh loader for one request.
+    pub fn new(db: &DatabaseConnection) -> Self {
+        Self(
+            DataLoader::with_cache(
+                CaseworkLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            db.clone(),
+        )
+    }
+}
+
+/// A clone is a fresh loader with an empty cache: each operation of a batched
+/// request gets its own (a query after a mutation in the same batch must not
+/// see rows cached before the mutation).
+impl Clone for RequestLoader {
+    fn clone(&self) -> Self {
+        Self::new(&self.1)
     }
 }
 
@@ -288,4 +327,229 @@ impl Loader<ReadKey> for CaseworkLoader {
         }
         Ok(out)
     }
+}
+
+/// A relation to load for a page when `wanted`: one `load_many` of `keys`.
+async fn fetch<K, I>(
+    loader: &DataLoader<CaseworkLoader, HashMapCache>,
+    wanted: bool,
+    keys: I,
+) -> Result<HashMap<K, <CaseworkLoader as Loader<K>>::Value>, LoadError>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    I: IntoIterator<Item = K>,
+    CaseworkLoader: Loader<K, Error = LoadError>,
+{
+    if !wanted {
+        return Ok(HashMap::new());
+    }
+    let keys: HashSet<K> = keys.into_iter().collect();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    loader.load_many(keys).await
+}
+
+fn internal(e: LoadError) -> crate::error::ApiError {
+    crate::error::ApiError::Internal(anyhow::Error::new(e))
+}
+
+/// Loads, for a page of cases, every relation that `node` (the selection of
+/// one case) asks for, and the relations of those relations.
+pub async fn prefetch_cases(
+    ctx: &async_graphql::Context<'_>,
+    caller: Caller,
+    cases: &[case::Model],
+    node: async_graphql::Lookahead<'_>,
+) -> crate::error::ApiResult<()> {
+    let Some(RequestLoader(loader, _)) = ctx.data_opt::<RequestLoader>() else {
+        return Ok(());
+    };
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let want = |f: &str| node.field(f).exists();
+    let ids = || cases.iter().map(|c| c.id);
+    let tasks_node = if node.field("tasks").exists() {
+        node.field("tasks")
+    } else {
+        node.field("nextTasks")
+    };
+    let (parties, landlords, owners, tasks, messages, unread) = futures::join!(
+        fetch(
+            loader,
+            want("complainantName") || want("resident") || want("parties"),
+            ids().map(PartiesKey),
+        ),
+        fetch(
+            loader,
+            want("landlordName") || want("landlord"),
+            cases
+                .iter()
+                .filter_map(|c| c.landlord_organisation_id)
+                .map(OrganisationKey),
+        ),
+        fetch(
+            loader,
+            want("owner"),
+            cases.iter().filter_map(|c| c.owner_user_id).map(UserKey),
+        ),
+        fetch(
+            loader,
+            want("tasks") || want("nextTasks") || want("nextTaskDueDate"),
+            ids().map(|id| TasksKey(id, caller)),
+        ),
+        fetch(
+            loader,
+            want("messages"),
+            ids().map(|id| MessagesKey(id, caller)),
+        ),
+        fetch(
+            loader,
+            want("unreadCount"),
+            ids().map(|id| UnreadKey(id, caller)),
+        ),
+    );
+    for r in [
+        parties.map(|_| ()),
+        landlords.map(|_| ()),
+        owners.map(|_| ()),
+    ] {
+        r.map_err(internal)?;
+    }
+    unread.map_err(internal)?;
+    let tasks: Vec<task::Model> = tasks.map_err(internal)?.into_values().flatten().collect();
+    let messages: Vec<message::Model> = messages
+        .map_err(internal)?
+        .into_values()
+        .flatten()
+        .collect();
+    let (t, m) = futures::join!(
+        prefetch_tasks_with(loader, caller, &tasks, tasks_node, false),
+        prefetch_messages_with(loader, caller, &messages, node.field("messages")),
+    );
+    t?;
+    m
+}
+
+/// Loads, for a page of tasks, every relation that `node` asks for.
+pub async fn prefetch_tasks(
+    ctx: &async_graphql::Context<'_>,
+    caller: Caller,
+    tasks: &[task::Model],
+    node: async_graphql::Lookahead<'_>,
+) -> crate::error::ApiResult<()> {
+    let Some(RequestLoader(loader, _)) = ctx.data_opt::<RequestLoader>() else {
+        return Ok(());
+    };
+    prefetch_tasks_with(loader, caller, tasks, node, true).await
+}
+
+async fn prefetch_tasks_with(
+    loader: &DataLoader<CaseworkLoader, HashMapCache>,
+    caller: Caller,
+    tasks: &[task::Model],
+    node: async_graphql::Lookahead<'_>,
+    with_cases: bool,
+) -> crate::error::ApiResult<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let assignee = node.field("assigneeName").exists();
+    let case_node = node.field("case");
+    let (users, orgs, cases) = futures::join!(
+        fetch(
+            loader,
+            assignee,
+            tasks.iter().filter_map(|t| t.assignee_user_id).map(UserKey),
+        ),
+        fetch(
+            loader,
+            assignee,
+            tasks
+                .iter()
+                .filter_map(|t| t.assignee_organisation_id)
+                .map(OrganisationKey),
+        ),
+        fetch(
+            loader,
+            case_node.exists(),
+            tasks.iter().map(|t| CaseKey(t.case_id, caller)),
+        ),
+    );
+    users.map_err(internal)?;
+    orgs.map_err(internal)?;
+    let cases: Vec<case::Model> = cases.map_err(internal)?.into_values().collect();
+    if with_cases && !cases.is_empty() {
+        // The cases of "My tasks" rows, one level down (not recursive: a
+        // case's tasks' cases are the same cases).
+        prefetch_case_rows(loader, caller, &cases, case_node).await?;
+    }
+    Ok(())
+}
+
+/// The direct relations of cases reached from tasks (owner, landlord, parties).
+async fn prefetch_case_rows(
+    loader: &DataLoader<CaseworkLoader, HashMapCache>,
+    caller: Caller,
+    cases: &[case::Model],
+    node: async_graphql::Lookahead<'_>,
+) -> crate::error::ApiResult<()> {
+    let want = |f: &str| node.field(f).exists();
+    let (parties, landlords, owners, unread) = futures::join!(
+        fetch(
+            loader,
+            want("complainantName") || want("resident") || want("parties"),
+            cases.iter().map(|c| PartiesKey(c.id)),
+        ),
+        fetch(
+            loader,
+            want("landlordName") || want("landlord"),
+            cases
+                .iter()
+                .filter_map(|c| c.landlord_organisation_id)
+                .map(OrganisationKey),
+        ),
+        fetch(
+            loader,
+            want("owner"),
+            cases.iter().filter_map(|c| c.owner_user_id).map(UserKey),
+        ),
+        fetch(
+            loader,
+            want("unreadCount"),
+            cases.iter().map(|c| UnreadKey(c.id, caller)),
+        ),
+    );
+    parties.map_err(internal)?;
+    landlords.map_err(internal)?;
+    owners.map_err(internal)?;
+    unread.map_err(internal)?;
+    Ok(())
+}
+
+async fn prefetch_messages_with(
+    loader: &DataLoader<CaseworkLoader, HashMapCache>,
+    caller: Caller,
+    messages: &[message::Model],
+    node: async_graphql::Lookahead<'_>,
+) -> crate::error::ApiResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let (senders, reads) = futures::join!(
+        fetch(
+            loader,
+            node.field("senderName").exists(),
+            messages.iter().map(|m| UserKey(m.sender_user_id)),
+        ),
+        fetch(
+            loader,
+            node.field("read").exists(),
+            messages.iter().map(|m| ReadKey(m.id, caller.user_id)),
+        ),
+    );
+    senders.map_err(internal)?;
+    reads.map_err(internal)?;
+    Ok(())
 }

@@ -198,6 +198,13 @@ impl TasksQuery {
         };
         let (rows, has_next) =
             casework::tasks::list(&ctx.app().db, caller, filter, offset, limit).await?;
+        super::loaders::prefetch_tasks(
+            ctx,
+            caller,
+            &rows,
+            ctx.look_ahead().field("edges").field("node"),
+        )
+        .await?;
         Ok(connection(rows, offset, has_next, Task))
     }
 

@@ -177,7 +177,10 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         .map(|c| c.0);
     let client = client_info(&parts.headers, peer, state.app.config.trusted_proxy_hops);
 
-    let batch = batch.data(viewer).data(client);
+    let batch = batch
+        .data(viewer)
+        .data(client)
+        .data(crate::graphql::loaders::RequestLoader::new(&state.app.db));
     let response = state.schema.execute_batch(batch).await;
     count_errors(&response);
     Json(response).into_response()
