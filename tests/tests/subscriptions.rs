@@ -8,7 +8,7 @@ use std::{net::SocketAddr, time::Duration};
 use chrono::{Days, Utc};
 use futures::{SinkExt, StreamExt};
 use portal_tests::{TestApp, case_fixtures::Assignee};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
@@ -102,10 +102,11 @@ async fn nothing_more(socket: &mut Socket) {
     assert!(next.is_err(), "unexpected: {next:?}");
 }
 
-const MESSAGES: &str =
-    "subscription { messagePosted { id caseId caseReference subject body senderUserId } }";
-const TASKS: &str = "subscription { taskChanged { id caseReference title status overdue dueOn } }";
-const UNREAD: &str = "subscription { unreadCounts { total cases { caseReference unread } } }";
+const MESSAGES: &str = "subscription { messagePosted { messageId caseId caseReference \
+     message { id subject body fromStaff senderName } } }";
+const TASKS: &str = "subscription { taskChanged { taskId caseReference \
+     task { id title status overdue } } }";
+const UNREAD: &str = "subscription { unreadCounts { total byCase { caseId count } } }";
 
 #[tokio::test]
 async fn anonymous_subscriptions_are_refused_as_unauthenticated() {
@@ -177,11 +178,13 @@ async fn a_resident_is_sent_the_messages_of_their_cases_and_no_one_elses() {
     assert_eq!(next["type"], "next", "{next}");
     assert_eq!(next["id"], "m");
     let posted = &next["payload"]["data"]["messagePosted"];
-    assert_eq!(posted["id"], mine.id.to_string());
+    assert_eq!(posted["messageId"], mine.id.to_string());
     assert_eq!(posted["caseId"], alices.id.to_string());
     assert_eq!(posted["caseReference"], "202600001");
-    assert_eq!(posted["body"], "We have your evidence");
-    assert_eq!(posted["senderUserId"], caseworker.user.id.to_string());
+    assert_eq!(posted["message"]["id"], mine.id.to_string());
+    assert_eq!(posted["message"]["body"], "We have your evidence");
+    assert_eq!(posted["message"]["fromStaff"], true);
+    assert_eq!(posted["message"]["senderName"], "Test Staff");
 
     // An event naming Alice's case but Bob's message (forged or stale) is
     // checked against the message's own case, not the event's.
@@ -189,6 +192,72 @@ async fn a_resident_is_sent_the_messages_of_their_cases_and_no_one_elses() {
         case_id: alices.id,
         message_id: secret.id,
     });
+    nothing_more(&mut socket).await;
+}
+
+#[tokio::test]
+async fn a_landlord_is_not_sent_the_residents_reply() {
+    let app = TestApp::init().await;
+    let addr = serve(app.state.clone()).await;
+    let caseworker = app.caseworker().await;
+    let resident = app.resident().await;
+    let org = app.create_organisation(&[], false).await;
+    let landlord = app
+        .create_user(entities::UserKind::Landlord, None, Some(org))
+        .await;
+    let case = app
+        .create_case(
+            "202600008",
+            Some(resident.user.id),
+            Some(org),
+            Some(caseworker.user.id),
+        )
+        .await;
+    let residents_party = entities::case_party::Entity::find()
+        .filter(entities::case_party::Column::UserId.eq(resident.user.id))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let question = app
+        .create_message(case.id, caseworker.user.id, "Can you both send photos?")
+        .await;
+
+    let mut socket = connect(addr, Some(&landlord.token)).await;
+    subscribe(&mut socket, &app.state.events, "m", MESSAGES).await;
+
+    // The resident's reply is between them and the caseworker.
+    let reply = entities::message::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        case_id: Set(case.id),
+        sender_user_id: Set(resident.user.id),
+        parent_message_id: Set(Some(question.id)),
+        replying_party_id: Set(Some(residents_party.id)),
+        subject: Set(None),
+        body: Set("Photos attached".into()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    app.state.events.publish(CaseEvent::MessagePosted {
+        case_id: case.id,
+        message_id: reply.id,
+    });
+    let update = app
+        .create_message(case.id, caseworker.user.id, "Thank you")
+        .await;
+    app.state.events.publish(CaseEvent::MessagePosted {
+        case_id: case.id,
+        message_id: update.id,
+    });
+
+    let next = receive(&mut socket).await;
+    assert_eq!(
+        next["payload"]["data"]["messagePosted"]["messageId"],
+        update.id.to_string(),
+        "{next}"
+    );
     nothing_more(&mut socket).await;
 }
 
@@ -248,17 +317,18 @@ async fn landlord_users_are_sent_their_organisations_tasks_only() {
 
     let next = receive(&mut landlords).await;
     let task = &next["payload"]["data"]["taskChanged"];
-    assert_eq!(task["id"], landlords_task.id.to_string(), "{next}");
-    assert_eq!(task["title"], "Send the repair log");
-    assert_eq!(task["status"], "PENDING");
-    assert_eq!(task["overdue"], true);
+    assert_eq!(task["taskId"], landlords_task.id.to_string(), "{next}");
+    assert_eq!(task["caseReference"], "202600003");
+    assert_eq!(task["task"]["title"], "Send the repair log");
+    assert_eq!(task["task"]["status"], "PENDING");
+    assert_eq!(task["task"]["overdue"], true);
     nothing_more(&mut landlords).await;
 
     // Staff see both; the other organisation's user sees neither.
     for expected in [&residents_task, &landlords_task] {
         let next = receive(&mut staff).await;
         assert_eq!(
-            next["payload"]["data"]["taskChanged"]["id"],
+            next["payload"]["data"]["taskChanged"]["taskId"],
             expected.id.to_string()
         );
     }
@@ -297,7 +367,7 @@ async fn unread_counts_follow_new_messages_and_reads() {
     let initial = receive(&mut socket).await;
     assert_eq!(
         initial["payload"]["data"]["unreadCounts"],
-        json!({ "total": 1, "cases": [{ "caseReference": "202600004", "unread": 1 }] })
+        json!({ "total": 1, "byCase": [{ "caseId": case.id.to_string(), "count": 1 }] })
     );
 
     // A message on someone else's case changes nothing and sends nothing.
@@ -342,7 +412,7 @@ async fn unread_counts_follow_new_messages_and_reads() {
     let after_read = receive(&mut socket).await;
     assert_eq!(
         after_read["payload"]["data"]["unreadCounts"],
-        json!({ "total": 0, "cases": [] })
+        json!({ "total": 0, "byCase": [] })
     );
 }
 
@@ -404,7 +474,7 @@ async fn an_event_raised_on_one_instance_reaches_a_subscriber_on_another() {
 
     let next = receive(&mut socket).await;
     assert_eq!(
-        next["payload"]["data"]["messagePosted"]["body"], "Raised on instance A",
+        next["payload"]["data"]["messagePosted"]["message"]["body"], "Raised on instance A",
         "{next}"
     );
     nothing_more(&mut socket).await;
