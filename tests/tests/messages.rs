@@ -306,3 +306,76 @@ async fn closed_cases_take_no_messages_or_replies() {
     assert_eq!(send.error_code(), "CONFLICT");
     assert_eq!(app.run_pending_jobs().await, 0, "nothing was emailed");
 }
+
+#[tokio::test]
+async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing_otherwise() {
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    let first = send_message(&app, &w, "First").await;
+    let second = send_message(&app, &w, "Second").await;
+    app.run_pending_jobs().await;
+    let mark = "mutation($case: ID, $ids: [ID!]) { markMessagesRead(caseId: $case, messageIds: $ids) { total byCase { count } } }";
+
+    // One id the caller cannot see: NOT_FOUND, and nothing is marked.
+    let (other_case, _) =
+        support::create_case(&app, &w.staff, Some(w.other_resident.user.id), None).await;
+    let hidden = gql(
+        &app,
+        Some(&w.staff.token),
+        "mutation($c: ID!) { sendMessage(caseId: $c, input: { subject: \"S\", body: \"B\" }) { id } }",
+        json!({ "c": other_case }),
+    )
+    .await;
+    let hidden = hidden.data()["sendMessage"]["id"].clone();
+    app.run_pending_jobs().await;
+    let refused = gql(
+        &app,
+        Some(&w.resident.token),
+        mark,
+        json!({ "ids": [first, hidden] }),
+    )
+    .await;
+    assert_eq!(refused.error_code(), "NOT_FOUND");
+    let unread = gql(&app, Some(&w.resident.token), UNREAD, json!({})).await;
+    assert_eq!(unread.data()["unreadCounts"]["total"], 2);
+
+    // Neither or both of caseId and messageIds: BAD_USER_INPUT.
+    for vars in [json!({}), json!({ "case": w.case_id, "ids": [first] })] {
+        let bad = gql(&app, Some(&w.resident.token), mark, vars).await;
+        assert_eq!(bad.error_code(), "BAD_USER_INPUT");
+    }
+
+    let read = gql(
+        &app,
+        Some(&w.resident.token),
+        mark,
+        json!({ "ids": [first] }),
+    )
+    .await;
+    assert_eq!(read.data()["markMessagesRead"]["total"], 1);
+    // Only the first message's "Read message" task is done.
+    let tasks: Vec<(Option<Uuid>, TaskStatus)> = task::Entity::find()
+        .filter(task::Column::AssigneeUserId.eq(w.resident.user.id))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.source_message_id, t.status))
+        .collect();
+    let first = Uuid::parse_str(&first).unwrap();
+    let second = Uuid::parse_str(&second).unwrap();
+    assert!(tasks.contains(&(Some(first), TaskStatus::Completed)));
+    assert!(tasks.contains(&(Some(second), TaskStatus::Pending)));
+
+    // Over-long subject or body of a staff message: field errors, nothing sent.
+    let long = gql(
+        &app,
+        Some(&w.staff.token),
+        "mutation($c: ID!, $b: String!) { sendMessage(caseId: $c, input: { subject: \"S\", body: $b }) { id } }",
+        json!({ "c": w.case_id, "b": "x".repeat(2001) }),
+    )
+    .await;
+    assert_eq!(long.error_code(), "BAD_USER_INPUT");
+    assert_eq!(long.body["errors"][0]["extensions"]["field"], "input.body");
+    assert_eq!(app.run_pending_jobs().await, 0);
+}

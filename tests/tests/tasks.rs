@@ -285,6 +285,33 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
     .await;
     assert_eq!(by_resident.error_code(), "FORBIDDEN");
 
+    let yesterday = (Utc::now().date_naive() - Duration::days(1)).to_string();
+    let past = gql(
+        &app,
+        Some(&w.staff.token),
+        create,
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": yesterday, "assignee": { "residentUserId": w.resident.user.id } } }),
+    )
+    .await;
+    assert_eq!(past.error_code(), "BAD_USER_INPUT");
+    assert_eq!(
+        past.body["errors"][0]["extensions"]["field"],
+        "input.dueDate"
+    );
+    let not_a_date = gql(
+        &app,
+        Some(&w.staff.token),
+        create,
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": "2026-13-01", "assignee": { "residentUserId": w.resident.user.id } } }),
+    )
+    .await;
+    assert_eq!(not_a_date.error_code(), "BAD_USER_INPUT");
+    assert_eq!(
+        task::Entity::find().all(app.db()).await.unwrap().len(),
+        0,
+        "nothing was created"
+    );
+
     let id = create_task(&app, &w, false, "Upload documents").await;
     gql(
         &app,
