@@ -379,3 +379,76 @@ async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing
     assert_eq!(long.body["errors"][0]["extensions"]["field"], "input.body");
     assert_eq!(app.run_pending_jobs().await, 0);
 }
+
+#[tokio::test]
+async fn casework_changes_publish_their_events_after_commit() {
+    use api::events::CaseEvent;
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    let mut events = app.state.events.subscribe();
+    let case_id = Uuid::parse_str(&w.case_id).unwrap();
+
+    let message = Uuid::parse_str(&send_message(&app, &w, "Evidence").await).unwrap();
+    app.run_pending_jobs().await;
+    let mut seen = vec![];
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    assert_eq!(
+        seen[0],
+        CaseEvent::MessagePosted {
+            case_id,
+            message_id: message
+        }
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(e, CaseEvent::TaskChanged { .. }))
+            .count(),
+        2,
+        "a Read message task per party: {seen:?}"
+    );
+
+    // A refused reply publishes nothing.
+    let refused = gql(
+        &app,
+        Some(&w.other_resident.token),
+        REPLY,
+        json!({ "id": message, "body": "Hi" }),
+    )
+    .await;
+    assert_eq!(refused.error_code(), "NOT_FOUND");
+    assert!(events.try_recv().is_err());
+
+    gql(
+        &app,
+        Some(&w.resident.token),
+        REPLY,
+        json!({ "id": message, "body": "Sent" }),
+    )
+    .await
+    .data();
+    assert!(matches!(
+        events.try_recv(),
+        Ok(CaseEvent::MessagePosted { .. })
+    ));
+    gql(
+        &app,
+        Some(&w.resident.token),
+        "mutation($id: ID!) { markMessagesRead(caseId: $id) { total } }",
+        json!({ "id": w.case_id }),
+    )
+    .await
+    .data();
+    assert_eq!(
+        events.try_recv().ok(),
+        Some(CaseEvent::MessagesRead {
+            user_id: w.resident.user.id,
+            case_id
+        })
+    );
+    assert!(
+        matches!(events.try_recv(), Ok(CaseEvent::TaskChanged { .. })),
+        "the Read message task"
+    );
+}
