@@ -355,3 +355,34 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn two_landlord_users_completing_one_task_at_once_leave_one_success() {
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    let colleague = app.landlord_user(w.org, &[]).await;
+    let id = create_task(&app, &w, true, "Provide your repair records").await;
+    let (a, b) = tokio::join!(
+        gql(&app, Some(&w.landlord.token), COMPLETE, json!({ "id": id })),
+        gql(
+            &app,
+            Some(&colleague.token),
+            UNABLE,
+            json!({ "id": id, "reason": "We have none" })
+        ),
+    );
+    let mut codes = vec![a.error_codes(), b.error_codes()];
+    codes.sort();
+    assert_eq!(codes, vec![vec![], vec!["CONFLICT".to_owned()]]);
+    let task = status(&app, &id).await;
+    let unable_won = b.error_codes().is_empty();
+    assert_eq!(
+        task.status,
+        if unable_won {
+            TaskStatus::UnableToComplete
+        } else {
+            TaskStatus::Completed
+        }
+    );
+    app.run_pending_jobs().await;
+}

@@ -168,6 +168,35 @@ async fn record(
     .await
 }
 
+/// Writes `model` to the task only if it is still in the state the caller
+/// read (`expected` status, and unreviewed when `unreviewed`): two people
+/// acting on one task at once (two users of a landlord, two caseworkers)
+/// cannot both succeed; the second gets `CONFLICT`, like a late click.
+async fn update_if(
+    conn: &impl ConnectionTrait,
+    model: task::ActiveModel,
+    id: Uuid,
+    expected: TaskStatus,
+    unreviewed: bool,
+) -> ApiResult<task::Model> {
+    let mut update = task::Entity::update_many()
+        .set(model)
+        .filter(task::Column::Id.eq(id))
+        .filter(task::Column::Status.eq(expected));
+    if unreviewed {
+        update = update.filter(task::Column::ReviewedAt.is_null());
+    }
+    if update.exec(conn).await?.rows_affected != 1 {
+        return Err(ApiError::Conflict(
+            "The task was changed meanwhile: reload it.".into(),
+        ));
+    }
+    task::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("Task"))
+}
+
 /// Sets a task on an open case. Staff only.
 pub async fn create(
     app: &App,
@@ -238,7 +267,7 @@ pub async fn complete(
     model.completed_at = Set(Some(now));
     model.completed_by_user_id = Set(Some(caller.user_id));
     model.updated_at = Set(now);
-    let after = model.update(&txn).await?;
+    let after = update_if(&txn, model, before.id, TaskStatus::Pending, false).await?;
     record(&txn, actor, "task.complete", Some(&before), &after).await?;
     txn.commit().await?;
     app.events.publish(CaseEvent::TaskChanged {
@@ -268,7 +297,7 @@ pub async fn report_unable(
     model.reviewed_at = Set(None);
     model.reviewed_by_user_id = Set(None);
     model.updated_at = Set(now);
-    let after = model.update(&txn).await?;
+    let after = update_if(&txn, model, before.id, TaskStatus::Pending, false).await?;
     let reporter = user::Entity::find_by_id(caller.user_id)
         .one(&txn)
         .await?
@@ -362,7 +391,7 @@ pub async fn review(
         }
         Review::Close => {}
     }
-    let after = model.update(&txn).await?;
+    let after = update_if(&txn, model, before.id, TaskStatus::UnableToComplete, true).await?;
     record(&txn, actor, "task.review", Some(&before), &after).await?;
     txn.commit().await?;
     app.events.publish(CaseEvent::TaskChanged {
