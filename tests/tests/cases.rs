@@ -8,7 +8,7 @@
 mod support;
 
 use chrono::{Datelike, Duration, Utc};
-use entities::task;
+use entities::{case, task};
 use portal_tests::TestApp;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
@@ -419,5 +419,64 @@ async fn twenty_concurrent_creations_get_twenty_consecutive_references() {
         created
             .iter()
             .all(|(_, r)| r.len() == 9 && r.starts_with(&year))
+    );
+}
+
+#[tokio::test]
+async fn the_demo_casework_reads_through_the_api_and_new_references_continue_it() {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let app = TestApp::init().await;
+    let logins = api::seed::seed_demo_data(app.db(), app.config())
+        .await
+        .unwrap()
+        .expect("seeded");
+    let client = api::auth::ClientInfo {
+        ip: None,
+        user_agent: None,
+        request_id: "test".into(),
+    };
+    let query = "{ home { edges { node { case { id reference complainantName landlordName owner { name }
+        nextTasks { title } tasks { title assigneeName } messages { subject senderName read } unreadCount } nextTask { title } overdue } } }
+        myTasks { edges { node { title case { reference } } } } unreadCounts { total } }";
+    let mut staff_token = None;
+    for (who, email) in &logins.accounts {
+        let user = entities::user::Entity::find()
+            .filter(entities::user::Column::EmailNormalized.eq(*email))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let token = api::auth::session::create(app.db(), user.id, &client)
+            .await
+            .unwrap();
+        let response = gql(&app, Some(&token), query, json!({})).await;
+        let data = response.data();
+        if who.starts_with("Resident") {
+            assert!(
+                !data["home"]["edges"].as_array().unwrap().is_empty(),
+                "{who} has a case"
+            );
+        }
+        if user.kind == entities::UserKind::Staff && staff_token.is_none() {
+            staff_token = Some(token);
+        }
+    }
+    let staff = staff_token.expect("a staff login");
+    let created = gql(
+        &app,
+        Some(&staff),
+        "mutation { createCase(input: { type: \"T\", stage: \"S\", statusLabel: \"L\", category: \"C\" }) { reference } }",
+        json!({}),
+    )
+    .await;
+    let reference = created.data()["createCase"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let existing = case::Entity::find().all(app.db()).await.unwrap();
+    assert_eq!(
+        existing.iter().filter(|c| c.reference == reference).count(),
+        1,
+        "{reference} is new"
     );
 }
