@@ -21,7 +21,7 @@ use crate::{
     error::{ApiError, ApiResult},
     policy::{
         self,
-        cases::{Caller, caller, can_manage},
+        cases::{Caller, can_manage},
     },
 };
 
@@ -185,11 +185,6 @@ pub async fn list(
 /// One case, if visible.
 pub async fn get(conn: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<case::Model> {
     policy::cases::find_visible(conn, viewer, id).await
-}
-
-/// The caller of a casework read.
-pub fn reader(viewer: &Viewer) -> ApiResult<Caller> {
-    caller(viewer)
 }
 
 /// A new case.

@@ -11,6 +11,11 @@
 //! (for lists, as a query condition, so a page never loads rows it must then
 //! hide) or [`find_visible`] (for one case by id). A case the caller may not
 //! see answers `NOT_FOUND`, exactly like an id that does not exist.
+//!
+//! [`Caller`] is the same decision reduced to a small hashable value, so that
+//! DataLoader keys can carry it; [`visible_to`] gives the condition for it
+//! (and `visible_cases` is `visible_to(caller(viewer)?)`). The task and
+//! message policies build on [`party_cases`] and [`party_ids`].
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
