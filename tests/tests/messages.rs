@@ -165,6 +165,16 @@ async fn a_party_replies_once_within_2000_characters_and_only_its_side_sees_the_
     )
     .await;
     assert_eq!(second.error_code(), "CONFLICT");
+    // The thread tells each caller whether they may still reply.
+    let flags = "query($id: ID!) { case(id: $id) { messages { fromStaff repliedByMe canReply } } }";
+    for (user, replied) in [(&w.resident, true), (&w.landlord, false), (&w.staff, false)] {
+        let thread = gql(&app, Some(&user.token), flags, json!({ "id": w.case_id })).await;
+        let first = &thread.data()["case"]["messages"][0];
+        assert_eq!(first["fromStaff"], true);
+        assert_eq!(first["repliedByMe"], replied);
+        let may = !replied && user.user.kind != entities::UserKind::Staff;
+        assert_eq!(first["canReply"], may);
+    }
     // Replies cannot be replied to; staff do not reply; outsiders see nothing.
     let to_reply = gql(
         &app,

@@ -35,7 +35,8 @@ const CASES: &str = "query($first: Int) { cases(first: $first) { edges { node {
   parties { kind name }
   nextTasks { title dueDate overdue assigneeName }
   tasks { title status case { reference } }
-  messages { subject senderName read fromStaff }
+  messages { subject senderName read fromStaff repliedByMe canReply }
+  details { type closedAt }
   unreadCount
 } } } }";
 

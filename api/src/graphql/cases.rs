@@ -219,6 +219,24 @@ fn party_name(v: &PartyView) -> String {
     }
 }
 
+/// The details of a case, as the overview shows them.
+#[derive(SimpleObject)]
+pub struct CaseDetails {
+    /// e.g. "Complaint about a member landlord".
+    #[graphql(name = "type")]
+    pub case_type: String,
+    /// e.g. "DR2 Review".
+    pub stage: String,
+    /// e.g. "Case under assessment".
+    pub status_label: String,
+    /// e.g. "Asbestos".
+    pub category: String,
+    /// When the case was created.
+    pub created_at: DateTime<Utc>,
+    /// When the case was closed (closed cases).
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
 /// A case.
 pub struct Case(pub case::Model);
 
@@ -282,6 +300,17 @@ impl Case {
     /// When the case was closed (closed cases).
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
+    }
+    /// The details together (the same values as the fields above).
+    async fn details(&self) -> CaseDetails {
+        CaseDetails {
+            case_type: self.0.case_type.clone(),
+            stage: self.0.stage.clone(),
+            status_label: self.0.status_label.clone(),
+            category: self.0.category.clone(),
+            created_at: self.0.created_at,
+            closed_at: self.0.closed_at,
+        }
     }
     /// Whether the case is open.
     async fn is_open(&self) -> bool {

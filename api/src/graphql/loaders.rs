@@ -104,6 +104,10 @@ pub struct MessagesKey(pub Uuid, pub Caller);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UnreadKey(pub Uuid, pub Caller);
 
+/// Whether the caller's side has replied to a staff message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RepliedKey(pub Uuid, pub Caller);
+
 /// Whether a user has read a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReadKey(pub Uuid, pub Uuid);
@@ -304,6 +308,32 @@ impl Loader<UnreadKey> for CaseworkLoader {
                 .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
             for (case_id, n) in counts {
                 out.insert(UnreadKey(case_id, caller), n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<RepliedKey> for CaseworkLoader {
+    type Value = bool;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RepliedKey]) -> Result<HashMap<RepliedKey, bool>, LoadError> {
+        let mut out: HashMap<RepliedKey, bool> = keys.iter().map(|k| (*k, false)).collect();
+        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+            // Staff are no party: they never reply.
+            let Some(side) = caller.side else { continue };
+            for reply in message::Entity::find()
+                .filter(message::Column::ParentMessageId.is_in(ids))
+                .filter(
+                    message::Column::ReplyingPartyId.in_subquery(policy::cases::party_ids(side)),
+                )
+                .all(&self.db)
+                .await?
+            {
+                if let Some(parent) = reply.parent_message_id {
+                    out.insert(RepliedKey(parent, caller), true);
+                }
             }
         }
         Ok(out)
@@ -537,7 +567,8 @@ async fn prefetch_messages_with(
     if messages.is_empty() {
         return Ok(());
     }
-    let (senders, reads) = futures::join!(
+    let replied = node.field("repliedByMe").exists() || node.field("canReply").exists();
+    let (senders, reads, replies, cases) = futures::join!(
         fetch(
             loader,
             node.field("senderName").exists(),
@@ -548,8 +579,20 @@ async fn prefetch_messages_with(
             node.field("read").exists(),
             messages.iter().map(|m| ReadKey(m.id, caller.user_id)),
         ),
+        fetch(
+            loader,
+            replied,
+            messages.iter().map(|m| RepliedKey(m.id, caller)),
+        ),
+        fetch(
+            loader,
+            node.field("canReply").exists(),
+            messages.iter().map(|m| CaseKey(m.case_id, caller)),
+        ),
     );
     senders.map_err(internal)?;
     reads.map_err(internal)?;
+    replies.map_err(internal)?;
+    cases.map_err(internal)?;
     Ok(())
 }

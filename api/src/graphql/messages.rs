@@ -12,7 +12,7 @@ use entities::message;
 use super::{
     ContextExt,
     cases::{caller, load},
-    loaders::{ReadKey, UserKey},
+    loaders::{CaseKey, ReadKey, RepliedKey, UserKey},
     scalars::parse_id,
     users::actor,
 };
@@ -57,6 +57,33 @@ impl Message {
             .await?
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default())
+    }
+    /// For a staff message: whether my side (me, or my organisation) has
+    /// replied to it. Always false for staff.
+    async fn replied_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if self.0.parent_message_id.is_some() {
+            return Ok(false);
+        }
+        Ok(load(ctx, RepliedKey(self.0.id, caller(ctx)?))
+            .await?
+            .unwrap_or(false))
+    }
+    /// Whether I may reply now: I am a party, it is a staff message my side
+    /// has not replied to, and the case is open ("reply once").
+    async fn can_reply(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let caller = caller(ctx)?;
+        if caller.is_staff() || self.0.parent_message_id.is_some() {
+            return Ok(false);
+        }
+        if load(ctx, RepliedKey(self.0.id, caller))
+            .await?
+            .unwrap_or(false)
+        {
+            return Ok(false);
+        }
+        Ok(load(ctx, CaseKey(self.0.case_id, caller))
+            .await?
+            .is_some_and(|c| c.closed_at.is_none()))
     }
     /// Whether I have read it (my own messages count as read).
     async fn read(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
