@@ -1,0 +1,560 @@
+//! `bench cases`: the casework pages a resident opens most — the home list
+//! and a case page — on a PostgreSQL dataset of (by default) 100,000 cases,
+//! with the number of SQL statements each request costs.
+//!
+//! The API runs in this process exactly as deployed ([`api::http::serve`] on a
+//! real TCP port, against PostgreSQL and Redis in a scratch database and key
+//! prefix), and is driven over HTTP with `reqwest`:
+//!
+//! 1. **Data**, written set-based (`INSERT ... SELECT generate_series`, one
+//!    statement per table, ids derived from `md5(<kind> || n)` so rows can
+//!    refer to each other without lookups): 500 landlord organisations, 50
+//!    caseworkers, `--cases` cases (one in five closed) each with a resident
+//!    and a landlord party, 5 tasks per case (3 pending, 2 completed; for the
+//!    resident and the landlord in turn; due dates from 20 days ago to 40
+//!    ahead) and 10 messages per case (5 staff messages, each with the
+//!    resident's reply). The **bench resident** is the resident party of 50 of
+//!    the cases (40 open); every other resident has two. Then `ANALYZE`.
+//! 2. **(a) Home**: `home(first: 50)` with each item's case (reference, type,
+//!    status, complainant, landlord), next task and due date, `--concurrency`
+//!    callers at once for `--seconds`, all as the bench resident.
+//! 3. **(b) Case page**: `case(id:)` with its details, owner, resident,
+//!    landlord, next five tasks, all tasks and all messages (sender, read
+//!    state), the callers rotating over the bench resident's 50 cases.
+//! 4. **Baseline**: `{ viewer { id } }` the same way: the cost of the HTTP
+//!    round trip, the session lookup and the GraphQL machinery alone.
+//!
+//! **SQL statements per request** are counted by SeaORM's metric callback on
+//! the API's connection pool (every statement the API sends, including the
+//! session lookup and any write), over the whole load, divided by the
+//! requests. It does not grow with the data: the point of the loaders.
+//!
+//! Progress goes to stderr; the database and the Redis keys are removed at the
+//! end, also when the run fails.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use serde_json::json;
+use url::Url;
+use uuid::Uuid;
+
+use worker::{config::Config, queue::Queue, runner::Shutdown};
+
+use crate::{
+    scratch::{ScratchDatabase, clean_redis, server},
+    table::{Percentiles, Table, ms, rate},
+};
+
+/// Cases of the bench resident.
+const RESIDENT_CASES: i64 = 50;
+
+/// The home query: what the home page shows.
+const HOME: &str = "query Home { home(first: 50) { edges { node { \
+    case { id reference type statusLabel complainantName landlordName } \
+    nextTask { id title dueDate } dueDate overdue } } pageInfo { hasNextPage endCursor } } }";
+
+/// The case page: overview, tasks and messages.
+const CASE: &str = "query CasePage($id: ID!) { case(id: $id) { \
+    id reference type stage statusLabel category createdAt closedAt \
+    owner { id name team role } resident { name address } landlord { name address } \
+    nextTasks { id title dueDate status overdue } \
+    tasks { id title dueDate status overdue assigneeKind assigneeName } \
+    messages { id subject body createdAt fromStaff senderName read } unreadCount } }";
+
+/// The baseline.
+const VIEWER: &str = "{ viewer { id } }";
+
+/// Options of `bench cases`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Cases in the dataset.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(i64).range(1000..))]
+    cases: i64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=256))]
+    concurrency: u64,
+    /// Length of each measurement.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    /// A PostgreSQL server URL; the bench creates (and drops) its own
+    /// `portal_bench_<random>` database on that server.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    database_url: String,
+    /// Redis for the job queue and the rate-limit counters; only keys under
+    /// `portal-bench:<random>:` are written, and deleted at the end.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+}
+
+/// One load's results.
+struct Load {
+    name: &'static str,
+    ok: u64,
+    elapsed: Duration,
+    latency: Percentiles,
+    /// SQL statements sent by the API during the load.
+    statements: u64,
+}
+
+/// Runs the scenario and prints the table.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let database = format!("portal_bench_{run_id}");
+    let prefix = format!("portal-bench:{run_id}");
+    eprintln!(
+        "bench cases: {} cases, concurrency {}, {} s per load (run {run_id})",
+        args.cases, args.concurrency, args.seconds
+    );
+    let data_dir = tempfile::Builder::new().prefix("portal-bench-").tempdir()?;
+    let scratch = ScratchDatabase::create(&args.database_url, &database).await?;
+    eprintln!("[postgres] created database {database}");
+    let shutdown = Shutdown::new();
+    let scenario = async {
+        let mut db = worker::db::connect_url(&scratch.url).await?;
+        worker::db::migrate(&db).await.context("migrations")?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        // Set before the pool is cloned into the app, so every clone counts.
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let config = Arc::new(Config::from_vars(
+            [
+                ("DATABASE_URL", scratch.url.clone()),
+                ("REDIS_URL", args.redis_url.clone()),
+                ("PORTAL_QUEUE_NAME", prefix.clone()),
+                ("PORTAL_DATA_DIR", data_dir.path().display().to_string()),
+                ("PORTAL_BIND_ADDR", free_port()?.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+        )?);
+        let measured = measure(&args, config, db.clone(), statements, shutdown.clone()).await;
+        db.close().await.ok();
+        measured
+    };
+    let result = tokio::select! {
+        result = scenario => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    shutdown.cancel();
+    match scratch.drop_database().await {
+        Ok(()) => eprintln!("cleanup: dropped database {database}"),
+        Err(e) => eprintln!("cleanup: could not drop database {database}: {e:#}"),
+    }
+    match clean_redis(&args.redis_url, &prefix).await {
+        Ok(n) => eprintln!("cleanup: deleted {n} Redis keys under {prefix}:"),
+        Err(e) => eprintln!("cleanup: could not delete Redis keys under {prefix}: {e:#}"),
+    }
+    let (loads, rows) = result?;
+    print(&args, &database, &loads, &rows);
+    Ok(())
+}
+
+/// A port nobody listens on now (the API binds it a moment later).
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?)
+}
+
+async fn measure(
+    args: &Args,
+    config: Arc<Config>,
+    db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+    shutdown: Shutdown,
+) -> anyhow::Result<(Vec<Load>, Vec<(String, i64)>)> {
+    let (resident, cases, rows) = generate(args, &db).await?;
+    let client_info = api::auth::ClientInfo {
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("bench".into()),
+        request_id: "bench".into(),
+    };
+    let token = api::auth::session::create(&db, resident, &client_info).await?;
+    let queue = Queue::connect(&config, &db).await?;
+    let app = api::run::build_app(config.clone(), db, queue).await;
+    let server = tokio::spawn(api::http::serve(app, shutdown.clone()));
+    let client = Arc::new(Client {
+        endpoint: format!("http://{}/graphql", config.bind_addr),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?,
+        token,
+        cases,
+    });
+    client.wait_until_up(Duration::from_secs(30)).await?;
+    // Warm-up (pools, prepared statements), and a check that each query
+    // answers what it should.
+    let home = client.request(HOME, json!({})).await?;
+    let items = home["data"]["home"]["edges"].as_array().map_or(0, Vec::len);
+    anyhow::ensure!(items > 0, "the home list is empty: {home}");
+    let page = client
+        .request(CASE, json!({ "id": client.cases[0] }))
+        .await?;
+    anyhow::ensure!(
+        page["data"]["case"]["messages"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty()),
+        "the case page has no messages: {page}"
+    );
+    eprintln!("[check] home lists {items} cases; a case page has tasks and messages");
+
+    let seconds = Duration::from_secs(args.seconds);
+    let mut loads = Vec::new();
+    for (name, query) in [
+        ("{ viewer { id } } (baseline)", VIEWER),
+        ("(a) home(first: 50)", HOME),
+        ("(b) case page", CASE),
+    ] {
+        eprintln!(
+            "[load] {name}, concurrency {}, {} s",
+            args.concurrency, args.seconds
+        );
+        let before = statements.load(Ordering::Relaxed);
+        let (ok, elapsed, latency) = client.load(args.concurrency, seconds, query).await?;
+        let statements = statements.load(Ordering::Relaxed) - before;
+        eprintln!("[load] {ok} requests, {statements} SQL statements");
+        loads.push(Load {
+            name,
+            ok,
+            elapsed,
+            latency,
+            statements,
+        });
+    }
+    shutdown.cancel();
+    server.await.context("API task panicked")??;
+    Ok((loads, rows))
+}
+
+/// Runs one statement with progress on stderr; returns the rows it wrote.
+async fn step(
+    db: &DatabaseConnection,
+    what: &str,
+    sql: &str,
+    values: Vec<Value>,
+) -> anyhow::Result<u64> {
+    let started = Instant::now();
+    let done = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await
+        .with_context(|| format!("generating {what}"))?;
+    eprintln!(
+        "[data] {what}: {} rows in {:.1} s",
+        done.rows_affected(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(done.rows_affected())
+}
+
+/// Writes the dataset (see the module docs). Returns the bench resident, the
+/// ids of their cases, and the row counts per table.
+async fn generate(
+    args: &Args,
+    db: &DatabaseConnection,
+) -> anyhow::Result<(Uuid, Vec<String>, Vec<(String, i64)>)> {
+    let started = Instant::now();
+    let n = args.cases;
+    // Residents other than the bench resident, two cases each.
+    let residents = (n - RESIDENT_CASES).div_euclid(2).max(1);
+    let now = Utc::now();
+    let today = now.date_naive();
+    let mut rows = Vec::new();
+    let user_columns = "id, kind, organisation_id, first_name, last_name, email, email_normalized, \
+         status, mobile_reset_pending, two_factor_method, failed_login_attempts, staff_team, \
+         staff_role, address, last_login_at, created_at, updated_at";
+
+    let written = step(
+        db,
+        "organisations",
+        "INSERT INTO organisations (id, name, address, requires_two_factor, created_at, updated_at) \
+         SELECT md5('org' || g)::uuid, 'Housing Association ' || g, g || ' High Street', false, $1, $1 \
+         FROM generate_series(1, 500) g",
+        vec![now.into()],
+    )
+    .await?;
+    rows.push(("organisations".to_owned(), written as i64));
+    let staff = step(
+        db,
+        "caseworkers",
+        &format!(
+            "INSERT INTO users ({user_columns}) \
+             SELECT md5('staff' || g)::uuid, 'STAFF', NULL, 'Case', 'Worker ' || g, \
+                    'staff' || g || '@bench.example', 'staff' || g || '@bench.example', \
+                    'ACTIVE', false, 'NONE', 0, 'Dispute Resolution', 'CASEWORKER', NULL, $1, $1, $1 \
+             FROM generate_series(1, 50) g"
+        ),
+        vec![now.into()],
+    )
+    .await?;
+    // Resident 0 is the bench resident.
+    let people = step(
+        db,
+        "residents",
+        &format!(
+            "INSERT INTO users ({user_columns}) \
+             SELECT md5('resident' || g)::uuid, 'RESIDENT', NULL, 'Resident', 'Number ' || g, \
+                    'resident' || g || '@bench.example', 'resident' || g || '@bench.example', \
+                    'ACTIVE', false, 'NONE', 0, NULL, NULL, g || ' Low Road', $1, $1, $1 \
+             FROM generate_series(0, $2::bigint) g"
+        ),
+        vec![now.into(), residents.into()],
+    )
+    .await?;
+    rows.push(("users".to_owned(), (staff + people) as i64));
+
+    // Case g: the bench resident's for g <= 50, else resident (g - 51) / 2 + 1;
+    // landlord g % 500 + 1; owner g % 50 + 1; closed when g % 5 = 0.
+    // References: year 2000 + g / 100000 and a 5-digit sequence.
+    let resident_of = format!(
+        "CASE WHEN g <= {RESIDENT_CASES} THEN 0 ELSE (g - {RESIDENT_CASES} - 1) / 2 % {residents} + 1 END"
+    );
+    let written = step(
+        db,
+        "cases",
+        "INSERT INTO cases (id, reference, case_type, stage, status_label, category, \
+                            landlord_organisation_id, owner_user_id, closed_at, created_at, updated_at) \
+         SELECT md5('case' || g)::uuid, \
+                (2000 + g / 100000)::text || lpad((g % 100000)::text, 5, '0'), \
+                'Complaint about a member landlord', \
+                (ARRAY['DR2 Review', 'DR2 Dispute Support', 'Assessment'])[g % 3 + 1], \
+                CASE WHEN g % 5 = 0 THEN 'Closed' ELSE 'Case under assessment' END, \
+                (ARRAY['Asbestos', 'Damp and mould', 'Repairs', 'Noise'])[g % 4 + 1], \
+                md5('org' || (g % 500 + 1))::uuid, md5('staff' || (g % 50 + 1))::uuid, \
+                CASE WHEN g % 5 = 0 THEN $1::timestamptz - make_interval(days => (g % 300)::int) END, \
+                $1::timestamptz - make_interval(days => (30 + g % 700)::int), $1 \
+         FROM generate_series(1, $2::bigint) g",
+        vec![now.into(), n.into()],
+    )
+    .await?;
+    rows.push(("cases".to_owned(), written as i64));
+    let written = step(
+        db,
+        "case parties",
+        &format!(
+            "INSERT INTO case_parties (id, case_id, party_kind, user_id, organisation_id, created_at) \
+             SELECT md5('rparty' || g)::uuid, md5('case' || g)::uuid, 'RESIDENT', \
+                    md5('resident' || ({resident_of}))::uuid, NULL, $1 \
+             FROM generate_series(1, $2::bigint) g \
+             UNION ALL \
+             SELECT md5('lparty' || g)::uuid, md5('case' || g)::uuid, 'LANDLORD', NULL, \
+                    md5('org' || (g % 500 + 1))::uuid, $1 \
+             FROM generate_series(1, $2::bigint) g"
+        ),
+        vec![now.into(), n.into()],
+    )
+    .await?;
+    rows.push(("case_parties".to_owned(), written as i64));
+    // Task k of case g: for the resident when k is odd, else the landlord;
+    // pending for k <= 3, else completed.
+    let written = step(
+        db,
+        "tasks",
+        &format!(
+            "INSERT INTO tasks (id, case_id, title, due_date, status, assignee_kind, \
+                                assignee_user_id, assignee_organisation_id, completed_at, \
+                                created_at, updated_at) \
+             SELECT md5('task' || g || '-' || k)::uuid, md5('case' || g)::uuid, \
+                    (ARRAY['Send photos', 'Send the repair log', 'Read message', \
+                           'Confirm your address', 'Send the landlord''s response'])[k], \
+                    $2::date + ((g * 7 + k * 13) % 60 - 20)::int, \
+                    CASE WHEN k <= 3 THEN 'PENDING' ELSE 'COMPLETED' END, \
+                    CASE WHEN k % 2 = 1 THEN 'RESIDENT' ELSE 'LANDLORD' END, \
+                    CASE WHEN k % 2 = 1 THEN md5('resident' || ({resident_of}))::uuid END, \
+                    CASE WHEN k % 2 = 0 THEN md5('org' || (g % 500 + 1))::uuid END, \
+                    CASE WHEN k > 3 THEN $1::timestamptz END, $1, $1 \
+             FROM generate_series(1, $3::bigint) g, generate_series(1, 5) k"
+        ),
+        vec![now.into(), today.into(), n.into()],
+    )
+    .await?;
+    rows.push(("tasks".to_owned(), written as i64));
+    // Messages 2j - 1 (staff, from the owner) and 2j (the resident's reply).
+    let written = step(
+        db,
+        "messages",
+        &format!(
+            "INSERT INTO messages (id, case_id, sender_user_id, parent_message_id, replying_party_id, \
+                                   subject, body, created_at) \
+             SELECT md5('msg' || g || '-' || k)::uuid, md5('case' || g)::uuid, \
+                    CASE WHEN k % 2 = 1 THEN md5('staff' || (g % 50 + 1))::uuid \
+                         ELSE md5('resident' || ({resident_of}))::uuid END, \
+                    CASE WHEN k % 2 = 0 THEN md5('msg' || g || '-' || (k - 1))::uuid END, \
+                    CASE WHEN k % 2 = 0 THEN md5('rparty' || g)::uuid END, \
+                    CASE WHEN k % 2 = 1 THEN 'Update on your case' END, \
+                    repeat('Message text. ', 10 + k), \
+                    $1::timestamptz - make_interval(days => 20 - k, secs => (g % 3600)::int) \
+             FROM generate_series(1, $2::bigint) g, generate_series(1, 10) k"
+        ),
+        vec![now.into(), n.into()],
+    )
+    .await?;
+    rows.push(("messages".to_owned(), written as i64));
+    let analyze = Instant::now();
+    db.execute_unprepared("ANALYZE").await?;
+    eprintln!(
+        "[data] ANALYZE in {:.1} s; dataset in {:.1} s",
+        analyze.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // The ids the generator derived, as PostgreSQL derives them.
+    let resident: Uuid = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT md5('resident0')::uuid AS id",
+        ))
+        .await?
+        .context("no bench resident")?
+        .try_get("", "id")?;
+    let cases = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT md5('case' || g)::uuid AS id FROM generate_series(1, $1::bigint) g",
+            [Value::from(RESIDENT_CASES)],
+        ))
+        .await?
+        .into_iter()
+        .map(|row| row.try_get::<Uuid>("", "id").map(|id| id.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((resident, cases, rows))
+}
+
+/// The HTTP side: one client, the bench resident's session.
+struct Client {
+    endpoint: String,
+    http: reqwest::Client,
+    token: String,
+    /// The bench resident's cases, for the case page.
+    cases: Vec<String>,
+}
+
+impl Client {
+    async fn wait_until_up(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        let health = self.endpoint.replace("/graphql", "/healthz");
+        loop {
+            if self.http.get(&health).send().await.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                anyhow::bail!("the API did not start listening within {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn request(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(&self.token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await?;
+        if !status.is_success() || body.get("errors").is_some() {
+            anyhow::bail!("HTTP {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    /// `query` from `concurrency` callers until `length` has passed, timing
+    /// each; the first failure fails the load. The case page rotates over the
+    /// resident's cases.
+    async fn load(
+        self: &Arc<Self>,
+        concurrency: u64,
+        length: Duration,
+        query: &'static str,
+    ) -> anyhow::Result<(u64, Duration, Percentiles)> {
+        let started = Instant::now();
+        let deadline = started + length;
+        let mut callers = tokio::task::JoinSet::new();
+        for caller in 0..concurrency as usize {
+            let client = self.clone();
+            callers.spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = caller;
+                while Instant::now() < deadline {
+                    let variables = json!({ "id": client.cases[i % client.cases.len()] });
+                    i += concurrency as usize;
+                    let sent = Instant::now();
+                    client.request(query, variables).await?;
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                }
+                anyhow::Ok(latencies)
+            });
+        }
+        let mut latencies = Vec::new();
+        while let Some(joined) = callers.join_next().await {
+            latencies.extend(joined.context("a load task panicked")??);
+        }
+        let elapsed = started.elapsed();
+        Ok((
+            latencies.len() as u64,
+            elapsed,
+            Percentiles::of(&mut latencies).context("no request finished")?,
+        ))
+    }
+}
+
+fn print(args: &Args, database: &str, loads: &[Load], rows: &[(String, i64)]) {
+    let mut table = Table::new(&[
+        "scenario",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "SQL/request",
+    ]);
+    for load in loads {
+        table.row(vec![
+            load.name.to_owned(),
+            rate(load.ok as f64),
+            rate(load.ok as f64 / load.elapsed.as_secs_f64()),
+            ms(load.latency.p50),
+            ms(load.latency.p99),
+            ms(load.latency.max),
+            format!("{:.1}", load.statements as f64 / load.ok.max(1) as f64),
+        ]);
+    }
+    println!();
+    print!("{}", table.render());
+    println!();
+    let db_server = Url::parse(&args.database_url)
+        .map(|u| server(&u))
+        .unwrap_or_default();
+    let dataset: Vec<String> = rows
+        .iter()
+        .map(|(table, n)| format!("{} {table}", rate(*n as f64)))
+        .collect();
+    println!(
+        "run: {}; one resident with {RESIDENT_CASES} cases (40 open), concurrency {}, {} s per load, \
+         API in-process over HTTP on loopback; {} CPU(s); PostgreSQL {db_server} database {database}",
+        dataset.join(", "),
+        args.concurrency,
+        args.seconds,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+}
