@@ -379,6 +379,30 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
         json!({ "isOpen": true, "closedAt": null })
     );
 
+    // Every change is in the audit log, with who made it.
+    let actions: Vec<(String, Option<Uuid>)> = entities::audit_log::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.target_type == "case")
+        .map(|e| (e.action, e.actor_user_id))
+        .collect();
+    for action in [
+        "case.create",
+        "case.update",
+        "case.assign_owner",
+        "case.add_party",
+        "case.remove_party",
+        "case.close",
+        "case.reopen",
+    ] {
+        assert!(
+            actions.contains(&(action.to_owned(), Some(w.staff.user.id))),
+            "{action}: {actions:?}"
+        );
+    }
+
     // Portal users cannot run the back office.
     let forbidden = gql(
         &app,
