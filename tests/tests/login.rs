@@ -263,10 +263,12 @@ async fn an_unknown_email_takes_about_as_long_as_a_wrong_password() {
     wrong.sort();
     let unknown = median_time(&app, "nobody@nowhere.example", 5).await;
     // The password hash dominates both (tens of milliseconds); without the
-    // dummy hash an unknown email would answer in about one.
+    // dummy hash an unknown email would answer in about one. Compared with the
+    // fastest wrong-password median, so a loaded machine slowing some samples
+    // cannot fail the test, while a missing dummy hash (~20x faster) still does.
     assert!(
-        unknown * 3 > wrong[2],
+        unknown * 3 > wrong[0],
         "unknown email {unknown:?} vs wrong password {:?}",
-        wrong[2]
+        wrong[0]
     );
 }
