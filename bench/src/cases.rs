@@ -27,15 +27,18 @@
 //! **SQL statements per request** are counted by SeaORM's metric callback on
 //! the API's connection pool (every statement the API sends, including the
 //! session lookup and any write), over the whole load, divided by the
-//! requests. It does not grow with the data: the point of the loaders.
+//! requests. It does not grow with the data: the point of the loaders. The
+//! same callback times each statement: the three statements with the most
+//! total time in each load are printed on stderr, to show where the time goes.
 //!
 //! Progress goes to stderr; the database and the Redis keys are removed at the
 //! end, also when the run fails.
 
 use std::{
+    collections::HashMap,
     net::{Ipv4Addr, SocketAddr},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -122,12 +125,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let scenario = async {
         let mut db = worker::db::connect_url(&scratch.url).await?;
         worker::db::migrate(&db).await.context("migrations")?;
-        let statements = Arc::new(AtomicU64::new(0));
+        let statements = Arc::new(Statements::default());
         let counter = statements.clone();
         // Set before the pool is cloned into the app, so every clone counts.
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
+        db.set_metric_callback(move |info| counter.record(info));
         let config = Arc::new(Config::from_vars(
             [
                 ("DATABASE_URL", scratch.url.clone()),
@@ -171,7 +172,7 @@ async fn measure(
     args: &Args,
     config: Arc<Config>,
     db: DatabaseConnection,
-    statements: Arc<AtomicU64>,
+    statements: Arc<Statements>,
     shutdown: Shutdown,
 ) -> anyhow::Result<(Vec<Load>, Vec<(String, i64)>)> {
     let (resident, cases, rows) = generate(args, &db).await?;
@@ -220,10 +221,17 @@ async fn measure(
             "[load] {name}, concurrency {}, {} s",
             args.concurrency, args.seconds
         );
-        let before = statements.load(Ordering::Relaxed);
+        statements.reset();
         let (ok, elapsed, latency) = client.load(args.concurrency, seconds, query).await?;
-        let statements = statements.load(Ordering::Relaxed) - before;
-        eprintln!("[load] {ok} requests, {statements} SQL statements");
+        let (statements, slowest) = statements.report(3);
+        eprintln!("[load] {ok} requests, {statements} SQL statements; most time in:");
+        for (sql, count, total) in slowest {
+            eprintln!(
+                "[load]   {:>8.1} ms total, {count} × {:.2} ms: {sql}",
+                total.as_secs_f64() * 1000.0,
+                total.as_secs_f64() * 1000.0 / count.max(1) as f64
+            );
+        }
         loads.push(Load {
             name,
             ok,
@@ -235,6 +243,58 @@ async fn measure(
     shutdown.cancel();
     server.await.context("API task panicked")??;
     Ok((loads, rows))
+}
+
+/// What SeaORM's metric callback saw: every statement, and the time per
+/// statement text.
+#[derive(Default)]
+struct Statements {
+    count: AtomicU64,
+    /// Executions and total time, by SQL text (values are bound, so one text
+    /// is one query shape).
+    by_sql: Mutex<HashMap<String, (u64, Duration)>>,
+}
+
+impl Statements {
+    fn record(&self, info: &sea_orm::metric::Info<'_>) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let sql = info
+            .statement
+            .sql
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Ok(mut by_sql) = self.by_sql.lock() {
+            let entry = by_sql.entry(sql).or_default();
+            entry.0 += 1;
+            entry.1 += info.elapsed;
+        }
+    }
+
+    fn reset(&self) {
+        self.count.store(0, Ordering::Relaxed);
+        if let Ok(mut by_sql) = self.by_sql.lock() {
+            by_sql.clear();
+        }
+    }
+
+    /// The statements since the last reset, and the `top` statement texts
+    /// with the most total time (shortened to 160 characters).
+    fn report(&self, top: usize) -> (u64, Vec<(String, u64, Duration)>) {
+        let mut slowest: Vec<(String, u64, Duration)> = self
+            .by_sql
+            .lock()
+            .map(|by_sql| {
+                by_sql
+                    .iter()
+                    .map(|(sql, (n, t))| (sql.chars().take(160).collect(), *n, *t))
+                    .collect()
+            })
+            .unwrap_or_default();
+        slowest.sort_by_key(|s| std::cmp::Reverse(s.2));
+        slowest.truncate(top);
+        (self.count.load(Ordering::Relaxed), slowest)
+    }
 }
 
 /// Runs one statement with progress on stderr; returns the rows it wrote.
