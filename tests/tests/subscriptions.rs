@@ -262,6 +262,44 @@ async fn a_landlord_is_not_sent_the_residents_reply() {
 }
 
 #[tokio::test]
+async fn a_revoked_session_stops_receiving() {
+    let app = TestApp::init().await;
+    let addr = serve(app.state.clone()).await;
+    let caseworker = app.caseworker().await;
+    let resident = app.resident().await;
+    let case = app
+        .create_case(
+            "202600009",
+            Some(resident.user.id),
+            None,
+            Some(caseworker.user.id),
+        )
+        .await;
+    let mut socket = connect(addr, Some(&resident.token)).await;
+    subscribe(&mut socket, &app.state.events, "m", MESSAGES).await;
+
+    // Signed out elsewhere ("end this session", a password reset, deactivation).
+    entities::session::Entity::update_many()
+        .col_expr(
+            entities::session::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Some(Utc::now())),
+        )
+        .filter(entities::session::Column::UserId.eq(resident.user.id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    let message = app
+        .create_message(case.id, caseworker.user.id, "After sign-out")
+        .await;
+    app.state.events.publish(CaseEvent::MessagePosted {
+        case_id: case.id,
+        message_id: message.id,
+    });
+    let end = receive(&mut socket).await;
+    assert_eq!(end["type"], "complete", "{end}");
+}
+
+#[tokio::test]
 async fn landlord_users_are_sent_their_organisations_tasks_only() {
     let app = TestApp::init().await;
     let addr = serve(app.state.clone()).await;

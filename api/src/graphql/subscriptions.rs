@@ -22,16 +22,24 @@
 //!
 //! The caller is the one resolved at `connection_init`; an anonymous or API
 //! token connection gets `UNAUTHENTICATED` / `FORBIDDEN` when it subscribes.
+//! A subscription ends (`complete`) once its session is revoked or expires or
+//! the user is no longer active, so signing out, "end this session" and
+//! deactivation also stop live updates.
 
-use std::{collections::HashMap, pin::Pin};
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    time::{Duration, Instant},
+};
 
 use async_graphql::{Context, ErrorExtensions, ID, Object, Subscription};
+use chrono::Utc;
 use futures::{Stream, StreamExt, stream};
-use sea_orm::{EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use entities::{case, message, task};
+use entities::{UserStatus, case, message, session, task, user};
 
 use super::{
     ContextExt,
@@ -43,7 +51,7 @@ use crate::{
     auth::Viewer,
     casework,
     error::ApiResult,
-    events::{CaseEvent, EventBus},
+    events::CaseEvent,
     policy::{
         self,
         cases::{Caller, caller},
@@ -118,7 +126,7 @@ impl Subscription {
     ) -> async_graphql::Result<BoxStream<MessagePostedEvent>> {
         let (app, viewer) = subscriber(ctx)?;
         let only = case_id.map(|id| Uuid::parse_str(id.as_str()).unwrap_or(Uuid::nil()));
-        Ok(events(&app.events)
+        Ok(events(&app, &viewer)
             .filter_map(move |event| {
                 let (app, viewer) = (app.clone(), viewer.clone());
                 async move {
@@ -148,7 +156,7 @@ impl Subscription {
     ) -> async_graphql::Result<BoxStream<TaskChangedEvent>> {
         let (app, viewer) = subscriber(ctx)?;
         let only = case_id.map(|id| Uuid::parse_str(id.as_str()).unwrap_or(Uuid::nil()));
-        Ok(events(&app.events)
+        Ok(events(&app, &viewer)
             .filter_map(move |event| {
                 let (app, viewer) = (app.clone(), viewer.clone());
                 async move {
@@ -172,7 +180,7 @@ impl Subscription {
         let (app, viewer) = subscriber(ctx)?;
         // `None`: the start; `Some(None)`: missed events (lagged); either way
         // the counts are recomputed.
-        let triggers = stream::once(async { None }).chain(events(&app.events).map(Some));
+        let triggers = stream::once(async { None }).chain(events(&app, &viewer).map(Some));
         let mut last: Option<HashMap<Uuid, i64>> = None;
         Ok(triggers
             .filter_map(move |trigger| {
@@ -211,18 +219,63 @@ fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<(AppState, Viewer)> {
 }
 
 /// Every event published from now on; `None` where the receiver fell behind
-/// and missed some.
-fn events(bus: &EventBus) -> impl Stream<Item = Option<CaseEvent>> + Send + 'static {
-    stream::unfold(bus.subscribe(), |mut rx| async move {
-        match rx.recv().await {
-            Ok(event) => Some((Some(event), rx)),
+/// and missed some. The stream ends when the subscriber's session ends
+/// (revoked, signed out, expired, or the user no longer active): checked at
+/// the first event and then at most every [`SESSION_RECHECK`], so a revoked
+/// session stops receiving within that time of the next event.
+fn events(
+    app: &AppState,
+    viewer: &Viewer,
+) -> impl Stream<Item = Option<CaseEvent>> + Send + 'static {
+    let session = viewer.user().map(|u| u.session_id);
+    let state = (app.events.subscribe(), app.clone(), None::<Instant>);
+    stream::unfold(state, move |(mut rx, app, checked)| async move {
+        let event = match rx.recv().await {
+            Ok(event) => Some(event),
             Err(RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "a subscription fell behind and missed events");
-                Some((None, rx))
+                None
             }
-            Err(RecvError::Closed) => None,
-        }
+            Err(RecvError::Closed) => return None,
+        };
+        let checked = match checked {
+            Some(at) if at.elapsed() < SESSION_RECHECK => Some(at),
+            _ => {
+                if !session_live(&app, session).await {
+                    return None;
+                }
+                Some(Instant::now())
+            }
+        };
+        Some((event, (rx, app, checked)))
     })
+}
+
+/// How long a subscription trusts its last session check.
+const SESSION_RECHECK: Duration = Duration::from_secs(30);
+
+/// Whether `session` is still one a request could be made with: not revoked,
+/// not past its absolute expiry, its user active. The idle expiry is not
+/// applied: an open subscription is the client still being there. A database
+/// error counts as live (the event checks that follow fail closed anyway).
+async fn session_live(app: &AppState, session: Option<Uuid>) -> bool {
+    let Some(id) = session else {
+        return false;
+    };
+    let found = session::Entity::find_by_id(id)
+        .find_also_related(user::Entity)
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::AbsoluteExpiresAt.gt(Utc::now()))
+        .filter(user::Column::Status.eq(UserStatus::Active))
+        .one(&app.db)
+        .await;
+    match found {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check a subscriber's session");
+            true
+        }
+    }
 }
 
 /// A failed check skips the event (and is logged) rather than ending the
