@@ -504,3 +504,22 @@ async fn the_demo_casework_reads_through_the_api_and_new_references_continue_it(
         "{reference} is new"
     );
 }
+
+#[tokio::test]
+async fn an_over_long_case_search_is_refused() {
+    let app = portal_tests::TestApp::init().await;
+    let staff = app.caseworker().await;
+    let long = "x".repeat(201);
+    let response = app
+        .graphql(
+            Some(&staff.token),
+            "query($s: String) { cases(filter: { search: $s }) { edges { cursor } } }",
+            serde_json::json!({ "s": long }),
+        )
+        .await;
+    assert_eq!(response.error_code(), "BAD_USER_INPUT");
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["field"],
+        "filter.search"
+    );
+}

@@ -31,7 +31,7 @@ use super::{
 };
 use crate::{
     casework::{
-        self,
+        self, MAX_SHORT,
         cases::{CaseChanges, CaseFilter as Filter, NewCase, NewParty, Page, SortField},
     },
     error::{ApiError, ApiResult},
@@ -463,11 +463,21 @@ impl CasesQuery {
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = filter.unwrap_or_default();
+        // Every filter text has a limit, like every other input.
+        let bounded = |field: &str, value: Option<String>| -> Result<Option<String>, ApiError> {
+            match value {
+                Some(v) if v.chars().count() > MAX_SHORT => Err(ApiError::bad_input(
+                    field,
+                    format!("Must be at most {} characters.", MAX_SHORT),
+                )),
+                other => Ok(other),
+            }
+        };
         let filter = Filter {
             open: filter.state.map(|s| s == CaseState::Open),
-            search: filter.search.filter(|s| !s.trim().is_empty()),
-            case_type: filter.case_type,
-            status_label: filter.status,
+            search: bounded("filter.search", filter.search)?.filter(|s| !s.trim().is_empty()),
+            case_type: bounded("filter.type", filter.case_type)?,
+            status_label: bounded("filter.status", filter.status)?,
         };
         let (field, descending) = match sort {
             Some(s) => (s.field, s.direction == SortDirection::Desc),
