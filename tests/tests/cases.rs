@@ -507,7 +507,7 @@ async fn the_demo_casework_reads_through_the_api_and_new_references_continue_it(
 
 #[tokio::test]
 async fn an_over_long_case_search_is_refused() {
-    let app = portal_tests::TestApp::init().await;
+    let app = TestApp::init().await;
     let staff = app.caseworker().await;
     let long = "x".repeat(201);
     let response = app
