@@ -236,14 +236,31 @@ pub async fn reset(
 
     let txn = worker::db::begin_write(&app.db).await?;
     let user = consume_link(&txn, raw_token, TokenPurpose::PasswordReset).await?;
-    let user = set_password(&txn, &user, hash).await?;
-    let ended = sessions::end_all(&txn, &user, None).await?;
-    email_password_changed(&txn, &user).await?;
+    let actor = Actor::of(&Viewer::Anonymous, client).as_user(user.id);
+    replace_password(&txn, &user, hash, None, &actor, "password.reset").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stores a new password hash, ends the user's sessions (all, or all but
+/// `keep`), emails the "password changed" notice and audits `action`: what
+/// a reset and a change have in common, in the caller's transaction.
+async fn replace_password(
+    txn: &DatabaseTransaction,
+    user: &user::Model,
+    hash: String,
+    keep: Option<Uuid>,
+    actor: &Actor,
+    action: &str,
+) -> ApiResult<()> {
+    let user = set_password(txn, user, hash).await?;
+    let ended = sessions::end_all(txn, &user, keep).await?;
+    email_password_changed(txn, &user).await?;
     audit::record(
-        &txn,
-        &Actor::of(&Viewer::Anonymous, client).as_user(user.id),
+        txn,
+        actor,
         Entry {
-            action: "password.reset",
+            action,
             target_type: "user",
             target_id: Some(user.id),
             organisation_id: user.organisation_id,
@@ -251,9 +268,7 @@ pub async fn reset(
         None,
         Some(sessions::ended(ended)),
     )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    .await
 }
 
 /// `changePassword`: the signed-in user changes their password, giving the
@@ -298,20 +313,13 @@ pub async fn change(
         .one(&txn)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let user = set_password(&txn, &user, hash).await?;
-    let ended = sessions::end_all(&txn, &user, Some(auth.session_id)).await?;
-    email_password_changed(&txn, &user).await?;
-    audit::record(
+    replace_password(
         &txn,
+        &user,
+        hash,
+        Some(auth.session_id),
         &Actor::of(viewer, client),
-        Entry {
-            action: "password.changed",
-            target_type: "user",
-            target_id: Some(user.id),
-            organisation_id: user.organisation_id,
-        },
-        None,
-        Some(sessions::ended(ended)),
+        "password.changed",
     )
     .await?;
     txn.commit().await?;
