@@ -36,7 +36,6 @@
 
 use std::{
     collections::HashMap,
-    net::{Ipv4Addr, SocketAddr},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -54,7 +53,7 @@ use uuid::Uuid;
 use worker::{config::Config, queue::Queue, runner::Shutdown};
 
 use crate::{
-    scratch::{ScratchDatabase, clean_redis, server},
+    scratch::{ScratchDatabase, free_port, run_then_clean_up, server},
     table::{Percentiles, Table, ms, rate},
 };
 
@@ -121,9 +120,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let data_dir = tempfile::Builder::new().prefix("portal-bench-").tempdir()?;
     let scratch = ScratchDatabase::create(&args.database_url, &database).await?;
     eprintln!("[postgres] created database {database}");
+    let url = scratch.url.clone();
     let shutdown = Shutdown::new();
     let scenario = async {
-        let mut db = worker::db::connect_url(&scratch.url).await?;
+        let mut db = worker::db::connect_url(&url).await?;
         worker::db::migrate(&db).await.context("migrations")?;
         let statements = Arc::new(Statements::default());
         let counter = statements.clone();
@@ -131,7 +131,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         db.set_metric_callback(move |info| counter.record(info));
         let config = Arc::new(Config::from_vars(
             [
-                ("DATABASE_URL", scratch.url.clone()),
+                ("DATABASE_URL", url.clone()),
                 ("REDIS_URL", args.redis_url.clone()),
                 ("PORTAL_QUEUE_NAME", prefix.clone()),
                 ("PORTAL_DATA_DIR", data_dir.path().display().to_string()),
@@ -144,28 +144,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         db.close().await.ok();
         measured
     };
-    let result = tokio::select! {
-        result = scenario => result,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    shutdown.cancel();
-    match scratch.drop_database().await {
-        Ok(()) => eprintln!("cleanup: dropped database {database}"),
-        Err(e) => eprintln!("cleanup: could not drop database {database}: {e:#}"),
-    }
-    match clean_redis(&args.redis_url, &prefix).await {
-        Ok(n) => eprintln!("cleanup: deleted {n} Redis keys under {prefix}:"),
-        Err(e) => eprintln!("cleanup: could not delete Redis keys under {prefix}: {e:#}"),
-    }
+    let result = run_then_clean_up(
+        scratch,
+        Some((&args.redis_url, &prefix)),
+        Some(&shutdown),
+        scenario,
+    )
+    .await;
     let (loads, rows) = result?;
     print(&args, &database, &loads, &rows);
     Ok(())
-}
-
-/// A port nobody listens on now (the API binds it a moment later).
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?)
 }
 
 async fn measure(

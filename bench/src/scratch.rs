@@ -116,3 +116,40 @@ pub async fn clean_redis(redis_url: &str, prefix: &str) -> anyhow::Result<usize>
         .await?;
     Ok(keys.len())
 }
+
+/// Runs `scenario` until it ends or Ctrl-C, then, whatever the outcome, stops
+/// the in-process API (`shutdown`), drops the scratch database and, with
+/// `redis` (URL, prefix), deletes the run's Redis keys. The cleanup every
+/// scenario needs, in one place.
+pub async fn run_then_clean_up<T>(
+    scratch: ScratchDatabase,
+    redis: Option<(&str, &str)>,
+    shutdown: Option<&worker::runner::Shutdown>,
+    scenario: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let result = tokio::select! {
+        result = scenario => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Some(shutdown) = shutdown {
+        shutdown.cancel();
+    }
+    let database = scratch.name.clone();
+    match scratch.drop_database().await {
+        Ok(()) => eprintln!("cleanup: dropped database {database}"),
+        Err(e) => eprintln!("cleanup: could not drop database {database}: {e:#}"),
+    }
+    if let Some((url, prefix)) = redis {
+        match clean_redis(url, prefix).await {
+            Ok(n) => eprintln!("cleanup: deleted {n} Redis keys under {prefix}:"),
+            Err(e) => eprintln!("cleanup: could not delete Redis keys under {prefix}: {e:#}"),
+        }
+    }
+    result
+}
+
+/// A loopback port nobody listens on now (the API binds it a moment later).
+pub fn free_port() -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?)
+}

@@ -38,7 +38,7 @@ use uuid::Uuid;
 use worker::jobs::inactivity_sweep::{self, BATCH_SIZE, DEACTIVATE_AFTER_DAYS};
 
 use crate::{
-    scratch::{ScratchDatabase, server},
+    scratch::{ScratchDatabase, run_then_clean_up, server},
     table::{Table, rate},
 };
 
@@ -108,21 +108,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     let scratch = ScratchDatabase::create(&args.database_url, &database).await?;
     eprintln!("[postgres] created database {database}");
+    let url = scratch.url.clone();
     let scenario = async {
-        let db = worker::db::connect_url(&scratch.url).await?;
+        let db = worker::db::connect_url(&url).await?;
         worker::db::migrate(&db).await.context("migrations")?;
         let measured = measure(&args, &db).await;
         db.close().await.ok();
         measured
     };
-    let result = tokio::select! {
-        result = scenario => result,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    match scratch.drop_database().await {
-        Ok(()) => eprintln!("cleanup: dropped database {database}"),
-        Err(e) => eprintln!("cleanup: could not drop database {database}: {e:#}"),
-    }
+    let result = run_then_clean_up(scratch, None, None, scenario).await;
     let measured = result?;
     print(&args, &database, &measured);
     Ok(())
