@@ -15,6 +15,8 @@ pub struct App {
     /// The job queue; requests never push to it directly (they write the
     /// outbox), but `/readyz` checks it is reachable.
     pub queue: Queue,
+    /// Documents, exports and uploaded CSVs.
+    pub storage: worker::storage::Storage,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Attempt counters for sign-in, codes and forgot-password.

@@ -70,7 +70,11 @@ async fn check_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// Builds the application state (used by every mode and by the test harness).
-pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue) -> AppState {
+pub async fn build_app(
+    config: Arc<Config>,
+    db: DatabaseConnection,
+    queue: Queue,
+) -> anyhow::Result<AppState> {
     use secrecy::ExposeSecret;
     // Rate-limit counters are shared through Redis when there is one; a Redis
     // that cannot be reached at startup falls back to per-process counters.
@@ -109,14 +113,18 @@ pub async fn build_app(config: Arc<Config>, db: DatabaseConnection, queue: Queue
         },
         None => crate::events::EventBus::new(),
     };
-    AppState(Arc::new(App {
+    let storage = worker::storage::Storage::from_config(&config)
+        .await
+        .context("storage unusable (PORTAL_DATA_DIR or PORTAL_S3_*)")?;
+    Ok(AppState(Arc::new(App {
         config,
         db,
         queue,
+        storage,
         metrics: http::metrics::handle(),
         rate_limiter,
         events,
-    }))
+    })))
 }
 
 /// Embedded all-in-one: migrate, seed, API and worker in this process.
@@ -134,7 +142,7 @@ pub async fn serve_all(config: Config) -> anyhow::Result<()> {
         );
     }
     let shutdown = shutdown_on_signals();
-    let app = build_app(config.clone(), db.clone(), queue.clone()).await;
+    let app = build_app(config.clone(), db.clone(), queue.clone()).await?;
     let worker_task = tokio::spawn(runner::run_worker(
         config.clone(),
         db.clone(),
@@ -155,7 +163,7 @@ pub async fn serve_api(config: Config) -> anyhow::Result<()> {
     check_migrated(&db).await?;
     let queue = Queue::connect(&config, &db).await?;
     let shutdown = shutdown_on_signals();
-    let app = build_app(config, db, queue).await;
+    let app = build_app(config, db, queue).await?;
     http::serve(app, shutdown).await
 }
 

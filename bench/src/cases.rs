@@ -171,7 +171,9 @@ async fn measure(
     };
     let token = api::auth::session::create(&db, resident, &client_info).await?;
     let queue = Queue::connect(&config, &db).await?;
-    let app = api::run::build_app(config.clone(), db, queue).await;
+    let app = api::run::build_app(config.clone(), db, queue)
+        .await
+        .expect("build app");
     let server = tokio::spawn(api::http::serve(app, shutdown.clone()));
     let client = Arc::new(Client {
         endpoint: format!("http://{}/graphql", config.bind_addr),

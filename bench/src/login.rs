@@ -163,7 +163,9 @@ async fn measure(
 ) -> anyhow::Result<Measured> {
     let argon2 = generate(args, &db).await?;
     let queue = Queue::connect(&config, &db).await?;
-    let app = api::run::build_app(config.clone(), db, queue).await;
+    let app = api::run::build_app(config.clone(), db, queue)
+        .await
+        .expect("build app");
     let server = tokio::spawn(api::http::serve(app, shutdown.clone()));
     let endpoint = format!("http://{}/graphql", config.bind_addr);
     let client = Client::new(&endpoint, args.users)?;

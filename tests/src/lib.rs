@@ -105,6 +105,9 @@ impl TestAppBuilder {
         if let (false, Some(smtp)) = (self.embedded_only, services::env("TEST_SMTP_URL")) {
             vars.push(("PORTAL_SMTP_URL".into(), smtp));
         }
+        if !self.embedded_only {
+            vars.extend(services::s3_vars());
+        }
         vars.extend(self.vars);
         let config = Arc::new(Config::from_vars(vars).expect("test configuration"));
         let db = worker::db::connect(&config).await.expect("connect");
@@ -127,7 +130,9 @@ impl TestAppBuilder {
                     .expect("sqlite queue")
             }
         };
-        let state = api::run::build_app(config.clone(), db.clone(), queue).await;
+        let state = api::run::build_app(config.clone(), db.clone(), queue)
+            .await
+            .expect("build app");
         let router = api::http::router(state.clone());
         let runner = Arc::new(Runner::new(config, db).await.expect("runner"));
         TestApp {

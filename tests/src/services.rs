@@ -16,6 +16,33 @@ pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `PORTAL_S3_*` for the S3-compatible server in `TEST_S3_ENDPOINT` (with
+/// `TEST_S3_BUCKET`, `TEST_S3_ACCESS_KEY_ID`, `TEST_S3_SECRET_ACCESS_KEY`,
+/// `TEST_S3_REGION`), or nothing, leaving the local folder.
+pub fn s3_vars() -> Vec<(String, String)> {
+    let Some(endpoint) = env("TEST_S3_ENDPOINT") else {
+        return Vec::new();
+    };
+    let or = |name: &str, default: &str| env(name).unwrap_or_else(|| default.to_owned());
+    vec![
+        ("PORTAL_S3_ENDPOINT".into(), endpoint),
+        (
+            "PORTAL_S3_BUCKET".into(),
+            or("TEST_S3_BUCKET", "portal-test"),
+        ),
+        (
+            "PORTAL_S3_ACCESS_KEY_ID".into(),
+            or("TEST_S3_ACCESS_KEY_ID", "ci-access"),
+        ),
+        (
+            "PORTAL_S3_SECRET_ACCESS_KEY".into(),
+            or("TEST_S3_SECRET_ACCESS_KEY", "ci-secret-key-123"),
+        ),
+        ("PORTAL_S3_REGION".into(), or("TEST_S3_REGION", "us-east-1")),
+        ("PORTAL_S3_FORCE_PATH_STYLE".into(), "true".into()),
+    ]
+}
+
 /// The variable's value, or `None` after printing why the test is skipped.
 pub fn require_env(name: &str, test: &str) -> Option<String> {
     let value = env(name);

@@ -19,7 +19,10 @@ async fn health_and_readiness() {
         .send(Request::get("/readyz").body(Body::empty()).unwrap())
         .await;
     assert_eq!(ready.status, StatusCode::OK, "{:?}", ready.body);
-    assert_eq!(ready.body, json!({ "database": "ok", "queue": "ok" }));
+    assert_eq!(
+        ready.body,
+        json!({ "database": "ok", "queue": "ok", "storage": "ok" })
+    );
 }
 
 #[tokio::test]
@@ -32,7 +35,9 @@ async fn readiness_fails_when_the_queue_is_unreachable() {
         // Connecting eagerly failed: that is the same verdict, earlier.
         return;
     };
-    let state = api::run::build_app(app.state.config.clone(), app.db().clone(), queue).await;
+    let state = api::run::build_app(app.state.config.clone(), app.db().clone(), queue)
+        .await
+        .expect("build app");
     let router = api::http::router(state);
     let response =
         tower::ServiceExt::oneshot(router, Request::get("/readyz").body(Body::empty()).unwrap())

@@ -63,8 +63,9 @@ impl Counted {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let state =
-            api::run::build_app(app.state.config.clone(), db, app.state.queue.clone()).await;
+        let state = api::run::build_app(app.state.config.clone(), db, app.state.queue.clone())
+            .await
+            .expect("build app");
         Self {
             router: api::http::router(state),
             statements,

@@ -466,7 +466,9 @@ async fn an_event_raised_on_one_instance_reaches_a_subscriber_on_another() {
     let a = app.state.clone();
     // Instance B: its own state and event bus, on the same database, queue
     // name (so the same events channel) and Redis.
-    let b = api::run::build_app(a.config.clone(), a.db.clone(), a.queue.clone()).await;
+    let b = api::run::build_app(a.config.clone(), a.db.clone(), a.queue.clone())
+        .await
+        .expect("build app");
     assert_ne!(a.events.instance(), b.events.instance());
     a.events.bridged().await;
     b.events.bridged().await;

@@ -8,6 +8,7 @@
 //! - [`queue`]: the apalis transport (Redis or SQLite).
 //! - [`runner`]: claims and runs jobs; the relay from outbox to queue.
 //! - [`scheduler`]: enqueues the daily jobs (the 90-day sweep).
+//! - [`storage`]: documents, exports and uploaded CSVs (local folder or S3).
 //! - [`delivery`]: email (SMTP / `.eml` files) and SMS (HTTP / log file) adapters and templates.
 
 pub mod config;
@@ -19,3 +20,4 @@ pub mod outbox;
 pub mod queue;
 pub mod runner;
 pub mod scheduler;
+pub mod storage;

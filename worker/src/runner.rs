@@ -55,6 +55,7 @@ impl Runner {
             Some((url, key)) => SmsSender::http(url.clone(), key.clone())?,
             None => SmsSender::log_file(config.outbox_dir().join("sms.log")),
         };
+        let storage = crate::storage::Storage::from_config(&config).await?;
         let jobs = config.jobs.clone();
         Ok(Self {
             ctx: Arc::new(JobContext {
@@ -62,6 +63,7 @@ impl Runner {
                 config,
                 mailer,
                 sms,
+                storage,
             }),
             registry: jobs::registry(),
             jobs,

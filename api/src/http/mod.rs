@@ -8,10 +8,12 @@
 //! | `GET /healthz` | the process is alive |
 //! | `GET /readyz` | database and queue reachable, else 503 |
 //! | `GET /metrics` | Prometheus metrics |
+//! | `GET /files/<key>` | local-storage downloads behind signed, expiring URLs |
 //!
 //! Every response carries an `x-request-id` (the caller's, or a new UUID), and
 //! every log line of the request is inside a span with that id.
 
+mod files;
 mod graphql;
 mod health;
 pub mod metrics;
@@ -59,6 +61,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/files/{*key}", get(files::download))
         .with_state(state)
         .layer(middleware::from_fn(metrics::track))
         .layer(cors)

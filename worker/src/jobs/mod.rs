@@ -70,6 +70,8 @@ pub struct JobContext {
     pub mailer: Mailer,
     /// SMS transport (HTTP provider or log file).
     pub sms: SmsSender,
+    /// Documents, exports and uploaded CSVs.
+    pub storage: crate::storage::Storage,
 }
 
 /// A background job.
