@@ -9,6 +9,9 @@
 //! - [`run`]: `serve` (embedded all-in-one), `api`, `worker`, `migrate`.
 //! - [`seed`]: demo data for the embedded mode.
 //! - [`casework`]: cases, tasks and messages (services behind the resolvers).
+//! - [`tenancy`]: properties, tenants, tenancy requests and payment
+//!   arrangements; [`payments`]: the payment search (shared with exports)
+//!   and recording payments.
 //! - [`users`]: organisation user management, organisations, API tokens and
 //!   the audit log (services behind the resolvers).
 
@@ -21,9 +24,11 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod identity;
+pub mod payments;
 pub mod policy;
 pub mod ratelimit;
 pub mod run;
 pub mod seed;
 pub mod telemetry;
+pub mod tenancy;
 pub mod users;
