@@ -89,7 +89,37 @@ fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>, hops: usize) -> Cl
     }
 }
 
+/// Most files one multipart request may carry.
+pub const MAX_FILES_PER_REQUEST: usize = 20;
+
+/// Headers that make a multipart request "non-simple", so a browser must send
+/// a CORS preflight before it (which the CORS policy refuses for foreign
+/// origins): a form on another site cannot set them.
+const PREFLIGHT_HEADERS: [&str; 2] = ["graphql-require-preflight", "apollo-require-preflight"];
+
+/// The bound on a whole multipart request: the GraphQL document and map plus
+/// at most four files of the largest size.
+fn multipart_request_limit(limits: &worker::config::Limits) -> u64 {
+    limits
+        .max_upload_bytes
+        .saturating_mul(4)
+        .saturating_add(2 * limits.max_body_bytes as u64)
+}
+
 /// `POST /graphql`.
+///
+/// Two encodings are accepted:
+/// - `application/json`: a single operation or a batch, within
+///   `PORTAL_MAX_BODY_BYTES`;
+/// - `multipart/form-data` following the GraphQL multipart request spec
+///   (`operations`, `map`, then the files), for operations taking `Upload`s.
+///   Such a request must also carry a `GraphQL-Require-Preflight` (or
+///   `Apollo-Require-Preflight`) or an `Authorization` header: a form on
+///   another site can post multipart bodies, but cannot set those headers.
+///   Files are spooled to anonymous temporary files as they arrive (never
+///   held whole in memory), each within `PORTAL_MAX_UPLOAD_BYTES`, at most
+///   [`MAX_FILES_PER_REQUEST`] of them, the whole request within
+///   four times the file limit.
 pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let limits = &state.app.config.limits;
@@ -99,54 +129,87 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !content_type.starts_with("application/json") {
-        return error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::bad_input(
-                "content-type",
-                "GraphQL requests must be sent as application/json.",
-            ),
-        );
-    }
-
-    let too_large = || {
-        error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::PayloadTooLarge(format!(
-                "The request body is larger than the limit of {} bytes.",
-                limits.max_body_bytes
-            )),
-        )
-    };
+        .to_owned();
+    let lowercase = content_type.to_ascii_lowercase();
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
-        return too_large();
-    }
-    let bytes = match Limited::new(body, limits.max_body_bytes).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return too_large(),
-        Err(_) => {
+
+    let batch = if lowercase.starts_with("application/json") {
+        let too_large = || {
+            error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::PayloadTooLarge(format!(
+                    "The request body is larger than the limit of {} bytes.",
+                    limits.max_body_bytes
+                )),
+            )
+        };
+        if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+            return too_large();
+        }
+        let bytes = match Limited::new(body, limits.max_body_bytes).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => return too_large(),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ApiError::bad_input("body", "The request body could not be read."),
+                );
+            }
+        };
+        match parse_operations(&bytes) {
+            Ok(batch) => batch,
+            Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
+        }
+    } else if lowercase.starts_with("multipart/form-data") {
+        let preflighted = PREFLIGHT_HEADERS
+            .iter()
+            .any(|h| parts.headers.contains_key(*h))
+            || parts.headers.contains_key(header::AUTHORIZATION);
+        if !preflighted {
             return error_response(
-                StatusCode::BAD_REQUEST,
-                ApiError::bad_input("body", "The request body could not be read."),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ApiError::bad_input(
+                    "content-type",
+                    "Multipart GraphQL requests must carry a GraphQL-Require-Preflight \
+                     (or Apollo-Require-Preflight) header, or an Authorization header.",
+                ),
             );
         }
+        let total = multipart_request_limit(limits);
+        if declared.is_some_and(|n| n > total) {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::PayloadTooLarge(format!(
+                    "The request is larger than the limit of {total} bytes for all its files together."
+                )),
+            );
+        }
+        match multipart::receive(&content_type, body, limits, total).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                let status = match e.code() {
+                    ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                return error_response(status, e);
+            }
+        }
+    } else {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::bad_input(
+                "content-type",
+                "GraphQL requests must be sent as application/json \
+                 (or multipart/form-data for file uploads).",
+            ),
+        );
     };
 
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
-        Ok(batch) => batch,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                ApiError::bad_input("body", format!("Malformed GraphQL request: {e}")),
-            );
-        }
-    };
     if let BatchRequest::Batch(requests) = &batch
         && (requests.is_empty() || requests.len() > limits.max_batch_size)
     {
@@ -184,6 +247,192 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
     let response = state.schema.execute_batch(batch).await;
     count_errors(&response);
     Json(response).into_response()
+}
+
+/// The GraphQL request(s) of a JSON body or of a multipart `operations` part.
+fn parse_operations(bytes: &[u8]) -> Result<BatchRequest, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_input("body", format!("Malformed GraphQL request: {e}")))
+}
+
+/// The GraphQL multipart request spec, read with `multer` so that each part
+/// has its own limit: `operations` and `map` within the JSON body limit, each
+/// file within the upload limit (the error names the file), the number of
+/// files bounded, and the whole stream bounded.
+mod multipart {
+    use std::collections::HashMap;
+
+    use async_graphql::{BatchRequest, UploadValue};
+    use axum::body::Body;
+    use tokio::io::AsyncWriteExt;
+
+    use super::{MAX_FILES_PER_REQUEST, parse_operations};
+    use crate::error::ApiError;
+
+    fn too_large(message: String) -> ApiError {
+        ApiError::PayloadTooLarge(message)
+    }
+
+    fn malformed(reason: impl Into<String>) -> ApiError {
+        ApiError::bad_input("body", reason)
+    }
+
+    /// What went wrong in the stream, as an API error.
+    fn stream_error(
+        e: multer::Error,
+        file: Option<&str>,
+        limits: &worker::config::Limits,
+        total: u64,
+    ) -> ApiError {
+        match e {
+            multer::Error::FieldSizeExceeded { field_name, .. } => {
+                match (file, field_name.as_deref()) {
+                    (Some(file), _) => too_large(format!(
+                        "The file \"{file}\" is larger than the limit of {} bytes.",
+                        limits.max_upload_bytes
+                    )),
+                    (None, name) => too_large(format!(
+                        "The multipart part \"{}\" is larger than the limit of {} bytes.",
+                        name.unwrap_or("?"),
+                        limits.max_body_bytes
+                    )),
+                }
+            }
+            multer::Error::StreamSizeExceeded { .. } => too_large(format!(
+                "The request is larger than the limit of {total} bytes for all its files together."
+            )),
+            other => malformed(format!("Malformed multipart request: {other}")),
+        }
+    }
+
+    /// Reads a multipart GraphQL request, spooling each file to an anonymous
+    /// temporary file (removed when the last handle closes).
+    pub(super) async fn receive(
+        content_type: &str,
+        body: Body,
+        limits: &worker::config::Limits,
+        total: u64,
+    ) -> Result<BatchRequest, ApiError> {
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|_| malformed("The multipart request has no boundary."))?;
+        let json_limit = limits.max_body_bytes as u64;
+        let constraints = multer::Constraints::new().size_limit(
+            multer::SizeLimit::new()
+                .whole_stream(total)
+                .per_field(limits.max_upload_bytes)
+                .for_field("operations", json_limit)
+                .for_field("map", json_limit),
+        );
+        let mut multipart =
+            multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+
+        let mut operations = None;
+        let mut map: Option<HashMap<String, Vec<String>>> = None;
+        let mut files: Vec<(String, UploadValue)> = Vec::new();
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(e) => return Err(stream_error(e, None, limits, total)),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            match (name.as_str(), field.file_name().map(str::to_owned)) {
+                ("operations", _) => {
+                    let bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|e| stream_error(e, None, limits, total))?;
+                    operations = Some(parse_operations(&bytes)?);
+                }
+                ("map", _) => {
+                    let bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|e| stream_error(e, None, limits, total))?;
+                    map = Some(serde_json::from_slice(&bytes).map_err(|e| {
+                        malformed(format!(
+                            "The multipart \"map\" is not a JSON object of paths: {e}"
+                        ))
+                    })?);
+                }
+                (_, Some(filename)) => {
+                    if files.len() >= MAX_FILES_PER_REQUEST {
+                        return Err(too_large(format!(
+                            "A request may carry at most {MAX_FILES_PER_REQUEST} files."
+                        )));
+                    }
+                    let content_type = field.content_type().map(ToString::to_string);
+                    let spool = tempfile::tempfile().map_err(|e| {
+                        ApiError::Internal(anyhow::Error::new(e).context("spool file"))
+                    })?;
+                    let mut writer = tokio::fs::File::from_std(spool);
+                    let mut field = field;
+                    loop {
+                        match field.chunk().await {
+                            Ok(Some(chunk)) => writer.write_all(&chunk).await.map_err(|e| {
+                                ApiError::Internal(anyhow::Error::new(e).context("spool upload"))
+                            })?,
+                            Ok(None) => break,
+                            Err(e) => return Err(stream_error(e, Some(&filename), limits, total)),
+                        }
+                    }
+                    writer.flush().await.map_err(|e| {
+                        ApiError::Internal(anyhow::Error::new(e).context("spool upload"))
+                    })?;
+                    let content = writer.into_std().await;
+                    files.push((
+                        name,
+                        UploadValue {
+                            filename,
+                            content_type,
+                            content,
+                        },
+                    ));
+                }
+                // Unknown non-file parts are ignored, as the spec allows.
+                _ => {}
+            }
+        }
+
+        let mut request = operations
+            .ok_or_else(|| malformed("The multipart request has no \"operations\" part."))?;
+        let mut map = map.ok_or_else(|| malformed("The multipart request has no \"map\" part."))?;
+        for (name, upload) in files {
+            // Files the map does not mention are dropped (and their spool removed).
+            let Some(paths) = map.remove(&name) else {
+                continue;
+            };
+            for path in paths {
+                let upload = upload.try_clone().map_err(|e| {
+                    ApiError::Internal(anyhow::Error::new(e).context("spool handle"))
+                })?;
+                match &mut request {
+                    BatchRequest::Single(request) => request.set_upload(&path, upload),
+                    BatchRequest::Batch(requests) => {
+                        let (index, rest) = path.split_once('.').unwrap_or((path.as_str(), ""));
+                        match index
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| requests.get_mut(i))
+                        {
+                            Some(request) => request.set_upload(rest, upload),
+                            None => {
+                                return Err(malformed(format!(
+                                    "The multipart map names the operation path \"{path}\", which does not exist."
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(missing) = map.keys().next() {
+            return Err(malformed(format!(
+                "The multipart map names the file part \"{missing}\", which the request does not carry."
+            )));
+        }
+        Ok(request)
+    }
 }
 
 fn count_errors(response: &BatchResponse) {
