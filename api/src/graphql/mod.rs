@@ -10,10 +10,14 @@
 //! - [`audit`]: the audit log.
 //! - [`cases`], [`tasks`], [`messages`]: casework, with [`loaders`] for
 //!   every relation.
+//! - [`properties`], [`tenancy`], [`arrangements`], [`payments`]: tenancy
+//!   and payments (properties and tenants, the to-do list, Alternative
+//!   Payment Arrangements, the payment search), all money as [`money`].
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code.
 
 pub mod api_tokens;
+pub mod arrangements;
 pub mod audit;
 pub mod cases;
 pub mod enums;
@@ -22,10 +26,14 @@ pub mod identity;
 pub mod jobs;
 pub mod loaders;
 pub mod messages;
+pub mod money;
 pub mod organisations;
+pub mod payments;
+pub mod properties;
 pub mod scalars;
 pub mod subscriptions;
 pub mod tasks;
+pub mod tenancy;
 pub mod users;
 pub mod viewer;
 
@@ -46,6 +54,10 @@ pub struct Query(
     cases::CasesQuery,
     tasks::TasksQuery,
     messages::MessagesQuery,
+    properties::PropertiesQuery,
+    tenancy::TenancyQuery,
+    arrangements::ArrangementsQuery,
+    payments::PaymentsQuery,
 );
 
 /// Root mutation type.
@@ -59,6 +71,10 @@ pub struct Mutation(
     cases::CasesMutation,
     tasks::TasksMutation,
     messages::MessagesMutation,
+    properties::PropertiesMutation,
+    tenancy::TenancyMutation,
+    arrangements::ArrangementsMutation,
+    payments::PaymentsMutation,
 );
 
 /// The served schema.

@@ -5,4 +5,5 @@
 //! `crate::policy::payments`; the functions here take the organisation the
 //! policy allowed.
 
+pub mod record;
 pub mod search;

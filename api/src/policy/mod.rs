@@ -6,13 +6,19 @@
 //! ids cannot be probed.
 
 pub mod api_tokens;
+pub mod arrangements;
 pub mod audit;
 pub mod cases;
+pub mod exports;
+pub mod housing_costs;
 pub mod identity;
 pub mod jobs;
 pub mod messages;
 pub mod organisations;
+pub mod payments;
+pub mod properties;
 pub mod tasks;
+pub mod tenancy;
 pub mod users;
 
 use crate::{

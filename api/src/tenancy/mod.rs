@@ -8,5 +8,9 @@
 //! tenancy, arrangements}`), and every change runs in one write transaction
 //! with its audit entry and its emails (outbox).
 
+pub mod arrangements;
 pub mod money;
 pub mod postcode;
+pub mod properties;
+pub mod requests;
+pub mod tenants;

@@ -1,0 +1,269 @@
+//! Alternative Payment Arrangements: a landlord user applies for a tenant,
+//! staff approve or reject, and both see the status and its history. Evidence
+//! documents will hang off an arrangement (`documents.payment_arrangement_id`)
+//! once uploads exist; nothing about them is exposed yet.
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, SimpleObject,
+    connection::{Connection, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+
+use entities::payment_arrangement;
+
+use super::{
+    ContextExt,
+    cases::{connection, decode_offset, load},
+    loaders::{ArrangementEventsKey, TenantKey, prefetch},
+    money::Money,
+    properties::{Tenant, input_id, organisation_arg},
+    scalars::{page_size, parse_id},
+    users::actor,
+};
+use crate::{
+    policy,
+    tenancy::{
+        self,
+        arrangements::{Application, ArrangementFilter, Decision},
+    },
+};
+
+/// State of an Alternative Payment Arrangement application.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::ArrangementStatus")]
+pub enum ArrangementStatus {
+    /// Applied for, awaiting a decision.
+    Submitted,
+    /// Approved by staff.
+    Approved,
+    /// Rejected by staff (with a reason).
+    Rejected,
+}
+
+/// One step of an arrangement's history.
+#[derive(SimpleObject)]
+pub struct PaymentArrangementEvent {
+    /// Event id.
+    pub id: ID,
+    /// The status the arrangement moved to.
+    pub status: ArrangementStatus,
+    /// The decision's reason or note.
+    pub note: Option<String>,
+    /// Who made the change.
+    pub actor_user_id: Option<ID>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An Alternative Payment Arrangement application.
+pub struct PaymentArrangement(pub payment_arrangement::Model);
+
+#[Object]
+impl PaymentArrangement {
+    /// Arrangement id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The landlord organisation.
+    async fn organisation_id(&self) -> ID {
+        ID(self.0.organisation_id.to_string())
+    }
+    /// `APA-` and a 6-digit number, e.g. `APA-000123`; payments made under
+    /// the arrangement carry it.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    /// The tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
+        Ok(load(ctx, TenantKey(self.0.tenant_id)).await?.map(Tenant))
+    }
+    /// Why the landlord applied.
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// The tenant's arrears when applying.
+    async fn arrears(&self) -> Money {
+        Money::from_pence(self.0.arrears_pence)
+    }
+    /// Submitted, approved or rejected.
+    async fn status(&self) -> ArrangementStatus {
+        self.0.status.into()
+    }
+    /// Staff's reason (rejections) or note (approvals).
+    async fn decision_reason(&self) -> Option<&str> {
+        self.0.decision_reason.as_deref()
+    }
+    /// When it was decided.
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+    /// The landlord user who applied.
+    async fn applied_by_user_id(&self) -> Option<ID> {
+        self.0.applied_by_user_id.map(|id| ID(id.to_string()))
+    }
+    /// When the application was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The history, oldest first (submission, then the decision).
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<PaymentArrangementEvent>> {
+        Ok(load(ctx, ArrangementEventsKey(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| PaymentArrangementEvent {
+                id: ID(e.id.to_string()),
+                status: e.status.into(),
+                note: e.note,
+                actor_user_id: e.actor_user_id.map(|id| ID(id.to_string())),
+                created_at: e.created_at,
+            })
+            .collect())
+    }
+}
+
+/// Arrangement list filter.
+#[derive(InputObject, Default)]
+pub struct PaymentArrangementFilter {
+    /// Only this status (staff: `SUBMITTED` is the queue to decide).
+    pub status: Option<ArrangementStatus>,
+    /// Only this tenant's.
+    pub tenant_id: Option<ID>,
+}
+
+/// Arrangement queries.
+#[derive(Default)]
+pub struct ArrangementsQuery;
+
+#[Object]
+impl ArrangementsQuery {
+    /// My organisation's arrangements (staff: `organisationId`'s, or every
+    /// organisation's), newest first.
+    async fn payment_arrangements(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        filter: Option<PaymentArrangementFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, PaymentArrangement, EmptyFields, EmptyFields>>
+    {
+        let limit = page_size(first)?;
+        let offset = decode_offset(after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = ArrangementFilter {
+            organisation_id: organisation_arg(organisation_id.as_ref())?,
+            status: filter.status.map(Into::into),
+            tenant_id: filter
+                .tenant_id
+                .as_ref()
+                .map(|id| input_id(id, "filter.tenantId"))
+                .transpose()?,
+        };
+        let (rows, has_next) =
+            tenancy::arrangements::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit)
+                .await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        if node.field("tenant").exists() {
+            prefetch(ctx, rows.iter().map(|r| TenantKey(r.tenant_id))).await;
+        }
+        if node.field("events").exists() {
+            prefetch(ctx, rows.iter().map(|r| ArrangementEventsKey(r.id))).await;
+        }
+        Ok(connection(rows, offset, has_next, PaymentArrangement))
+    }
+
+    /// One arrangement (`NOT_FOUND` when missing or not mine to see).
+    async fn payment_arrangement(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<PaymentArrangement> {
+        let id = parse_id(&id, "Payment arrangement")?;
+        Ok(PaymentArrangement(
+            policy::arrangements::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+}
+
+/// An application for an arrangement.
+#[derive(InputObject)]
+pub struct ApplyForPaymentArrangementInput {
+    /// A tenant of my organisation.
+    pub tenant_id: ID,
+    /// Why (at most 2000 characters).
+    pub reason: String,
+    /// The tenant's arrears.
+    pub arrears: Money,
+}
+
+/// Arrangement mutations.
+#[derive(Default)]
+pub struct ArrangementsMutation;
+
+#[Object]
+impl ArrangementsMutation {
+    /// Applies for an Alternative Payment Arrangement for a tenant of my
+    /// organisation (`PROVIDE_TENANCY_DETAILS`).
+    async fn apply_for_payment_arrangement(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyForPaymentArrangementInput,
+    ) -> async_graphql::Result<PaymentArrangement> {
+        policy::arrangements::can_apply(ctx.viewer())?;
+        let application = Application {
+            tenant_id: input_id(&input.tenant_id, "input.tenantId")?,
+            reason: input.reason,
+            arrears_pence: input.arrears.pence("input.arrears")?,
+        };
+        Ok(PaymentArrangement(
+            tenancy::arrangements::apply(ctx.app(), ctx.viewer(), &actor(ctx), application).await?,
+        ))
+    }
+
+    /// Approves an application awaiting a decision (staff); emails the applicant.
+    async fn approve_payment_arrangement(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        note: Option<String>,
+    ) -> async_graphql::Result<PaymentArrangement> {
+        policy::arrangements::can_decide(ctx.viewer())?;
+        let id = parse_id(&id, "Payment arrangement")?;
+        Ok(PaymentArrangement(
+            tenancy::arrangements::decide(
+                ctx.app(),
+                ctx.viewer(),
+                &actor(ctx),
+                id,
+                Decision::Approve(note),
+            )
+            .await?,
+        ))
+    }
+
+    /// Rejects an application awaiting a decision, with the reason (staff);
+    /// emails the applicant.
+    async fn reject_payment_arrangement(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> async_graphql::Result<PaymentArrangement> {
+        policy::arrangements::can_decide(ctx.viewer())?;
+        let id = parse_id(&id, "Payment arrangement")?;
+        Ok(PaymentArrangement(
+            tenancy::arrangements::decide(
+                ctx.app(),
+                ctx.viewer(),
+                &actor(ctx),
+                id,
+                Decision::Reject(reason),
+            )
+            .await?,
+        ))
+    }
+}

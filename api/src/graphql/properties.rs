@@ -1,0 +1,390 @@
+//! Properties and tenants of a landlord organisation (the seed's Properties
+//! and Tenants tabs): lists with search, one of each by id, and adding,
+//! changing and removing properties (`MANAGE_PROPERTIES`).
+//!
+//! Reads go through `policy::properties`; a tenant's property is read through
+//! [`super::loaders`] (prefetched for a page). List cursors are opaque
+//! offsets, like the case lists.
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, MaybeUndefined, Object,
+    connection::{Connection, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+
+use entities::{property, tenant};
+
+use super::{
+    ContextExt,
+    cases::{connection, decode_offset, load},
+    loaders::{PropertyKey, prefetch},
+    money::Money,
+    scalars::{page_size, parse_id},
+    users::actor,
+};
+use crate::{
+    casework::MAX_SHORT,
+    error::{ApiError, ApiResult},
+    policy,
+    tenancy::{
+        self,
+        properties::{PropertyChanges, PropertyFields, PropertyFilter as Filter},
+        tenants::TenantFilter as TFilter,
+    },
+};
+
+/// How often rent or service charges are due.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::RentFrequency")]
+pub enum RentFrequency {
+    /// Every week.
+    Weekly,
+    /// Every two weeks.
+    Fortnightly,
+    /// Every four weeks (13 a year).
+    FourWeekly,
+    /// Every calendar month.
+    Monthly,
+    /// Every quarter.
+    Quarterly,
+    /// Every year.
+    Yearly,
+}
+
+/// An id given as input (`BAD_USER_INPUT` on `field` when malformed).
+pub(crate) fn input_id(id: &ID, field: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id."))
+}
+
+/// An optional organisation id argument. A malformed one names nothing the
+/// caller may see: `NOT_FOUND`, like any other id.
+pub(crate) fn organisation_arg(id: Option<&ID>) -> ApiResult<Option<uuid::Uuid>> {
+    id.map(|id| parse_id(id, "Organisation")).transpose()
+}
+
+/// A search text of at most 200 characters; blank means none.
+pub(crate) fn search_text(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > MAX_SHORT => Err(ApiError::bad_input(
+            field,
+            format!("Must be at most {MAX_SHORT} characters."),
+        )),
+        other => Ok(other.filter(|s| !s.trim().is_empty())),
+    }
+}
+
+/// A rented property of a landlord organisation.
+pub struct Property(pub property::Model);
+
+#[Object]
+impl Property {
+    /// Property id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The landlord organisation.
+    async fn organisation_id(&self) -> ID {
+        ID(self.0.organisation_id.to_string())
+    }
+    /// The landlord's own reference, unique within the organisation.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    /// First address line.
+    async fn address_line1(&self) -> &str {
+        &self.0.address_line1
+    }
+    /// Second address line.
+    async fn address_line2(&self) -> Option<&str> {
+        self.0.address_line2.as_deref()
+    }
+    /// Town.
+    async fn town(&self) -> &str {
+        &self.0.town
+    }
+    /// Postcode, normalised (`"SW1A 1AA"`).
+    async fn postcode(&self) -> &str {
+        &self.0.postcode
+    }
+    /// Rent per `rentFrequency`.
+    async fn rent(&self) -> Money {
+        Money::from_pence(self.0.rent_pence)
+    }
+    /// Service charges per `rentFrequency`.
+    async fn service_charge(&self) -> Money {
+        Money::from_pence(self.0.service_charge_pence)
+    }
+    /// How often rent and service charges are due.
+    async fn rent_frequency(&self) -> RentFrequency {
+        self.0.rent_frequency.into()
+    }
+    /// When the property was removed (removed properties are left out of lists).
+    async fn removed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.removed_at
+    }
+    /// When the property was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the property was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A tenant (Universal Credit claimant) of a landlord organisation.
+pub struct Tenant(pub tenant::Model);
+
+#[Object]
+impl Tenant {
+    /// Tenant id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The landlord organisation.
+    async fn organisation_id(&self) -> ID {
+        ID(self.0.organisation_id.to_string())
+    }
+    /// First name.
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    /// Last name.
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    /// "First Last".
+    async fn name(&self) -> String {
+        tenancy::tenants::full_name(&self.0)
+    }
+    /// The Universal Credit claim reference.
+    async fn claim_reference(&self) -> &str {
+        &self.0.claim_reference
+    }
+    /// The property they rent, when known.
+    async fn property(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Property>> {
+        let Some(id) = self.0.property_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, PropertyKey(id)).await?.map(Property))
+    }
+    /// When the tenant was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Property list filter.
+#[derive(InputObject, Default)]
+pub struct PropertyFilter {
+    /// Words matched against the reference, address, town and postcode.
+    pub search: Option<String>,
+    /// Include removed properties (default: no).
+    #[graphql(default)]
+    pub include_removed: bool,
+}
+
+/// Tenant list filter.
+#[derive(InputObject, Default)]
+pub struct TenantFilter {
+    /// Words matched against the name, claim reference, and the property's
+    /// reference, address and postcode.
+    pub search: Option<String>,
+}
+
+/// Property and tenant queries.
+#[derive(Default)]
+pub struct PropertiesQuery;
+
+#[Object]
+impl PropertiesQuery {
+    /// The properties of my organisation (staff: of `organisationId`, or of
+    /// every organisation), by reference.
+    async fn properties(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        filter: Option<PropertyFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Property, EmptyFields, EmptyFields>> {
+        let limit = page_size(first)?;
+        let offset = decode_offset(after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = Filter {
+            organisation_id: organisation_arg(organisation_id.as_ref())?,
+            search: search_text("filter.search", filter.search)?,
+            include_removed: filter.include_removed,
+        };
+        let (rows, has_next) =
+            tenancy::properties::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit).await?;
+        Ok(connection(rows, offset, has_next, Property))
+    }
+
+    /// One property (`NOT_FOUND` when missing or not mine to see).
+    async fn property(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Property> {
+        let id = parse_id(&id, "Property")?;
+        Ok(Property(
+            policy::properties::find_property(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+
+    /// The tenants of my organisation (staff: of `organisationId`, or of
+    /// every organisation), by name.
+    async fn tenants(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        filter: Option<TenantFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Tenant, EmptyFields, EmptyFields>> {
+        let limit = page_size(first)?;
+        let offset = decode_offset(after.as_deref())?;
+        let filter = TFilter {
+            organisation_id: organisation_arg(organisation_id.as_ref())?,
+            search: search_text("filter.search", filter.and_then(|f| f.search))?,
+        };
+        let (rows, has_next) =
+            tenancy::tenants::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit).await?;
+        if ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("property")
+            .exists()
+        {
+            prefetch(
+                ctx,
+                rows.iter().filter_map(|t| t.property_id).map(PropertyKey),
+            )
+            .await;
+        }
+        Ok(connection(rows, offset, has_next, Tenant))
+    }
+
+    /// One tenant (`NOT_FOUND` when missing or not mine to see).
+    async fn tenant(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Tenant> {
+        let id = parse_id(&id, "Tenant")?;
+        Ok(Tenant(
+            policy::properties::find_tenant(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+}
+
+/// A new property.
+#[derive(InputObject)]
+pub struct AddPropertyInput {
+    /// My reference for it, unique within my organisation.
+    pub reference: String,
+    /// First address line.
+    pub address_line1: String,
+    /// Second address line.
+    pub address_line2: Option<String>,
+    /// Town.
+    pub town: String,
+    /// UK postcode (any case and spacing).
+    pub postcode: String,
+    /// Rent per `rentFrequency`.
+    pub rent: Money,
+    /// Service charges per `rentFrequency` (default 0.00).
+    pub service_charge: Option<Money>,
+    /// How often rent is due.
+    pub rent_frequency: RentFrequency,
+}
+
+/// Changes to a property; left-out fields stay as they are (`addressLine2:
+/// null` clears it).
+#[derive(InputObject)]
+pub struct UpdatePropertyInput {
+    /// Reference.
+    pub reference: Option<String>,
+    /// First address line.
+    pub address_line1: Option<String>,
+    /// Second address line.
+    pub address_line2: MaybeUndefined<String>,
+    /// Town.
+    pub town: Option<String>,
+    /// UK postcode.
+    pub postcode: Option<String>,
+    /// Rent.
+    pub rent: Option<Money>,
+    /// Service charges.
+    pub service_charge: Option<Money>,
+    /// Rent frequency.
+    pub rent_frequency: Option<RentFrequency>,
+}
+
+/// Property mutations (`MANAGE_PROPERTIES`).
+#[derive(Default)]
+pub struct PropertiesMutation;
+
+#[Object]
+impl PropertiesMutation {
+    /// Adds a property to my organisation.
+    async fn add_property(
+        &self,
+        ctx: &Context<'_>,
+        input: AddPropertyInput,
+    ) -> async_graphql::Result<Property> {
+        policy::properties::can_manage(ctx.viewer())?;
+        let fields = PropertyFields {
+            reference: input.reference,
+            address_line1: input.address_line1,
+            address_line2: input.address_line2,
+            town: input.town,
+            postcode: input.postcode,
+            rent_pence: input.rent.pence("input.rent")?,
+            service_charge_pence: super::money::optional_pence(
+                input.service_charge.as_ref(),
+                "input.serviceCharge",
+            )?
+            .unwrap_or(0),
+            rent_frequency: input.rent_frequency.into(),
+        };
+        Ok(Property(
+            tenancy::properties::add(ctx.app(), ctx.viewer(), &actor(ctx), fields).await?,
+        ))
+    }
+
+    /// Changes a property of my organisation.
+    async fn update_property(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdatePropertyInput,
+    ) -> async_graphql::Result<Property> {
+        policy::properties::can_manage(ctx.viewer())?;
+        let id = parse_id(&id, "Property")?;
+        let changes = PropertyChanges {
+            reference: input.reference,
+            address_line1: input.address_line1,
+            address_line2: match input.address_line2 {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(v)),
+            },
+            town: input.town,
+            postcode: input.postcode,
+            rent_pence: super::money::optional_pence(input.rent.as_ref(), "input.rent")?,
+            service_charge_pence: super::money::optional_pence(
+                input.service_charge.as_ref(),
+                "input.serviceCharge",
+            )?,
+            rent_frequency: input.rent_frequency.map(Into::into),
+        };
+        Ok(Property(
+            tenancy::properties::update(ctx.app(), ctx.viewer(), &actor(ctx), id, changes).await?,
+        ))
+    }
+
+    /// Removes a property of my organisation (it stays on its tenants and
+    /// payments, and can still be read by id).
+    async fn remove_property(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Property> {
+        policy::properties::can_manage(ctx.viewer())?;
+        let id = parse_id(&id, "Property")?;
+        Ok(Property(
+            tenancy::properties::remove(ctx.app(), ctx.viewer(), &actor(ctx), id).await?,
+        ))
+    }
+}

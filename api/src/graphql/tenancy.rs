@@ -1,0 +1,328 @@
+//! The to-do list: "Provide tenancy details" requests. Staff raise them;
+//! landlord users see their organisation's list and, with
+//! `PROVIDE_TENANCY_DETAILS`, answer them (the details, or "not our
+//! tenant"). Both sides see the answer.
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject,
+    connection::{Connection, EmptyFields},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use entities::tenancy_request;
+
+use super::{
+    ContextExt,
+    cases::{connection, decode_offset, load},
+    loaders::{TenantKey, prefetch},
+    money::{Money, optional_pence},
+    properties::{RentFrequency, Tenant, input_id, organisation_arg, search_text},
+    scalars::{page_size, parse_id},
+    users::actor,
+};
+use crate::{
+    casework, policy,
+    tenancy::{
+        self,
+        requests::{Answer, NewRequest, RequestFilter, RequestTenant, TenancyDetails as Details},
+    },
+};
+
+/// State of a "Provide tenancy details" request.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::TenancyRequestStatus")]
+pub enum TenancyRequestStatus {
+    /// Waiting for the landlord.
+    Open,
+    /// The landlord gave the tenancy details.
+    Answered,
+    /// The landlord said the person is not their tenant.
+    NotTenant,
+}
+
+/// The tenancy details a landlord gave.
+#[derive(SimpleObject)]
+pub struct TenancyDetails {
+    /// When the tenancy started.
+    pub tenancy_start_date: NaiveDate,
+    /// Rent per `rentFrequency`.
+    pub rent: Money,
+    /// How often rent is due.
+    pub rent_frequency: RentFrequency,
+    /// Service charges per `rentFrequency`.
+    pub service_charge: Money,
+    /// Whether the tenant is in arrears.
+    pub in_arrears: bool,
+    /// The arrears, when in arrears.
+    pub arrears: Option<Money>,
+}
+
+/// A "Provide tenancy details" request on an organisation's to-do list.
+pub struct TenancyRequest(pub tenancy_request::Model);
+
+#[Object]
+impl TenancyRequest {
+    /// Request id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The landlord organisation.
+    async fn organisation_id(&self) -> ID {
+        ID(self.0.organisation_id.to_string())
+    }
+    /// What is asked ("Provide tenancy details").
+    async fn title(&self) -> &'static str {
+        "Provide tenancy details"
+    }
+    /// The tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
+        Ok(load(ctx, TenantKey(self.0.tenant_id)).await?.map(Tenant))
+    }
+    /// The tenant's name ("First Last").
+    async fn tenant_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(load(ctx, TenantKey(self.0.tenant_id))
+            .await?
+            .map(|t| tenancy::tenants::full_name(&t)))
+    }
+    /// The postcode on the claim.
+    async fn postcode(&self) -> &str {
+        &self.0.postcode
+    }
+    /// When the request was added to the list.
+    async fn date_added(&self) -> NaiveDate {
+        self.0.created_at.date_naive()
+    }
+    /// When the request was added (time included).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the landlord should answer by.
+    async fn due_date(&self) -> NaiveDate {
+        self.0.due_date
+    }
+    /// Whether an open request is past its due date.
+    async fn overdue(&self) -> bool {
+        self.0.status == entities::TenancyRequestStatus::Open && self.0.due_date < casework::today()
+    }
+    /// Open, answered or not their tenant.
+    async fn status(&self) -> TenancyRequestStatus {
+        self.0.status.into()
+    }
+    /// When it was answered.
+    async fn answered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.answered_at
+    }
+    /// The user who answered.
+    async fn answered_by_user_id(&self) -> Option<ID> {
+        self.0.answered_by_user_id.map(|id| ID(id.to_string()))
+    }
+    /// The details given (answered requests only).
+    async fn details(&self) -> Option<TenancyDetails> {
+        let r = &self.0;
+        Some(TenancyDetails {
+            tenancy_start_date: r.tenancy_start_date?,
+            rent: Money::from_pence(r.rent_pence?),
+            rent_frequency: r.rent_frequency?.into(),
+            service_charge: Money::from_pence(r.service_charge_pence.unwrap_or(0)),
+            in_arrears: r.in_arrears.unwrap_or(false),
+            arrears: r.arrears_pence.map(Money::from_pence),
+        })
+    }
+}
+
+/// To-do list filter.
+#[derive(InputObject, Default)]
+pub struct TenancyRequestFilter {
+    /// Words matched against the tenant's name, claim reference and the postcode.
+    pub keyword: Option<String>,
+    /// Due on or before this date.
+    pub due_before: Option<NaiveDate>,
+    /// Due on or after this date.
+    pub due_after: Option<NaiveDate>,
+    /// Only this status.
+    pub status: Option<TenancyRequestStatus>,
+}
+
+/// To-do list queries.
+#[derive(Default)]
+pub struct TenancyQuery;
+
+#[Object]
+impl TenancyQuery {
+    /// My organisation's to-do list (staff: `organisationId`'s, or every
+    /// organisation's), soonest due first.
+    async fn tenancy_requests(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        filter: Option<TenancyRequestFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, TenancyRequest, EmptyFields, EmptyFields>> {
+        let limit = page_size(first)?;
+        let offset = decode_offset(after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = RequestFilter {
+            organisation_id: organisation_arg(organisation_id.as_ref())?,
+            keyword: search_text("filter.keyword", filter.keyword)?,
+            due_before: filter.due_before,
+            due_after: filter.due_after,
+            status: filter.status.map(Into::into),
+        };
+        let (rows, has_next) =
+            tenancy::requests::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        if node.field("tenant").exists() || node.field("tenantName").exists() {
+            prefetch(ctx, rows.iter().map(|r| TenantKey(r.tenant_id))).await;
+        }
+        Ok(connection(rows, offset, has_next, TenancyRequest))
+    }
+
+    /// One request (`NOT_FOUND` when missing or not mine to see).
+    async fn tenancy_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<TenancyRequest> {
+        let id = parse_id(&id, "Tenancy request")?;
+        Ok(TenancyRequest(
+            policy::tenancy::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+}
+
+/// A claimant who is not yet a tenant on record.
+#[derive(InputObject)]
+pub struct NewTenantInput {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Universal Credit claim reference (the organisation's tenant with this
+    /// reference is used when there is one).
+    pub claim_reference: String,
+}
+
+/// Who a request is about: a tenant on record, or a new claimant.
+#[derive(OneofObject)]
+pub enum RequestTenantInput {
+    /// A tenant of the organisation.
+    TenantId(ID),
+    /// A new claimant.
+    NewTenant(NewTenantInput),
+}
+
+/// A new "Provide tenancy details" request.
+#[derive(InputObject)]
+pub struct RaiseTenancyRequestInput {
+    /// The landlord organisation.
+    pub organisation_id: ID,
+    /// The tenant.
+    pub tenant: RequestTenantInput,
+    /// The postcode on the claim.
+    pub postcode: String,
+    /// Answer by (today or later).
+    pub due_date: NaiveDate,
+}
+
+/// The tenancy details.
+#[derive(InputObject)]
+pub struct ProvideTenancyDetailsInput {
+    /// When the tenancy started (not in the future).
+    pub tenancy_start_date: NaiveDate,
+    /// Rent per `rentFrequency` (more than 0.00).
+    pub rent: Money,
+    /// How often rent is due.
+    pub rent_frequency: RentFrequency,
+    /// Service charges per `rentFrequency` (default 0.00).
+    pub service_charge: Option<Money>,
+    /// Whether the tenant is in arrears.
+    pub in_arrears: bool,
+    /// The arrears: required when in arrears, left out otherwise.
+    pub arrears: Option<Money>,
+}
+
+/// To-do list mutations.
+#[derive(Default)]
+pub struct TenancyMutation;
+
+#[Object]
+impl TenancyMutation {
+    /// Puts a "Provide tenancy details" request on an organisation's to-do
+    /// list (staff) and emails its users who can answer it.
+    async fn raise_tenancy_request(
+        &self,
+        ctx: &Context<'_>,
+        input: RaiseTenancyRequestInput,
+    ) -> async_graphql::Result<TenancyRequest> {
+        policy::tenancy::can_raise(ctx.viewer())?;
+        let tenant = match input.tenant {
+            RequestTenantInput::TenantId(id) => {
+                RequestTenant::Existing(input_id(&id, "input.tenant.tenantId")?)
+            }
+            RequestTenantInput::NewTenant(t) => RequestTenant::New {
+                first_name: t.first_name,
+                last_name: t.last_name,
+                claim_reference: t.claim_reference,
+            },
+        };
+        let new = NewRequest {
+            organisation_id: input_id(&input.organisation_id, "input.organisationId")?,
+            tenant,
+            postcode: input.postcode,
+            due_date: input.due_date,
+        };
+        Ok(TenancyRequest(
+            tenancy::requests::raise(ctx.app(), ctx.viewer(), &actor(ctx), new).await?,
+        ))
+    }
+
+    /// Answers a request with the tenancy details (`PROVIDE_TENANCY_DETAILS`);
+    /// a request already answered is a `CONFLICT`.
+    async fn provide_tenancy_details(
+        &self,
+        ctx: &Context<'_>,
+        request_id: ID,
+        input: ProvideTenancyDetailsInput,
+    ) -> async_graphql::Result<TenancyRequest> {
+        policy::tenancy::can_answer(ctx.viewer())?;
+        let id = parse_id(&request_id, "Tenancy request")?;
+        let details = Details {
+            tenancy_start_date: input.tenancy_start_date,
+            rent_pence: input.rent.pence("input.rent")?,
+            rent_frequency: input.rent_frequency.into(),
+            service_charge_pence: optional_pence(
+                input.service_charge.as_ref(),
+                "input.serviceCharge",
+            )?
+            .unwrap_or(0),
+            in_arrears: input.in_arrears,
+            arrears_pence: optional_pence(input.arrears.as_ref(), "input.arrears")?,
+        };
+        Ok(TenancyRequest(
+            tenancy::requests::answer(
+                ctx.app(),
+                ctx.viewer(),
+                &actor(ctx),
+                id,
+                Answer::Details(details),
+            )
+            .await?,
+        ))
+    }
+
+    /// Answers a request with "this person is not our tenant"
+    /// (`PROVIDE_TENANCY_DETAILS`).
+    async fn declare_not_tenant(
+        &self,
+        ctx: &Context<'_>,
+        request_id: ID,
+    ) -> async_graphql::Result<TenancyRequest> {
+        policy::tenancy::can_answer(ctx.viewer())?;
+        let id = parse_id(&request_id, "Tenancy request")?;
+        Ok(TenancyRequest(
+            tenancy::requests::answer(ctx.app(), ctx.viewer(), &actor(ctx), id, Answer::NotTenant)
+                .await?,
+        ))
+    }
+}

@@ -1,0 +1,52 @@
+//! Who may see, apply for and decide Alternative Payment Arrangements.
+//!
+//! - Reading (status, history) follows the tenancy scope
+//!   (`super::tenancy::read_scope`): the landlord organisation's users and
+//!   staff; another organisation's arrangement answers `NOT_FOUND`.
+//! - Applying: a landlord user with `PROVIDE_TENANCY_DETAILS`, for a tenant of
+//!   their organisation. The UC seed does not name a permission for APAs; it
+//!   puts them beside verifying a tenant's rent ("verify a tenants rent and
+//!   apply for an Alternative Payment Arrangement"), which is that
+//!   permission's work, and no other permission is closer (the payment ones
+//!   are read-only, partner-dashboard scoped).
+//! - Approving and rejecting: staff (any role).
+//! - Residents and API tokens: `FORBIDDEN`.
+
+use sea_orm::{Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use entities::{Permission, payment_arrangement};
+
+use super::tenancy::{LandlordActor, landlord_with, read_scope, staff};
+use crate::{
+    auth::{AuthUser, Viewer},
+    error::{ApiError, ApiResult},
+};
+
+/// The condition on `payment_arrangements` selecting what the caller may see.
+pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition> {
+    Ok(read_scope(viewer, requested)?.condition(payment_arrangement::Column::OrganisationId))
+}
+
+/// One arrangement by id, if visible; `NOT_FOUND` otherwise.
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> ApiResult<payment_arrangement::Model> {
+    payment_arrangement::Entity::find_by_id(id)
+        .filter(visible(viewer, None)?)
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("Payment arrangement"))
+}
+
+/// Applying for an arrangement for a tenant of the caller's organisation.
+pub fn can_apply(viewer: &Viewer) -> ApiResult<LandlordActor> {
+    landlord_with(viewer, Permission::ProvideTenancyDetails)
+}
+
+/// Approving or rejecting: staff.
+pub fn can_decide(viewer: &Viewer) -> ApiResult<&AuthUser> {
+    staff(viewer)
+}
