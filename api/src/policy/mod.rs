@@ -9,8 +9,6 @@ pub mod api_tokens;
 pub mod arrangements;
 pub mod audit;
 pub mod cases;
-pub mod exports;
-pub mod housing_costs;
 pub mod identity;
 pub mod jobs;
 pub mod messages;
