@@ -6,7 +6,7 @@
 //! once with a small, coherent world: ombudsman staff, two landlord
 //! organisations with a user for every role, residents, cases with tasks,
 //! messages and documents, and each landlord's properties, tenants, tenancy
-//! requests, payment arrangements and six months of payments.
+//! requests, payment arrangements and three years of payments.
 //!
 //! How it is built:
 //! - The data lives in the small tables below; [`Demo::build`] turns them into
@@ -258,8 +258,9 @@ const ARRANGEMENTS: &[(usize, Apa, i64, &str, i64)] = &[
     (2, Apa::Submitted, 4, "The tenant is struggling to budget and has missed three rent payments.", 42_750),
 ];
 const APPROVAL_DAYS: i64 = 14;
-/// Months of payments for every housed tenant.
-const PAYMENT_MONTHS: u32 = 6;
+/// Months of payments for every housed tenant: three years, so the payment
+/// search has a few hundred rows per organisation to page and total.
+const PAYMENT_MONTHS: u32 = 36;
 
 /// Rows built in memory, written in foreign-key order by [`Demo::insert`].
 #[derive(Default)]
