@@ -12,6 +12,7 @@
 //! cargo run --release -p portal-bench -- sweep [--users 1000000]
 //! cargo run --release -p portal-bench -- login [--seconds 10]
 //! cargo run --release -p portal-bench -- cases [--cases 100000] [--concurrency 32]
+//! cargo run --release -p portal-bench -- payments [--payments 2000000] [--concurrency 32]
 //! ```
 //!
 //! Progress goes to stderr, the table to stdout. `RUST_LOG` filters the
@@ -20,6 +21,7 @@
 
 mod cases;
 mod login;
+mod payments;
 mod queue;
 mod scratch;
 mod sweep;
@@ -55,6 +57,10 @@ enum Command {
     /// 100,000 cases: req/s, p50/p99 and SQL statements per request, beside
     /// `{ viewer { id } }`.
     Cases(cases::Args),
+    /// The payment search (page of 50, totals, a date range) through a
+    /// `VIEW_PAYMENTS` API token on 2,000,000 payments, beside the same SQL
+    /// run directly.
+    Payments(payments::Args),
 }
 
 #[tokio::main]
@@ -76,6 +82,7 @@ async fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args).await,
         Command::Login(args) => login::run(args).await,
         Command::Cases(args) => cases::run(args).await,
+        Command::Payments(args) => payments::run(args).await,
     };
     // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
     // backtrace of the benchmark's own code whenever RUST_BACKTRACE is set).
