@@ -19,6 +19,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod casework;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod graphql;

@@ -34,7 +34,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use worker::config::{Config, StorageConfig};
+use worker::config::Config;
 
 /// Password of every demo account (meets the password policy).
 pub const DEMO_PASSWORD: &str = "Demo-Password-2026";
@@ -648,9 +648,9 @@ impl Demo {
                 By::Resident => (resident, None, created + days(4)),
                 By::Landlord => (handler(org), None, created + days(5)),
             };
-            // A resident's fresh upload waits for the scanner (only they can
-            // download it); the older ones were scanned clean.
-            let pending = by == By::Resident;
+            // Demo documents are plain text written by the seed itself:
+            // recorded as scanned clean, so every demo login can download them.
+            let pending = false;
             let id = Uuid::now_v7();
             let storage_key = format!("documents/{id}");
             self.documents.push(document::Model {
@@ -660,7 +660,7 @@ impl Demo {
                 payment_arrangement_id: None,
                 uploaded_by_user_id: uploader,
                 original_filename: filename.into(),
-                content_type: "text/plain".into(),
+                content_type: "text/plain; charset=utf-8".into(),
                 category,
                 size_bytes: content.len() as i64,
                 sha256: hex::encode(Sha256::digest(content.as_bytes())),
@@ -849,25 +849,15 @@ impl Demo {
         insert_all::<payment::Entity>(txn, &self.payments).await
     }
 
-    /// Writes the documents' bytes to local storage under their storage keys.
+    /// Writes the documents' bytes to the configured storage (local folder
+    /// or S3) under their storage keys.
     async fn write_files(&self, config: &Config) -> anyhow::Result<()> {
-        let StorageConfig::Local { root } = &config.storage else {
-            // The seed is for the embedded mode; with S3 it would need the
-            // object store's credentials at migrate time, so it only warns.
-            tracing::warn!(
-                documents = self.files.len(),
-                "demo documents not uploaded: storage is S3"
-            );
-            return Ok(());
-        };
+        let storage = worker::storage::Storage::from_config(config).await?;
         for (key, content) in &self.files {
-            let path = root.join(key);
-            if let Some(dir) = path.parent() {
-                tokio::fs::create_dir_all(dir).await?;
-            }
-            tokio::fs::write(&path, content)
+            storage
+                .put(key, content.as_bytes(), "text/plain; charset=utf-8")
                 .await
-                .with_context(|| format!("writing {}", path.display()))?;
+                .with_context(|| format!("storing {key}"))?;
         }
         Ok(())
     }

@@ -257,6 +257,9 @@ string_enum! {
         Infected = "INFECTED",
         /// The scanner failed; the worker retries.
         ScanFailed = "SCAN_FAILED",
+        /// Refused after upload: the scanner found it password-protected
+        /// (`Heuristics.Encrypted.*`); the bytes are deleted, never downloadable.
+        Rejected = "REJECTED",
     }
 }
 

@@ -19,5 +19,6 @@ pub mod notify;
 pub mod outbox;
 pub mod queue;
 pub mod runner;
+pub mod scan;
 pub mod scheduler;
 pub mod storage;

@@ -72,6 +72,7 @@ pub async fn send(
     case_id: Uuid,
     subject: &str,
     body: &str,
+    attachments: &crate::documents::Staged,
 ) -> ApiResult<(message::Model, Vec<task::Model>)> {
     let staff = can_manage(viewer)?;
     let subject = text("input.subject", subject, MAX_SHORT)?;
@@ -94,6 +95,18 @@ pub async fn send(
     }
     .insert(&txn)
     .await?;
+    attachments
+        .insert(
+            &txn,
+            crate::documents::Attach::Case {
+                case_id,
+                message_id: Some(created.id),
+                shared_with_parties: true,
+            },
+            staff.id,
+            actor,
+        )
+        .await?;
 
     let parties = case_party::Entity::find()
         .filter(case_party::Column::CaseId.eq(case_id))
@@ -198,6 +211,7 @@ pub async fn reply(
     actor: &Actor,
     message_id: Uuid,
     body: &str,
+    attachments: &crate::documents::Staged,
 ) -> ApiResult<message::Model> {
     let body = text("body", body, MAX_BODY)?;
     let caller = caller(viewer)?;
@@ -232,6 +246,18 @@ pub async fn reply(
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => conflict(),
         _ => e.into(),
     })?;
+    attachments
+        .insert(
+            &txn,
+            crate::documents::Attach::Case {
+                case_id: created.case_id,
+                message_id: Some(created.id),
+                shared_with_parties: false,
+            },
+            caller.user_id,
+            actor,
+        )
+        .await?;
     audit::record(
         &txn,
         actor,

@@ -407,6 +407,14 @@ impl Case {
             .map(Message)
             .collect())
     }
+    /// The documents I may see, newest first: my side's uploads, those
+    /// staff shared, and attachments of the replies I may see (staff: all).
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::documents::Document>> {
+        Ok(super::documents::case_documents(ctx, self.0.id).await?)
+    }
     /// My unread messages on the case.
     async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(load(ctx, UnreadKey(self.0.id, caller(ctx)?))

@@ -12,12 +12,14 @@ use entities::message;
 use super::{
     ContextExt,
     cases::{caller, load},
+    documents::{DocumentUploadInput, new_files},
     loaders::{CaseKey, ReadKey, RepliedKey, UserKey},
     scalars::parse_id,
     users::actor,
 };
 use crate::{
     casework::{self, messages::ReadScope},
+    documents,
     error::ApiError,
     policy,
 };
@@ -172,18 +174,26 @@ impl MessagesMutation {
         ctx: &Context<'_>,
         case_id: ID,
         input: SendMessageInput,
+        #[graphql(
+            desc = "Documents sent with the message (shared with the parties); each needs a category."
+        )]
+        attachments: Option<Vec<DocumentUploadInput>>,
     ) -> async_graphql::Result<Message> {
         policy::cases::can_manage(ctx.viewer())?;
         let case_id = parse_id(&case_id, "Case")?;
-        let (message, _) = casework::messages::send(
+        let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
+        let staged = documents::stage(ctx.app(), files).await?;
+        let sent = casework::messages::send(
             ctx.app(),
             ctx.viewer(),
             &actor(ctx),
             case_id,
             &input.subject,
             &input.body,
+            &staged,
         )
-        .await?;
+        .await;
+        let (message, _) = documents::keep_or_discard(ctx.app(), &staged, sent).await?;
         Ok(Message(message))
     }
 
@@ -193,10 +203,19 @@ impl MessagesMutation {
         ctx: &Context<'_>,
         message_id: ID,
         body: String,
+        #[graphql(
+            desc = "Documents attached to the reply; each needs a category. They appear in the case's documents for staff and my side."
+        )]
+        attachments: Option<Vec<DocumentUploadInput>>,
     ) -> async_graphql::Result<Message> {
         let id = parse_id(&message_id, "Message")?;
+        let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
+        let staged = documents::stage(ctx.app(), files).await?;
+        let replied =
+            casework::messages::reply(ctx.app(), ctx.viewer(), &actor(ctx), id, &body, &staged)
+                .await;
         Ok(Message(
-            casework::messages::reply(ctx.app(), ctx.viewer(), &actor(ctx), id, &body).await?,
+            documents::keep_or_discard(ctx.app(), &staged, replied).await?,
         ))
     }
 

@@ -20,6 +20,7 @@ pub mod api_tokens;
 pub mod arrangements;
 pub mod audit;
 pub mod cases;
+pub mod documents;
 pub mod enums;
 pub mod errors;
 pub mod identity;
@@ -52,6 +53,7 @@ pub struct Query(
     api_tokens::ApiTokensQuery,
     audit::AuditQuery,
     cases::CasesQuery,
+    documents::DocumentsQuery,
     tasks::TasksQuery,
     messages::MessagesQuery,
     properties::PropertiesQuery,
@@ -69,6 +71,7 @@ pub struct Mutation(
     organisations::OrganisationsMutation,
     api_tokens::ApiTokensMutation,
     cases::CasesMutation,
+    documents::DocumentsMutation,
     tasks::TasksMutation,
     messages::MessagesMutation,
     properties::PropertiesMutation,

@@ -89,8 +89,7 @@ fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>, hops: usize) -> Cl
     }
 }
 
-/// Most files one multipart request may carry.
-pub const MAX_FILES_PER_REQUEST: usize = 20;
+pub use crate::documents::MAX_FILES_PER_REQUEST;
 
 /// Headers that make a multipart request "non-simple", so a browser must send
 /// a CORS preflight before it (which the CORS policy refuses for foreign

@@ -9,6 +9,7 @@ pub mod api_tokens;
 pub mod arrangements;
 pub mod audit;
 pub mod cases;
+pub mod documents;
 pub mod identity;
 pub mod jobs;
 pub mod messages;

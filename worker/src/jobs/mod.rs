@@ -23,6 +23,7 @@ use crate::{
 
 pub mod inactivity_sweep;
 pub mod noop;
+pub mod scan_document;
 pub mod send_email;
 pub mod send_sms;
 pub mod task_reminders;
@@ -137,6 +138,10 @@ pub fn registry() -> HashMap<&'static str, Handler> {
     jobs.insert(
         task_reminders::TaskReminders::JOB_NAME,
         handler::<task_reminders::TaskReminders>,
+    );
+    jobs.insert(
+        scan_document::ScanDocument::JOB_NAME,
+        handler::<scan_document::ScanDocument>,
     );
     jobs
 }

@@ -1,0 +1,331 @@
+//! Documents: upload (GraphQL multipart requests), the case's document list,
+//! one document, sharing, and short-lived download URLs.
+//!
+//! Visibility is `policy::documents`; checks and storage are `documents`.
+
+use std::time::Duration;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Upload};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use uuid::Uuid;
+
+use entities::document;
+
+use super::{ContextExt, cases::load, loaders::UserKey, scalars::parse_id, users::actor};
+use crate::{
+    audit::{self, Entry},
+    documents::{self, NewFile},
+    error::{ApiError, ApiResult},
+    policy,
+};
+
+/// How long a download URL works.
+pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// What a document is about.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::DocumentCategory")]
+pub enum DocumentCategory {
+    /// Evidence supporting the complaint or response.
+    Evidence,
+    /// Letters and emails.
+    Correspondence,
+    /// Photographs.
+    Photograph,
+    /// Repair records and reports.
+    RepairRecord,
+    /// Tenancy agreements.
+    TenancyAgreement,
+    /// Rent statements and other financial records.
+    Financial,
+    /// Medical evidence.
+    Medical,
+    /// Anything else.
+    Other,
+}
+
+/// Where a document is in the virus scan.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::ScanStatus")]
+pub enum ScanStatus {
+    /// Stored, waiting for the scanner: not downloadable yet.
+    PendingScan,
+    /// Scanned clean: downloadable.
+    Clean,
+    /// A virus was found: quarantined, never downloadable.
+    Infected,
+    /// The scan failed; the worker retries (operators can retry a dead job).
+    ScanFailed,
+    /// Refused by the scanner as password-protected; deleted.
+    Rejected,
+}
+
+/// An uploaded document.
+pub struct Document(pub document::Model);
+
+#[Object]
+impl Document {
+    /// Document id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The case it belongs to.
+    async fn case_id(&self) -> Option<ID> {
+        self.0.case_id.map(|id| ID(id.to_string()))
+    }
+    /// The message it is attached to, if any.
+    async fn message_id(&self) -> Option<ID> {
+        self.0.message_id.map(|id| ID(id.to_string()))
+    }
+    /// The file's name on the uploader's device (for display only).
+    async fn file_name(&self) -> &str {
+        &self.0.original_filename
+    }
+    /// The type of the content, as checked on upload.
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    /// Category.
+    async fn category(&self) -> DocumentCategory {
+        self.0.category.into()
+    }
+    /// Size in bytes.
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// SHA-256 of the content (hex).
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    /// The uploader's name.
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(load(ctx, UserKey(self.0.uploaded_by_user_id))
+            .await?
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .unwrap_or_default())
+    }
+    /// Whether I uploaded it.
+    async fn uploaded_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(policy::cases::caller(ctx.viewer())?.user_id == self.0.uploaded_by_user_id)
+    }
+    /// When it was uploaded.
+    async fn uploaded_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Virus-scan status.
+    async fn scan_status(&self) -> ScanStatus {
+        self.0.scan_status.into()
+    }
+    /// When the scan finished.
+    async fn scanned_at(&self) -> Option<DateTime<Utc>> {
+        self.0.scanned_at
+    }
+    /// Whether the case's parties see it (staff uploads).
+    async fn shared_with_parties(&self) -> bool {
+        self.0.shared_with_parties
+    }
+    /// A download link valid for 5 minutes, with the file name in its
+    /// `Content-Disposition`; null unless the document is `CLEAN`.
+    async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if !policy::documents::downloadable(&self.0) {
+            return Ok(None);
+        }
+        let app = ctx.app();
+        let url = app
+            .storage
+            .download_url(&worker::storage::DownloadSpec {
+                key: &self.0.storage_key,
+                filename: &self.0.original_filename,
+                content_type: &self.0.content_type,
+                ttl: DOWNLOAD_URL_TTL,
+            })
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("download url")))?;
+        audit::record(
+            &app.db,
+            &actor(ctx),
+            Entry {
+                action: "document.download_url",
+                target_type: "document",
+                target_id: Some(self.0.id),
+                organisation_id: None,
+            },
+            None,
+            None,
+        )
+        .await?;
+        Ok(Some(url))
+    }
+}
+
+/// One file of an upload.
+#[derive(InputObject)]
+pub struct DocumentUploadInput {
+    /// The file (a part of the multipart request).
+    pub file: Upload,
+    /// Its category; may be left out when `sameCategoryForAll` is given.
+    pub category: Option<DocumentCategory>,
+}
+
+/// Reads the uploads of a request, each with its category: its own, or
+/// `same` ("same category for all"; a file with a different one of its own
+/// is `BAD_USER_INPUT`). `prefix` is the argument name, for error fields.
+pub(crate) fn new_files(
+    ctx: &Context<'_>,
+    prefix: &str,
+    inputs: Vec<DocumentUploadInput>,
+    same: Option<DocumentCategory>,
+) -> ApiResult<Vec<NewFile>> {
+    if inputs.len() > documents::MAX_FILES_PER_REQUEST {
+        return Err(ApiError::bad_input(
+            prefix,
+            format!(
+                "At most {} files can be uploaded at once.",
+                documents::MAX_FILES_PER_REQUEST
+            ),
+        ));
+    }
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let category = match (input.category, same) {
+                (Some(own), Some(same)) if own != same => {
+                    return Err(ApiError::bad_input(
+                        format!("{prefix}.{i}.category"),
+                        "This file's category differs from the category chosen for all files.",
+                    ));
+                }
+                (Some(c), _) | (None, Some(c)) => c,
+                (None, None) => {
+                    return Err(ApiError::bad_input(
+                        format!("{prefix}.{i}.category"),
+                        "Choose a category for this file, or one for all files.",
+                    ));
+                }
+            };
+            let upload = input.file.value(ctx).map_err(|_| {
+                ApiError::bad_input(
+                    format!("{prefix}.{i}.file"),
+                    "The file is missing from the request.",
+                )
+            })?;
+            Ok(NewFile {
+                field: format!("{prefix}.{i}.file"),
+                upload,
+                category: category.into(),
+            })
+        })
+        .collect()
+}
+
+/// The documents of a case `caller` may see, newest first.
+pub(crate) async fn case_documents(ctx: &Context<'_>, case_id: Uuid) -> ApiResult<Vec<Document>> {
+    let caller = policy::cases::caller(ctx.viewer())?;
+    Ok(document::Entity::find()
+        .filter(document::Column::CaseId.eq(case_id))
+        .filter(policy::documents::visible_to(caller))
+        .order_by_desc(document::Column::CreatedAt)
+        .order_by_desc(document::Column::Id)
+        .all(&ctx.app().db)
+        .await?
+        .into_iter()
+        .map(Document)
+        .collect())
+}
+
+/// Document queries.
+#[derive(Default)]
+pub struct DocumentsQuery;
+
+#[Object]
+impl DocumentsQuery {
+    /// One document (`NOT_FOUND` when it does not exist or I may not see it).
+    async fn document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {
+        let id = parse_id(&id, "Document")?;
+        Ok(Document(
+            policy::documents::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+        ))
+    }
+}
+
+/// Document mutations.
+#[derive(Default)]
+pub struct DocumentsMutation;
+
+#[Object]
+impl DocumentsMutation {
+    /// Uploads one or more files to a case (a multipart request; at most 20
+    /// files, each within the upload limit). Each file needs a category, its
+    /// own or `sameCategoryForAll`. Every file is checked (type, content,
+    /// password protection) before any is kept: one refusal and nothing is
+    /// stored. Each document starts `PENDING_SCAN`. `sharedWithParties`:
+    /// staff only, lets the case's parties see the documents.
+    async fn upload_documents(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        files: Vec<DocumentUploadInput>,
+        same_category_for_all: Option<DocumentCategory>,
+        shared_with_parties: Option<bool>,
+    ) -> async_graphql::Result<Vec<Document>> {
+        let case_id = parse_id(&case_id, "Case")?;
+        let files = new_files(ctx, "files", files, same_category_for_all)?;
+        let rows = documents::upload_to_case(
+            ctx.app(),
+            ctx.viewer(),
+            &actor(ctx),
+            case_id,
+            files,
+            shared_with_parties.unwrap_or(false),
+        )
+        .await?;
+        Ok(rows.into_iter().map(Document).collect())
+    }
+
+    /// Shares a staff document with the case's parties, or stops sharing it.
+    /// Staff only.
+    async fn share_document(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        shared: bool,
+    ) -> async_graphql::Result<Document> {
+        policy::documents::can_share(ctx.viewer())?;
+        let id = parse_id(&id, "Document")?;
+        let app = ctx.app();
+        let txn = worker::db::begin_write(&app.db).await?;
+        let doc = policy::documents::find_visible(&txn, ctx.viewer(), id).await?;
+        let uploader = entities::user::Entity::find_by_id(doc.uploaded_by_user_id)
+            .one(&txn)
+            .await?;
+        if doc.case_id.is_none() || uploader.is_none_or(|u| u.kind != entities::UserKind::Staff) {
+            return Err(ApiError::bad_input(
+                "id",
+                "Only documents uploaded by staff to a case can be shared.",
+            )
+            .into());
+        }
+        let before = doc.shared_with_parties;
+        let mut active: document::ActiveModel = doc.into();
+        active.shared_with_parties = sea_orm::Set(shared);
+        let doc = sea_orm::ActiveModelTrait::update(active, &txn).await?;
+        audit::record(
+            &txn,
+            &actor(ctx),
+            Entry {
+                action: "document.share",
+                target_type: "document",
+                target_id: Some(doc.id),
+                organisation_id: None,
+            },
+            Some(json!({ "shared_with_parties": before })),
+            Some(json!({ "shared_with_parties": shared })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Document(doc))
+    }
+}
