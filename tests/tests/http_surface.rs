@@ -376,3 +376,26 @@ async fn cors_allows_only_the_configured_origins() {
     let other = app.send(preflight("https://evil.example")).await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn a_null_for_a_non_null_input_field_is_bad_user_input() {
+    let app = TestApp::init().await;
+    let staff = app.caseworker().await;
+    for (query, variables) in [
+        (
+            "query($r: Boolean) { properties(filter: { includeRemoved: $r }) { edges { node { id } } } }",
+            json!({ "r": null }),
+        ),
+        (
+            "query($f: PropertyFilter) { properties(filter: $f) { edges { node { id } } } }",
+            json!({ "f": { "includeRemoved": null } }),
+        ),
+        (
+            "query { properties(filter: { includeRemoved: null }) { edges { node { id } } } }",
+            json!({}),
+        ),
+    ] {
+        let r = app.graphql(Some(&staff.token), query, variables).await;
+        assert_eq!(r.error_code(), "BAD_USER_INPUT", "{query}: {:?}", r.body);
+    }
+}

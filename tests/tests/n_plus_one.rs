@@ -1,5 +1,5 @@
 //! No N+1: the SQL statements of a page of cases (with tasks, messages,
-//! owner, parties, landlord and unread counts), of the home page and of "My
+//! owner, parties, landlord, documents and unread counts), of the home page and of "My
 //! tasks" do not grow with the page size.
 //!
 //! How statements are counted: SeaORM calls a connection's metric callback
@@ -37,6 +37,7 @@ const CASES: &str = "query($first: Int) { cases(first: $first) { edges { node {
   tasks { title status case { reference } }
   messages { subject senderName read fromStaff repliedByMe canReply }
   details { type closedAt }
+  documents { fileName scanStatus }
   unreadCount
 } } } }";
 

@@ -1,7 +1,8 @@
 //! Alternative Payment Arrangements: a landlord user applies for a tenant,
 //! staff approve or reject, and both see the status and its history. Evidence
-//! documents will hang off an arrangement (`documents.payment_arrangement_id`)
-//! once uploads exist; nothing about them is exposed yet.
+//! documents (`documents.payment_arrangement_id`) are uploaded with
+//! `addPaymentArrangementEvidence` and listed as `evidence`; they go through the
+//! same checks and virus scan as every other upload.
 
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, SimpleObject,
@@ -104,6 +105,14 @@ impl PaymentArrangement {
     /// When the application was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The evidence documents I may see (staff: all; the applying
+    /// organisation: its own uploads), oldest first.
+    async fn evidence(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::documents::Document>> {
+        Ok(super::documents::arrangement_evidence(ctx, self.0.id).await?)
     }
     /// The history, oldest first (submission, then the decision).
     async fn events(
@@ -222,6 +231,33 @@ impl ArrangementsMutation {
         Ok(PaymentArrangement(
             tenancy::arrangements::apply(ctx.app(), ctx.viewer(), &actor(ctx), application).await?,
         ))
+    }
+
+    /// Adds evidence documents to an application awaiting a decision (a
+    /// multipart request, like `uploadDocuments`; `PROVIDE_TENANCY_DETAILS`
+    /// in the applying organisation). Every file is checked before any is
+    /// kept; each starts `PENDING_SCAN`.
+    async fn add_payment_arrangement_evidence(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        files: Vec<super::documents::DocumentUploadInput>,
+        same_category_for_all: Option<super::documents::DocumentCategory>,
+    ) -> async_graphql::Result<Vec<super::documents::Document>> {
+        let id = parse_id(&id, "Payment arrangement")?;
+        let app = ctx.app();
+        let arrangement = policy::arrangements::find_visible(&app.db, ctx.viewer(), id).await?;
+        policy::arrangements::can_add_evidence(ctx.viewer(), &arrangement)?;
+        let files = super::documents::new_files(ctx, "files", files, same_category_for_all)?;
+        let rows = crate::documents::attach_arrangement_evidence(
+            app,
+            ctx.viewer(),
+            &actor(ctx),
+            arrangement.id,
+            files,
+        )
+        .await?;
+        Ok(rows.into_iter().map(super::documents::Document).collect())
     }
 
     /// Approves an application awaiting a decision (staff); emails the applicant.

@@ -221,14 +221,29 @@ pub(crate) fn new_files(
         .collect()
 }
 
-/// The documents of a case `caller` may see, newest first.
+/// The documents of a case the caller may see, newest first (through the
+/// request's loader, so a page of cases costs one statement).
 pub(crate) async fn case_documents(ctx: &Context<'_>, case_id: Uuid) -> ApiResult<Vec<Document>> {
     let caller = policy::cases::caller(ctx.viewer())?;
+    Ok(load(ctx, super::loaders::DocumentsKey(case_id, caller))
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Document)
+        .collect())
+}
+
+/// The evidence of a payment arrangement the caller may see, oldest first.
+pub(crate) async fn arrangement_evidence(
+    ctx: &Context<'_>,
+    arrangement_id: Uuid,
+) -> ApiResult<Vec<Document>> {
+    let caller = policy::cases::caller(ctx.viewer())?;
     Ok(document::Entity::find()
-        .filter(document::Column::CaseId.eq(case_id))
+        .filter(document::Column::PaymentArrangementId.eq(arrangement_id))
         .filter(policy::documents::visible_to(caller))
-        .order_by_desc(document::Column::CreatedAt)
-        .order_by_desc(document::Column::Id)
+        .order_by_asc(document::Column::CreatedAt)
+        .order_by_asc(document::Column::Id)
         .all(&ctx.app().db)
         .await?
         .into_iter()

@@ -405,7 +405,7 @@ pub async fn prefetch_cases(
     } else {
         node.field("nextTasks")
     };
-    let (parties, landlords, owners, tasks, messages, unread) = futures::join!(
+    let (parties, landlords, owners, tasks, messages, unread, documents) = futures::join!(
         fetch(
             loader,
             want("complainantName") || want("resident") || want("parties"),
@@ -439,6 +439,11 @@ pub async fn prefetch_cases(
             want("unreadCount"),
             ids().map(|id| UnreadKey(id, caller)),
         ),
+        fetch(
+            loader,
+            want("documents"),
+            ids().map(|id| DocumentsKey(id, caller)),
+        ),
     );
     for r in [
         parties.map(|_| ()),
@@ -448,6 +453,7 @@ pub async fn prefetch_cases(
         r.map_err(internal)?;
     }
     unread.map_err(internal)?;
+    documents.map_err(internal)?;
     let tasks: Vec<task::Model> = tasks.map_err(internal)?.into_values().flatten().collect();
     let messages: Vec<message::Model> = messages
         .map_err(internal)?
@@ -668,6 +674,41 @@ impl Loader<ArrangementEventsKey> for CaseworkLoader {
             out.entry(ArrangementEventsKey(e.payment_arrangement_id))
                 .or_default()
                 .push(e);
+        }
+        Ok(out)
+    }
+}
+
+/// The documents of a case the caller may see, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DocumentsKey(pub Uuid, pub Caller);
+
+impl Loader<DocumentsKey> for CaseworkLoader {
+    type Value = Vec<entities::document::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DocumentsKey],
+    ) -> Result<HashMap<DocumentsKey, Self::Value>, LoadError> {
+        use entities::document;
+        let mut out: HashMap<DocumentsKey, Self::Value> =
+            keys.iter().map(|k| (*k, vec![])).collect();
+        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+            for d in document::Entity::find()
+                .filter(document::Column::CaseId.is_in(ids))
+                .filter(policy::documents::visible_to(caller))
+                .order_by_desc(document::Column::CreatedAt)
+                .order_by_desc(document::Column::Id)
+                .all(&self.db)
+                .await?
+            {
+                if let Some(case_id) = d.case_id {
+                    out.entry(DocumentsKey(case_id, caller))
+                        .or_default()
+                        .push(d);
+                }
+            }
         }
         Ok(out)
     }

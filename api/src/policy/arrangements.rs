@@ -46,6 +46,25 @@ pub fn can_apply(viewer: &Viewer) -> ApiResult<LandlordActor> {
     landlord_with(viewer, Permission::ProvideTenancyDetails)
 }
 
+/// Adding evidence to an application: a landlord user of its organisation
+/// who may apply (`PROVIDE_TENANCY_DETAILS`), while it awaits a decision
+/// (`CONFLICT` after). `arrangement` must come from [`find_visible`].
+pub fn can_add_evidence(
+    viewer: &Viewer,
+    arrangement: &payment_arrangement::Model,
+) -> ApiResult<LandlordActor> {
+    let actor = can_apply(viewer)?;
+    if actor.organisation_id != arrangement.organisation_id {
+        return Err(ApiError::NotFound("Payment arrangement"));
+    }
+    if arrangement.status != entities::ArrangementStatus::Submitted {
+        return Err(ApiError::Conflict(
+            "Evidence can only be added while the application awaits a decision.".into(),
+        ));
+    }
+    Ok(actor)
+}
+
 /// Approving or rejecting: staff.
 pub fn can_decide(viewer: &Viewer) -> ApiResult<&AuthUser> {
     staff(viewer)
