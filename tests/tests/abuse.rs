@@ -209,3 +209,21 @@ async fn the_production_configuration_hides_the_schema() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// Found by the schema fuzzer (`.ci/fuzz`): a string where an `Upload` must
+/// be answered INTERNAL.
+#[tokio::test]
+async fn an_upload_given_as_json_is_bad_user_input() {
+    let app = TestApp::init().await;
+    let staff = app.caseworker().await;
+    let r = app
+        .graphql(
+            Some(&staff.token),
+            "mutation { uploadDocuments(caseId: \"x\", files: [{ file: \"\", category: OTHER }]) { id } }",
+            json!({}),
+        )
+        .await;
+    let codes = r.error_codes();
+    assert!(!codes.is_empty(), "{:#}", r.body);
+    assert!(codes.iter().all(|c| c == "BAD_USER_INPUT"), "{:#}", r.body);
+}

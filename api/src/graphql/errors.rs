@@ -50,8 +50,12 @@ pub fn normalize(error: &mut ServerError) {
         error.extensions = extended.extensions;
         return;
     }
+    // Argument coercion failures raised while resolving a field (they carry
+    // a path but no source), e.g. a string where an `Upload` must be.
     let input_coercion = error.message.starts_with("Failed to parse")
-        || error.message.starts_with("Invalid value for argument");
+        || error.message.starts_with("Invalid value for argument")
+        || error.message.starts_with("Expected input type")
+        || error.message.contains("(occurred while parsing \"");
     if (error.path.is_empty() || input_coercion) && error.source.is_none() {
         // Raised before execution: syntax, validation, depth, complexity,
         // unknown operation. The client sent something we do not accept.
