@@ -322,9 +322,10 @@ string_enum! {
         Queued = "QUEUED",
         /// The worker is validating and applying rows.
         Running = "RUNNING",
-        /// Rows were applied (any failed rows are listed in `errors`).
+        /// Every row was applied, in one transaction (`applied_count` = `row_count`).
         Applied = "APPLIED",
-        /// The file as a whole was rejected (e.g. wrong columns); nothing applied.
+        /// Nothing was applied: the file (e.g. wrong columns) or at least one
+        /// row failed, and `errors` lists every failing row. All or nothing.
         Rejected = "REJECTED",
         /// An internal failure after retries.
         Failed = "FAILED",

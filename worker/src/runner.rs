@@ -70,6 +70,13 @@ impl Runner {
         })
     }
 
+    /// Adds jobs defined outside this crate (see [`jobs`]); a name already
+    /// registered is replaced.
+    pub fn with_jobs(mut self, extra: jobs::Registry) -> Self {
+        self.registry.extend(extra);
+        self
+    }
+
     /// This worker's unique id.
     pub fn worker_id(&self) -> &str {
         &self.jobs.worker_id
@@ -322,7 +329,22 @@ pub async fn run_worker(
     queue: Queue,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let runner = Arc::new(Runner::new(config.clone(), db.clone()).await?);
+    run_worker_with_jobs(config, db, queue, shutdown, jobs::Registry::new()).await
+}
+
+/// [`run_worker`], also running the jobs of `extra` (see [`Runner::with_jobs`]).
+pub async fn run_worker_with_jobs(
+    config: Arc<Config>,
+    db: DatabaseConnection,
+    queue: Queue,
+    shutdown: Shutdown,
+    extra: jobs::Registry,
+) -> anyhow::Result<()> {
+    let runner = Arc::new(
+        Runner::new(config.clone(), db.clone())
+            .await?
+            .with_jobs(extra),
+    );
     tracing::info!(
         worker = runner.worker_id(),
         concurrency = runner.concurrency(),

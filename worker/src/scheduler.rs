@@ -32,7 +32,10 @@ use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::{
-    jobs::{inactivity_sweep::InactivitySweep, task_reminders::TaskReminders},
+    jobs::{
+        expire_exports::ExpireExports, inactivity_sweep::InactivitySweep,
+        task_reminders::TaskReminders,
+    },
     outbox,
     runner::Shutdown,
 };
@@ -104,10 +107,33 @@ pub async fn enqueue_due(
     .await
 }
 
+/// When the daily expiry of payments exports ([`ExpireExports`]) is due:
+/// 03:00 UTC, after the sweep. Dedupe key `expire_exports:<day>`, the same
+/// once-a-day rule as the sweep.
+pub const EXPIRE_EXPORTS_AT: NaiveTime = match NaiveTime::from_hms_opt(3, 0, 0) {
+    Some(t) => t,
+    None => panic!("03:00 is a valid time"),
+};
+
+/// Enqueues the export expiry of the latest 03:00 that has passed, once per
+/// day (see [`EXPIRE_EXPORTS_AT`]).
+pub async fn enqueue_export_expiry_due(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let day = day_due(now, EXPIRE_EXPORTS_AT);
+    outbox::enqueue_at(
+        db,
+        &ExpireExports { day },
+        day.and_time(EXPIRE_EXPORTS_AT).and_utc(),
+    )
+    .await
+}
+
 /// How long to wait from `now` before the next check: an hour, or less to wake
 /// at the next 02:00 or 06:00.
 fn next_wait(now: DateTime<Utc>) -> Duration {
-    [SWEEP_AT, REMINDERS_AT]
+    [SWEEP_AT, REMINDERS_AT, EXPIRE_EXPORTS_AT]
         .into_iter()
         .map(|at| {
             let next = (day_due(now, at) + chrono::Days::new(1))
@@ -136,6 +162,11 @@ pub async fn run(db: DatabaseConnection, shutdown: Shutdown) {
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cannot enqueue the task reminders; will retry"),
+        }
+        match enqueue_export_expiry_due(&db, now).await {
+            Ok(Some(id)) => tracing::info!(job = %id, "payments export expiry enqueued"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot enqueue the export expiry; will retry"),
         }
         // One second more, so the wake-up at 02:00 is never a hair early.
         let wait = next_wait(Utc::now()) + Duration::from_secs(1);

@@ -42,13 +42,15 @@
 //! | `export_ready` | `export_id`, `row_count`, `expires_at` |
 //! | `arrangement_decision` | `arrangement_reference`, `approved` (bool), `reason` (may be empty) |
 //! | `tenancy_details_requested` | `organisation_name`, `due_on` |
+//! | `housing_costs_outcome` | `update_id`, `file_name`, `applied` (bool), `row_count`, `error_count` |
 //! | SMS `two_factor_code`, `confirm_mobile_code` | `code`, `valid_minutes` |
 //!
 //! Front-end routes the links point at: `/accept-invitation?token=`,
 //! `/reset-password?token=`, `/forgot-password`, `/sign-in`, `/cases/<reference>`,
 //! `/cases/<reference>/messages`, `/cases/<reference>/tasks`,
 //! `/cases/<reference>/documents`, `/tasks`, `/payments/exports/<id>`,
-//! `/arrangements/<reference>`, `/tenancy-requests`, `/profile/security`.
+//! `/arrangements/<reference>`, `/tenancy-requests`,
+//! `/properties/housing-cost-updates/<id>`, `/profile/security`.
 //!
 //! Emails deliberately hold as little personal data as they can: no message text,
 //! no tenant names, and the payments export link leads to the signed-in portal rather
@@ -105,11 +107,14 @@ pub enum EmailTemplate {
     /// To landlord users with `PROVIDE_TENANCY_DETAILS`: a new request is on the
     /// organisation's to-do list.
     TenancyDetailsRequested,
+    /// A bulk housing-cost update was applied, or rejected with nothing changed
+    /// (the rows at fault are listed in the portal, not in the email).
+    HousingCostsOutcome,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -123,6 +128,7 @@ impl EmailTemplate {
         Self::ExportReady,
         Self::ArrangementDecision,
         Self::TenancyDetailsRequested,
+        Self::HousingCostsOutcome,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -142,6 +148,7 @@ impl EmailTemplate {
             Self::ExportReady => "export_ready",
             Self::ArrangementDecision => "arrangement_decision",
             Self::TenancyDetailsRequested => "tenancy_details_requested",
+            Self::HousingCostsOutcome => "housing_costs_outcome",
         }
     }
 }
@@ -331,7 +338,8 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "document_infected",
         "export_ready",
         "arrangement_decision",
-        "tenancy_details_requested"
+        "tenancy_details_requested",
+        "housing_costs_outcome"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };
@@ -592,6 +600,14 @@ mod tests {
                 "first_name": "Priya",
                 "organisation_name": "Northgate Homes & Lettings",
                 "due_on": "2026-03-20",
+            }),
+            EmailTemplate::HousingCostsOutcome => json!({
+                "first_name": "Priya",
+                "update_id": "0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c78",
+                "file_name": "rents <april>.csv",
+                "applied": false,
+                "row_count": 120,
+                "error_count": 3,
             }),
         };
         params["base_url"] = json!(BASE_URL);

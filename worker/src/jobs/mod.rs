@@ -9,6 +9,12 @@
 //!
 //! To add a job: write `jobs/<name>.rs` with a struct implementing [`Job`], and
 //! register it in [`registry`].
+//!
+//! Jobs whose work is the API's domain code (the payments export runs the
+//! payment search's query; the bulk housing-cost update shares the money and
+//! audit rules of the API) are defined in the `api` crate, which depends on
+//! this one, and added with [`crate::runner::Runner::with_jobs`]: the worker
+//! then runs them exactly like its own, without a second copy of that code.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -21,6 +27,7 @@ use crate::{
     delivery::{DeliveryError, email::Mailer, sms::SmsSender},
 };
 
+pub mod expire_exports;
 pub mod inactivity_sweep;
 pub mod noop;
 pub mod scan_document;
@@ -110,7 +117,11 @@ pub struct Attempt {
 pub type Handler =
     fn(serde_json::Value, Arc<JobContext>, Attempt) -> BoxFuture<'static, Result<(), JobError>>;
 
-fn handler<J: Job>(
+/// Jobs by name: what [`registry`] returns and [`crate::runner::Runner::with_jobs`] adds.
+pub type Registry = HashMap<&'static str, Handler>;
+
+/// The [`Handler`] of job type `J` (for registries outside this crate).
+pub fn handler<J: Job>(
     payload: serde_json::Value,
     ctx: Arc<JobContext>,
     attempt: Attempt,
@@ -142,6 +153,10 @@ pub fn registry() -> HashMap<&'static str, Handler> {
     jobs.insert(
         scan_document::ScanDocument::JOB_NAME,
         handler::<scan_document::ScanDocument>,
+    );
+    jobs.insert(
+        expire_exports::ExpireExports::JOB_NAME,
+        handler::<expire_exports::ExpireExports>,
     );
     jobs
 }
