@@ -12,6 +12,9 @@
 //! - [`tenancy`]: properties, tenants, tenancy requests and payment
 //!   arrangements; [`payments`]: the payment search (shared with exports)
 //!   and recording payments.
+//! - [`exports`]: CSV exports of payments; [`housing_costs`]: bulk
+//!   housing-cost updates from a CSV; [`jobs`]: the background jobs of this
+//!   crate (both of those), registered with the worker.
 //! - [`users`]: organisation user management, organisations, API tokens and
 //!   the audit log (services behind the resolvers).
 
@@ -22,9 +25,12 @@ pub mod casework;
 pub mod documents;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod graphql;
+pub mod housing_costs;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod payments;
 pub mod policy;
 pub mod ratelimit;

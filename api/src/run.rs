@@ -143,11 +143,12 @@ pub async fn serve_all(config: Config) -> anyhow::Result<()> {
     }
     let shutdown = shutdown_on_signals();
     let app = build_app(config.clone(), db.clone(), queue.clone()).await?;
-    let worker_task = tokio::spawn(runner::run_worker(
+    let worker_task = tokio::spawn(runner::run_worker_with_jobs(
         config.clone(),
         db.clone(),
         queue,
         shutdown.clone(),
+        crate::jobs::registry(),
     ));
     print_banner(&config, seeded);
     let served = http::serve(app, shutdown.clone()).await;
@@ -173,7 +174,14 @@ pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
     let db = connect(&config).await?;
     check_migrated(&db).await?;
     let queue = Queue::connect(&config, &db).await?;
-    runner::run_worker(config, db, queue, shutdown_on_signals()).await
+    runner::run_worker_with_jobs(
+        config,
+        db,
+        queue,
+        shutdown_on_signals(),
+        crate::jobs::registry(),
+    )
+    .await
 }
 
 /// Applies migrations; with `seed`, also loads the demo data.

@@ -134,7 +134,12 @@ impl TestAppBuilder {
             .await
             .expect("build app");
         let router = api::http::router(state.clone());
-        let runner = Arc::new(Runner::new(config, db).await.expect("runner"));
+        let runner = Arc::new(
+            Runner::new(config, db)
+                .await
+                .expect("runner")
+                .with_jobs(api::jobs::registry()),
+        );
         TestApp {
             state,
             router,

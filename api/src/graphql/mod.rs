@@ -13,6 +13,8 @@
 //! - [`properties`], [`tenancy`], [`arrangements`], [`payments`]: tenancy
 //!   and payments (properties and tenants, the to-do list, Alternative
 //!   Payment Arrangements, the payment search), all money as [`money`].
+//! - [`exports`], [`housing_costs`]: payments CSV exports and bulk
+//!   housing-cost updates from an uploaded CSV.
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code.
 
@@ -23,6 +25,8 @@ pub mod cases;
 pub mod documents;
 pub mod enums;
 pub mod errors;
+pub mod exports;
+pub mod housing_costs;
 pub mod identity;
 pub mod jobs;
 pub mod loaders;
@@ -60,6 +64,8 @@ pub struct Query(
     tenancy::TenancyQuery,
     arrangements::ArrangementsQuery,
     payments::PaymentsQuery,
+    exports::ExportsQuery,
+    housing_costs::HousingCostsQuery,
 );
 
 /// Root mutation type.
@@ -78,6 +84,8 @@ pub struct Mutation(
     tenancy::TenancyMutation,
     arrangements::ArrangementsMutation,
     payments::PaymentsMutation,
+    exports::ExportsMutation,
+    housing_costs::HousingCostsMutation,
 );
 
 /// The served schema.

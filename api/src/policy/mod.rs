@@ -10,6 +10,8 @@ pub mod arrangements;
 pub mod audit;
 pub mod cases;
 pub mod documents;
+pub mod exports;
+pub mod housing_costs;
 pub mod identity;
 pub mod jobs;
 pub mod messages;

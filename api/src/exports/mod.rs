@@ -1,0 +1,159 @@
+//! Payments CSV exports: a caller with `EXPORT_PAYMENTS` requests one with
+//! the payment search's filter; the worker ([`job`]) streams the rows of that
+//! very search from the database into storage; the export reports its status
+//! and progress, and offers a short-lived download link until it expires.
+//!
+//! - The filter is validated at request time exactly as the search validates
+//!   it ([`PaymentFilter::parse`]): an inverted date range or a malformed
+//!   postcode is `BAD_USER_INPUT` and nothing is recorded. It is stored as
+//!   the client sent it and parsed again when the export runs, so the rows
+//!   are the search's rows at that moment, in the search's order.
+//! - The row and its job are written in one transaction (the outbox).
+//! - Files are kept [`EXPIRES_AFTER_DAYS`] days, then deleted by the daily
+//!   `expire_exports` job; the link is refused from `expires_at` on even if
+//!   that job has not run yet.
+
+pub mod csv_format;
+pub mod job;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use entities::{ExportStatus, payment_export};
+use worker::{outbox, storage::DownloadSpec};
+
+use crate::{
+    app::AppState,
+    auth::Viewer,
+    error::{ApiError, ApiResult},
+    payments::search::{PaymentFilter, PaymentFilterInput},
+    policy::exports::{self as policy, Requester},
+};
+
+/// Days a completed export's file is kept.
+pub const EXPIRES_AFTER_DAYS: i64 = 7;
+/// How long a download link works: long enough to start the download, short
+/// enough that a link copied into a chat or a log is soon useless.
+pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// Records an export request and queues its job. `organisation_id` is for
+/// staff (others export their own organisation's payments).
+pub async fn request(
+    app: &AppState,
+    viewer: &Viewer,
+    organisation_id: Option<Uuid>,
+    filter: PaymentFilterInput,
+) -> ApiResult<payment_export::Model> {
+    let (organisation_id, requester) =
+        policy::can_request(viewer, organisation_id, "organisationId")?;
+    PaymentFilter::parse(&filter, "filter")?;
+    let (user, token) = match requester {
+        Requester::User(id) => (Some(id), None),
+        Requester::ApiToken(id) => (None, Some(id)),
+    };
+    let id = Uuid::now_v7();
+    let txn = worker::db::begin_write(&app.db).await?;
+    let row = payment_export::ActiveModel {
+        id: Set(id),
+        organisation_id: Set(organisation_id),
+        requested_by_user_id: Set(user),
+        requested_by_api_token_id: Set(token),
+        filter: Set(serde_json::to_value(&filter).map_err(anyhow::Error::from)?),
+        status: Set(ExportStatus::Queued),
+        rows_written: Set(0),
+        total_rows: Set(None),
+        size_bytes: Set(0),
+        storage_key: Set(None),
+        error: Set(None),
+        created_at: Set(Utc::now()),
+        started_at: Set(None),
+        completed_at: Set(None),
+        expires_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    outbox::enqueue(&txn, &job::ExportPayments { export_id: id }).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// One export by id, if the caller may see it.
+pub async fn find(app: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<payment_export::Model> {
+    policy::find_visible(&app.db, viewer, id).await
+}
+
+/// A page of the exports the caller may see, newest first, after `after`
+/// (keyset on the time-ordered id), and whether more follow.
+pub async fn list(
+    app: &AppState,
+    viewer: &Viewer,
+    organisation_id: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> ApiResult<(Vec<payment_export::Model>, bool)> {
+    let mut select = payment_export::Entity::find()
+        .filter(policy::visible(viewer, organisation_id)?)
+        .order_by_desc(payment_export::Column::Id);
+    if let Some(after) = after {
+        select = select.filter(payment_export::Column::Id.lt(after));
+    }
+    let mut rows = select.limit(limit + 1).all(&app.db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
+}
+
+/// Whether the export's file can be downloaded now.
+pub fn downloadable(export: &payment_export::Model) -> bool {
+    export.status == ExportStatus::Completed
+        && export.storage_key.is_some()
+        && export.expires_at.is_some_and(|at| at > Utc::now())
+}
+
+/// The file name offered for download.
+pub fn filename(export: &payment_export::Model) -> String {
+    format!(
+        "payments-{}.csv",
+        export
+            .completed_at
+            .unwrap_or(export.created_at)
+            .format("%Y-%m-%d-%H%M")
+    )
+}
+
+/// A short-lived download link, when the file is ready and not expired.
+/// The caller has already been allowed to see `export` (the policy).
+pub async fn download_url(
+    app: &AppState,
+    export: &payment_export::Model,
+) -> ApiResult<Option<String>> {
+    let Some(key) = export
+        .storage_key
+        .as_deref()
+        .filter(|_| downloadable(export))
+    else {
+        return Ok(None);
+    };
+    let name = filename(export);
+    let url = app
+        .storage
+        .download_url(&DownloadSpec {
+            key,
+            filename: &name,
+            content_type: "text/csv; charset=utf-8",
+            ttl: DOWNLOAD_URL_TTL,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("download URL: {e}")))?;
+    Ok(Some(url))
+}
+
+/// Rejects a filter the search would reject (for callers that only check).
+pub fn validate(filter: &PaymentFilterInput) -> ApiResult<PaymentFilter> {
+    PaymentFilter::parse(filter, "filter")
+}

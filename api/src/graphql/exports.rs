@@ -1,0 +1,200 @@
+//! Payments CSV exports (`EXPORT_PAYMENTS` users and API tokens, staff):
+//! request one with the payment search's filter, follow its status and
+//! progress, and download it while it lasts. See `crate::exports`.
+
+use async_graphql::{
+    Context, Enum, ID, Object,
+    connection::{Connection, Edge, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+
+use entities::{ExportStatus, payment_export};
+
+use super::{
+    ContextExt,
+    payments::PaymentFilter,
+    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
+};
+use crate::{exports, payments::search::PaymentFilterInput};
+
+/// Where an export is in its life.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "ExportStatus")]
+pub enum PaymentExportStatus {
+    /// Requested; waiting for the worker.
+    Queued,
+    /// The worker is writing the file (see `rowsWritten` / `totalRows`).
+    Running,
+    /// Ready to download until `expiresAt`.
+    Completed,
+    /// Failed for good (see `error`); request a new one.
+    Failed,
+    /// The file was deleted after `expiresAt`.
+    Expired,
+}
+
+/// A requested CSV export of payments.
+pub struct PaymentExport(pub payment_export::Model);
+
+#[Object]
+impl PaymentExport {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The organisation whose payments it holds.
+    async fn organisation_id(&self) -> ID {
+        ID(self.0.organisation_id.to_string())
+    }
+    /// The user who asked for it (none when an API token did).
+    async fn requested_by_user_id(&self) -> Option<ID> {
+        self.0.requested_by_user_id.map(|id| ID(id.to_string()))
+    }
+    /// The API token that asked for it (none when a user did).
+    async fn requested_by_api_token_id(&self) -> Option<ID> {
+        self.0
+            .requested_by_api_token_id
+            .map(|id| ID(id.to_string()))
+    }
+    /// The search filter it applies, as given.
+    async fn filter(&self) -> PaymentExportFilter {
+        PaymentExportFilter(serde_json::from_value(self.0.filter.clone()).unwrap_or_default())
+    }
+    async fn status(&self) -> PaymentExportStatus {
+        self.0.status.into()
+    }
+    /// Rows written so far; once `COMPLETED`, the number of rows in the file
+    /// (not counting the header).
+    async fn rows_written(&self) -> i64 {
+        self.0.rows_written
+    }
+    /// Rows the filter matched when the export started (for a progress bar).
+    async fn total_rows(&self) -> Option<i64> {
+        self.0.total_rows
+    }
+    /// The file's size in bytes, once `COMPLETED`.
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// Why it failed, when `FAILED`.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    /// When the file is deleted.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+    /// A link that downloads the CSV for the next 5 minutes; ask again for a
+    /// fresh one. Only while `COMPLETED` and not expired.
+    async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(exports::download_url(ctx.app(), &self.0).await?)
+    }
+}
+
+/// The filter an export applies.
+pub struct PaymentExportFilter(PaymentFilterInput);
+
+#[Object]
+impl PaymentExportFilter {
+    async fn from(&self) -> Option<chrono::NaiveDate> {
+        self.0.from
+    }
+    async fn to(&self) -> Option<chrono::NaiveDate> {
+        self.0.to
+    }
+    async fn tenant_name(&self) -> Option<&str> {
+        self.0.tenant_name.as_deref()
+    }
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+}
+
+fn organisation(id: Option<&ID>) -> async_graphql::Result<Option<uuid::Uuid>> {
+    Ok(id.map(|id| parse_id(id, "Organisation")).transpose()?)
+}
+
+/// Export queries.
+#[derive(Default)]
+pub struct ExportsQuery;
+
+#[Object]
+impl ExportsQuery {
+    /// One export (`NOT_FOUND` when missing or not mine to see).
+    async fn payment_export(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<PaymentExport> {
+        let id = parse_id(&id, "Payment export")?;
+        Ok(PaymentExport(
+            exports::find(ctx.app(), ctx.viewer(), id).await?,
+        ))
+    }
+
+    /// My organisation's exports, newest first (`EXPORT_PAYMENTS`; staff:
+    /// every organisation's, or `organisationId`'s).
+    async fn payment_exports(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, PaymentExport, EmptyFields, EmptyFields>> {
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let (rows, more) = exports::list(
+            ctx.app(),
+            ctx.viewer(),
+            organisation(organisation_id.as_ref())?,
+            after,
+            limit,
+        )
+        .await?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|e| Edge::new(encode_cursor(e.id), PaymentExport(e))),
+        );
+        Ok(connection)
+    }
+}
+
+/// Export mutations.
+#[derive(Default)]
+pub struct ExportsMutation;
+
+#[Object]
+impl ExportsMutation {
+    /// Asks for a CSV of the payments matching `filter` (the same filter and
+    /// rows as the `payments` search). The worker builds it; follow it with
+    /// `paymentExport(id)`. Needs `EXPORT_PAYMENTS` (a user or an API token,
+    /// for its own organisation); staff name the organisation.
+    async fn request_payment_export(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        filter: Option<PaymentFilter>,
+    ) -> async_graphql::Result<PaymentExport> {
+        let input: PaymentFilterInput = filter.unwrap_or_default().into();
+        let row = exports::request(
+            ctx.app(),
+            ctx.viewer(),
+            organisation(organisation_id.as_ref())?,
+            input,
+        )
+        .await?;
+        Ok(PaymentExport(row))
+    }
+}

@@ -1,0 +1,204 @@
+//! Bulk housing-cost updates (`BULK_UPDATE_HOUSING_COSTS`): upload a CSV of
+//! property references and new rents, then follow its outcome. See
+//! `crate::housing_costs` for the file format and the all-or-nothing rule.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use async_graphql::{
+    Context, Enum, ID, Object, SimpleObject, Upload,
+    connection::{Connection, Edge, EmptyFields},
+};
+use chrono::{DateTime, Utc};
+
+use entities::{BulkUpdateStatus, housing_cost_update};
+
+use super::{
+    ContextExt,
+    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
+    users::actor,
+};
+use crate::{
+    error::ApiError,
+    housing_costs::{self, UploadError, csv_file},
+};
+
+/// Where an update is.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "BulkUpdateStatus")]
+pub enum HousingCostUpdateStatus {
+    /// Uploaded and checked; waiting for the worker.
+    Queued,
+    /// The worker is applying it.
+    Running,
+    /// Every row was applied.
+    Applied,
+    /// Nothing was applied; `errors` lists every failing row.
+    Rejected,
+    /// An internal failure after retries; nothing was applied.
+    Failed,
+}
+
+/// One problem in an uploaded file.
+#[derive(SimpleObject)]
+pub struct HousingCostRowError {
+    /// Row number, by CSV record: the header is row 1, the first property
+    /// row 2.
+    pub row: i64,
+    /// The column at fault, by its header name.
+    pub column: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// An uploaded housing-costs file and its outcome.
+pub struct HousingCostUpdate(pub housing_cost_update::Model);
+
+#[Object]
+impl HousingCostUpdate {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn organisation_id(&self) -> ID {
+        ID(self.0.organisation_id.to_string())
+    }
+    async fn uploaded_by_user_id(&self) -> ID {
+        ID(self.0.uploaded_by_user_id.to_string())
+    }
+    /// The uploaded file's name.
+    async fn file_name(&self) -> &str {
+        &self.0.original_filename
+    }
+    async fn status(&self) -> HousingCostUpdateStatus {
+        self.0.status.into()
+    }
+    /// Property rows in the file.
+    async fn row_count(&self) -> i32 {
+        self.0.row_count
+    }
+    /// Properties updated (every row when `APPLIED`, otherwise 0).
+    async fn applied_count(&self) -> i32 {
+        self.0.applied_count
+    }
+    /// Every failing row, when `REJECTED`.
+    async fn errors(&self) -> Vec<HousingCostRowError> {
+        housing_costs::errors_of(&self.0)
+            .into_iter()
+            .map(|e| HousingCostRowError {
+                row: e.row as i64,
+                column: e.column,
+                reason: e.reason,
+            })
+            .collect()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+}
+
+/// Housing-cost update queries.
+#[derive(Default)]
+pub struct HousingCostsQuery;
+
+#[Object]
+impl HousingCostsQuery {
+    /// One update (`NOT_FOUND` when missing or not mine to see).
+    async fn housing_cost_update(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<HousingCostUpdate> {
+        let id = parse_id(&id, "Housing cost update")?;
+        Ok(HousingCostUpdate(
+            housing_costs::find(ctx.app(), ctx.viewer(), id).await?,
+        ))
+    }
+
+    /// My organisation's updates, newest first (staff: every organisation's,
+    /// or `organisationId`'s).
+    async fn housing_cost_updates(
+        &self,
+        ctx: &Context<'_>,
+        organisation_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, HousingCostUpdate, EmptyFields, EmptyFields>>
+    {
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let organisation_id = organisation_id
+            .as_ref()
+            .map(|id| parse_id(id, "Organisation"))
+            .transpose()?;
+        let (rows, more) =
+            housing_costs::list(ctx.app(), ctx.viewer(), organisation_id, after, limit).await?;
+        let mut connection = Connection::new(after.is_some(), more);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|u| Edge::new(encode_cursor(u.id), HousingCostUpdate(u))),
+        );
+        Ok(connection)
+    }
+}
+
+/// Housing-cost update mutations.
+#[derive(Default)]
+pub struct HousingCostsMutation;
+
+#[Object]
+impl HousingCostsMutation {
+    /// Uploads a CSV of new rents (header
+    /// `property_reference,rent,service_charge,frequency`; the last two
+    /// columns are optional) for my organisation's properties. The whole file
+    /// is checked now: any problem is `BAD_USER_INPUT` with every failing row
+    /// in `extensions.errors` (`row`, `column`, `reason`; the first also as
+    /// `extensions.row` / `extensions.column`), and nothing is stored. A good
+    /// file is applied by the worker in one transaction — every row or none.
+    async fn upload_housing_costs(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+    ) -> async_graphql::Result<HousingCostUpdate> {
+        // Permission before reading anything the caller sent.
+        crate::policy::housing_costs::can_upload(ctx.viewer())?;
+        let value = file.value(ctx)?;
+        let too_big = || {
+            ApiError::PayloadTooLarge(format!(
+                "The file is larger than {} MB.",
+                csv_file::MAX_BYTES / (1024 * 1024)
+            ))
+        };
+        if value.size().unwrap_or(0) > csv_file::MAX_BYTES as u64 {
+            return Err(too_big().into());
+        }
+        // The spooled file may be positioned at its end.
+        let mut content = &value.content;
+        content
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("reading upload")))?;
+        let mut bytes = Vec::new();
+        content
+            .take(csv_file::MAX_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("reading upload")))?;
+        if bytes.len() > csv_file::MAX_BYTES {
+            return Err(too_big().into());
+        }
+        match housing_costs::upload(
+            ctx.app(),
+            ctx.viewer(),
+            &actor(ctx),
+            &value.filename,
+            value.content_type.as_deref(),
+            bytes,
+        )
+        .await
+        {
+            Ok(row) => Ok(HousingCostUpdate(row)),
+            Err(UploadError::Api(e)) => Err(e.into()),
+            Err(UploadError::Rejected(rejected)) => Err(rejected.into_graphql("file")),
+        }
+    }
+}
