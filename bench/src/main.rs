@@ -13,6 +13,7 @@
 //! cargo run --release -p portal-bench -- login [--seconds 10]
 //! cargo run --release -p portal-bench -- cases [--cases 100000] [--concurrency 32]
 //! cargo run --release -p portal-bench -- payments [--payments 2000000] [--concurrency 32]
+//! cargo run --release -p portal-bench -- upload [--size-mb 250]
 //! ```
 //!
 //! Progress goes to stderr, the table to stdout. `RUST_LOG` filters the
@@ -26,6 +27,7 @@ mod queue;
 mod scratch;
 mod sweep;
 mod table;
+mod upload;
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -61,6 +63,10 @@ enum Command {
     /// `VIEW_PAYMENTS` API token on 2,000,000 payments, beside the same SQL
     /// run directly.
     Payments(payments::Args),
+    /// A 250 MB document uploaded through the API (`portal api` child
+    /// process) to S3, beside a direct PUT of the same file: MB/s, ratio and
+    /// the API's memory growth.
+    Upload(upload::Args),
 }
 
 #[tokio::main]
@@ -83,6 +89,7 @@ async fn main() -> ExitCode {
         Command::Login(args) => login::run(args).await,
         Command::Cases(args) => cases::run(args).await,
         Command::Payments(args) => payments::run(args).await,
+        Command::Upload(args) => upload::run(args).await,
     };
     // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
     // backtrace of the benchmark's own code whenever RUST_BACKTRACE is set).

@@ -85,8 +85,10 @@ impl S3Storage {
     where
         R: AsyncRead + Unpin + Send,
     {
-        let first = read_part(&mut body).await?;
+        let mut first = read_part(&mut body).await?;
         if first.len() < PART_SIZE {
+            // A small object keeps only what it needs, not a part's capacity.
+            first.shrink_to_fit();
             let len = first.len() as u64;
             self.client
                 .put_object()
@@ -313,13 +315,24 @@ impl S3Storage {
 }
 
 /// Reads up to [`PART_SIZE`] bytes; shorter only at the end of the body.
+///
+/// The buffer is allocated once at its full size and filled in place: grown
+/// by doubling (`read_to_end`), each part was copied on the way and could end
+/// in a 16 MiB allocation, which (three parts alive at once, spread over the
+/// allocator's per-thread arenas) took the API's memory growth for one large
+/// upload over its 64 MiB budget.
 async fn read_part<R: AsyncRead + Unpin>(body: &mut R) -> Result<Vec<u8>, StorageError> {
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut limited = (&mut *body).take(PART_SIZE as u64);
-    limited
-        .read_to_end(&mut buf)
-        .await
-        .map_err(StorageError::Source)?;
+    let mut buf = Vec::with_capacity(PART_SIZE);
+    while buf.len() < PART_SIZE {
+        if body
+            .read_buf(&mut buf)
+            .await
+            .map_err(StorageError::Source)?
+            == 0
+        {
+            break;
+        }
+    }
     Ok(buf)
 }
 
