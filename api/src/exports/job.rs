@@ -31,7 +31,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::{SinkExt, StreamExt, channel::mpsc};
 use sea_orm::{
@@ -61,7 +61,7 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Chunks in flight between the database and the upload (each at most a
 /// few tens of KiB): the bound that keeps memory flat.
 const CHANNEL_CHUNKS: usize = 16;
-/// Bytes collected before a chunk is passed on (SQLite path).
+/// Bytes collected before a chunk is passed on to the upload.
 const CHUNK_BYTES: usize = 64 * 1024;
 /// What the requester sees when an export failed for good; the cause is in
 /// the worker's log.
@@ -304,17 +304,27 @@ async fn copy_out(
         .acquire()
         .await
         .map_err(|e| JobError::Retry(format!("database: {e}")))?;
-    send(&mut tx, Bytes::from(csv_format::header_line())).await?;
     let mut counter = csv_format::RecordCounter::default();
     let mut stream = conn
         .copy_out_raw(&statement)
         .await
         .map_err(|e| JobError::Retry(format!("COPY: {e}")))?;
+    // PostgreSQL sends one message per row (~100 bytes); they are gathered
+    // into chunks of CHUNK_BYTES, so the upload writes (and the channel
+    // carries) a few thousand large chunks rather than millions of rows.
+    let mut buffer = BytesMut::with_capacity(2 * CHUNK_BYTES);
+    buffer.extend_from_slice(&csv_format::header_line());
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| JobError::Retry(format!("COPY: {e}")))?;
         counter.feed(&chunk);
-        send(&mut tx, chunk).await?;
-        progress.rows(counter.records).await?;
+        buffer.extend_from_slice(&chunk);
+        if buffer.len() >= CHUNK_BYTES {
+            send(&mut tx, buffer.split().freeze()).await?;
+            progress.rows(counter.records).await?;
+        }
+    }
+    if !buffer.is_empty() {
+        send(&mut tx, buffer.freeze()).await?;
     }
     Ok(counter.records)
 }
