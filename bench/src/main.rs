@@ -13,6 +13,7 @@
 //! cargo run --release -p portal-bench -- login [--seconds 10]
 //! cargo run --release -p portal-bench -- cases [--cases 100000] [--concurrency 32]
 //! cargo run --release -p portal-bench -- payments [--payments 2000000] [--concurrency 32]
+//! cargo run --release -p portal-bench -- export [--payments 2000000] [--small 200000]
 //! cargo run --release -p portal-bench -- upload [--size-mb 250]
 //! ```
 //!
@@ -21,6 +22,7 @@
 //! still show).
 
 mod cases;
+mod export;
 mod login;
 mod payments;
 mod queue;
@@ -63,6 +65,13 @@ enum Command {
     /// `VIEW_PAYMENTS` API token on 2,000,000 payments, beside the same SQL
     /// run directly.
     Payments(payments::Args),
+    /// The payments CSV export (as the worker builds it, in a child process)
+    /// on 200,000 and 2,000,000 payments, beside `psql \copy` of the same
+    /// query; rows/s, ratio and the worker's peak memory.
+    Export(export::Args),
+    /// The child process of `export` (not for direct use).
+    #[command(hide = true)]
+    ExportWorker(export::WorkerArgs),
     /// A 250 MB document uploaded through the API (`portal api` child
     /// process) to S3, beside a direct PUT of the same file: MB/s, ratio and
     /// the API's memory growth.
@@ -89,6 +98,8 @@ async fn main() -> ExitCode {
         Command::Login(args) => login::run(args).await,
         Command::Cases(args) => cases::run(args).await,
         Command::Payments(args) => payments::run(args).await,
+        Command::Export(args) => export::run(args).await,
+        Command::ExportWorker(args) => export::worker(args).await,
         Command::Upload(args) => upload::run(args).await,
     };
     // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
