@@ -521,3 +521,30 @@ async fn a_rerun_overwrites_the_same_file_and_a_finished_export_is_left_alone() 
     );
     app.run_pending_jobs().await;
 }
+
+#[tokio::test]
+async fn a_failing_export_ends_failed_with_a_generic_message_and_no_file() {
+    let app = TestApp::init().await;
+    let org = organisation_with_payments(&app).await;
+    let user = app.landlord_user(org, &[Permission::ExportPayments]).await;
+    let requested = request(&app, &user.token, json!({})).await;
+    let id: Uuid = requested["id"].as_str().unwrap().parse().unwrap();
+    // A stored filter that no longer parses (e.g. written by an older
+    // version): retrying cannot help, so the job fails for good at once.
+    let row = payment_export::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut broken = row.into_active_model();
+    broken.filter = Set(json!({ "from": "2026-03-01", "to": "2026-02-01" }));
+    broken.update(app.db()).await.unwrap();
+    app.run_pending_jobs().await;
+    let seen = export(&app, &user.token, &id.to_string()).await;
+    assert_eq!(seen["status"], json!("FAILED"));
+    assert_eq!(seen["error"], json!(api::exports::job::FAILED_MESSAGE));
+    assert!(seen["downloadUrl"].is_null());
+    let key = worker::storage::keys::export(id);
+    assert_eq!(app.state.storage.size(&key).await.unwrap(), None);
+    assert!(app.emails().await.is_empty());
+}
