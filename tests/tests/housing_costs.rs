@@ -110,7 +110,16 @@ async fn a_good_file_is_applied_in_full_and_the_uploader_told() {
         .landlord_user(org, &[Permission::BulkUpdateHousingCosts])
         .await;
     let file = b"property_reference,rent,service_charge,frequency\r\nFLAT-1,725.00,35.5,weekly\r\nFLAT-2,180,,\r\n\"FLAT 3, \"\"Annex\"\"\",0.1,0,FOUR_WEEKLY\r\n";
-    let r = upload(&app, Some(&user.token), "april.csv", "text/csv", file).await;
+    // Declared as octet-stream (as scripts and some browsers send CSV): the
+    // `.csv` name and the content decide.
+    let r = upload(
+        &app,
+        Some(&user.token),
+        "april.csv",
+        "application/octet-stream",
+        file,
+    )
+    .await;
     let created = r.data()["uploadHousingCosts"].clone();
     assert_eq!(created["status"], json!("QUEUED"));
     assert_eq!(created["rowCount"], json!(3));

@@ -154,7 +154,13 @@ pub async fn upload(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if !CONTENT_TYPES.contains(&essence.as_str()) {
+    // Browsers and tools label CSV files inconsistently (Windows often sends
+    // `application/vnd.ms-excel`, scripts `application/octet-stream`), so a
+    // `.csv` name is enough; the content is what is checked, in full, below.
+    let csv_name = std::path::Path::new(filename)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !csv_name && !CONTENT_TYPES.contains(&essence.as_str()) {
         return Err(ApiError::bad_input(
             "file",
             "Must be a CSV file (text/csv) with the header \"property_reference,rent,service_charge,frequency\".",
