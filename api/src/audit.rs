@@ -110,3 +110,61 @@ pub async fn record(
 pub fn snapshot(value: &impl Serialize) -> Option<serde_json::Value> {
     serde_json::to_value(value).ok()
 }
+
+/// An object whose changes are audited with [`record_change`]: its kind,
+/// id and the organisation whose administrators may read the entry.
+pub trait Audited: Serialize {
+    /// `target_type` of the entries.
+    const TARGET_TYPE: &'static str;
+    /// The object's id.
+    fn audit_id(&self) -> Uuid;
+    /// The organisation the entry belongs to (`None`: staff only).
+    fn audit_organisation(&self) -> Option<Uuid>;
+}
+
+/// Appends the entry for a change of `after` (created when `before` is
+/// `None`), with both snapshots.
+pub async fn record_change<M: Audited>(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    before: Option<&M>,
+    after: &M,
+) -> ApiResult<()> {
+    record(
+        conn,
+        actor,
+        Entry {
+            action,
+            target_type: M::TARGET_TYPE,
+            target_id: Some(after.audit_id()),
+            organisation_id: after.audit_organisation(),
+        },
+        before.and_then(snapshot),
+        snapshot(after),
+    )
+    .await
+}
+
+macro_rules! audited {
+    ($($model:path => $kind:literal, |$m:ident| $org:expr;)+) => {$(
+        impl Audited for $model {
+            const TARGET_TYPE: &'static str = $kind;
+            fn audit_id(&self) -> Uuid {
+                self.id
+            }
+            fn audit_organisation(&self) -> Option<Uuid> {
+                let $m = self;
+                $org
+            }
+        }
+    )+};
+}
+
+audited! {
+    entities::case::Model => "case", |_m| None;
+    entities::task::Model => "task", |m| m.assignee_organisation_id;
+    entities::property::Model => "property", |m| Some(m.organisation_id);
+    entities::tenancy_request::Model => "tenancy_request", |m| Some(m.organisation_id);
+    entities::payment_arrangement::Model => "payment_arrangement", |m| Some(m.organisation_id);
+}

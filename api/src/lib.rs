@@ -15,6 +15,7 @@
 //! - [`exports`]: CSV exports of payments; [`housing_costs`]: bulk
 //!   housing-cost updates from a CSV; [`jobs`]: the background jobs of this
 //!   crate (both of those), registered with the worker.
+//! - [`paging`]: keyset pages over time-ordered ids.
 //! - [`users`]: organisation user management, organisations, API tokens and
 //!   the audit log (services behind the resolvers).
 
@@ -31,6 +32,7 @@ pub mod housing_costs;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod paging;
 pub mod payments;
 pub mod policy;
 pub mod ratelimit;

@@ -335,19 +335,7 @@ async fn record(
     after: &case::Model,
     before: Option<&case::Model>,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Entry {
-            action,
-            target_type: "case",
-            target_id: Some(after.id),
-            organisation_id: None,
-        },
-        before.and_then(audit::snapshot),
-        audit::snapshot(after),
-    )
-    .await
+    audit::record_change(conn, actor, action, before, after).await
 }
 
 /// A case staff may change: visible (staff see all), and open unless

@@ -17,7 +17,7 @@ use worker::{delivery::templates::EmailTemplate, notify};
 use super::{MAX_BODY, MAX_REASON, MAX_SHORT, text, today};
 use crate::{
     app::App,
-    audit::{self, Actor, Entry},
+    audit::{self, Actor},
     auth::Viewer,
     error::{ApiError, ApiResult},
     events::CaseEvent,
@@ -153,19 +153,7 @@ async fn record(
     before: Option<&task::Model>,
     after: &task::Model,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Entry {
-            action,
-            target_type: "task",
-            target_id: Some(after.id),
-            organisation_id: after.assignee_organisation_id,
-        },
-        before.and_then(audit::snapshot),
-        audit::snapshot(after),
-    )
-    .await
+    audit::record_change(conn, actor, action, before, after).await
 }
 
 /// Writes `model` to the task only if it is still in the state the caller

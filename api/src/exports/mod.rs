@@ -19,9 +19,7 @@ pub mod job;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use entities::{ExportStatus, payment_export};
@@ -96,16 +94,11 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<(Vec<payment_export::Model>, bool)> {
-    let mut select = payment_export::Entity::find()
-        .filter(policy::visible(viewer, organisation_id)?)
-        .order_by_desc(payment_export::Column::Id);
-    if let Some(after) = after {
-        select = select.filter(payment_export::Column::Id.lt(after));
-    }
-    let mut rows = select.limit(limit + 1).all(&app.db).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    let select = payment_export::Entity::find().filter(policy::visible(viewer, organisation_id)?);
+    Ok(
+        crate::paging::newest_first(&app.db, select, payment_export::Column::Id, after, limit)
+            .await?,
+    )
 }
 
 /// Whether the export's file can be downloaded now.

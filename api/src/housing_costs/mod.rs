@@ -21,10 +21,7 @@ pub mod csv_file;
 pub mod job;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -258,16 +255,16 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<(Vec<housing_cost_update::Model>, bool)> {
-    let mut select = housing_cost_update::Entity::find()
-        .filter(policy::visible(viewer, organisation_id)?)
-        .order_by_desc(housing_cost_update::Column::Id);
-    if let Some(after) = after {
-        select = select.filter(housing_cost_update::Column::Id.lt(after));
-    }
-    let mut rows = select.limit(limit + 1).all(&app.db).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    let select =
+        housing_cost_update::Entity::find().filter(policy::visible(viewer, organisation_id)?);
+    Ok(crate::paging::newest_first(
+        &app.db,
+        select,
+        housing_cost_update::Column::Id,
+        after,
+        limit,
+    )
+    .await?)
 }
 
 /// The stored problems of an update.

@@ -30,7 +30,7 @@ use entities::{
 use super::properties::amount;
 use crate::{
     app::App,
-    audit::{self, Actor, Entry},
+    audit::{self, Actor},
     auth::Viewer,
     casework::{MAX_BODY, text},
     error::{ApiError, ApiResult},
@@ -147,19 +147,7 @@ async fn record(
     after: &payment_arrangement::Model,
     before: Option<&payment_arrangement::Model>,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Entry {
-            action,
-            target_type: "payment_arrangement",
-            target_id: Some(after.id),
-            organisation_id: Some(after.organisation_id),
-        },
-        before.and_then(audit::snapshot),
-        audit::snapshot(after),
-    )
-    .await
+    audit::record_change(conn, actor, action, before, after).await
 }
 
 /// Applies for an arrangement (`PROVIDE_TENANCY_DETAILS`, own organisation's

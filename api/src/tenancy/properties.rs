@@ -14,7 +14,7 @@ use entities::{RentFrequency, property};
 use super::{money::MAX_PENCE, postcode};
 use crate::{
     app::App,
-    audit::{self, Actor, Entry},
+    audit::{self, Actor},
     auth::Viewer,
     casework::{MAX_SHORT, text},
     error::{ApiError, ApiResult},
@@ -184,19 +184,7 @@ async fn record(
     after: &property::Model,
     before: Option<&property::Model>,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Entry {
-            action,
-            target_type: "property",
-            target_id: Some(after.id),
-            organisation_id: Some(after.organisation_id),
-        },
-        before.and_then(audit::snapshot),
-        audit::snapshot(after),
-    )
-    .await
+    audit::record_change(conn, actor, action, before, after).await
 }
 
 /// Adds a property to the caller's organisation (`MANAGE_PROPERTIES`).

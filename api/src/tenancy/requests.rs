@@ -158,19 +158,7 @@ async fn record(
     after: &tenancy_request::Model,
     before: Option<&tenancy_request::Model>,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        actor,
-        Entry {
-            action,
-            target_type: "tenancy_request",
-            target_id: Some(after.id),
-            organisation_id: Some(after.organisation_id),
-        },
-        before.and_then(audit::snapshot),
-        audit::snapshot(after),
-    )
-    .await
+    audit::record_change(conn, actor, action, before, after).await
 }
 
 /// Raises a request (staff). Creates the tenant when new, and emails every
