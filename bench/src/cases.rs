@@ -44,8 +44,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 use url::Url;
 use uuid::Uuid;
@@ -53,12 +52,10 @@ use uuid::Uuid;
 use worker::{config::Config, queue::Queue, runner::Shutdown};
 
 use crate::{
+    dataset::{self, RESIDENT_CASES},
     scratch::{ScratchDatabase, free_port, run_then_clean_up, server},
     table::{Percentiles, Table, ms, rate},
 };
-
-/// Cases of the bench resident.
-const RESIDENT_CASES: i64 = 50;
 
 /// The home query: what the home page shows.
 const HOME: &str = "query Home { home(first: 50) { edges { node { \
@@ -66,7 +63,7 @@ const HOME: &str = "query Home { home(first: 50) { edges { node { \
     nextTask { id title dueDate } dueDate overdue } } pageInfo { hasNextPage endCursor } } }";
 
 /// The case page: overview, tasks and messages.
-const CASE: &str = "query CasePage($id: ID!) { case(id: $id) { \
+pub(crate) const CASE: &str = "query CasePage($id: ID!) { case(id: $id) { \
     id reference type stage statusLabel category createdAt closedAt \
     owner { id name team role } resident { name address } landlord { name address } \
     nextTasks { id title dueDate status overdue } \
@@ -287,173 +284,16 @@ impl Statements {
     }
 }
 
-/// Runs one statement with progress on stderr; returns the rows it wrote.
-async fn step(
-    db: &DatabaseConnection,
-    what: &str,
-    sql: &str,
-    values: Vec<Value>,
-) -> anyhow::Result<u64> {
-    let started = Instant::now();
-    let done = db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await
-        .with_context(|| format!("generating {what}"))?;
-    eprintln!(
-        "[data] {what}: {} rows in {:.1} s",
-        done.rows_affected(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(done.rows_affected())
-}
-
-/// Writes the dataset (see the module docs). Returns the bench resident, the
-/// ids of their cases, and the row counts per table.
+/// Writes the dataset (see the module docs and [`dataset`]). Returns the
+/// bench resident, the ids of their cases, and the row counts per table.
 async fn generate(
     args: &Args,
     db: &DatabaseConnection,
 ) -> anyhow::Result<(Uuid, Vec<String>, Vec<(String, i64)>)> {
     let started = Instant::now();
-    let n = args.cases;
-    // Residents other than the bench resident, two cases each.
-    let residents = (n - RESIDENT_CASES).div_euclid(2).max(1);
-    let now = Utc::now();
-    let today = now.date_naive();
-    let mut rows = Vec::new();
-    let user_columns = "id, kind, organisation_id, first_name, last_name, email, email_normalized, \
-         status, mobile_reset_pending, two_factor_method, failed_login_attempts, staff_team, \
-         staff_role, address, last_login_at, created_at, updated_at";
-
-    let written = step(
-        db,
-        "organisations",
-        "INSERT INTO organisations (id, name, address, requires_two_factor, created_at, updated_at) \
-         SELECT md5('org' || g)::uuid, 'Housing Association ' || g, g || ' High Street', false, $1, $1 \
-         FROM generate_series(1, 500) g",
-        vec![now.into()],
-    )
-    .await?;
-    rows.push(("organisations".to_owned(), written as i64));
-    let staff = step(
-        db,
-        "caseworkers",
-        &format!(
-            "INSERT INTO users ({user_columns}) \
-             SELECT md5('staff' || g)::uuid, 'STAFF', NULL, 'Case', 'Worker ' || g, \
-                    'staff' || g || '@bench.example', 'staff' || g || '@bench.example', \
-                    'ACTIVE', false, 'NONE', 0, 'Dispute Resolution', 'CASEWORKER', NULL, $1, $1, $1 \
-             FROM generate_series(1, 50) g"
-        ),
-        vec![now.into()],
-    )
-    .await?;
-    // Resident 0 is the bench resident.
-    let people = step(
-        db,
-        "residents",
-        &format!(
-            "INSERT INTO users ({user_columns}) \
-             SELECT md5('resident' || g)::uuid, 'RESIDENT', NULL, 'Resident', 'Number ' || g, \
-                    'resident' || g || '@bench.example', 'resident' || g || '@bench.example', \
-                    'ACTIVE', false, 'NONE', 0, NULL, NULL, g || ' Low Road', $1, $1, $1 \
-             FROM generate_series(0, $2::bigint) g"
-        ),
-        vec![now.into(), residents.into()],
-    )
-    .await?;
-    rows.push(("users".to_owned(), (staff + people) as i64));
-
-    // Case g: the bench resident's for g <= 50, else resident (g - 51) / 2 + 1;
-    // landlord g % 500 + 1; owner g % 50 + 1; closed when g % 5 = 0.
-    // References: year 2000 + g / 100000 and a 5-digit sequence.
-    let resident_of = format!(
-        "CASE WHEN g <= {RESIDENT_CASES} THEN 0 ELSE (g - {RESIDENT_CASES} - 1) / 2 % {residents} + 1 END"
-    );
-    let written = step(
-        db,
-        "cases",
-        "INSERT INTO cases (id, reference, case_type, stage, status_label, category, \
-                            landlord_organisation_id, owner_user_id, closed_at, created_at, updated_at) \
-         SELECT md5('case' || g)::uuid, \
-                (2000 + g / 100000)::text || lpad((g % 100000)::text, 5, '0'), \
-                'Complaint about a member landlord', \
-                (ARRAY['DR2 Review', 'DR2 Dispute Support', 'Assessment'])[g % 3 + 1], \
-                CASE WHEN g % 5 = 0 THEN 'Closed' ELSE 'Case under assessment' END, \
-                (ARRAY['Asbestos', 'Damp and mould', 'Repairs', 'Noise'])[g % 4 + 1], \
-                md5('org' || (g % 500 + 1))::uuid, md5('staff' || (g % 50 + 1))::uuid, \
-                CASE WHEN g % 5 = 0 THEN $1::timestamptz - make_interval(days => (g % 300)::int) END, \
-                $1::timestamptz - make_interval(days => (30 + g % 700)::int), $1 \
-         FROM generate_series(1, $2::bigint) g",
-        vec![now.into(), n.into()],
-    )
-    .await?;
-    rows.push(("cases".to_owned(), written as i64));
-    let written = step(
-        db,
-        "case parties",
-        &format!(
-            "INSERT INTO case_parties (id, case_id, party_kind, user_id, organisation_id, created_at) \
-             SELECT md5('rparty' || g)::uuid, md5('case' || g)::uuid, 'RESIDENT', \
-                    md5('resident' || ({resident_of}))::uuid, NULL, $1 \
-             FROM generate_series(1, $2::bigint) g \
-             UNION ALL \
-             SELECT md5('lparty' || g)::uuid, md5('case' || g)::uuid, 'LANDLORD', NULL, \
-                    md5('org' || (g % 500 + 1))::uuid, $1 \
-             FROM generate_series(1, $2::bigint) g"
-        ),
-        vec![now.into(), n.into()],
-    )
-    .await?;
-    rows.push(("case_parties".to_owned(), written as i64));
-    // Task k of case g: for the resident when k is odd, else the landlord;
-    // pending for k <= 3, else completed.
-    let written = step(
-        db,
-        "tasks",
-        &format!(
-            "INSERT INTO tasks (id, case_id, title, due_date, status, assignee_kind, \
-                                assignee_user_id, assignee_organisation_id, completed_at, \
-                                created_at, updated_at) \
-             SELECT md5('task' || g || '-' || k)::uuid, md5('case' || g)::uuid, \
-                    (ARRAY['Send photos', 'Send the repair log', 'Read message', \
-                           'Confirm your address', 'Send the landlord''s response'])[k], \
-                    $2::date + ((g * 7 + k * 13) % 60 - 20)::int, \
-                    CASE WHEN k <= 3 THEN 'PENDING' ELSE 'COMPLETED' END, \
-                    CASE WHEN k % 2 = 1 THEN 'RESIDENT' ELSE 'LANDLORD' END, \
-                    CASE WHEN k % 2 = 1 THEN md5('resident' || ({resident_of}))::uuid END, \
-                    CASE WHEN k % 2 = 0 THEN md5('org' || (g % 500 + 1))::uuid END, \
-                    CASE WHEN k > 3 THEN $1::timestamptz END, $1, $1 \
-             FROM generate_series(1, $3::bigint) g, generate_series(1, 5) k"
-        ),
-        vec![now.into(), today.into(), n.into()],
-    )
-    .await?;
-    rows.push(("tasks".to_owned(), written as i64));
-    // Messages 2j - 1 (staff, from the owner) and 2j (the resident's reply).
-    let written = step(
-        db,
-        "messages",
-        &format!(
-            "INSERT INTO messages (id, case_id, sender_user_id, parent_message_id, replying_party_id, \
-                                   subject, body, created_at) \
-             SELECT md5('msg' || g || '-' || k)::uuid, md5('case' || g)::uuid, \
-                    CASE WHEN k % 2 = 1 THEN md5('staff' || (g % 50 + 1))::uuid \
-                         ELSE md5('resident' || ({resident_of}))::uuid END, \
-                    CASE WHEN k % 2 = 0 THEN md5('msg' || g || '-' || (k - 1))::uuid END, \
-                    CASE WHEN k % 2 = 0 THEN md5('rparty' || g)::uuid END, \
-                    CASE WHEN k % 2 = 1 THEN 'Update on your case' END, \
-                    repeat('Message text. ', 10 + k), \
-                    $1::timestamptz - make_interval(days => 20 - k, secs => (g % 3600)::int) \
-             FROM generate_series(1, $2::bigint) g, generate_series(1, 10) k"
-        ),
-        vec![now.into(), n.into()],
-    )
-    .await?;
-    rows.push(("messages".to_owned(), written as i64));
+    let written = dataset::organisations(db, dataset::CASE_LANDLORDS).await?;
+    let mut rows = vec![("organisations".to_owned(), written as i64)];
+    rows.extend(dataset::casework(db, args.cases).await?);
     let analyze = Instant::now();
     db.execute_unprepared("ANALYZE").await?;
     eprintln!(
@@ -461,26 +301,8 @@ async fn generate(
         analyze.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-
-    // The ids the generator derived, as PostgreSQL derives them.
-    let resident: Uuid = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT md5('resident0')::uuid AS id",
-        ))
-        .await?
-        .context("no bench resident")?
-        .try_get("", "id")?;
-    let cases = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT md5('case' || g)::uuid AS id FROM generate_series(1, $1::bigint) g",
-            [Value::from(RESIDENT_CASES)],
-        ))
-        .await?
-        .into_iter()
-        .map(|row| row.try_get::<Uuid>("", "id").map(|id| id.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let resident = dataset::derived_id(db, "resident0").await?;
+    let cases = dataset::resident_cases(db).await?;
     Ok((resident, cases, rows))
 }
 

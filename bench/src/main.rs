@@ -15,6 +15,8 @@
 //! cargo run --release -p portal-bench -- payments [--payments 2000000] [--concurrency 32]
 //! cargo run --release -p portal-bench -- export [--payments 2000000] [--small 200000]
 //! cargo run --release -p portal-bench -- upload [--size-mb 250]
+//! cargo run --release -p portal-bench -- suite [--size full|quick]
+//! cargo run --release -p portal-bench -- soak [--minutes 5] [--rate R]
 //! ```
 //!
 //! Progress goes to stderr, the table to stdout. `RUST_LOG` filters the
@@ -22,11 +24,14 @@
 //! still show).
 
 mod cases;
+mod dataset;
 mod export;
 mod login;
 mod payments;
 mod queue;
 mod scratch;
+mod soak;
+mod suite;
 mod sweep;
 mod table;
 mod upload;
@@ -76,6 +81,14 @@ enum Command {
     /// process) to S3, beside a direct PUT of the same file: MB/s, ratio and
     /// the API's memory growth.
     Upload(upload::Args),
+    /// Everything side by side in one table: a realistic dataset, the API
+    /// (release binary, production configuration) and PostGraphile 4 under
+    /// `oha`, and the queue/export/upload limits.
+    Suite(suite::Args),
+    /// Minutes of mixed read/write load at 70% of the measured maximum, API
+    /// and worker as child processes: zero errors, no memory growth, every
+    /// job done.
+    Soak(soak::Args),
 }
 
 #[tokio::main]
@@ -101,6 +114,8 @@ async fn main() -> ExitCode {
         Command::Export(args) => export::run(args).await,
         Command::ExportWorker(args) => export::worker(args).await,
         Command::Upload(args) => upload::run(args).await,
+        Command::Suite(args) => suite::run(args).await,
+        Command::Soak(args) => soak::run(args).await,
     };
     // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
     // backtrace of the benchmark's own code whenever RUST_BACKTRACE is set).

@@ -34,7 +34,6 @@ use anyhow::Context as _;
 use chrono::{Duration as Days, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, Set, Statement,
-    Value,
 };
 use serde_json::json;
 use url::Url;
@@ -45,18 +44,15 @@ use entities::{Permission, api_token, api_token_permission};
 use worker::{config::Config, queue::Queue, runner::Shutdown};
 
 use crate::{
+    dataset,
     scratch::{ScratchDatabase, free_port, run_then_clean_up, server},
     table::{Percentiles, Table, ms, rate},
 };
 
-/// Tenants per organisation.
-const TENANTS: i64 = 500;
-/// Days of payment history.
-const HISTORY_DAYS: i64 = 730;
 /// The date range of load (a).
 const RANGE_DAYS: i64 = 90;
 
-const SEARCH: &str = "query Search($filter: PaymentFilter) { payments(filter: $filter, first: 50) { \
+pub(crate) const SEARCH: &str = "query Search($filter: PaymentFilter) { payments(filter: $filter, first: 50) { \
     totalCount totalAmount pageInfo { hasNextPage endCursor } \
     edges { node { id amount paymentDate periodStart periodEnd tenantName postcode claimReference arrangementReference } } } }";
 
@@ -137,96 +133,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn step(
-    db: &DatabaseConnection,
-    what: &str,
-    sql: &str,
-    values: Vec<Value>,
-) -> anyhow::Result<u64> {
-    let started = Instant::now();
-    let done = db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await
-        .with_context(|| format!("generating {what}"))?;
-    eprintln!(
-        "[data] {what}: {} rows in {:.1} s",
-        done.rows_affected(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(done.rows_affected())
-}
-
-/// Writes the dataset; returns the bench organisation (the first).
+/// Writes the dataset ([`dataset::organisations`], [`dataset::payments`]);
+/// returns the bench organisation (the first).
 async fn generate(args: &Args, db: &DatabaseConnection) -> anyhow::Result<Uuid> {
-    let now = Utc::now();
-    let today = now.date_naive();
-    let orgs = args.organisations;
-    step(
-        db,
-        "organisations",
-        "INSERT INTO organisations (id, name, address, requires_two_factor, created_at, updated_at) \
-         SELECT md5('org' || g)::uuid, 'Housing Association ' || g, g || ' High Street', false, $1, $1 \
-         FROM generate_series(1, $2::bigint) g",
-        vec![now.into(), orgs.into()],
-    )
-    .await?;
-    // Tenant t (1-based) belongs to organisation (t % orgs) + 1.
-    step(
-        db,
-        "tenants",
-        "INSERT INTO tenants (id, organisation_id, first_name, last_name, claim_reference, created_at, updated_at) \
-         SELECT md5('tenant' || t)::uuid, md5('org' || ((t % $2::bigint) + 1))::uuid, \
-                'Tenant', 'Number' || t, 'UC-' || lpad(t::text, 8, '0'), $1, $1 \
-         FROM generate_series(1, $3::bigint) t",
-        vec![now.into(), orgs.into(), (orgs * TENANTS).into()],
-    )
-    .await?;
-    // Payment g is for tenant (g % tenants) + 1, on one of the last
-    // HISTORY_DAYS days.
-    step(
-        db,
-        "payments",
-        "INSERT INTO payments (id, organisation_id, tenant_id, property_id, tenant_name, postcode, \
-             claim_reference, amount_pence, payment_date, period_start, period_end, arrangement_reference, created_at) \
-         SELECT md5('payment' || g)::uuid, md5('org' || ((t % $2::bigint) + 1))::uuid, md5('tenant' || t)::uuid, NULL, \
-                'Tenant Number' || t, 'LS' || (t % 20 + 1) || ' ' || (t % 9 + 1) || 'AB', \
-                'UC-' || lpad(t::text, 8, '0'), 10000 + (g * 37) % 90000, \
-                $1::date - (g % $4::bigint)::int, $1::date - (g % $4::bigint)::int - 37, \
-                $1::date - (g % $4::bigint)::int - 8, NULL, $5 \
-         FROM (SELECT g, (g % $3::bigint) + 1 AS t FROM generate_series(1, $6::bigint) g) s",
-        vec![
-            today.into(),
-            orgs.into(),
-            (orgs * TENANTS).into(),
-            HISTORY_DAYS.into(),
-            now.into(),
-            args.payments.into(),
-        ],
-    )
-    .await?;
-    let started = Instant::now();
-    db.execute_unprepared("VACUUM ANALYZE").await?;
-    eprintln!(
-        "[data] VACUUM ANALYZE in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    let org = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT md5('org' || 1)::uuid AS id",
-        ))
-        .await?
-        .context("no organisation id")?;
-    Ok(org.try_get("", "id")?)
+    dataset::organisations(db, args.organisations).await?;
+    dataset::payments(db, args.organisations, args.payments).await?;
+    dataset::vacuum_analyze(db).await?;
+    dataset::derived_id(db, "org1").await
 }
 
 /// An API token of `org` with `VIEW_PAYMENTS`, written as `createApiToken`
 /// would; returns the secret.
-async fn token(db: &DatabaseConnection, org: Uuid) -> anyhow::Result<String> {
+pub(crate) async fn token(db: &DatabaseConnection, org: Uuid) -> anyhow::Result<String> {
     let secret = api::auth::token::generate(api::auth::token::API_TOKEN_PREFIX);
     let id = Uuid::now_v7();
     api_token::ActiveModel {
