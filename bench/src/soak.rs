@@ -74,9 +74,8 @@ struct Mix {
     resident: String,
     staff: String,
     payments_token: String,
-    resident_id: Uuid,
-    /// The resident's open cases owned by the staff member.
-    staff_cases: Vec<String>,
+    /// Cases owned by the staff member, with their resident.
+    staff_cases: Vec<(String, String)>,
     /// The resident's cases.
     cases: Vec<String>,
     from: String,
@@ -111,13 +110,17 @@ impl Mix {
                 json!({ "query": crate::payments::SEARCH,
                         "variables": { "filter": { "from": self.from, "to": self.to } } }),
             ),
-            70..85 => (
-                &self.staff,
-                json!({ "query": CREATE_TASK, "variables": {
-                    "caseId": self.staff_cases[i as usize % self.staff_cases.len()],
-                    "input": { "title": format!("Soak task {i}"), "dueDate": self.due,
-                               "assignee": { "residentUserId": self.resident_id.to_string() } } } }),
-            ),
+            70..85 => {
+                let (case, resident) =
+                    &self.staff_cases[(i as usize / 100) % self.staff_cases.len()];
+                (
+                    &self.staff,
+                    json!({ "query": CREATE_TASK, "variables": {
+                        "caseId": case,
+                        "input": { "title": format!("Soak task {i}"), "dueDate": self.due,
+                                   "assignee": { "residentUserId": resident } } } }),
+                )
+            }
             _ => (
                 &self.resident,
                 json!({ "query": MARK_READ, "variables": { "caseId": case } }),
@@ -158,8 +161,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let payments_token = crate::payments::token(&db, org).await?;
         let resident_id = dataset::derived_id(&db, "resident0").await?;
         // Case g's owner is caseworker g % 50 + 1: caseworker 2 owns cases
-        // 1, 51, 101, …; of the resident's (1..=50), case 1 (open).
+        // 51, 101, 151, … (all open: g % 5 = 1), each with resident
+        // (g - 51) / 2 % residents + 1 (see `dataset::casework`). Not the
+        // bench resident's: the tasks created do not pile up on the pages read.
         let staff_id = dataset::derived_id(&db, "staff2").await?;
+        let (cases_n, _) = Size::Quick.rows();
+        let residents = (cases_n - dataset::RESIDENT_CASES).div_euclid(2).max(1);
+        let mut staff_cases = Vec::new();
+        for g in (51..=cases_n).step_by(50) {
+            staff_cases.push((
+                dataset::derived_id(&db, &format!("case{g}"))
+                    .await?
+                    .to_string(),
+                dataset::derived_id(&db, &format!("resident{}", (g - 51) / 2 % residents + 1))
+                    .await?
+                    .to_string(),
+            ));
+        }
         let info = api::auth::ClientInfo {
             ip: Some("127.0.0.1".into()),
             user_agent: Some("bench soak".into()),
@@ -180,8 +198,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             resident,
             staff,
             payments_token,
-            resident_id,
-            staff_cases: vec![cases[0].clone()],
+            staff_cases,
             cases,
             from: (today - Days::days(89)).to_string(),
             to: today.to_string(),

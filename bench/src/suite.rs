@@ -507,7 +507,12 @@ impl Server {
         vars: &[(&'static str, String)],
     ) -> anyhow::Result<Self> {
         let mut cmd = tokio::process::Command::new(portal);
-        cmd.arg(command).kill_on_drop(true).stdin(Stdio::null());
+        // Its logs (stdout) go to our stderr, with the progress: stdout is the table's.
+        let logs = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
+        cmd.arg(command)
+            .kill_on_drop(true)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(logs));
         for (name, _) in std::env::vars() {
             if name.starts_with("PORTAL_") || name == "DATABASE_URL" || name == "REDIS_URL" {
                 cmd.env_remove(name);
