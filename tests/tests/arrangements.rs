@@ -126,7 +126,9 @@ async fn apply_approve_and_reject_with_history_and_emails() {
 
     // The applicant is emailed each decision.
     app.run_pending_jobs().await;
-    let emails = app.emails().await;
+    // Delivery order is not defined (two jobs, concurrent workers): sort.
+    let mut emails = app.emails().await;
+    emails.sort_by(|a, b| a.subject.cmp(&b.subject));
     assert_eq!(emails.len(), 2);
     assert!(emails.iter().all(|e| e.to == applicant.user.email));
     assert_eq!(
