@@ -155,6 +155,10 @@ async fn a_worker_killed_mid_job_loses_nothing() {
         JobStatus::Done,
         "in-flight job finished during shutdown: {finished:?}"
     );
+    // Each worker's scheduler also enqueued the daily jobs at start-up (sweep,
+    // reminders, export expiry); the killed and stopped workers may have left
+    // some of them, which the next worker would run.
+    app.run_pending_jobs().await;
 }
 
 /// A private `redis-server` on a free port, which the test can stop and start.
