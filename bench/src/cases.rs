@@ -53,7 +53,7 @@ use worker::{config::Config, queue::Queue, runner::Shutdown};
 
 use crate::{
     dataset::{self, RESIDENT_CASES},
-    scratch::{ScratchDatabase, free_port, run_then_clean_up, server},
+    scratch::{server, with_in_process_api},
     table::{Percentiles, Table, ms, rate},
 };
 
@@ -114,38 +114,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "bench cases: {} cases, concurrency {}, {} s per load (run {run_id})",
         args.cases, args.concurrency, args.seconds
     );
-    let data_dir = tempfile::Builder::new().prefix("portal-bench-").tempdir()?;
-    let scratch = ScratchDatabase::create(&args.database_url, &database).await?;
-    eprintln!("[postgres] created database {database}");
-    let url = scratch.url.clone();
-    let shutdown = Shutdown::new();
-    let scenario = async {
-        let mut db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
-        let statements = Arc::new(Statements::default());
-        let counter = statements.clone();
+    let statements = Arc::new(Statements::default());
+    let counter = statements.clone();
+    let result = with_in_process_api(
+        &args.database_url,
+        &args.redis_url,
+        &database,
+        &prefix,
         // Set before the pool is cloned into the app, so every clone counts.
-        db.set_metric_callback(move |info| counter.record(info));
-        let config = Arc::new(Config::from_vars(
-            [
-                ("DATABASE_URL", url.clone()),
-                ("REDIS_URL", args.redis_url.clone()),
-                ("PORTAL_QUEUE_NAME", prefix.clone()),
-                ("PORTAL_DATA_DIR", data_dir.path().display().to_string()),
-                ("PORTAL_BIND_ADDR", free_port()?.to_string()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v)),
-        )?);
-        let measured = measure(&args, config, db.clone(), statements, shutdown.clone()).await;
-        db.close().await.ok();
-        measured
-    };
-    let result = run_then_clean_up(
-        scratch,
-        Some((&args.redis_url, &prefix)),
-        Some(&shutdown),
-        scenario,
+        |db| db.set_metric_callback(move |info| counter.record(info)),
+        |config, db, shutdown| measure(&args, config, db, statements, shutdown),
     )
     .await;
     let (loads, rows) = result?;

@@ -45,7 +45,7 @@ use worker::{config::Config, queue::Queue, runner::Shutdown};
 
 use crate::{
     dataset,
-    scratch::{ScratchDatabase, free_port, run_then_clean_up, server},
+    scratch::{server, with_in_process_api},
     table::{Percentiles, Table, ms, rate},
 };
 
@@ -98,34 +98,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "bench payments: {} payments over {} organisations, concurrency {}, {} s per load (run {run_id})",
         args.payments, args.organisations, args.concurrency, args.seconds
     );
-    let data_dir = tempfile::Builder::new().prefix("portal-bench-").tempdir()?;
-    let scratch = ScratchDatabase::create(&args.database_url, &database).await?;
-    eprintln!("[postgres] created database {database}");
-    let url = scratch.url.clone();
-    let shutdown = Shutdown::new();
-    let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
-        let config = Arc::new(Config::from_vars(
-            [
-                ("DATABASE_URL", url.clone()),
-                ("REDIS_URL", args.redis_url.clone()),
-                ("PORTAL_QUEUE_NAME", prefix.clone()),
-                ("PORTAL_DATA_DIR", data_dir.path().display().to_string()),
-                ("PORTAL_BIND_ADDR", free_port()?.to_string()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v)),
-        )?);
-        let measured = measure(&args, config, db.clone(), shutdown.clone()).await;
-        db.close().await.ok();
-        measured
-    };
-    let result = run_then_clean_up(
-        scratch,
-        Some((&args.redis_url, &prefix)),
-        Some(&shutdown),
-        scenario,
+    let result = with_in_process_api(
+        &args.database_url,
+        &args.redis_url,
+        &database,
+        &prefix,
+        |_| {},
+        |config, db, shutdown| measure(&args, config, db, shutdown),
     )
     .await;
     let (loads, per_org, range_rows) = result?;

@@ -153,3 +153,57 @@ pub fn free_port() -> anyhow::Result<std::net::SocketAddr> {
     let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?)
 }
+
+/// A run against a scratch database with the API in this process: creates
+/// `database` on the server of `database_url`, migrates it, lets `prepare`
+/// adjust the connection (e.g. count statements) before it is shared, builds
+/// the configuration (Redis queue under `prefix`, a temporary data folder, a
+/// free port), runs `measure`, and always cleans up (database dropped, Redis
+/// keys deleted, even on Ctrl-C).
+pub async fn with_in_process_api<T, Fut>(
+    database_url: &str,
+    redis_url: &str,
+    database: &str,
+    prefix: &str,
+    prepare: impl FnOnce(&mut sea_orm::DatabaseConnection),
+    measure: impl FnOnce(
+        std::sync::Arc<worker::config::Config>,
+        sea_orm::DatabaseConnection,
+        worker::runner::Shutdown,
+    ) -> Fut,
+) -> anyhow::Result<T>
+where
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let data_dir = tempfile::Builder::new().prefix("portal-bench-").tempdir()?;
+    let scratch = ScratchDatabase::create(database_url, database).await?;
+    eprintln!("[postgres] created database {database}");
+    let url = scratch.url.clone();
+    let shutdown = worker::runner::Shutdown::new();
+    let scenario = async {
+        let mut db = worker::db::connect_url(&url).await?;
+        worker::db::migrate(&db).await.context("migrations")?;
+        prepare(&mut db);
+        let config = std::sync::Arc::new(worker::config::Config::from_vars(
+            [
+                ("DATABASE_URL", url.clone()),
+                ("REDIS_URL", redis_url.to_owned()),
+                ("PORTAL_QUEUE_NAME", prefix.to_owned()),
+                ("PORTAL_DATA_DIR", data_dir.path().display().to_string()),
+                ("PORTAL_BIND_ADDR", free_port()?.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+        )?);
+        let measured = measure(config, db.clone(), shutdown.clone()).await;
+        db.close().await.ok();
+        measured
+    };
+    run_then_clean_up(
+        scratch,
+        Some((redis_url, prefix)),
+        Some(&shutdown),
+        scenario,
+    )
+    .await
+}
