@@ -87,7 +87,7 @@ pub struct Args {
     seconds: u64,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis for the job queue and the rate-limit counters; only keys under
     /// `portal-bench:<random>:` are written, and deleted at the end.
@@ -128,6 +128,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await;
     let (loads, rows) = result?;
     print(&args, &database, &loads, &rows);
+    headlines(&loads)?;
     Ok(())
 }
 
@@ -366,6 +367,32 @@ impl Client {
             Percentiles::of(&mut latencies).context("no request finished")?,
         ))
     }
+}
+
+/// The suite's rows: home and the case page, each beside `{ viewer { id } }`.
+fn headlines(loads: &[Load]) -> anyhow::Result<()> {
+    let per_second = |l: &Load| l.ok as f64 / l.elapsed.as_secs_f64();
+    let Some((baseline, measured)) = loads.split_first() else {
+        return Ok(());
+    };
+    let rows: Vec<_> = measured
+        .iter()
+        .map(|l| {
+            crate::headline::Headline::rate(
+                format!(
+                    "{}, in-process API, {:.1} SQL statements per request (`bench cases`)",
+                    l.name,
+                    l.statements as f64 / l.ok.max(1) as f64
+                ),
+                per_second(l),
+                "{ viewer { id } } on the same API",
+                per_second(baseline),
+                "req/s",
+            )
+            .latency(l.latency.p50, l.latency.p99)
+        })
+        .collect();
+    crate::headline::emit(&rows)
 }
 
 fn print(args: &Args, database: &str, loads: &[Load], rows: &[(String, i64)]) {

@@ -57,7 +57,7 @@ pub struct Args {
     small: i64,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
 }
 
@@ -107,6 +107,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let sizes = run_then_clean_up(scratch, None, None, scenario).await?;
     print(&sizes);
+    headlines(&sizes)?;
     Ok(())
 }
 
@@ -406,4 +407,25 @@ fn print(sizes: &[Size]) {
         "bench export: the payments CSV export (PostgreSQL COPY → local storage, in a worker child process) beside psql \\copy of the same SELECT to /dev/null (goal: ratio ≥ 0.7; peak memory flat)\n"
     );
     println!("{}", table.render());
+}
+
+/// The suite's rows: one per size.
+fn headlines(sizes: &[Size]) -> anyhow::Result<()> {
+    let rows: Vec<_> = sizes
+        .iter()
+        .map(|s| {
+            crate::headline::Headline::rate(
+                format!(
+                    "limit: payments CSV export, {} rows, COPY → storage in a worker (`bench export`)",
+                    rate(s.rows as f64)
+                ),
+                s.exported_rows as f64 / s.export_seconds,
+                "psql \\copy of the same SELECT",
+                s.rows as f64 / s.psql_seconds,
+                "rows/s",
+            )
+            .memory_kib(s.peak_kib)
+        })
+        .collect();
+    crate::headline::emit(&rows)
 }

@@ -76,7 +76,7 @@ pub struct Args {
     seconds: u64,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis for the job queue and the rate-limit counters; only keys under
     /// `portal-bench:<random>:` are written, and deleted at the end.
@@ -131,6 +131,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await;
     let measured = result?;
     print(&args, &database, &prefix, &measured);
+    crate::headline::emit(&[crate::headline::Headline {
+        scenario: "login storm: `{ viewer { id } }` p99 during a storm of argon2id logins, \
+                   slowdown (lower is better; goal ≤ 2) (`bench login`)"
+            .into(),
+        ours: format!(
+            "p99 {} ms during the storm ({} logins/s alone)",
+            ms(measured.viewer_storm.latency.p99),
+            rate(measured.logins.per_second())
+        ),
+        baseline: format!(
+            "the same query alone: p99 {} ms",
+            ms(measured.viewer_alone.latency.p99)
+        ),
+        ratio: Some(measured.viewer_storm.latency.p99 / measured.viewer_alone.latency.p99),
+        p50_ms: Some(measured.viewer_storm.latency.p50),
+        p99_ms: Some(measured.viewer_storm.latency.p99),
+        memory_mib: None,
+    }])?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@
 mod cases;
 mod dataset;
 mod export;
+mod headline;
 mod login;
 mod payments;
 mod queue;

@@ -73,7 +73,7 @@ pub struct Args {
     seconds: u64,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis for the job queue; only keys under `portal-bench:<random>:` are
     /// written, and deleted at the end.
@@ -109,6 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await;
     let (loads, per_org, range_rows) = result?;
     print(&args, &database, &loads, per_org, range_rows);
+    headlines(&loads)?;
     Ok(())
 }
 
@@ -344,6 +345,29 @@ where
         started.elapsed(),
         Percentiles::of(&mut latencies).context("no request finished")?,
     ))
+}
+
+/// The suite's rows: each search through the API beside the same SQL run
+/// directly.
+fn headlines(loads: &[Load]) -> anyhow::Result<()> {
+    let per_second = |l: &Load| l.ok as f64 / l.elapsed.as_secs_f64();
+    let Some((baseline, measured)) = loads.split_first() else {
+        return Ok(());
+    };
+    let rows: Vec<_> = measured
+        .iter()
+        .map(|l| {
+            crate::headline::Headline::rate(
+                format!("{}, in-process API (`bench payments`)", l.name),
+                per_second(l),
+                "its 2 SQL statements run directly",
+                per_second(baseline),
+                "req/s",
+            )
+            .latency(l.latency.p50, l.latency.p99)
+        })
+        .collect();
+    crate::headline::emit(&rows)
 }
 
 fn print(args: &Args, database: &str, loads: &[Load], per_org: i64, range_rows: i64) {

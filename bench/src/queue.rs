@@ -63,7 +63,7 @@ pub struct Args {
     jobs: u64,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis for the queue and for `redis-benchmark`; only keys under
     /// `portal-bench:<random>:` are written, and deleted at the end.
@@ -174,6 +174,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         embedded: embedded.as_ref(),
     };
     report.print();
+    if let (Ok(m), Ok(Some((lpush, _)))) = (&production, &baseline) {
+        crate::headline::emit(&[crate::headline::Headline::rate(
+            format!(
+                "limit: queue, {} no-op jobs outbox → Redis → worker (`bench queue`)",
+                m.jobs
+            ),
+            m.jobs_per_second(),
+            "redis-benchmark LPUSH",
+            lpush.rps,
+            "jobs/s",
+        )
+        .latency(m.latency.p50, m.latency.p99)])?;
+    }
     let failed = [
         Some(production.is_err()),
         Some(baseline.is_err()),

@@ -11,6 +11,13 @@ use anyhow::Context as _;
 use sea_orm::{ConnectionTrait, Database};
 use url::Url;
 
+/// The server the benchmarks use unless told otherwise: the local one,
+/// without TLS. On loopback TLS only costs CPU (sqlx's default `prefer` would
+/// negotiate it when the server offers it, as Debian's does, while node-pg
+/// and other peers do not), and it would be measured as the portal's cost.
+pub const DEFAULT_DATABASE_URL: &str =
+    "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
+
 /// A PostgreSQL database created for this run.
 pub struct ScratchDatabase {
     /// URL of the server's maintenance database, used to create and drop.

@@ -11,13 +11,17 @@
 //! 3. **Drain**: up to `--drain-seconds` for the outbox to empty.
 //!
 //! Mix (by weight): reads — the resident's case page 30, home 20, the payment
-//! search 20; writes — `createTask` by the case owner (emails the resident:
-//! a job) 15, `markMessagesRead` by the resident 15.
+//! search 20; writes — `sendMessage` by the case owner 10 (emails the
+//! resident: one job each, and a "Read message" task), `createTask` by the
+//! case owner 5, `markMessagesRead` by the resident 14, and
+//! `requestPaymentExport` of the 90-day search 1 (an export job each).
 //!
 //! Pass: zero errors; RSS averaged over the last minute within 10% (or 20 MiB)
-//! of the average over minute 2 (after warm-up), for both processes; no job
-//! left `PENDING`/`QUEUED`/`RUNNING` after the drain and none `DEAD`. Exits
-//! non-zero otherwise.
+//! of the average over minute 2 (after warm-up), for both processes; every
+//! job enqueued since the start completed after the drain (none
+//! `PENDING`/`QUEUED`/`RUNNING`, none `DEAD`), at least one job for each
+//! message sent and each export requested, and every export `COMPLETED`.
+//! Exits non-zero otherwise.
 
 use std::{
     sync::{
@@ -60,7 +64,7 @@ pub struct Args {
     drain_seconds: u64,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis; only keys under `portal-bench:<random>:` are written.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
@@ -83,12 +87,19 @@ struct Mix {
     due: String,
     errors: AtomicU64,
     ok: AtomicU64,
+    /// Messages sent and exports requested (answered without errors).
+    messages_sent: AtomicU64,
+    exports_requested: AtomicU64,
     first_error: std::sync::Mutex<Option<String>>,
 }
 
 const HOME: &str = "query Home { home(first: 50) { edges { node { \
     case { id reference type statusLabel complainantName landlordName } \
     nextTask { id title dueDate } dueDate overdue } } pageInfo { hasNextPage endCursor } } }";
+const SEND_MESSAGE: &str = "mutation Send($caseId: ID!, $input: SendMessageInput!) { \
+    sendMessage(caseId: $caseId, input: $input) { id } }";
+const EXPORT: &str = "mutation Export($filter: PaymentFilter) { \
+    requestPaymentExport(filter: $filter) { id status } }";
 const CREATE_TASK: &str = "mutation Task($caseId: ID!, $input: CreateTaskInput!) { \
     createTask(caseId: $caseId, input: $input) { id status } }";
 const MARK_READ: &str =
@@ -110,7 +121,17 @@ impl Mix {
                 json!({ "query": crate::payments::SEARCH,
                         "variables": { "filter": { "from": self.from, "to": self.to } } }),
             ),
-            70..85 => {
+            70..80 => {
+                let (case, _) = &self.staff_cases[(i as usize / 100) % self.staff_cases.len()];
+                (
+                    &self.staff,
+                    json!({ "query": SEND_MESSAGE, "variables": {
+                        "caseId": case,
+                        "input": { "subject": format!("Soak message {i}"),
+                                   "body": "Please read the enclosed update." } } }),
+                )
+            }
+            80..85 => {
                 let (case, resident) =
                     &self.staff_cases[(i as usize / 100) % self.staff_cases.len()];
                 (
@@ -121,6 +142,11 @@ impl Mix {
                                    "assignee": { "residentUserId": resident } } } }),
                 )
             }
+            99 => (
+                &self.payments_token,
+                json!({ "query": EXPORT,
+                        "variables": { "filter": { "from": self.from, "to": self.to } } }),
+            ),
             _ => (
                 &self.resident,
                 json!({ "query": MARK_READ, "variables": { "caseId": case } }),
@@ -129,6 +155,11 @@ impl Mix {
         match suite::graphql(&self.http, &self.endpoint, Some(token), &body).await {
             Ok(_) => {
                 self.ok.fetch_add(1, Ordering::Relaxed);
+                match pick {
+                    70..80 => self.messages_sent.fetch_add(1, Ordering::Relaxed),
+                    99 => self.exports_requested.fetch_add(1, Ordering::Relaxed),
+                    _ => 0,
+                };
                 true
             }
             Err(e) => {
@@ -159,6 +190,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         suite::seed(&db, Size::Quick).await?;
         let org = dataset::derived_id(&db, "org1").await?;
         let payments_token = crate::payments::token(&db, org).await?;
+        // The dashboard token may also export.
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO api_token_permissions (api_token_id, permission) \
+             SELECT id, 'EXPORT_PAYMENTS' FROM api_tokens WHERE token_prefix = $1",
+            [payments_token[..12].into()],
+        ))
+        .await?;
         let resident_id = dataset::derived_id(&db, "resident0").await?;
         // Case g's owner is caseworker g % 50 + 1: caseworker 2 owns cases
         // 51, 101, 151, … (all open: g % 5 = 1), each with resident
@@ -205,6 +244,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             due: (today + Days::days(14)).to_string(),
             errors: AtomicU64::new(0),
             ok: AtomicU64::new(0),
+            messages_sent: AtomicU64::new(0),
+            exports_requested: AtomicU64::new(0),
             first_error: std::sync::Mutex::new(None),
         });
         let result = soak(&args, &db, &mix, &api, &worker).await;
@@ -226,15 +267,17 @@ async fn soak(
     api: &Server,
     worker: &Server,
 ) -> anyhow::Result<bool> {
+    // Jobs and exports are counted from here: the warm-up and the probe
+    // write too.
+    let soak_started = Utc::now();
     // Warm-up and a check of every request kind.
-    for i in [0, 30, 50, 70, 85] {
+    for i in [0, 30, 50, 70, 80, 85, 99] {
         anyhow::ensure!(
             mix.one(i).await,
             "request kind {i} fails: {:?}",
             mix.first_error.lock().ok().and_then(|e| e.clone())
         );
     }
-    let jobs_before = outbox(db).await?;
     // 1. The maximum, closed loop.
     let max = match args.rate {
         Some(rate) => rate / 0.7,
@@ -325,11 +368,12 @@ async fn soak(
 
     // 3. The drain.
     let drain_started = Instant::now();
-    let mut jobs = outbox(db).await?;
+    let mut jobs = outbox(db, soak_started).await?;
     while jobs.unfinished > 0 && drain_started.elapsed() < Duration::from_secs(args.drain_seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        jobs = outbox(db).await?;
+        jobs = outbox(db, soak_started).await?;
     }
+    let exports = exports(db, soak_started).await?;
     eprintln!(
         "[drain] {:.0} s: {} jobs done, {} unfinished, {} dead",
         drain_started.elapsed().as_secs_f64(),
@@ -364,11 +408,16 @@ async fn soak(
     };
     let (api_ok, api_line) = grew("API", |s| s.1);
     let (worker_ok, worker_line) = grew("worker", |s| s.2);
-    let enqueued = jobs.total - jobs_before.total;
-    let jobs_ok = jobs.unfinished == 0 && jobs.dead == 0;
+    let sent = mix.messages_sent.load(Ordering::Relaxed);
+    let requested = mix.exports_requested.load(Ordering::Relaxed);
+    let jobs_ok = jobs.unfinished == 0
+        && jobs.dead == 0
+        && jobs.total >= (sent + requested) as i64
+        && exports.completed == requested as i64
+        && exports.total == requested as i64;
     println!();
     println!(
-        "soak: {} min at {} req/s (70% of a measured {} req/s, mixed: case page 30, home 20, payment search 20, createTask 15, markMessagesRead 15)",
+        "soak: {} min at {} req/s (70% of a measured {} req/s, mixed: case page 30, home 20, payment search 20, sendMessage 10, createTask 5, markMessagesRead 14, requestPaymentExport 1)",
         args.minutes,
         rate(target),
         rate(max)
@@ -386,10 +435,14 @@ async fn soak(
     println!("{api_line}");
     println!("{worker_line}");
     println!(
-        "jobs: {enqueued} enqueued during the soak; after the drain {} unfinished, {} dead, {} done in all — {}",
+        "jobs: {} enqueued since the soak began (for {sent} messages sent and {requested} exports requested, \
+         besides any scheduled); after the drain {} done, {} unfinished, {} dead; exports {} completed of {} — {}",
+        jobs.total,
+        jobs.done,
         jobs.unfinished,
         jobs.dead,
-        jobs.done,
+        exports.completed,
+        exports.total,
         if jobs_ok { "ok" } else { "FAILED" }
     );
     let passed = errors == 0 && api_ok && worker_ok && jobs_ok;
@@ -405,11 +458,13 @@ struct Jobs {
     done: i64,
 }
 
-async fn outbox(db: &DatabaseConnection) -> anyhow::Result<Jobs> {
+/// The outbox jobs created since `since`, by state.
+async fn outbox(db: &DatabaseConnection, since: chrono::DateTime<Utc>) -> anyhow::Result<Jobs> {
     let rows = db
-        .query_all_raw(Statement::from_string(
+        .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT status, count(*)::bigint AS n FROM outbox_jobs GROUP BY status",
+            "SELECT status, count(*)::bigint AS n FROM outbox_jobs WHERE created_at >= $1 GROUP BY status",
+            [since.into()],
         ))
         .await?;
     let mut jobs = Jobs::default();
@@ -424,4 +479,28 @@ async fn outbox(db: &DatabaseConnection) -> anyhow::Result<Jobs> {
         }
     }
     Ok(jobs)
+}
+
+/// The exports requested since `since`.
+#[derive(Default)]
+struct Exports {
+    total: i64,
+    completed: i64,
+}
+
+async fn exports(db: &DatabaseConnection, since: chrono::DateTime<Utc>) -> anyhow::Result<Exports> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*)::bigint AS total, \
+                    count(*) FILTER (WHERE status = 'COMPLETED')::bigint AS completed \
+             FROM payment_exports WHERE created_at >= $1",
+            [since.into()],
+        ))
+        .await?
+        .context("no count")?;
+    Ok(Exports {
+        total: row.try_get("", "total")?,
+        completed: row.try_get("", "completed")?,
+    })
 }

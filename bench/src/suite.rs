@@ -23,8 +23,13 @@
 //!    plugin); (b) a resident's case page with its tasks and messages. Ours
 //!    runs with authentication and authorisation (a `VIEW_PAYMENTS` API
 //!    token; the resident's session); PostGraphile's without (no JWT, no RLS).
-//! 5. **Limits**: `bench queue`, `bench export` and `bench upload` run as
-//!    child processes (their own scratch databases), their tables collected.
+//! 5. **Every other scenario** of `bench/`, each a child process on its own
+//!    scratch database, its headline figures read back as JSON
+//!    ([`crate::headline`]) into the same table and its own table kept in the
+//!    report: the limits (`bench queue` against `redis-benchmark`, `bench
+//!    export` against `psql \copy`, `bench upload` against a direct S3 PUT,
+//!    on the S3 server of the tests or an `s3s-fs` started here), then `bench
+//!    login`, `bench sweep`, `bench cases` and `bench payments`.
 //!
 //! The table goes to stdout and to `bench/results/suite-<size>.md`.
 
@@ -91,12 +96,14 @@ pub struct Args {
     /// Length of each load (default 15 s full, 5 s quick).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
     seconds: Option<u64>,
-    /// Skip the limit rows (queue, export, upload).
-    #[arg(long)]
-    no_limits: bool,
+    /// Only the scenarios against PostGraphile: skip the other `bench/`
+    /// scenarios (the queue, export and upload limits, login, sweep, cases,
+    /// payments).
+    #[arg(long, alias = "no-limits")]
+    peer_only: bool,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis; only keys under `portal-bench:<random>:` are written, and
     /// deleted at the end.
@@ -195,9 +202,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (mut table, rows) =
         run_then_clean_up(scratch, Some((&args.redis_url, &prefix)), None, scenario).await?;
     let mut extra = String::new();
-    if !args.no_limits {
-        let (limit_rows, text) = limits(args.size).await;
-        table.extend(limit_rows);
+    if !args.peer_only {
+        let s3 = match S3Server::ensure().await {
+            Ok(s3) => Some(s3),
+            Err(e) => {
+                eprintln!("[s3] no S3-compatible server: {e:#}; `bench upload` will say so");
+                None
+            }
+        };
+        let (more, text) = scenarios(&args, s3.as_ref()).await;
+        table.extend(more);
         extra = text;
     }
     let dataset: Vec<String> = rows
@@ -668,7 +682,13 @@ pub async fn graphql(
 /// `oha` on PATH or in `~/.cargo/bin`, installed with `cargo install oha
 /// --locked` when missing.
 pub fn ensure_oha() -> anyhow::Result<PathBuf> {
-    let cargo_bin = expand_home("~/.cargo/bin/oha");
+    ensure_cargo_tool("oha", &["install", "oha", "--locked"])
+}
+
+/// The program `name` in `~/.cargo/bin` or on PATH, installed with `cargo
+/// <install>` (a few minutes) when missing.
+pub fn ensure_cargo_tool(name: &str, install: &[&str]) -> anyhow::Result<PathBuf> {
+    let cargo_bin = expand_home(&format!("~/.cargo/bin/{name}"));
     let found = |p: &Path| {
         std::process::Command::new(p)
             .arg("--version")
@@ -680,18 +700,22 @@ pub fn ensure_oha() -> anyhow::Result<PathBuf> {
     if found(&cargo_bin) {
         return Ok(cargo_bin);
     }
-    if found(Path::new("oha")) {
-        return Ok("oha".into());
+    if found(Path::new(name)) {
+        return Ok(name.into());
     }
-    eprintln!("[tools] oha missing: cargo install oha --locked (a few minutes)");
+    eprintln!(
+        "[tools] {name} missing: cargo {} (a few minutes)",
+        install.join(" ")
+    );
     let status = std::process::Command::new(cargo())
-        .args(["install", "oha", "--locked"])
+        .args(install)
         // Its own target directory: not the workspace's.
         .env_remove("CARGO_TARGET_DIR")
         .status()?;
     anyhow::ensure!(
         status.success() && found(&cargo_bin),
-        "cargo install oha failed; install oha (or wrk) by hand"
+        "cargo {} failed; install {name} by hand",
+        install.join(" ")
     );
     Ok(cargo_bin)
 }
@@ -776,44 +800,119 @@ fn render(rows: &[Row]) -> String {
     out
 }
 
-/// The limit rows: `bench queue`, `bench export` and `bench upload` as child
-/// processes; their tables are kept verbatim for the report.
-async fn limits(size: Size) -> (Vec<Row>, String) {
-    let (jobs, export_payments, export_small, upload_mb) = match size {
-        Size::Full => ("10000", "2000000", "200000", "250"),
-        Size::Quick => ("2000", "200000", "20000", "50"),
+/// A scenario of `bench/` run as a child of the suite.
+struct Child {
+    /// Its subcommand and arguments.
+    argv: Vec<String>,
+    /// What its rows are about, for the failure row.
+    what: &'static str,
+}
+
+/// Every other scenario of `bench/` (the limits: queue, export, upload; and
+/// login, sweep, cases, payments), each as a child process on its own scratch
+/// database, its headline rows read back (see [`crate::headline`]) and its
+/// own table kept verbatim for the report.
+async fn scenarios(args: &Args, s3: Option<&S3Server>) -> (Vec<Row>, String) {
+    let full = args.size == Size::Full;
+    let pick = |full_value: &str, quick_value: &str| {
+        if full { full_value } else { quick_value }.to_owned()
     };
-    let steps: [(&str, Vec<&str>, &str); 3] = [
-        (
-            "queue",
-            vec!["queue", "--jobs", jobs],
-            "redis-benchmark LPUSH",
-        ),
-        (
-            "export",
-            vec![
+    let seconds = pick("10", "3");
+    let db = ["--database-url".to_owned(), args.database_url.clone()];
+    let redis = ["--redis-url".to_owned(), args.redis_url.clone()];
+    let with = |name: &str, rest: Vec<String>, redis_too: bool| {
+        let mut argv = vec![name.to_owned()];
+        argv.extend(rest);
+        argv.extend(db.clone());
+        if redis_too {
+            argv.extend(redis.clone());
+        }
+        argv
+    };
+    let mut upload = vec!["--size-mb".to_owned(), pick("250", "50")];
+    if let Some(s3) = s3 {
+        upload.extend(s3.flags());
+    }
+    let children = [
+        Child {
+            argv: with("queue", vec!["--jobs".into(), pick("10000", "2000")], true),
+            what: "limit: queue against redis-benchmark",
+        },
+        Child {
+            argv: with(
                 "export",
-                "--payments",
-                export_payments,
-                "--small",
-                export_small,
-            ],
-            "psql \\copy",
-        ),
-        (
-            "upload",
-            vec!["upload", "--size-mb", upload_mb],
-            "direct S3 PUT",
-        ),
+                vec![
+                    "--payments".into(),
+                    pick("2000000", "200000"),
+                    "--small".into(),
+                    pick("200000", "20000"),
+                ],
+                false,
+            ),
+            what: "limit: export against psql \\copy",
+        },
+        Child {
+            argv: with("upload", upload, true),
+            what: "limit: upload against a direct S3 PUT",
+        },
+        Child {
+            argv: with("login", vec!["--seconds".into(), seconds.clone()], true),
+            what: "login storm",
+        },
+        Child {
+            argv: with(
+                "sweep",
+                vec!["--users".into(), pick("1000000", "100000")],
+                false,
+            ),
+            what: "90-day sweep",
+        },
+        Child {
+            argv: with(
+                "cases",
+                vec![
+                    "--cases".into(),
+                    pick("100000", "5000"),
+                    "--seconds".into(),
+                    seconds.clone(),
+                    "--concurrency".into(),
+                    args.concurrency.to_string(),
+                ],
+                true,
+            ),
+            what: "cases (home, case page)",
+        },
+        Child {
+            argv: with(
+                "payments",
+                vec![
+                    "--payments".into(),
+                    pick("2000000", "100000"),
+                    "--seconds".into(),
+                    seconds.clone(),
+                    "--concurrency".into(),
+                    args.concurrency.to_string(),
+                ],
+                true,
+            ),
+            what: "payments (in-process)",
+        },
     ];
     let mut rows = Vec::new();
     let mut text = String::new();
-    for (name, argv, baseline) in steps {
-        eprintln!("[limits] bench {}", argv.join(" "));
+    let dir = tempfile::tempdir().ok();
+    for (i, child) in children.into_iter().enumerate() {
+        let shown = shown_argv(&child.argv);
+        eprintln!("[scenario] bench {shown}");
+        let rows_file = dir
+            .as_ref()
+            .map(|d| d.path().join(format!("{i}.json")))
+            .unwrap_or_default();
         let output = match std::env::current_exe() {
             Ok(exe) => {
                 tokio::process::Command::new(exe)
-                    .args(&argv)
+                    .args(&child.argv)
+                    .env(crate::headline::ENV, &rows_file)
                     .stderr(Stdio::inherit())
                     .kill_on_drop(true)
                     .output()
@@ -821,31 +920,172 @@ async fn limits(size: Size) -> (Vec<Row>, String) {
             }
             Err(e) => Err(e),
         };
-        let (ours, ratio) = match output {
+        let failure = match output {
             Ok(out) if out.status.success() => {
                 let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-                text.push_str(&format!("\n## bench {}\n{stdout}\n", argv.join(" ")));
+                text.push_str(&format!("\n## bench {shown}\n\n```text\n{stdout}```\n"));
                 eprint!("{stdout}");
-                (
-                    format!("table of `bench {}` in the report", argv.join(" ")),
-                    "see its table".to_owned(),
-                )
+                match crate::headline::read(&rows_file) {
+                    Ok(read) if !read.is_empty() => {
+                        rows.extend(read.into_iter().map(Row::from));
+                        None
+                    }
+                    Ok(_) => Some("reported no figures".to_owned()),
+                    Err(e) => Some(format!("its figures are unreadable: {e:#}")),
+                }
             }
-            Ok(out) => (
-                format!("`bench {name}` failed ({}); run it alone", out.status),
-                "—".into(),
-            ),
-            Err(e) => (format!("`bench {name}` did not run: {e}"), "—".into()),
+            Ok(out) => Some(format!("failed ({}); see the log above", out.status)),
+            Err(e) => Some(format!("did not run: {e}")),
         };
-        rows.push(Row {
-            scenario: format!("limit: {name} (`bench {}`)", argv.join(" ")),
-            ours,
-            baseline: baseline.into(),
-            ratio,
-            p50: "—".into(),
-            p99: "—".into(),
-            memory: "—".into(),
-        });
+        if let Some(failure) = failure {
+            rows.push(Row {
+                scenario: format!("{} (`bench {shown}`)", child.what),
+                ours: failure,
+                baseline: "—".into(),
+                ratio: "—".into(),
+                p50: "—".into(),
+                p99: "—".into(),
+                memory: "—".into(),
+            });
+        }
     }
     (rows, text)
+}
+
+/// The arguments as shown: the database and Redis URLs left out.
+fn shown_argv(argv: &[String]) -> String {
+    let mut shown = Vec::new();
+    let mut skip = false;
+    for a in argv {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a.starts_with("--database-url") || a.starts_with("--redis-url") || a.starts_with("--s3-")
+        {
+            skip = true;
+            continue;
+        }
+        shown.push(a.as_str());
+    }
+    shown.join(" ")
+}
+
+impl From<crate::headline::Headline> for Row {
+    fn from(h: crate::headline::Headline) -> Self {
+        let ms = |v: Option<f64>| v.map_or("—".into(), |v| format!("{} ms", crate::table::ms(v)));
+        Row {
+            scenario: h.scenario,
+            ours: h.ours,
+            baseline: h.baseline,
+            ratio: h.ratio.map_or("—".into(), |r| {
+                if r < 0.01 {
+                    format!("{r:.4}")
+                } else {
+                    format!("{r:.2}")
+                }
+            }),
+            p50: ms(h.p50_ms),
+            p99: ms(h.p99_ms),
+            memory: h.memory_mib.map_or("—".into(), |m| format!("{m} MiB")),
+        }
+    }
+}
+
+/// An S3-compatible server for `bench upload`: the one the tests use when it
+/// answers, else `s3s-fs` started here (installed with `cargo install` when
+/// missing) on a temporary folder.
+pub struct S3Server {
+    endpoint: String,
+    child: Option<tokio::process::Child>,
+    _root: Option<tempfile::TempDir>,
+}
+
+/// The credentials of the s3s-fs the suite starts.
+const S3_KEY: (&str, &str) = ("portal-bench", "portal-bench-secret-key");
+/// The bucket of the s3s-fs the suite starts.
+const S3_BUCKET: &str = "portal-bench";
+/// The s3s-fs version installed.
+const S3S_FS_VERSION: &str = "0.14.1";
+
+impl S3Server {
+    /// The server configured for the tests (`TEST_S3_ENDPOINT`, default
+    /// `http://127.0.0.1:9000`) when something listens there; else a new
+    /// s3s-fs.
+    pub async fn ensure() -> anyhow::Result<Self> {
+        let configured =
+            std::env::var("TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+        if reqwest::Client::new()
+            .get(&configured)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok()
+        {
+            eprintln!("[s3] using the server at {configured}");
+            return Ok(Self {
+                endpoint: configured,
+                child: None,
+                _root: None,
+            });
+        }
+        let bin = ensure_cargo_tool(
+            "s3s-fs",
+            &[
+                "install",
+                &format!("s3s-fs@{S3S_FS_VERSION}"),
+                "--features",
+                "binary",
+                "--locked",
+            ],
+        )?;
+        let root = tempfile::Builder::new()
+            .prefix("portal-bench-s3-")
+            .tempdir()?;
+        std::fs::create_dir_all(root.path().join(S3_BUCKET))?;
+        let port = free_port()?.port();
+        let child = tokio::process::Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_KEY.0, "--secret-key", S3_KEY.1])
+            .arg(root.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::Client::new().get(&endpoint).send().await.is_err() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "s3s-fs did not answer within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        eprintln!("[s3] started s3s-fs {S3S_FS_VERSION} on {endpoint}");
+        Ok(Self {
+            endpoint,
+            child: Some(child),
+            _root: Some(root),
+        })
+    }
+
+    /// The flags of `bench upload` for this server (none for the configured
+    /// one: `bench upload` reads the same variables).
+    fn flags(&self) -> Vec<String> {
+        if self.child.is_none() {
+            return Vec::new();
+        }
+        [
+            ("--s3-endpoint", self.endpoint.as_str()),
+            ("--s3-bucket", S3_BUCKET),
+            ("--s3-access-key-id", S3_KEY.0),
+            ("--s3-secret-access-key", S3_KEY.1),
+            ("--s3-region", "us-east-1"),
+        ]
+        .iter()
+        .flat_map(|(k, v)| [(*k).to_owned(), (*v).to_owned()])
+        .collect()
+    }
 }

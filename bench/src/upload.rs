@@ -122,7 +122,7 @@ pub struct Args {
     portal: Option<PathBuf>,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
     /// `portal_bench_<random>` database on that server.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(long, default_value = crate::scratch::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Redis for the API's job queue and rate limits; only keys under
     /// `portal-bench:<random>:` are written, and deleted at the end.
@@ -248,6 +248,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let measured = result?;
     print(&args, size, &measured);
+    headlines(&args, size, &measured)?;
     Ok(())
 }
 
@@ -780,6 +781,24 @@ fn print(args: &Args, size: u64, m: &Measured) {
         format!("{:.1}", mib(m.memory.hwm)),
     ]);
     print!("{}", table.render());
+}
+
+/// The suite's row: the upload through the API beside the direct PUT.
+fn headlines(args: &Args, size: u64, m: &Measured) -> anyhow::Result<()> {
+    let megabytes = size as f64 / MB;
+    let rate = |t: &Timed| megabytes / t.elapsed.as_secs_f64();
+    let mut row = crate::headline::Headline::rate(
+        format!(
+            "limit: one {} MB document through `uploadDocuments` to S3 (`bench upload`; memory: API growth during it)",
+            args.size_mb
+        ),
+        rate(&m.api),
+        "direct S3 PutObject of the same file",
+        rate(&m.direct),
+        "MB/s",
+    );
+    row.memory_mib = Some(m.memory.peak.saturating_sub(m.memory.before) / 1024);
+    crate::headline::emit(&[row])
 }
 
 #[cfg(test)]
