@@ -31,6 +31,12 @@ pub async fn connect_url(url: &str) -> Result<DatabaseConnection, DbErr> {
     options
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings a pooled connection on every checkout by default: one
+        // extra round trip per statement. Only a connection idle long enough
+        // to have been dropped (by the server, a proxy or a firewall) is
+        // pinged first; a dead connection that slips through fails its
+        // statement, which the caller sees as a database error like any other.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         // Statements are traced by our own spans; sqlx's per-statement INFO logs
         // would drown the request logs (and may print parameter values).
         .sqlx_logging(false);
