@@ -87,27 +87,29 @@ async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<
 
 async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
     let now = Utc::now();
-    let found = session::Entity::find()
+    // One statement: the session, its user and the user's permissions (a row
+    // per permission, or one row with none).
+    let rows = session::Entity::find()
         .filter(session::Column::TokenHash.eq(token::hash(bearer)))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::IdleExpiresAt.gt(now))
         .filter(session::Column::AbsoluteExpiresAt.gt(now))
         .find_also_related(user::Entity)
-        .one(db)
+        .and_also_related(user_permission::Entity)
+        .all(db)
         .await?;
+    let mut permissions = Vec::with_capacity(rows.len());
+    let mut found = None;
+    for (session, user, permission) in rows {
+        permissions.extend(permission.map(|p| p.permission));
+        found.get_or_insert((session, user));
+    }
     let Some((session, Some(user))) = found else {
         return Err(ApiError::Unauthenticated);
     };
     if user.status != UserStatus::Active {
         return Err(ApiError::Unauthenticated);
     }
-    let permissions = user_permission::Entity::find()
-        .filter(user_permission::Column::UserId.eq(user.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| p.permission)
-        .collect();
     if now - session.last_seen_at > Duration::minutes(1) {
         let idle = (now + IDLE).min(session.absolute_expires_at);
         let mut active = session.clone().into_active_model();

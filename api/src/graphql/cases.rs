@@ -516,9 +516,17 @@ impl CasesQuery {
     /// One case (`NOT_FOUND` when it does not exist or I may not see it).
     async fn case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
         let id = parse_id(&id, "Case")?;
-        Ok(Case(
-            casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?,
-        ))
+        let found = casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?;
+        // The case page asks for most relations at once: load them in two
+        // rounds rather than one statement per field as each resolves.
+        prefetch_cases(
+            ctx,
+            caller(ctx)?,
+            std::slice::from_ref(&found),
+            ctx.look_ahead(),
+        )
+        .await?;
+        Ok(Case(found))
     }
 
     /// The home page: each open case I may see with my next outstanding task,

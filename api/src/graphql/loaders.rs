@@ -196,42 +196,21 @@ impl Loader<PartiesKey> for CaseworkLoader {
         &self,
         keys: &[PartiesKey],
     ) -> Result<HashMap<PartiesKey, Vec<PartyView>>, LoadError> {
-        let parties = case_party::Entity::find()
+        // One statement: each party with the user or organisation it names.
+        let rows = case_party::Entity::find()
             .filter(case_party::Column::CaseId.is_in(keys.iter().map(|k| k.0)))
+            .find_also_related(user::Entity)
+            .find_also_related(organisation::Entity)
             .order_by_asc(case_party::Column::CreatedAt)
             .order_by_asc(case_party::Column::Id)
             .all(&self.db)
             .await?;
-        let user_ids: HashSet<Uuid> = parties.iter().filter_map(|p| p.user_id).collect();
-        let org_ids: HashSet<Uuid> = parties.iter().filter_map(|p| p.organisation_id).collect();
-        let users: HashMap<Uuid, user::Model> = if user_ids.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(user_ids))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|u| (u.id, u))
-                .collect()
-        };
-        let orgs: HashMap<Uuid, organisation::Model> = if org_ids.is_empty() {
-            HashMap::new()
-        } else {
-            organisation::Entity::find()
-                .filter(organisation::Column::Id.is_in(org_ids))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|o| (o.id, o))
-                .collect()
-        };
         let mut out: HashMap<PartiesKey, Vec<PartyView>> =
             keys.iter().map(|k| (*k, vec![])).collect();
-        for party in parties {
+        for (party, user, organisation) in rows {
             let view = PartyView {
-                user: party.user_id.and_then(|id| users.get(&id).cloned()),
-                organisation: party.organisation_id.and_then(|id| orgs.get(&id).cloned()),
+                user,
+                organisation,
                 party,
             };
             out.entry(PartiesKey(view.party.case_id))
@@ -385,7 +364,13 @@ fn internal(e: LoadError) -> crate::error::ApiError {
 }
 
 /// Loads, for a page of cases, every relation that `node` (the selection of
-/// one case) asks for, and the relations of those relations.
+/// one case) asks for, and the relations of those relations, in two rounds of
+/// statements run side by side: first the cases' own relations (parties with
+/// their users and organisations, tasks, messages, unread counts,
+/// documents), then the people and organisations all of those name (owners,
+/// landlords, task assignees, message senders: one statement each, for
+/// whoever the parties did not already bring) with the messages' read and
+/// reply state.
 pub async fn prefetch_cases(
     ctx: &async_graphql::Context<'_>,
     caller: Caller,
@@ -405,24 +390,13 @@ pub async fn prefetch_cases(
     } else {
         node.field("nextTasks")
     };
-    let (parties, landlords, owners, tasks, messages, unread, documents) = futures::join!(
+    let messages_node = node.field("messages");
+    // 1. The cases' own relations.
+    let (parties, tasks, messages, unread, documents) = futures::join!(
         fetch(
             loader,
             want("complainantName") || want("resident") || want("parties"),
             ids().map(PartiesKey),
-        ),
-        fetch(
-            loader,
-            want("landlordName") || want("landlord"),
-            cases
-                .iter()
-                .filter_map(|c| c.landlord_organisation_id)
-                .map(OrganisationKey),
-        ),
-        fetch(
-            loader,
-            want("owner"),
-            cases.iter().filter_map(|c| c.owner_user_id).map(UserKey),
         ),
         fetch(
             loader,
@@ -445,26 +419,73 @@ pub async fn prefetch_cases(
             ids().map(|id| DocumentsKey(id, caller)),
         ),
     );
-    for r in [
-        parties.map(|_| ()),
-        landlords.map(|_| ()),
-        owners.map(|_| ()),
-    ] {
-        r.map_err(internal)?;
-    }
     unread.map_err(internal)?;
     documents.map_err(internal)?;
+    // The parties' users and organisations came with them: later lookups of
+    // the same people (a resident's replies, the landlord) find them here.
+    let parties: Vec<PartyView> = parties.map_err(internal)?.into_values().flatten().collect();
+    loader
+        .feed_many(
+            parties
+                .iter()
+                .filter_map(|p| p.user.clone())
+                .map(|u| (UserKey(u.id), u)),
+        )
+        .await;
+    loader
+        .feed_many(
+            parties
+                .iter()
+                .filter_map(|p| p.organisation.clone())
+                .map(|o| (OrganisationKey(o.id), o)),
+        )
+        .await;
     let tasks: Vec<task::Model> = tasks.map_err(internal)?.into_values().flatten().collect();
     let messages: Vec<message::Model> = messages
         .map_err(internal)?
         .into_values()
         .flatten()
         .collect();
-    let (t, m) = futures::join!(
-        prefetch_tasks_with(loader, caller, &tasks, tasks_node, false),
-        prefetch_messages_with(loader, caller, &messages, node.field("messages")),
+    // 2. Everyone those rows name, in one statement per table.
+    let assignees = tasks_node.field("assigneeName").exists();
+    let mut users: Vec<UserKey> = Vec::new();
+    let mut orgs: Vec<OrganisationKey> = Vec::new();
+    if want("owner") {
+        users.extend(cases.iter().filter_map(|c| c.owner_user_id).map(UserKey));
+    }
+    if want("landlordName") || want("landlord") {
+        orgs.extend(
+            cases
+                .iter()
+                .filter_map(|c| c.landlord_organisation_id)
+                .map(OrganisationKey),
+        );
+    }
+    if assignees {
+        users.extend(tasks.iter().filter_map(|t| t.assignee_user_id).map(UserKey));
+        orgs.extend(
+            tasks
+                .iter()
+                .filter_map(|t| t.assignee_organisation_id)
+                .map(OrganisationKey),
+        );
+    }
+    if messages_node.field("senderName").exists() {
+        users.extend(messages.iter().map(|m| UserKey(m.sender_user_id)));
+    }
+    let (users, orgs, task_cases, m) = futures::join!(
+        fetch(loader, true, users),
+        fetch(loader, true, orgs),
+        fetch(
+            loader,
+            tasks_node.field("case").exists(),
+            tasks.iter().map(|t| CaseKey(t.case_id, caller)),
+        ),
+        prefetch_messages_with(loader, caller, &messages, messages_node),
     );
-    t?;
+    users.map_err(internal)?;
+    orgs.map_err(internal)?;
+    task_cases.map_err(internal)?;
     m
 }
 
@@ -564,6 +585,7 @@ async fn prefetch_case_rows(
     Ok(())
 }
 
+/// The read and reply state of messages, and their cases (for `canReply`).
 async fn prefetch_messages_with(
     loader: &DataLoader<CaseworkLoader, HashMapCache>,
     caller: Caller,
@@ -574,12 +596,8 @@ async fn prefetch_messages_with(
         return Ok(());
     }
     let replied = node.field("repliedByMe").exists() || node.field("canReply").exists();
-    let (senders, reads, replies, cases) = futures::join!(
-        fetch(
-            loader,
-            node.field("senderName").exists(),
-            messages.iter().map(|m| UserKey(m.sender_user_id)),
-        ),
+    // Their senders come with the other users (see `prefetch_cases`).
+    let (reads, replies, cases) = futures::join!(
         fetch(
             loader,
             node.field("read").exists(),
@@ -596,7 +614,6 @@ async fn prefetch_messages_with(
             messages.iter().map(|m| CaseKey(m.case_id, caller)),
         ),
     );
-    senders.map_err(internal)?;
     reads.map_err(internal)?;
     replies.map_err(internal)?;
     cases.map_err(internal)?;
