@@ -375,24 +375,20 @@ fn headlines(loads: &[Load]) -> anyhow::Result<()> {
     let Some((baseline, measured)) = loads.split_first() else {
         return Ok(());
     };
-    let rows: Vec<_> = measured
-        .iter()
-        .map(|l| {
-            crate::headline::Headline::rate(
-                format!(
-                    "{}, in-process API, {:.1} SQL statements per request (`bench cases`)",
-                    l.name,
-                    l.statements as f64 / l.ok.max(1) as f64
-                ),
-                per_second(l),
-                "{ viewer { id } } on the same API",
-                per_second(baseline),
-                "req/s",
-            )
-            .latency(l.latency.p50, l.latency.p99)
-        })
-        .collect();
-    crate::headline::emit(&rows)
+    crate::headline::emit_beside(
+        measured.iter().map(|l| crate::headline::Measured {
+            scenario: format!(
+                "{}, in-process API, {:.1} SQL statements per request (`bench cases`)",
+                l.name,
+                l.statements as f64 / l.ok.max(1) as f64
+            ),
+            per_second: per_second(l),
+            p50_ms: l.latency.p50,
+            p99_ms: l.latency.p99,
+        }),
+        "{ viewer { id } } on the same API",
+        per_second(baseline),
+    )
 }
 
 fn print(args: &Args, database: &str, loads: &[Load], rows: &[(String, i64)]) {

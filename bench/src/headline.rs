@@ -65,6 +65,34 @@ impl Headline {
     }
 }
 
+/// One measured load: its name, requests per second and latency percentiles.
+pub struct Measured {
+    /// What was measured.
+    pub scenario: String,
+    /// Requests per second.
+    pub per_second: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+/// Writes rows for `measured` loads, each beside the same baseline rate.
+pub fn emit_beside(
+    measured: impl IntoIterator<Item = Measured>,
+    baseline_name: &str,
+    baseline: f64,
+) -> anyhow::Result<()> {
+    let rows: Vec<Headline> = measured
+        .into_iter()
+        .map(|m| {
+            Headline::rate(m.scenario, m.per_second, baseline_name, baseline, "req/s")
+                .latency(m.p50_ms, m.p99_ms)
+        })
+        .collect();
+    emit(&rows)
+}
+
 /// A rate as the suite prints it: whole numbers with thin separators, one
 /// decimal below 100.
 pub fn figure(value: f64) -> String {

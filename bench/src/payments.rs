@@ -354,20 +354,16 @@ fn headlines(loads: &[Load]) -> anyhow::Result<()> {
     let Some((baseline, measured)) = loads.split_first() else {
         return Ok(());
     };
-    let rows: Vec<_> = measured
-        .iter()
-        .map(|l| {
-            crate::headline::Headline::rate(
-                format!("{}, in-process API (`bench payments`)", l.name),
-                per_second(l),
-                "its 2 SQL statements run directly",
-                per_second(baseline),
-                "req/s",
-            )
-            .latency(l.latency.p50, l.latency.p99)
-        })
-        .collect();
-    crate::headline::emit(&rows)
+    crate::headline::emit_beside(
+        measured.iter().map(|l| crate::headline::Measured {
+            scenario: format!("{}, in-process API (`bench payments`)", l.name),
+            per_second: per_second(l),
+            p50_ms: l.latency.p50,
+            p99_ms: l.latency.p99,
+        }),
+        "its 2 SQL statements run directly",
+        per_second(baseline),
+    )
 }
 
 fn print(args: &Args, database: &str, loads: &[Load], per_org: i64, range_rows: i64) {
