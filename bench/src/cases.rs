@@ -107,9 +107,11 @@ struct Load {
 
 /// Runs the scenario and prints the table.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
-    let prefix = format!("portal-bench:{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        prefix,
+    } = crate::scratch::RunNames::new();
     eprintln!(
         "bench cases: {} cases, concurrency {}, {} s per load (run {run_id})",
         args.cases, args.concurrency, args.seconds

@@ -26,13 +26,10 @@ use std::{path::Path, process::Stdio, time::Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, Set, Statement, Value,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 use api::{exports::csv_format, payments::search};
-use entities::{ExportStatus, payment_export};
 use worker::{config::Config, storage::Storage};
 
 use crate::{
@@ -88,8 +85,11 @@ struct Size {
 /// Runs the scenario and prints the table.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     which_psql()?;
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        ..
+    } = crate::scratch::RunNames::new();
     eprintln!(
         "bench export: {} and {} payments (run {run_id})",
         args.small, args.payments
@@ -125,34 +125,11 @@ fn which_psql() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn step(
-    db: &DatabaseConnection,
-    what: &str,
-    sql: &str,
-    values: Vec<Value>,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let done = db
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await
-        .with_context(|| format!("generating {what}"))?;
-    eprintln!(
-        "[data] {what}: {} rows in {:.1} s",
-        done.rows_affected(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
 /// Organisation `o` (1 or 2) with its tenants, properties and `payments`.
 async fn generate(db: &DatabaseConnection, o: i64, payments: i64) -> anyhow::Result<Uuid> {
     let now = Utc::now();
     let today = now.date_naive();
-    step(
+    crate::dataset::step(
         db,
         "organisation",
         "INSERT INTO organisations (id, name, address, requires_two_factor, created_at, updated_at) \
@@ -160,7 +137,7 @@ async fn generate(db: &DatabaseConnection, o: i64, payments: i64) -> anyhow::Res
         vec![now.into(), o.into()],
     )
     .await?;
-    step(
+    crate::dataset::step(
         db,
         "properties",
         "INSERT INTO properties (id, organisation_id, reference, address_line1, address_line2, town, postcode, \
@@ -172,7 +149,7 @@ async fn generate(db: &DatabaseConnection, o: i64, payments: i64) -> anyhow::Res
         vec![now.into(), o.into(), TENANTS.into()],
     )
     .await?;
-    step(
+    crate::dataset::step(
         db,
         "tenants",
         "INSERT INTO tenants (id, organisation_id, first_name, last_name, claim_reference, property_id, created_at, updated_at) \
@@ -185,7 +162,7 @@ async fn generate(db: &DatabaseConnection, o: i64, payments: i64) -> anyhow::Res
     .await?;
     // A few names a spreadsheet would take for formulas or must quote, so
     // the escaping and quoting paths run at their real share.
-    step(
+    crate::dataset::step(
         db,
         "payments",
         "INSERT INTO payments (id, organisation_id, tenant_id, property_id, tenant_name, postcode, \
@@ -297,25 +274,9 @@ async fn export_in_child(
     org: Uuid,
 ) -> anyhow::Result<(f64, u64, u64, u64)> {
     let id = Uuid::now_v7();
-    payment_export::ActiveModel {
-        id: Set(id),
-        organisation_id: Set(org),
-        requested_by_user_id: Set(None),
-        requested_by_api_token_id: Set(None),
-        filter: Set(serde_json::json!({})),
-        status: Set(ExportStatus::Queued),
-        rows_written: Set(0),
-        total_rows: Set(None),
-        size_bytes: Set(0),
-        storage_key: Set(None),
-        error: Set(None),
-        created_at: Set(Utc::now()),
-        started_at: Set(None),
-        completed_at: Set(None),
-        expires_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    api::exports::queued(id, org, serde_json::json!({}), None, None)
+        .insert(db)
+        .await?;
     let output = tokio::process::Command::new(std::env::current_exe()?)
         .arg("export-worker")
         .arg("--database-url")

@@ -44,7 +44,6 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use serde_json::json;
 use url::Url;
-use uuid::Uuid;
 
 use worker::{config::Config, queue::Queue, runner::Shutdown};
 
@@ -113,9 +112,11 @@ struct Measured {
 
 /// Runs the scenario and prints the table.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
-    let prefix = format!("portal-bench:{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        prefix,
+    } = crate::scratch::RunNames::new();
     eprintln!(
         "bench login: {} users, concurrency {}, {} s per load (run {run_id})",
         args.users, args.concurrency, args.seconds

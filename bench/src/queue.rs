@@ -136,11 +136,14 @@ struct RedisFigures {
 /// stopping, a timeout) gets a `failed` row and its error under the table, and
 /// the command then exits with an error: a failure is a result too.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    // 12 hex digits: unique enough for concurrent runs, short enough to read.
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        prefix,
+    } = crate::scratch::RunNames::new();
     let names = Names {
-        database: format!("portal_bench_{run_id}"),
-        prefix: format!("portal-bench:{run_id}"),
+        database,
+        prefix,
         worker_id: format!("portal-bench-{run_id}"),
     };
     eprintln!(

@@ -18,6 +18,30 @@ use url::Url;
 pub const DEFAULT_DATABASE_URL: &str =
     "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
+/// The names of one run: its id (in the progress lines), its scratch
+/// database and its Redis key prefix.
+pub struct RunNames {
+    /// 12 random hex digits: unique enough for concurrent runs, short enough
+    /// to read.
+    pub id: String,
+    /// `portal_bench_<id>`.
+    pub database: String,
+    /// `portal-bench:<id>`.
+    pub prefix: String,
+}
+
+impl RunNames {
+    /// Fresh names.
+    pub fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        Self {
+            database: format!("portal_bench_{id}"),
+            prefix: format!("portal-bench:{id}"),
+            id,
+        }
+    }
+}
+
 /// A PostgreSQL database created for this run.
 pub struct ScratchDatabase {
     /// URL of the server's maintenance database, used to create and drop.

@@ -35,7 +35,6 @@ use anyhow::Context as _;
 use chrono::{Duration as Days, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{
     dataset,
@@ -177,9 +176,11 @@ impl Mix {
 /// Runs the soak; fails when a criterion fails.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let portal = suite::build_portal()?;
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
-    let prefix = format!("portal-bench:{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        prefix,
+    } = crate::scratch::RunNames::new();
     eprintln!("bench soak: {} min (run {run_id})", args.minutes);
     let data_dir = tempfile::Builder::new().prefix("portal-bench-").tempdir()?;
     let scratch = ScratchDatabase::create(&args.database_url, &database).await?;

@@ -134,9 +134,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let oha = ensure_oha()?;
     let peer = ensure_postgraphile(&expand_home(&args.peer_dir))?;
     let portal = build_portal()?;
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
-    let prefix = format!("portal-bench:{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        prefix,
+    } = crate::scratch::RunNames::new();
     let (cases, payments) = args.size.rows();
     eprintln!(
         "bench suite ({}): {cases} cases, {payments} payments, concurrency {}, {seconds} s per load (run {run_id})",

@@ -33,7 +33,6 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use url::Url;
-use uuid::Uuid;
 
 use worker::jobs::inactivity_sweep::{self, BATCH_SIZE, DEACTIVATE_AFTER_DAYS};
 
@@ -100,8 +99,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.deactivate_permille + args.warn_permille > 1000 {
         anyhow::bail!("--deactivate-permille plus --warn-permille must not exceed 1000");
     }
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        ..
+    } = crate::scratch::RunNames::new();
     eprintln!(
         "bench sweep: {} users, {}‰ due for deactivation, {}‰ due a warning, {} per transaction (run {run_id})",
         args.users, args.deactivate_permille, args.warn_permille, args.batch

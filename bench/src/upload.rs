@@ -154,9 +154,11 @@ struct Measured {
 
 /// Runs the scenario and prints the table.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("portal_bench_{run_id}");
-    let prefix = format!("portal-bench:{run_id}");
+    let crate::scratch::RunNames {
+        id: run_id,
+        database,
+        prefix,
+    } = crate::scratch::RunNames::new();
     let size = args.size_mb * 1_000_000;
     eprintln!(
         "bench upload: {} MB through the API beside a direct PUT, S3 at {} bucket {} (run {run_id})",

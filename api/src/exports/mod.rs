@@ -39,6 +39,34 @@ pub const EXPIRES_AFTER_DAYS: i64 = 7;
 /// enough that a link copied into a chat or a log is soon useless.
 pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
 
+/// A new export row, `QUEUED`, before its job has run: `filter` is the
+/// [`PaymentFilterInput`] as JSON, and one of `user` / `token` requested it.
+pub fn queued(
+    id: Uuid,
+    organisation_id: Uuid,
+    filter: serde_json::Value,
+    user: Option<Uuid>,
+    token: Option<Uuid>,
+) -> payment_export::ActiveModel {
+    payment_export::ActiveModel {
+        id: Set(id),
+        organisation_id: Set(organisation_id),
+        requested_by_user_id: Set(user),
+        requested_by_api_token_id: Set(token),
+        filter: Set(filter),
+        status: Set(ExportStatus::Queued),
+        rows_written: Set(0),
+        total_rows: Set(None),
+        size_bytes: Set(0),
+        storage_key: Set(None),
+        error: Set(None),
+        created_at: Set(Utc::now()),
+        started_at: Set(None),
+        completed_at: Set(None),
+        expires_at: Set(None),
+    }
+}
+
 /// Records an export request and queues its job. `organisation_id` is for
 /// staff (others export their own organisation's payments).
 pub async fn request(
@@ -56,23 +84,13 @@ pub async fn request(
     };
     let id = Uuid::now_v7();
     let txn = worker::db::begin_write(&app.db).await?;
-    let row = payment_export::ActiveModel {
-        id: Set(id),
-        organisation_id: Set(organisation_id),
-        requested_by_user_id: Set(user),
-        requested_by_api_token_id: Set(token),
-        filter: Set(serde_json::to_value(&filter).map_err(anyhow::Error::from)?),
-        status: Set(ExportStatus::Queued),
-        rows_written: Set(0),
-        total_rows: Set(None),
-        size_bytes: Set(0),
-        storage_key: Set(None),
-        error: Set(None),
-        created_at: Set(Utc::now()),
-        started_at: Set(None),
-        completed_at: Set(None),
-        expires_at: Set(None),
-    }
+    let row = queued(
+        id,
+        organisation_id,
+        serde_json::to_value(&filter).map_err(anyhow::Error::from)?,
+        user,
+        token,
+    )
     .insert(&txn)
     .await?;
     outbox::enqueue(&txn, &job::ExportPayments { export_id: id }).await?;
