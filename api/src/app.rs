@@ -3,8 +3,9 @@
 use std::{ops::Deref, sync::Arc};
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use platform::config::Config;
 use sea_orm::DatabaseConnection;
-use worker::{config::Config, queue::Queue};
+use worker::queue::Queue;
 
 /// Everything a request handler can reach.
 pub struct App {
@@ -16,7 +17,7 @@ pub struct App {
     /// outbox), but `/readyz` checks it is reachable.
     pub queue: Queue,
     /// Documents, exports and uploaded CSVs.
-    pub storage: worker::storage::Storage,
+    pub storage: platform::storage::Storage,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Attempt counters for sign-in, codes and forgot-password.

@@ -1,28 +1,38 @@
-//! The portal's GraphQL API and HTTP surface, and the process modes of the
-//! `portal` binary.
+//! The product: the portal's GraphQL API and HTTP surface, its services by
+//! domain, every background job beside its domain, and the process modes of
+//! the `portal` binary. Configuration, the pool and storage come from the
+//! `platform` crate; the job runtime from the `worker` crate.
 //!
+//! - [`app`]: the state every request reaches; [`run`]: `serve` (embedded
+//!   all-in-one), `api`, `worker`, `migrate`; [`telemetry`]: logging.
+//! - [`http`]: routes, middleware, GraphQL over HTTP and WebSocket, files.
 //! - [`graphql`]: the schema by domain, thin resolvers.
 //! - [`policy`]: authorization, one policy per object type.
-//! - [`auth`]: bearer tokens, sessions, passwords.
-//! - [`http`]: routes, middleware, server.
+//! - [`auth`]: bearer tokens, sessions, password hashing.
 //! - [`error`]: the API error type and its stable codes.
-//! - [`run`]: `serve` (embedded all-in-one), `api`, `worker`, `migrate`.
-//! - [`seed`]: demo data for the embedded mode.
-//! - [`casework`]: cases, tasks and messages (services behind the resolvers).
+//! - [`identity`]: sign-in, 2FA, passwords, sessions, profile; the 90-day
+//!   sweep job.
+//! - [`users`]: organisation users, organisations, API tokens, the audit log.
+//! - [`casework`]: cases, tasks and messages; the task reminders job.
+//! - [`documents`]: uploads, content checks, sharing; the virus-scan job.
 //! - [`tenancy`]: properties, tenants, tenancy requests and payment
 //!   arrangements; [`payments`]: the payment search (shared with exports)
 //!   and recording payments.
-//! - [`exports`]: CSV exports of payments; [`housing_costs`]: bulk
-//!   housing-cost updates from a CSV; [`jobs`]: the background jobs of this
-//!   crate (both of those), registered with the worker.
-//! - [`paging`]: keyset pages over time-ordered ids.
-//! - [`users`]: organisation user management, organisations, API tokens and
-//!   the audit log (services behind the resolvers).
+//! - [`exports`]: CSV exports of payments and their jobs;
+//!   [`housing_costs`]: bulk housing-cost updates from a CSV and their job.
+//! - [`notifications`]: queueing emails and SMS, their templates and the jobs
+//!   that send them.
+//! - [`jobs`]: the one registry of every job, the job context, and the daily
+//!   schedule as one table.
+//! - [`events`]: live updates for subscriptions; [`ratelimit`]; [`audit`]:
+//!   audit entries of changes; [`paging`]: keyset pages over time-ordered ids.
+//! - [`demo`]: the demo data of the embedded mode.
 
 pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod casework;
+pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod events;
@@ -32,12 +42,12 @@ pub mod housing_costs;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod notifications;
 pub mod paging;
 pub mod payments;
 pub mod policy;
 pub mod ratelimit;
 pub mod run;
-pub mod seed;
 pub mod telemetry;
 pub mod tenancy;
 pub mod users;

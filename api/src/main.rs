@@ -3,7 +3,7 @@
 //! the production processes separately.
 
 use clap::{Parser, Subcommand};
-use worker::config::Config;
+use platform::config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// API and worker in one process, after migrating and seeding demo data (the default).
+    /// API and worker in one process, after migrating and loading the demo data (the default).
     Serve,
     /// The GraphQL API only (production).
     Api,
@@ -32,13 +32,23 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) to stdout.
     PrintSchema,
+    /// Print the configuration table (every environment variable, its
+    /// default and meaning) as Markdown, as the README has it.
+    ConfigTable,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::PrintSchema) = cli.command {
-        print!("{}", api::graphql::sdl());
-        return std::process::ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::PrintSchema) => {
+            print!("{}", api::graphql::sdl());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some(Command::ConfigTable) => {
+            print!("{}", platform::config::vars::markdown_table());
+            return std::process::ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -55,7 +65,7 @@ fn main() -> std::process::ExitCode {
             Command::Api => api::run::serve_api(config).await,
             Command::Worker => api::run::serve_worker(config).await,
             Command::Migrate { seed } => api::run::migrate(config, seed).await,
-            Command::PrintSchema => unreachable!("handled above"),
+            Command::PrintSchema | Command::ConfigTable => unreachable!("handled above"),
         }
     });
     match result {

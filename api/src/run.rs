@@ -14,12 +14,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use migration::MigratorTrait;
+use platform::config::Config;
 use sea_orm::DatabaseConnection;
-use worker::{
-    config::Config,
-    queue::Queue,
-    runner::{self, Shutdown},
-};
+use worker::{queue::Queue, runner::Shutdown};
 
 use crate::{
     app::{App, AppState},
@@ -52,7 +49,7 @@ pub fn shutdown_on_signals() -> Shutdown {
 }
 
 async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    worker::db::connect(config)
+    platform::db::connect(config)
         .await
         .context("cannot connect to the database (DATABASE_URL)")
 }
@@ -113,7 +110,7 @@ pub async fn build_app(
         },
         None => crate::events::EventBus::new(),
     };
-    let storage = worker::storage::Storage::from_config(&config)
+    let storage = platform::storage::Storage::from_config(&config)
         .await
         .context("storage unusable (PORTAL_DATA_DIR or PORTAL_S3_*)")?;
     Ok(AppState(Arc::new(App {
@@ -131,10 +128,10 @@ pub async fn build_app(
 pub async fn serve_all(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
-    worker::db::migrate(&db)
+    platform::db::migrate(&db)
         .await
         .context("migrations failed")?;
-    let seeded = crate::seed::seed_demo_data(&db, &config).await?;
+    let seeded = crate::demo::load_demo_data(&db, &config).await?;
     let queue = Queue::connect(&config, &db).await?;
     if config.clamd_addr.is_none() {
         tracing::warn!(
@@ -143,12 +140,11 @@ pub async fn serve_all(config: Config) -> anyhow::Result<()> {
     }
     let shutdown = shutdown_on_signals();
     let app = build_app(config.clone(), db.clone(), queue.clone()).await?;
-    let worker_task = tokio::spawn(runner::run_worker_with_jobs(
+    let worker_task = tokio::spawn(crate::jobs::run_worker(
         config.clone(),
         db.clone(),
         queue,
         shutdown.clone(),
-        crate::jobs::registry(),
     ));
     print_banner(&config, seeded);
     let served = http::serve(app, shutdown.clone()).await;
@@ -174,14 +170,7 @@ pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
     let db = connect(&config).await?;
     check_migrated(&db).await?;
     let queue = Queue::connect(&config, &db).await?;
-    runner::run_worker_with_jobs(
-        config,
-        db,
-        queue,
-        shutdown_on_signals(),
-        crate::jobs::registry(),
-    )
-    .await
+    crate::jobs::run_worker(config, db, queue, shutdown_on_signals()).await
 }
 
 /// Applies migrations; with `seed`, also loads the demo data.
@@ -191,17 +180,17 @@ pub async fn migrate(config: Config, seed: bool) -> anyhow::Result<()> {
         .await?
         .len();
     tracing::info!(pending, "applying migrations");
-    worker::db::migrate(&db)
+    platform::db::migrate(&db)
         .await
         .context("migrations failed")?;
     tracing::info!("migrations applied");
     if seed {
-        crate::seed::seed_demo_data(&db, &config).await?;
+        crate::demo::load_demo_data(&db, &config).await?;
     }
     Ok(())
 }
 
-fn print_banner(config: &Config, seeded: Option<crate::seed::DemoLogins>) {
+fn print_banner(config: &Config, seeded: Option<crate::demo::DemoLogins>) {
     let base = config.public_base_url.as_str().trim_end_matches('/');
     println!();
     println!("  Landlord & Resident Portal is running (embedded mode)");
@@ -210,7 +199,7 @@ fn print_banner(config: &Config, seeded: Option<crate::seed::DemoLogins>) {
     println!("  Data:       {}", config.data_dir.display());
     println!("  Emails:     {}/*.eml", config.outbox_dir().display());
     println!("  SMS:        {}/sms.log", config.outbox_dir().display());
-    let logins = seeded.unwrap_or_else(crate::seed::DemoLogins::known);
+    let logins = seeded.unwrap_or_else(crate::demo::DemoLogins::known);
     println!();
     println!("  Demo logins (password for all: {}):", logins.password);
     for (who, email) in &logins.accounts {

@@ -1,8 +1,8 @@
 //! Structured logging with `tracing`: human-readable lines in development,
 //! JSON lines in production (`PORTAL_LOG_FORMAT=json`). `RUST_LOG` filters.
 
+use platform::config::LogFormat;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
-use worker::config::LogFormat;
 
 /// Installs the global subscriber. Call once, before anything logs.
 pub fn init(format: LogFormat) {

@@ -49,7 +49,8 @@ use serde_json::json;
 use url::Url;
 use uuid::Uuid;
 
-use worker::{config::Config, queue::Queue, runner::Shutdown};
+use platform::config::Config;
+use worker::{queue::Queue, runner::Shutdown};
 
 use crate::{
     dataset::{self, RESIDENT_CASES},

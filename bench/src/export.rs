@@ -14,7 +14,7 @@
 //!    - **Export**: a `payment_exports` row as `requestPaymentExport` writes
 //!      it, built by a **child process** (this binary's hidden
 //!      `export-worker` subcommand) calling the same
-//!      `api::exports::job::build` the worker's `export_payments` job calls,
+//!      `api::exports::export_payments::build` the worker's `export_payments` job calls,
 //!      into local storage under a temporary folder. The child times the
 //!      build alone (not its start-up) and reports its peak resident memory
 //!      (`VmHWM` from `/proc/self/status`), so the figure is the export's own
@@ -30,7 +30,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, 
 use uuid::Uuid;
 
 use api::{exports::csv_format, payments::search};
-use worker::{config::Config, storage::Storage};
+use platform::{config::Config, storage::Storage};
 
 use crate::{
     scratch::{ScratchDatabase, run_then_clean_up},
@@ -99,8 +99,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("[postgres] created database {database}");
     let url = scratch.url.clone();
     let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         let measured = measure(&args, &db, &url, data_dir.path()).await;
         db.close().await.ok();
         measured
@@ -315,10 +315,10 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v)),
     )?;
-    let db = worker::db::connect(&config).await?;
+    let db = platform::db::connect(&config).await?;
     let storage = Storage::from_config(&config).await?;
     let started = Instant::now();
-    let report = api::exports::job::build(&db, &storage, args.export_id)
+    let report = api::exports::export_payments::build(&db, &storage, args.export_id)
         .await
         .map_err(|e| anyhow::anyhow!("export failed: {e}"))?;
     let seconds = started.elapsed().as_secs_f64();

@@ -45,7 +45,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use serde_json::json;
 use url::Url;
 
-use worker::{config::Config, queue::Queue, runner::Shutdown};
+use platform::config::Config;
+use worker::{queue::Queue, runner::Shutdown};
 
 use crate::{
     scratch::{server, with_in_process_api},

@@ -41,7 +41,8 @@ use uuid::Uuid;
 
 use api::payments::search::{self, PaymentFilter, PaymentFilterInput};
 use entities::{Permission, api_token, api_token_permission};
-use worker::{config::Config, queue::Queue, runner::Shutdown};
+use platform::config::Config;
+use worker::{queue::Queue, runner::Shutdown};
 
 use crate::{
     dataset,

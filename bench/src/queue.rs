@@ -13,7 +13,7 @@
 //!                       Runner::execute: claim ▶ run Noop ▶ complete (DONE)
 //! ```
 //!
-//! The worker ([`worker::runner::run_worker`]: relay + consumer + runner) is
+//! The worker ([`api::jobs::run_worker`]: relay + consumer + runner) is
 //! started first and warmed up with one job, then the enqueuer writes the jobs in
 //! transactions of `--batch` while the worker runs, as API writes would arrive
 //! during the day. The ledger itself is the measuring instrument: every row
@@ -41,14 +41,10 @@ use tokio::time::Instant;
 use url::Url;
 use uuid::Uuid;
 
+use api::jobs::{noop::Noop, run_worker};
 use entities::{JobStatus, outbox_job};
-use worker::{
-    config::Config,
-    jobs::{Job, noop::Noop},
-    outbox,
-    queue::Queue,
-    runner::{Shutdown, run_worker},
-};
+use platform::config::Config;
+use worker::{job::Job, outbox, queue::Queue, runner::Shutdown};
 
 use crate::{
     scratch::{ScratchDatabase, clean_redis, server},
@@ -229,8 +225,8 @@ async fn production_path(args: &Args, names: &Names) -> anyhow::Result<Measureme
     eprintln!("[postgres] created database {database}");
     let shutdown = Shutdown::new();
     let scenario = async {
-        let db = worker::db::connect_url(&scratch.url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&scratch.url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         let queue = Queue::connect_redis(&args.redis_url, prefix).await?;
         let redis_url = Some(args.redis_url.as_str());
         let config = config(
@@ -276,8 +272,8 @@ async fn embedded_path(args: &Args, names: &Names) -> anyhow::Result<Measurement
     eprintln!("[sqlite] database in {}", dir.path().display());
     let shutdown = Shutdown::new();
     let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         let queue = Queue::sqlite(&db, prefix).await?;
         let config = config(args, &url, None, prefix, worker_id, dir.path())?;
         let measured = drive("sqlite", args, config, db.clone(), queue, shutdown.clone()).await;
@@ -337,7 +333,7 @@ async fn drive(
     // One job through the whole path first, so that connection pools, the
     // consumer's registration and prepared statements are not in the figures.
     let warm_up = async {
-        let txn = worker::db::begin_write(&db).await?;
+        let txn = platform::db::begin_write(&db).await?;
         let id = outbox::enqueue(
             &txn,
             &Noop {
@@ -413,7 +409,7 @@ async fn enqueue_all(
     let mut next = 1;
     while next <= jobs {
         let end = (next + batch).min(jobs + 1);
-        let txn = worker::db::begin_write(db).await?;
+        let txn = platform::db::begin_write(db).await?;
         let mut ids = Vec::with_capacity((end - next) as usize);
         for tag in next..end {
             let job = Noop { tag, sleep_ms: 0 };

@@ -198,7 +198,7 @@ pub async fn with_in_process_api<T, Fut>(
     prefix: &str,
     prepare: impl FnOnce(&mut sea_orm::DatabaseConnection),
     measure: impl FnOnce(
-        std::sync::Arc<worker::config::Config>,
+        std::sync::Arc<platform::config::Config>,
         sea_orm::DatabaseConnection,
         worker::runner::Shutdown,
     ) -> Fut,
@@ -212,10 +212,10 @@ where
     let url = scratch.url.clone();
     let shutdown = worker::runner::Shutdown::new();
     let scenario = async {
-        let mut db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let mut db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         prepare(&mut db);
-        let config = std::sync::Arc::new(worker::config::Config::from_vars(
+        let config = std::sync::Arc::new(platform::config::Config::from_vars(
             [
                 ("DATABASE_URL", url.clone()),
                 ("REDIS_URL", redis_url.to_owned()),

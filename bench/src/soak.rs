@@ -186,8 +186,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let scratch = ScratchDatabase::create(&args.database_url, &database).await?;
     let url = scratch.url.clone();
     let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         suite::seed(&db, Size::Quick).await?;
         let org = dataset::derived_id(&db, "org1").await?;
         let payments_token = crate::payments::token(&db, org).await?;

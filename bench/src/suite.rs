@@ -150,8 +150,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("[postgres] created database {database}");
     let url = scratch.url.clone();
     let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         let rows = seed(&db, args.size).await?;
         let org = dataset::derived_id(&db, "org1").await?;
         let payments_token = crate::payments::token(&db, org).await?;

@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use url::Url;
 
-use worker::jobs::inactivity_sweep::{self, BATCH_SIZE, DEACTIVATE_AFTER_DAYS};
+use api::identity::inactivity_sweep::{self, BATCH_SIZE, DEACTIVATE_AFTER_DAYS};
 
 use crate::{
     scratch::{ScratchDatabase, run_then_clean_up, server},
@@ -112,8 +112,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("[postgres] created database {database}");
     let url = scratch.url.clone();
     let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         let measured = measure(&args, &db).await;
         db.close().await.ok();
         measured

@@ -200,8 +200,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Objects written by the run, deleted at the end whatever happens.
     let written = std::sync::Mutex::new(Vec::<String>::new());
     let scenario = async {
-        let db = worker::db::connect_url(&url).await?;
-        worker::db::migrate(&db).await.context("migrations")?;
+        let db = platform::db::connect_url(&url).await?;
+        platform::db::migrate(&db).await.context("migrations")?;
         let (case_id, token) = seed(&db).await?;
         db.close().await.ok();
         let addr = free_port()?;
@@ -296,14 +296,14 @@ async fn measure(
     eprintln!("[a] {:.2} s", direct.elapsed.as_secs_f64());
 
     // (b) The storage layer the API uses, in this process.
-    let config = worker::config::Config::from_vars(
+    let config = platform::config::Config::from_vars(
         vars.iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect::<Vec<_>>(),
     )?;
-    let storage = worker::storage::Storage::from_config(&config).await?;
+    let storage = platform::storage::Storage::from_config(&config).await?;
     sync();
-    let key = worker::storage::keys::document(Uuid::now_v7());
+    let key = platform::storage::keys::document(Uuid::now_v7());
     remember(&key);
     eprintln!("[b] Storage::put {size} bytes to s3://{bucket}/{key}");
     let started = Instant::now();
@@ -348,7 +348,7 @@ async fn measure(
     let small = file.with_file_name("warm-up.pdf");
     tokio::fs::write(&small, b"%PDF-1.7\nwarm-up\n%%EOF\n").await?;
     let warm = upload(addr, token, case_id, &small, "warm-up.pdf").await?;
-    remember(&worker::storage::keys::document(warm.0));
+    remember(&platform::storage::keys::document(warm.0));
     tokio::fs::remove_file(&small).await.ok();
 
     sync();
@@ -379,7 +379,7 @@ async fn measure(
     let (peak, samples) = sampler.await?;
     let hwm = proc_status_kib(pid, "VmHWM:").unwrap_or(0);
     let (id, stored) = uploaded?;
-    let key = worker::storage::keys::document(id);
+    let key = platform::storage::keys::document(id);
     remember(&key);
     anyhow::ensure!(
         stored == size,

@@ -22,17 +22,19 @@ pub mod services;
 
 use std::{path::PathBuf, sync::Arc};
 
+use api::jobs::JobContext;
 use axum::{
     Router,
     body::Body,
     http::{Request, Response, StatusCode, header},
 };
 use http_body_util::BodyExt;
+use platform::config::Config;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
-use worker::{config::Config, queue::Queue, runner::Runner};
+use worker::{queue::Queue, runner::Runner};
 
 pub use services::{require_env, skip_unless};
 
@@ -41,7 +43,7 @@ pub struct TestApp {
     /// Application state (database, config, queue).
     pub state: api::app::AppState,
     router: Router,
-    runner: Arc<Runner>,
+    runner: Arc<Runner<JobContext>>,
     _dir: tempfile::TempDir,
     database: services::TestDatabase,
     redis_queue: Option<(String, String)>,
@@ -110,8 +112,8 @@ impl TestAppBuilder {
         }
         vars.extend(self.vars);
         let config = Arc::new(Config::from_vars(vars).expect("test configuration"));
-        let db = worker::db::connect(&config).await.expect("connect");
-        worker::db::migrate(&db).await.expect("migrate");
+        let db = platform::db::connect(&config).await.expect("connect");
+        platform::db::migrate(&db).await.expect("migrate");
         let queue = match &redis_queue {
             Some((url, name)) => Queue::connect_redis(url, name).await.expect("redis queue"),
             None if database.is_sqlite() => Queue::sqlite(&db, &config.jobs.queue_name)
@@ -119,7 +121,7 @@ impl TestAppBuilder {
                 .expect("sqlite queue"),
             None => {
                 // PostgreSQL without Redis: give the queue a SQLite file of its own.
-                let side = worker::db::connect_url(&format!(
+                let side = platform::db::connect_url(&format!(
                     "sqlite://{}/queue.db?mode=rwc",
                     dir.path().display()
                 ))
@@ -134,12 +136,7 @@ impl TestAppBuilder {
             .await
             .expect("build app");
         let router = api::http::router(state.clone());
-        let runner = Arc::new(
-            Runner::new(config, db)
-                .await
-                .expect("runner")
-                .with_jobs(api::jobs::registry()),
-        );
+        let runner = Arc::new(api::jobs::runner(config, db).await.expect("runner"));
         TestApp {
             state,
             router,
@@ -175,7 +172,7 @@ impl TestApp {
     }
 
     /// The job runner (the same code the worker runs).
-    pub fn runner(&self) -> &Arc<Runner> {
+    pub fn runner(&self) -> &Arc<Runner<JobContext>> {
         &self.runner
     }
 
@@ -349,7 +346,7 @@ impl Drop for TestApp {
                     .build()
                     .expect("runtime");
                 rt.block_on(async move {
-                    let db = worker::db::connect_url(&url).await.ok()?;
+                    let db = platform::db::connect_url(&url).await.ok()?;
                     let row = db
                         .query_one_raw(sea_orm::Statement::from_string(
                             db.get_database_backend(),

@@ -171,7 +171,7 @@ async fn the_production_configuration_hides_the_schema() {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let config = worker::config::Config::from_vars(vars.clone()).expect("a valid configuration");
+    let config = platform::config::Config::from_vars(vars.clone()).expect("a valid configuration");
     assert!(!config.graphql.introspection);
     assert!(!config.graphql.field_suggestions);
     assert!(!config.graphql.graphiql);

@@ -450,7 +450,7 @@ async fn twenty_concurrent_creations_get_twenty_consecutive_references() {
 async fn the_demo_casework_reads_through_the_api_and_new_references_continue_it() {
     use sea_orm::{ColumnTrait, QueryFilter};
     let app = TestApp::init().await;
-    let logins = api::seed::seed_demo_data(app.db(), app.config())
+    let logins = api::demo::load_demo_data(app.db(), app.config())
         .await
         .unwrap()
         .expect("seeded");

@@ -3,14 +3,12 @@
 //! real SMTP server when `TEST_SMTP_URL` is set). Emails are snapshotted, and
 //! the same snapshots hold for both transports.
 
+use api::notifications::templates::{EmailTemplate, SmsTemplate};
+use api::notifications::{self, Recipient};
 use entities::{DeliveryStatus, notification_delivery};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, TransactionTrait};
 use serde_json::json;
-use worker::{
-    delivery::templates::{EmailTemplate, SmsTemplate},
-    notify::{self, Recipient},
-};
 
 fn redact_host(app: &TestApp) -> Vec<(String, &'static str)> {
     vec![(regex_escape(&app.host), "[host]")]
@@ -24,7 +22,7 @@ fn regex_escape(s: &str) -> String {
 async fn an_invitation_email_is_sent_recorded_and_reads_well() {
     let app = TestApp::init().await;
     let txn = app.db().begin().await.unwrap();
-    let id = notify::queue_email(
+    let id = notifications::queue_email(
         &txn,
         &Recipient {
             address: "priya.shah@northside-housing.example".into(),
@@ -83,7 +81,7 @@ async fn an_invitation_email_is_sent_recorded_and_reads_well() {
 async fn a_rolled_back_write_sends_nothing() {
     let app = TestApp::init().await;
     let txn = app.db().begin().await.unwrap();
-    notify::queue_email(
+    notifications::queue_email(
         &txn,
         &Recipient {
             address: "ada@example.test".into(),
@@ -109,7 +107,7 @@ async fn a_rolled_back_write_sends_nothing() {
 #[tokio::test]
 async fn an_sms_code_goes_to_the_embedded_log() {
     let app = TestApp::builder().embedded().build().await;
-    let id = notify::queue_sms(
+    let id = notifications::queue_sms(
         app.db(),
         &Recipient {
             address: "+447700900123".into(),
@@ -140,7 +138,7 @@ async fn an_sms_code_goes_to_the_embedded_log() {
 #[tokio::test]
 async fn one_time_secrets_are_scrubbed_once_sent() {
     let app = TestApp::init().await;
-    let id = notify::queue_email(
+    let id = notifications::queue_email(
         app.db(),
         &Recipient { address: "ada@example.test".into(), user_id: None },
         EmailTemplate::PasswordReset,

@@ -135,7 +135,7 @@ async fn document_count(app: &TestApp) -> u64 {
 /// Every object in storage (local: files under the data folder; S3: checked
 /// per key by the callers instead).
 fn local_objects(app: &TestApp) -> Vec<String> {
-    let worker::config::StorageConfig::Local { root } = &app.config().storage else {
+    let platform::config::StorageConfig::Local { root } = &app.config().storage else {
         return vec![];
     };
     fn walk(dir: &std::path::Path, out: &mut Vec<String>) {

@@ -456,7 +456,7 @@ async fn expired_exports_lose_their_link_and_the_daily_job_deletes_the_file() {
 
     // Not yet expired: the job leaves it alone.
     let storage = &app.state.storage;
-    let n = worker::jobs::expire_exports::expire(app.db(), storage, Utc::now())
+    let n = api::exports::expire_exports::expire(app.db(), storage, Utc::now())
         .await
         .unwrap();
     assert_eq!(n, 0);
@@ -471,7 +471,7 @@ async fn expired_exports_lose_their_link_and_the_daily_job_deletes_the_file() {
     let day = Utc::now().date_naive();
     worker::outbox::enqueue(
         app.db(),
-        &worker::jobs::expire_exports::ExpireExports { day },
+        &api::exports::expire_exports::ExpireExports { day },
     )
     .await
     .unwrap();
@@ -479,7 +479,7 @@ async fn expired_exports_lose_their_link_and_the_daily_job_deletes_the_file() {
     let seen = export(&app, &user.token, &id.to_string()).await;
     assert_eq!(seen["status"], json!("EXPIRED"));
     assert_eq!(app.state.storage.size(&key).await.unwrap(), None);
-    let again = worker::jobs::expire_exports::expire(app.db(), storage, Utc::now())
+    let again = api::exports::expire_exports::expire(app.db(), storage, Utc::now())
         .await
         .unwrap();
     assert_eq!(again, 0);
@@ -494,7 +494,7 @@ async fn a_rerun_overwrites_the_same_file_and_a_finished_export_is_left_alone() 
     let id: Uuid = requested["id"].as_str().unwrap().parse().unwrap();
     // Two runs of the same job (at-least-once delivery): the second finds
     // it completed and changes nothing; a crash mid-run (RUNNING) re-runs.
-    let first = api::exports::job::build(app.db(), &app.state.storage, id)
+    let first = api::exports::export_payments::build(app.db(), &app.state.storage, id)
         .await
         .unwrap();
     let row = payment_export::Entity::find_by_id(id)
@@ -503,18 +503,18 @@ async fn a_rerun_overwrites_the_same_file_and_a_finished_export_is_left_alone() 
         .unwrap()
         .unwrap();
     assert_eq!(row.status, ExportStatus::Completed);
-    let again = api::exports::job::build(app.db(), &app.state.storage, id)
+    let again = api::exports::export_payments::build(app.db(), &app.state.storage, id)
         .await
         .unwrap();
     assert_eq!(first, again);
     let mut running = row.clone().into_active_model();
     running.status = Set(ExportStatus::Running);
     running.update(app.db()).await.unwrap();
-    let rerun = api::exports::job::build(app.db(), &app.state.storage, id)
+    let rerun = api::exports::export_payments::build(app.db(), &app.state.storage, id)
         .await
         .unwrap();
     assert_eq!(rerun, first);
-    let key = worker::storage::keys::export(id);
+    let key = platform::storage::keys::export(id);
     assert_eq!(
         app.state.storage.size(&key).await.unwrap(),
         Some(first.bytes)
@@ -542,9 +542,12 @@ async fn a_failing_export_ends_failed_with_a_generic_message_and_no_file() {
     app.run_pending_jobs().await;
     let seen = export(&app, &user.token, &id.to_string()).await;
     assert_eq!(seen["status"], json!("FAILED"));
-    assert_eq!(seen["error"], json!(api::exports::job::FAILED_MESSAGE));
+    assert_eq!(
+        seen["error"],
+        json!(api::exports::export_payments::FAILED_MESSAGE)
+    );
     assert!(seen["downloadUrl"].is_null());
-    let key = worker::storage::keys::export(id);
+    let key = platform::storage::keys::export(id);
     assert_eq!(app.state.storage.size(&key).await.unwrap(), None);
     assert!(app.emails().await.is_empty());
 }

@@ -8,6 +8,8 @@ use std::{
     time::Duration,
 };
 
+use api::notifications::{self, Recipient};
+use api::{jobs::noop::Noop, notifications::templates::EmailTemplate};
 use entities::{DeliveryStatus, JobStatus, notification_delivery, outbox_job};
 use portal_tests::{TestApp, skip_unless};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -15,12 +17,9 @@ use serde_json::json;
 use tokio::time::{Instant, sleep};
 use uuid::Uuid;
 use worker::{
-    delivery::templates::EmailTemplate,
-    jobs::noop::Noop,
-    notify::{self, Recipient},
     outbox,
     queue::Queue,
-    runner::{Relay, Runner, Shutdown},
+    runner::{Relay, Shutdown},
 };
 
 /// Starts the real worker process against this test's database and queue.
@@ -244,7 +243,7 @@ async fn redis_down_while_writes_commit_loses_nothing_and_runs_nothing_twice() {
     let mut deliveries = Vec::new();
     for n in 0..20 {
         let txn = app.db().begin().await.unwrap();
-        let id = notify::queue_email(
+        let id = notifications::queue_email(
             &txn,
             &Recipient {
                 address: format!("resident{n}@example.test"),
@@ -286,7 +285,7 @@ async fn redis_down_while_writes_commit_loses_nothing_and_runs_nothing_twice() {
     assert_eq!(relayed, 20);
 
     let runner = std::sync::Arc::new(
-        Runner::new(app.state.config.clone(), app.db().clone())
+        api::jobs::runner(app.state.config.clone(), app.db().clone())
             .await
             .unwrap(),
     );
@@ -367,7 +366,7 @@ async fn smtp_down_is_retried_then_delivered() {
         .env("PORTAL_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
         .build()
         .await;
-    let delivery = notify::queue_email(
+    let delivery = notifications::queue_email(
         app.db(),
         &Recipient {
             address: "ada@example.test".into(),

@@ -1,7 +1,8 @@
 //! The harness itself: a test that leaves background jobs unprocessed fails.
 
+use api::jobs::noop::Noop;
 use portal_tests::TestApp;
-use worker::{jobs::noop::Noop, outbox};
+use worker::outbox;
 
 #[tokio::test]
 #[should_panic(expected = "left 1 background job(s) unprocessed")]

@@ -311,10 +311,10 @@ async fn a_property_removed_before_the_worker_runs_rejects_everything() {
     assert_eq!(emails.len(), 1);
     assert!(emails[0].subject.contains("not applied"));
     // A second run of the job changes nothing.
-    let again = api::housing_costs::job::apply(app.db(), &app.state.storage, id.parse().unwrap())
+    let again = api::housing_costs::apply::apply(app.db(), &app.state.storage, id.parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(again, api::housing_costs::job::Applied::AlreadyDone);
+    assert_eq!(again, api::housing_costs::apply::Applied::AlreadyDone);
     let row = housing_cost_update::Entity::find_by_id(id.parse::<Uuid>().unwrap())
         .one(app.db())
         .await

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use api::jobs::noop::Noop;
 use entities::{JobStatus, outbox_job};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use worker::{
-    jobs::noop::Noop,
     outbox,
     runner::{Outcome, Relay, Shutdown},
 };
@@ -89,16 +89,17 @@ async fn concurrent_claims_of_one_job_have_one_winner() {
 async fn dedupe_keys_make_enqueueing_idempotent() {
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Daily;
-    impl worker::jobs::Job for Daily {
+    impl worker::job::Job for Daily {
+        type Context = api::jobs::JobContext;
         const JOB_NAME: &'static str = "noop";
         fn dedupe_key(&self) -> Option<String> {
             Some("daily:2026-11-24".into())
         }
         async fn run(
             &self,
-            _: std::sync::Arc<worker::jobs::JobContext>,
-            _: worker::jobs::Attempt,
-        ) -> Result<(), worker::jobs::JobError> {
+            _: std::sync::Arc<api::jobs::JobContext>,
+            _: worker::job::Attempt,
+        ) -> Result<(), worker::job::JobError> {
             Ok(())
         }
     }
@@ -112,10 +113,10 @@ async fn dedupe_keys_make_enqueueing_idempotent() {
 async fn retries_back_off_then_dead_letter_and_an_operator_can_retry() {
     // An email to an address the transport refuses fails every attempt.
     let app = TestApp::builder().embedded().build().await;
-    let delivery = worker::notify::queue_email(
+    let delivery = api::notifications::queue_email(
         app.db(),
-        &worker::notify::Recipient { address: "not an address".into(), user_id: None },
-        worker::delivery::templates::EmailTemplate::PasswordChanged,
+        &api::notifications::Recipient { address: "not an address".into(), user_id: None },
+        api::notifications::templates::EmailTemplate::PasswordChanged,
         json!({ "first_name": "Ada", "base_url": "http://portal.test", "changed_at": "2026-11-24T09:00:00Z" }),
     )
     .await
@@ -191,10 +192,10 @@ async fn transient_failures_retry_with_growing_delays() {
         .env("PORTAL_JOB_BACKOFF_BASE_MS", "1000")
         .build()
         .await;
-    worker::notify::queue_email(
+    api::notifications::queue_email(
         app.db(),
-        &worker::notify::Recipient { address: "ada@example.test".into(), user_id: None },
-        worker::delivery::templates::EmailTemplate::PasswordChanged,
+        &api::notifications::Recipient { address: "ada@example.test".into(), user_id: None },
+        api::notifications::templates::EmailTemplate::PasswordChanged,
         json!({ "first_name": "Ada", "base_url": "http://portal.test", "changed_at": "2026-11-24T09:00:00Z" }),
     )
     .await
@@ -337,7 +338,7 @@ async fn jobs_flow_through_the_real_queue() {
         );
     }
     let shutdown = Shutdown::new();
-    let worker = tokio::spawn(worker::runner::run_worker(
+    let worker = tokio::spawn(api::jobs::run_worker(
         app.state.config.clone(),
         app.db().clone(),
         app.state.queue.clone(),
@@ -423,7 +424,7 @@ async fn the_relay_keeps_the_redis_backlog_bounded() {
     }
     let app = TestApp::builder().allow_leftover_jobs().build().await;
     let total = worker::queue::MAX_BACKLOG as usize + 700;
-    let txn = worker::db::begin_write(app.db()).await.unwrap();
+    let txn = platform::db::begin_write(app.db()).await.unwrap();
     for tag in 0..total as u64 {
         outbox::enqueue(&txn, &Noop { tag, sleep_ms: 0 })
             .await

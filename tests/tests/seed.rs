@@ -58,7 +58,7 @@ async fn counts(app: &TestApp) -> BTreeMap<&'static str, u64> {
 #[tokio::test]
 async fn the_demo_data_is_seeded_once_with_a_login_for_every_role() {
     let app = TestApp::init().await;
-    let logins = api::seed::seed_demo_data(app.db(), app.config())
+    let logins = api::demo::load_demo_data(app.db(), app.config())
         .await
         .unwrap()
         .expect("a fresh database is seeded");
@@ -69,8 +69,8 @@ async fn the_demo_data_is_seeded_once_with_a_login_for_every_role() {
     assert_eq!(seeded["outbox_jobs"], 0, "seeding sends nothing");
 
     // Every listed login exists, is active, and has a password.
-    assert_eq!(logins.password, api::seed::DEMO_PASSWORD);
-    assert_eq!(logins.accounts, api::seed::DemoLogins::known().accounts);
+    assert_eq!(logins.password, api::demo::DEMO_PASSWORD);
+    assert_eq!(logins.accounts, api::demo::DemoLogins::known().accounts);
     let users = User::find().all(app.db()).await.unwrap();
     assert_eq!(
         users.len(),
@@ -100,7 +100,7 @@ async fn the_demo_data_is_seeded_once_with_a_login_for_every_role() {
         .unwrap();
     let hash = resident.password_hash.clone().unwrap();
     assert!(
-        api::auth::password::verify(api::seed::DEMO_PASSWORD.into(), hash)
+        api::auth::password::verify(api::demo::DEMO_PASSWORD.into(), hash)
             .await
             .unwrap()
     );
@@ -254,7 +254,7 @@ async fn the_demo_data_is_seeded_once_with_a_login_for_every_role() {
     );
 
     // A second start finds the data and leaves it alone.
-    let again = api::seed::seed_demo_data(app.db(), app.config())
+    let again = api::demo::load_demo_data(app.db(), app.config())
         .await
         .unwrap();
     assert!(again.is_none(), "the second call does not seed");

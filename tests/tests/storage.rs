@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use axum::{body::Body, http::Request};
+use platform::storage::{DownloadSpec, Storage};
 use portal_tests::TestApp;
-use worker::storage::{DownloadSpec, Storage};
 
 #[tokio::test]
 async fn signed_local_urls_download_exact_bytes_and_refuse_tampering() {

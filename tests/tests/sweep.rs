@@ -3,6 +3,8 @@
 //! number free again), that it is idempotent and safe to run twice at once,
 //! and that the scheduler enqueues it once a day however many workers ask.
 
+use api::identity::inactivity_sweep::{self, InactivitySweep, SweepReport};
+use api::jobs;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use entities::{
     DeliveryStatus, UserKind, UserStatus, audit_log, notification_delivery, organisation, session,
@@ -14,10 +16,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
-use worker::{
-    jobs::inactivity_sweep::{self, InactivitySweep, SweepReport},
-    outbox, scheduler,
-};
+use worker::{outbox, scheduler};
 
 const VIEWER: &str = "{ viewer { id } }";
 
@@ -74,7 +73,8 @@ async fn nightly_sweep(app: &TestApp) {
     // A day's sweep that has not run yet in this test (the dedupe would make a
     // second run the same day a no-op), from yesterday's back, so it is due now.
     let mut at = today - Duration::days(1) + Duration::hours(3);
-    while scheduler::enqueue_due(app.db(), at)
+    while jobs::INACTIVITY_SWEEP
+        .enqueue_due(app.db(), at)
         .await
         .unwrap()
         .is_none()
@@ -505,9 +505,9 @@ async fn the_scheduler_enqueues_one_sweep_a_day_however_many_workers_ask() {
 
     // Three workers start at 03:00 together: one of them writes the job.
     let (a, b, c) = tokio::join!(
-        scheduler::enqueue_due(app.db(), at(0, 3)),
-        scheduler::enqueue_due(app.db(), at(0, 3)),
-        scheduler::enqueue_due(app.db(), at(0, 3)),
+        jobs::INACTIVITY_SWEEP.enqueue_due(app.db(), at(0, 3)),
+        jobs::INACTIVITY_SWEEP.enqueue_due(app.db(), at(0, 3)),
+        jobs::INACTIVITY_SWEEP.enqueue_due(app.db(), at(0, 3)),
     );
     let written = [a.unwrap(), b.unwrap(), c.unwrap()]
         .iter()
@@ -516,13 +516,15 @@ async fn the_scheduler_enqueues_one_sweep_a_day_however_many_workers_ask() {
     assert_eq!(written, 1);
     // Hourly re-checks the same day, and before 02:00 the next day: still that day's.
     assert!(
-        scheduler::enqueue_due(app.db(), at(0, 23))
+        jobs::INACTIVITY_SWEEP
+            .enqueue_due(app.db(), at(0, 23))
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        scheduler::enqueue_due(app.db(), at(1, 1))
+        jobs::INACTIVITY_SWEEP
+            .enqueue_due(app.db(), at(1, 1))
             .await
             .unwrap()
             .is_none()
@@ -530,7 +532,8 @@ async fn the_scheduler_enqueues_one_sweep_a_day_however_many_workers_ask() {
     assert_eq!(sweeps().await, 1);
     // From 02:00 the next day's.
     assert!(
-        scheduler::enqueue_due(app.db(), at(1, 2))
+        jobs::INACTIVITY_SWEEP
+            .enqueue_due(app.db(), at(1, 2))
             .await
             .unwrap()
             .is_some()
@@ -549,15 +552,20 @@ async fn the_scheduler_enqueues_one_sweep_a_day_however_many_workers_ask() {
 
     // The task itself: enqueues at start-up (today's, if not there), stops on shutdown.
     let shutdown = worker::runner::Shutdown::new();
-    let task = tokio::spawn(scheduler::run(app.db().clone(), shutdown.clone()));
+    let task = tokio::spawn(scheduler::run(
+        app.db().clone(),
+        jobs::SCHEDULE,
+        shutdown.clone(),
+    ));
     shutdown.cancel();
     tokio::time::timeout(std::time::Duration::from_secs(10), task)
         .await
         .expect("stops on shutdown")
         .unwrap();
-    let today = scheduler::sweep_day(Utc::now());
+    let today = jobs::INACTIVITY_SWEEP.day_due(Utc::now());
     assert!(
-        scheduler::enqueue_due(app.db(), Utc::now())
+        jobs::INACTIVITY_SWEEP
+            .enqueue_due(app.db(), Utc::now())
             .await
             .unwrap()
             .is_none(),

@@ -3,6 +3,8 @@
 //! users of a landlord organisation), once per task and kind, also when two
 //! runs race, and that the scheduler enqueues them once a day.
 
+use api::casework::task_reminders::{self, ReminderReport};
+use api::jobs;
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use entities::{TaskStatus, UserKind, UserStatus, case, notification_delivery, task};
 use portal_tests::{TestApp, case_fixtures::Assignee};
@@ -10,10 +12,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
-use worker::{
-    jobs::task_reminders::{self, ReminderReport},
-    scheduler,
-};
 
 /// The run's clock: a fixed morning, so dates in the emails are stable.
 fn morning() -> DateTime<Utc> {
@@ -273,22 +271,24 @@ async fn the_scheduler_enqueues_the_reminders_once_a_day_and_the_worker_sends_th
     .await;
 
     let now = Utc::now();
-    let first = scheduler::enqueue_reminders_due(app.db(), now)
+    let first = jobs::TASK_REMINDERS
+        .enqueue_due(app.db(), now)
         .await
         .unwrap();
     assert!(first.is_some());
     assert!(
-        scheduler::enqueue_reminders_due(app.db(), now)
+        jobs::TASK_REMINDERS
+            .enqueue_due(app.db(), now)
             .await
             .unwrap()
             .is_none(),
         "the same day's reminders are enqueued once"
     );
     let job = entities::outbox_job::Entity::find()
-        .filter(
-            entities::outbox_job::Column::DedupeKey
-                .eq(format!("task_reminders:{}", scheduler::reminders_day(now))),
-        )
+        .filter(entities::outbox_job::Column::DedupeKey.eq(format!(
+            "task_reminders:{}",
+            jobs::TASK_REMINDERS.day_due(now)
+        )))
         .count(app.db())
         .await
         .unwrap();

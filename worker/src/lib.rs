@@ -1,24 +1,26 @@
-//! The background side of the portal, and what both processes share.
+//! The job runtime: everything that moves a background job from the
+//! transaction that wrote it to the code that runs it, and knows nothing of
+//! what the jobs do.
 //!
-//! - [`config`]: the one configuration type, read from the environment once.
-//! - [`db`]: connection, migrations, write transactions.
+//! - [`job`]: the [`job::Job`] trait (generic over the context a job is given)
+//!   and the [`job::Registry`] of jobs by name.
 //! - [`outbox`]: the transactional outbox, which is also the job ledger.
-//! - [`notify`]: queueing emails and SMS inside a transaction.
-//! - [`jobs`]: one file per background job.
 //! - [`queue`]: the apalis transport (Redis or SQLite).
-//! - [`runner`]: claims and runs jobs; the relay from outbox to queue.
-//! - [`scheduler`]: enqueues the daily jobs (the 90-day sweep).
-//! - [`storage`]: documents, exports and uploaded CSVs (local folder or S3).
-//! - [`delivery`]: email (SMTP / `.eml` files) and SMS (HTTP / log file) adapters and templates.
+//! - [`runner`]: claims and runs jobs; the relay from outbox to queue; a whole
+//!   worker process ([`runner::run_worker`]).
+//! - [`scheduler`]: enqueues the daily jobs of a schedule table.
+//! - [`delivery`]: email (SMTP / `.eml` files) and SMS (HTTP / log file)
+//!   transports.
+//!
+//! The design is the Rust registry backend's: the product's jobs live beside
+//! their domain in the `api` crate and are registered there in one function
+//! with the context they need (`api::jobs`); this crate is what a second
+//! product could reuse unchanged. Configuration, the database pool and storage
+//! are the `platform` crate's.
 
-pub mod config;
-pub mod db;
 pub mod delivery;
-pub mod jobs;
-pub mod notify;
+pub mod job;
 pub mod outbox;
 pub mod queue;
 pub mod runner;
-pub mod scan;
 pub mod scheduler;
-pub mod storage;

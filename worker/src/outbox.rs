@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use entities::{JobStatus, outbox_job};
 
-use crate::jobs::Job;
+use crate::job::Job;
 
 /// Writes a job into the outbox, in the caller's transaction.
 ///
@@ -88,7 +88,7 @@ pub async fn enqueue_at<J: Job>(
 
 /// Builds a statement with `$n` placeholders; SQLite gets `?n`, its spelling of
 /// the same numbered parameter, so one value can be used twice in either dialect.
-pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Sqlite {
         sql.replace('$', "?")
     } else {
@@ -105,7 +105,7 @@ pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Stateme
 /// every row, such as the current time), or `$` for the row's next own value
 /// from `rows`. Rows are sent in chunks of at most 1,000, and under SQLite's
 /// 32,766-parameter limit (PostgreSQL allows 65,535).
-pub(crate) async fn insert_rows(
+pub async fn insert_rows(
     conn: &impl ConnectionTrait,
     table: &str,
     columns: &[&str],

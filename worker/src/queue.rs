@@ -17,7 +17,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{config::Config, runner::Runner};
+use platform::config::Config;
+
+use crate::runner::Runner;
 
 /// What the queue carries: the id of an `outbox_jobs` row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,9 +179,9 @@ impl Queue {
     /// Consumes the queue until `shutdown` resolves, running each job through
     /// `runner`. In-flight jobs are allowed to finish; any that do not are
     /// recovered by the ledger's lease expiry.
-    pub async fn consume(
+    pub async fn consume<C: Send + Sync + 'static>(
         self,
-        runner: Arc<Runner>,
+        runner: Arc<Runner<C>>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), QueueError> {
         let worker_id = runner.worker_id().to_owned();
@@ -194,7 +196,7 @@ impl Queue {
                     .backend(storage.poll_with_interval(POLL_INTERVAL))
                     .data(runner)
                     .concurrency(concurrency)
-                    .build(handle)
+                    .build(handle::<C>)
                     .run_until(signal)
                     .await
             }
@@ -203,7 +205,7 @@ impl Queue {
                     .backend(storage.poll_with_interval(POLL_INTERVAL))
                     .data(runner)
                     .concurrency(concurrency)
-                    .build(handle)
+                    .build(handle::<C>)
                     .run_until(signal)
                     .await
             }
@@ -214,7 +216,10 @@ impl Queue {
 
 /// The apalis task function: hands the id to the runner. Errors here mean the
 /// ledger could not be reached; the ledger's own recovery picks the job up later.
-async fn handle(job: JobRef, runner: Data<Arc<Runner>>) -> Result<(), BoxDynError> {
+async fn handle<C: Send + Sync + 'static>(
+    job: JobRef,
+    runner: Data<Arc<Runner<C>>>,
+) -> Result<(), BoxDynError> {
     runner.execute(job.id).await?;
     Ok(())
 }

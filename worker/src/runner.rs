@@ -5,19 +5,19 @@
 //! and by [`Runner::run_pending`] in tests, so tests exercise the real job code
 //! and ledger transitions and differ only in transport.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
+use platform::config::JobConfig;
 use rand::Rng;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::{
-    config::{Config, JobConfig},
-    delivery::{email::Mailer, sms::SmsSender},
-    jobs::{self, Attempt, Handler, JobContext, JobError},
+    job::{Attempt, JobError, Registry},
     outbox::{self, FailureOutcome},
     queue::Queue,
+    scheduler::{self, Daily},
 };
 
 /// The stop signal shared by the relay, the consumer and the HTTP server.
@@ -36,45 +36,29 @@ pub enum Outcome {
     Dead,
 }
 
-/// Executes jobs for one worker process.
-pub struct Runner {
-    ctx: Arc<JobContext>,
-    registry: HashMap<&'static str, Handler>,
+/// Executes jobs for one worker process, handing each the context `C`.
+pub struct Runner<C> {
+    ctx: Arc<C>,
+    db: DatabaseConnection,
+    registry: Registry<C>,
     jobs: JobConfig,
 }
 
-impl Runner {
-    /// Builds the delivery adapters from the configuration.
-    pub async fn new(config: Arc<Config>, db: DatabaseConnection) -> anyhow::Result<Self> {
-        use secrecy::ExposeSecret;
-        let mailer = match &config.mail.smtp_url {
-            Some(url) => Mailer::smtp(url.expose_secret())?,
-            None => Mailer::file(&config.outbox_dir())?,
-        };
-        let sms = match &config.sms.provider {
-            Some((url, key)) => SmsSender::http(url.clone(), key.clone())?,
-            None => SmsSender::log_file(config.outbox_dir().join("sms.log")),
-        };
-        let storage = crate::storage::Storage::from_config(&config).await?;
-        let jobs = config.jobs.clone();
-        Ok(Self {
-            ctx: Arc::new(JobContext {
-                db,
-                config,
-                mailer,
-                sms,
-                storage,
-            }),
-            registry: jobs::registry(),
+impl<C: Send + Sync + 'static> Runner<C> {
+    /// A runner of the jobs in `registry`, on the ledger in `db`, giving each
+    /// job `ctx`.
+    pub fn new(
+        ctx: Arc<C>,
+        db: DatabaseConnection,
+        registry: Registry<C>,
+        jobs: JobConfig,
+    ) -> Self {
+        Self {
+            ctx,
+            db,
+            registry,
             jobs,
-        })
-    }
-
-    /// Adds jobs defined outside this crate (see [`jobs`]); a name already
-    /// registered is replaced.
-    pub fn with_jobs(mut self, extra: jobs::Registry) -> Self {
-        self.registry.extend(extra);
-        self
+        }
     }
 
     /// This worker's unique id.
@@ -89,7 +73,12 @@ impl Runner {
 
     /// The database pool.
     pub fn db(&self) -> &DatabaseConnection {
-        &self.ctx.db
+        &self.db
+    }
+
+    /// The context jobs run with.
+    pub fn context(&self) -> &Arc<C> {
+        &self.ctx
     }
 
     fn lease(&self) -> chrono::Duration {
@@ -112,7 +101,7 @@ impl Runner {
     /// Runs one job if this worker can claim it.
     #[tracing::instrument(skip(self), fields(worker = %self.jobs.worker_id))]
     pub async fn execute(&self, id: Uuid) -> Result<Outcome, DbErr> {
-        let db = &self.ctx.db;
+        let db = &self.db;
         let worker = self.jobs.worker_id.as_str();
         let Some(job) = outbox::claim(db, id, worker, self.lease()).await? else {
             return Ok(Outcome::Skipped);
@@ -181,7 +170,7 @@ impl Runner {
                     return joined.unwrap_or_else(|e| Err(JobError::Retry(format!("job panicked: {e}"))));
                 }
                 _ = ticker.tick() => {
-                    if let Err(e) = outbox::heartbeat(&self.ctx.db, id, &self.jobs.worker_id, self.lease()).await {
+                    if let Err(e) = outbox::heartbeat(&self.db, id, &self.jobs.worker_id, self.lease()).await {
                         tracing::warn!(job = %id, error = %e, "heartbeat failed");
                     }
                 }
@@ -194,7 +183,7 @@ impl Runner {
     pub async fn run_pending(&self) -> Result<usize, DbErr> {
         let mut ran = 0;
         loop {
-            let ids = outbox::due_ids(&self.ctx.db, 100).await?;
+            let ids = outbox::due_ids(&self.db, 100).await?;
             if ids.is_empty() {
                 return Ok(ran);
             }
@@ -321,37 +310,23 @@ impl Relay {
     }
 }
 
-/// Runs a complete worker process (relay + queue consumer) until `shutdown`.
+/// Runs a complete worker process until `shutdown`: the daily `schedule`,
+/// the outbox relay, and the queue consumer running jobs through `runner`.
 /// On shutdown the consumer stops taking jobs and waits for the running ones.
-pub async fn run_worker(
-    config: Arc<Config>,
-    db: DatabaseConnection,
+pub async fn run_worker<C: Send + Sync + 'static>(
+    runner: Arc<Runner<C>>,
     queue: Queue,
+    schedule: &'static [Daily],
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    run_worker_with_jobs(config, db, queue, shutdown, jobs::Registry::new()).await
-}
-
-/// [`run_worker`], also running the jobs of `extra` (see [`Runner::with_jobs`]).
-pub async fn run_worker_with_jobs(
-    config: Arc<Config>,
-    db: DatabaseConnection,
-    queue: Queue,
-    shutdown: Shutdown,
-    extra: jobs::Registry,
-) -> anyhow::Result<()> {
-    let runner = Arc::new(
-        Runner::new(config.clone(), db.clone())
-            .await?
-            .with_jobs(extra),
-    );
+    let db = runner.db().clone();
     tracing::info!(
         worker = runner.worker_id(),
         concurrency = runner.concurrency(),
         "worker started"
     );
-    let scheduler_task = tokio::spawn(crate::scheduler::run(db.clone(), shutdown.clone()));
-    let relay = Relay::new(db, queue.clone(), config.jobs.clone());
+    let scheduler_task = tokio::spawn(scheduler::run(db.clone(), schedule, shutdown.clone()));
+    let relay = Relay::new(db, queue.clone(), runner.jobs.clone());
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
     // The consumer is restarted if the transport fails under it (Redis
     // restarted, a backend error): the relay keeps the jobs in the outbox

@@ -280,7 +280,7 @@ pub async fn create(
     let owner_id = input.owner_user_id.unwrap_or(staff.id);
     let now = Utc::now();
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     // First statement of the transaction: see `reference`.
     let reference = reference::allocate(&txn, now.year()).await?;
     staff_owner(&txn, owner_id, "input.ownerUserId").await?;
@@ -380,7 +380,7 @@ pub async fn update(
         .category
         .map(|v| text("input.category", &v, MAX_SHORT))
         .transpose()?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = managed(&txn, viewer, id, false).await?;
     let mut model = before.clone().into_active_model();
     if let Some(v) = case_type {
@@ -410,7 +410,7 @@ pub async fn assign_owner(
     id: Uuid,
     owner_id: Uuid,
 ) -> ApiResult<case::Model> {
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = managed(&txn, viewer, id, false).await?;
     staff_owner(&txn, owner_id, "ownerUserId").await?;
     let mut model = before.clone().into_active_model();
@@ -431,7 +431,7 @@ pub async fn set_closed(
     id: Uuid,
     close: bool,
 ) -> ApiResult<case::Model> {
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = managed(&txn, viewer, id, true).await?;
     if before.closed_at.is_some() == close {
         return Err(ApiError::Conflict(if close {
@@ -470,7 +470,7 @@ pub async fn add_party(
     case_id: Uuid,
     who: NewParty,
 ) -> ApiResult<case_party::Model> {
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let case = managed(&txn, viewer, case_id, false).await?;
     let row = match who {
         NewParty::Resident(user_id) => {
@@ -530,7 +530,7 @@ pub async fn remove_party(
     party_id: Uuid,
 ) -> ApiResult<case::Model> {
     can_manage(viewer)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let party = case_party::Entity::find_by_id(party_id)
         .one(&txn)
         .await?

@@ -23,13 +23,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
+};
 use entities::{
     PartyKind, TaskStatus, UserKind, UserStatus, case, case_party, message, message_read, task,
     user,
-};
-use worker::{
-    delivery::templates::EmailTemplate,
-    notify::{self, Recipient},
 };
 
 use super::{
@@ -77,7 +77,7 @@ pub async fn send(
     let staff = can_manage(viewer)?;
     let subject = text("input.subject", subject, MAX_SHORT)?;
     let body = text("input.body", body, MAX_BODY)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let case = open_case(&txn, viewer, case_id).await?;
     let sender = user::Entity::find_by_id(staff.id)
         .one(&txn)
@@ -154,7 +154,7 @@ pub async fn send(
         .all(&txn)
         .await?;
     let sender_name = format!("{} {}", sender.first_name, sender.last_name);
-    notify::queue_emails(
+    notifications::queue_emails(
         &txn,
         EmailTemplate::NewMessage,
         recipients
@@ -215,7 +215,7 @@ pub async fn reply(
 ) -> ApiResult<message::Model> {
     let body = text("body", body, MAX_BODY)?;
     let caller = caller(viewer)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let parent = policy::messages::find_repliable(&txn, viewer, message_id).await?;
     open_case(&txn, viewer, parent.case_id).await?;
     let party = policy::cases::party_on(&txn, viewer, parent.case_id)
@@ -293,7 +293,7 @@ pub enum ReadScope {
 /// the cases touched.
 pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResult<Vec<Uuid>> {
     let caller = caller(viewer)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let query = message::Entity::find().filter(policy::messages::visible_to(caller));
     let messages = match &scope {
         ReadScope::Case(case_id) => {

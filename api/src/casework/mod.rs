@@ -13,6 +13,7 @@
 pub mod cases;
 pub mod messages;
 pub mod reference;
+pub mod task_reminders;
 pub mod tasks;
 
 use chrono::Utc;

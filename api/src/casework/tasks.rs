@@ -11,8 +11,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::{notifications, notifications::templates::EmailTemplate};
 use entities::{PartyKind, TaskStatus, UserStatus, case, case_party, task, user};
-use worker::{delivery::templates::EmailTemplate, notify};
 
 use super::{MAX_BODY, MAX_REASON, MAX_SHORT, text, today};
 use crate::{
@@ -201,7 +201,7 @@ pub async fn create(
         .map(|d| text("input.description", &d, MAX_BODY))
         .transpose()?;
     let due_date = future_date("input.dueDate", input.due_date)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     policy::cases::find_visible(&txn, viewer, case_id).await?;
     open_case(&txn, case_id).await?;
     assignee_party(&txn, case_id, input.assignee, "input.assignee").await?;
@@ -247,7 +247,7 @@ pub async fn complete(
     actor: &Actor,
     id: Uuid,
 ) -> ApiResult<task::Model> {
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let (caller, before, _) = actionable(&txn, viewer, id).await?;
     let now = Utc::now();
     let mut model = before.clone().into_active_model();
@@ -275,7 +275,7 @@ pub async fn report_unable(
     reason: &str,
 ) -> ApiResult<task::Model> {
     let reason = text("reason", reason, MAX_REASON)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let (caller, before, case) = actionable(&txn, viewer, id).await?;
     let now = Utc::now();
     let mut model = before.clone().into_active_model();
@@ -296,9 +296,9 @@ pub async fn report_unable(
             .one(&txn)
             .await?;
         if let Some(owner) = owner {
-            notify::queue_email(
+            notifications::queue_email(
                 &txn,
-                &notify::Recipient {
+                &notifications::Recipient {
                     address: owner.email.clone(),
                     user_id: Some(owner.id),
                 },
@@ -340,7 +340,7 @@ pub async fn review(
     decision: Review,
 ) -> ApiResult<task::Model> {
     let staff = can_manage(viewer)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::tasks::find_visible(&txn, viewer, id).await?;
     open_case(&txn, before.case_id).await?;
     if before.status != TaskStatus::UnableToComplete || before.reviewed_at.is_some() {

@@ -16,21 +16,23 @@
 //! flow for a case and for a payment arrangement.
 
 pub mod checks;
+pub mod scan_document;
 
 use std::{
     pin::Pin,
     task::{Context, Poll},
 };
 
+use self::scan_document::ScanDocument;
 use async_graphql::UploadValue;
 use chrono::Utc;
 use entities::{DocumentCategory, ScanStatus, document};
+use platform::storage::keys;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
 use uuid::Uuid;
-use worker::{jobs::scan_document::ScanDocument, storage::keys};
 
 use crate::{
     app::App,
@@ -287,7 +289,7 @@ pub async fn upload_to_case(
     }
     let staged = stage(app, files).await?;
     let result = async {
-        let txn = worker::db::begin_write(&app.db).await?;
+        let txn = platform::db::begin_write(&app.db).await?;
         policy::documents::can_upload_to_case(&txn, viewer, case_id).await?;
         let rows = staged
             .insert(
@@ -328,7 +330,7 @@ pub async fn attach_arrangement_evidence(
     }
     let staged = stage(app, files).await?;
     let result = async {
-        let txn = worker::db::begin_write(&app.db).await?;
+        let txn = platform::db::begin_write(&app.db).await?;
         let rows = staged
             .insert(&txn, Attach::Arrangement(arrangement_id), uploader, actor)
             .await?;

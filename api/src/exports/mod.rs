@@ -14,7 +14,8 @@
 //!   that job has not run yet.
 
 pub mod csv_format;
-pub mod job;
+pub mod expire_exports;
+pub mod export_payments;
 
 use std::time::Duration;
 
@@ -23,7 +24,8 @@ use sea_orm::{ActiveModelTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use entities::{ExportStatus, payment_export};
-use worker::{outbox, storage::DownloadSpec};
+use platform::storage::DownloadSpec;
+use worker::outbox;
 
 use crate::{
     app::AppState,
@@ -83,7 +85,7 @@ pub async fn request(
         Requester::ApiToken(id) => (None, Some(id)),
     };
     let id = Uuid::now_v7();
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let row = queued(
         id,
         organisation_id,
@@ -93,7 +95,7 @@ pub async fn request(
     )
     .insert(&txn)
     .await?;
-    outbox::enqueue(&txn, &job::ExportPayments { export_id: id }).await?;
+    outbox::enqueue(&txn, &export_payments::ExportPayments { export_id: id }).await?;
     txn.commit().await?;
     Ok(row)
 }

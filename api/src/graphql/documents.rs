@@ -135,7 +135,7 @@ impl Document {
         let app = ctx.app();
         let url = app
             .storage
-            .download_url(&worker::storage::DownloadSpec {
+            .download_url(&platform::storage::DownloadSpec {
                 key: &self.0.storage_key,
                 filename: &self.0.original_filename,
                 content_type: &self.0.content_type,
@@ -311,7 +311,7 @@ impl DocumentsMutation {
         policy::documents::can_share(ctx.viewer())?;
         let id = parse_id(&id, "Document")?;
         let app = ctx.app();
-        let txn = worker::db::begin_write(&app.db).await?;
+        let txn = platform::db::begin_write(&app.db).await?;
         let doc = policy::documents::find_visible(&txn, ctx.viewer(), id).await?;
         let uploader = entities::user::Entity::find_by_id(doc.uploaded_by_user_id)
             .one(&txn)

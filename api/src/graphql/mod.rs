@@ -93,7 +93,7 @@ pub type PortalSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// Builds the schema with the configured limits. `state` is `None` only for
 /// printing the SDL.
-pub fn build(state: Option<AppState>, config: &worker::config::Config) -> PortalSchema {
+pub fn build(state: Option<AppState>, config: &platform::config::Config) -> PortalSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -123,7 +123,7 @@ pub fn build(state: Option<AppState>, config: &worker::config::Config) -> Portal
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    let config = worker::config::Config::from_vars(std::iter::empty())
+    let config = platform::config::Config::from_vars(std::iter::empty())
         .expect("the empty configuration is valid");
     build(None, &config).sdl()
 }

@@ -17,8 +17,8 @@
 //! changed; otherwise every row is applied and the update is `APPLIED`. The
 //! uploader is emailed the outcome either way.
 
+pub mod apply;
 pub mod csv_file;
-pub mod job;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -26,7 +26,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use entities::{BulkUpdateStatus, housing_cost_update, property};
-use worker::{outbox, storage::keys};
+use platform::storage::keys;
+use worker::outbox;
 
 use crate::{
     app::AppState,
@@ -180,7 +181,7 @@ pub async fn upload(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("storing the housing costs CSV: {e}")))?;
     let stored = async {
-        let txn = worker::db::begin_write(&app.db).await?;
+        let txn = platform::db::begin_write(&app.db).await?;
         let row = housing_cost_update::ActiveModel {
             id: Set(id),
             organisation_id: Set(uploader.organisation_id),
@@ -196,7 +197,7 @@ pub async fn upload(
         }
         .insert(&txn)
         .await?;
-        outbox::enqueue(&txn, &job::ApplyHousingCosts { update_id: id }).await?;
+        outbox::enqueue(&txn, &apply::ApplyHousingCosts { update_id: id }).await?;
         audit::record(
             &txn,
             actor,

@@ -1,5 +1,5 @@
 //! `GET /files/<key>`: serves local-storage objects behind the signed,
-//! expiring URLs that [`worker::storage::Storage::download_url`] makes (S3
+//! expiring URLs that [`platform::storage::Storage::download_url`] makes (S3
 //! deployments hand out presigned S3 URLs instead, and this route answers 404).
 //!
 //! The URL is the authorization: it was minted by a resolver that checked the
@@ -12,9 +12,9 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use platform::storage::{Storage, StorageError, content_disposition};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
-use worker::storage::{Storage, StorageError, content_disposition};
 
 use super::HttpState;
 

@@ -98,7 +98,7 @@ const PREFLIGHT_HEADERS: [&str; 2] = ["graphql-require-preflight", "apollo-requi
 
 /// The bound on a whole multipart request: the GraphQL document and map plus
 /// at most four files of the largest size.
-fn multipart_request_limit(limits: &worker::config::Limits) -> u64 {
+fn multipart_request_limit(limits: &platform::config::Limits) -> u64 {
     limits
         .max_upload_bytes
         .saturating_mul(4)
@@ -280,7 +280,7 @@ mod multipart {
     fn stream_error(
         e: multer::Error,
         file: Option<&str>,
-        limits: &worker::config::Limits,
+        limits: &platform::config::Limits,
         total: u64,
     ) -> ApiError {
         match e {
@@ -309,7 +309,7 @@ mod multipart {
     pub(super) async fn receive(
         content_type: &str,
         body: Body,
-        limits: &worker::config::Limits,
+        limits: &platform::config::Limits,
         total: u64,
     ) -> Result<BatchRequest, ApiError> {
         let boundary = multer::parse_boundary(content_type)

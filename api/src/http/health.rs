@@ -14,7 +14,7 @@ pub async fn healthz() -> &'static str {
 /// failed.
 pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     let timeout = std::time::Duration::from_secs(2);
-    let db = tokio::time::timeout(timeout, worker::db::ping(&state.app.db)).await;
+    let db = tokio::time::timeout(timeout, platform::db::ping(&state.app.db)).await;
     let queue = tokio::time::timeout(timeout, state.app.queue.ping()).await;
     let storage = tokio::time::timeout(timeout, state.app.storage.check()).await;
     let db_ok = matches!(db, Ok(Ok(())));

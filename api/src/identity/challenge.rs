@@ -22,7 +22,7 @@
 //! - Re-sending makes a new code and invalidates the old one, keeps the count
 //!   of wrong codes (re-sending cannot buy more guesses), and is limited to
 //!   [`MAX_SENDS`] per challenge on top of the per-account limit.
-//! - A code is written to the outbox (`notify::queue_*`) in the same
+//! - A code is written to the outbox (`notifications::queue_*`) in the same
 //!   transaction as its hash, so the message goes out exactly when the code
 //!   that it carries is the valid one.
 //!
@@ -41,11 +41,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use entities::{ChallengePurpose, TwoFactorChannel, two_factor_challenge, user};
-use worker::{
-    delivery::templates::{EmailTemplate, SmsTemplate},
-    notify::{self, Recipient},
+use crate::{
+    notifications::templates::{EmailTemplate, SmsTemplate},
+    notifications::{self, Recipient},
 };
+use entities::{ChallengePurpose, TwoFactorChannel, two_factor_challenge, user};
 
 use super::{input, phone, throttle};
 use crate::{
@@ -275,7 +275,7 @@ pub async fn send(
     let valid_minutes = CODE_TTL.num_minutes();
     match challenge.channel {
         TwoFactorChannel::Email => {
-            notify::queue_email(
+            notifications::queue_email(
                 conn,
                 &to,
                 EmailTemplate::TwoFactorCode,
@@ -290,7 +290,7 @@ pub async fn send(
                 ChallengePurpose::Login => SmsTemplate::TwoFactorCode,
                 _ => SmsTemplate::ConfirmMobileCode,
             };
-            notify::queue_sms(
+            notifications::queue_sms(
                 conn,
                 &to,
                 template,
@@ -379,7 +379,7 @@ pub async fn verify(
     };
     throttle::code_check_account(app, found.user_id).await?;
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let (challenge, user) = lock(&txn, &found).await?;
     if challenge.sends == 0 {
         // A mobile-number step before a number was entered: nothing was sent.

@@ -243,7 +243,7 @@ pub async fn login(
         return Err(ApiError::InvalidCredentials);
     };
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let user = user::Entity::find_by_id(found.id)
         .lock_exclusive()
         .one(&txn)
@@ -557,7 +557,7 @@ pub async fn submit_mobile(
     mobile_number: &str,
 ) -> ApiResult<ChallengeView> {
     let number = phone::parse_uk_mobile("mobileNumber", mobile_number)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let (row, user) =
         challenge::find_open(&txn, raw_token, &[ChallengePurpose::ConfirmMobile]).await?;
     if row.sends == 0 && Utc::now() >= row.expires_at {
@@ -577,7 +577,7 @@ pub async fn submit_mobile(
 /// working). A challenge opened from a signed-in session (enabling
 /// two-factor) can only be re-sent by its user.
 pub async fn resend(app: &App, viewer: &Viewer, raw_token: &str) -> ApiResult<ChallengeView> {
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let (row, user) = challenge::find_open(
         &txn,
         raw_token,
@@ -612,7 +612,7 @@ pub async fn resend(app: &App, viewer: &Viewer, raw_token: &str) -> ApiResult<Ch
 /// `skipTwoFactor` ("Later"): signs in without the code where that is allowed
 /// (module docs).
 pub async fn skip(app: &App, client: &ClientInfo, raw_token: &str) -> ApiResult<SignInStep> {
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let (row, user) = challenge::find_open(&txn, raw_token, &[ChallengePurpose::Login]).await?;
     let now = Utc::now();
     if now >= row.expires_at {

@@ -3,6 +3,7 @@
 //! `graphql::identity` stay thin and call these.
 
 pub mod challenge;
+pub mod inactivity_sweep;
 pub mod input;
 pub mod links;
 pub mod login;

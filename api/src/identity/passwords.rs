@@ -31,11 +31,11 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{ChallengePurpose, TokenPurpose, UserStatus, user, user_token};
-use worker::{
-    delivery::templates::EmailTemplate,
-    notify::{self, Recipient},
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
 };
+use entities::{ChallengePurpose, TokenPurpose, UserStatus, user, user_token};
 
 use super::{
     challenge, input, links,
@@ -55,7 +55,7 @@ pub async fn forgot(app: &App, client: &ClientInfo, email: &str) -> ApiResult<()
     input::max_len("email", email, input::MAX_EMAIL)?;
     let email = input::normalize_email(email);
     throttle::forgot_password(app, client, &email).await?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let found = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(&email))
         .filter(user::Column::Status.eq(UserStatus::Active))
@@ -65,7 +65,7 @@ pub async fn forgot(app: &App, client: &ClientInfo, email: &str) -> ApiResult<()
         Some(user) => {
             let (raw, expires_at) =
                 links::issue(&txn, user.id, TokenPurpose::PasswordReset).await?;
-            notify::queue_email(
+            notifications::queue_email(
                 &txn,
                 &Recipient {
                     address: user.email.clone(),
@@ -202,7 +202,7 @@ async fn set_password(
 }
 
 async fn email_password_changed(txn: &DatabaseTransaction, user: &user::Model) -> ApiResult<()> {
-    notify::queue_email(
+    notifications::queue_email(
         txn,
         &Recipient {
             address: user.email.clone(),
@@ -234,7 +234,7 @@ pub async fn reset(
     let user = link_user(&app.db, raw_token, TokenPurpose::PasswordReset).await?;
     let hash = new_password_hash(&user.email, new_password, confirmation).await?;
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let user = consume_link(&txn, raw_token, TokenPurpose::PasswordReset).await?;
     let actor = Actor::of(&Viewer::Anonymous, client).as_user(user.id);
     replace_password(&txn, &user, hash, None, &actor, "password.reset").await?;
@@ -307,7 +307,7 @@ pub async fn change(
     }
     let hash = password::hash(new_password.to_owned()).await?;
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let user = user::Entity::find_by_id(auth.id)
         .lock_exclusive()
         .one(&txn)
@@ -342,7 +342,7 @@ pub async fn accept_invitation(
     let user = link_user(&app.db, raw_token, TokenPurpose::Invitation).await?;
     let hash = new_password_hash(&user.email, new_password, confirmation).await?;
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let user = consume_link(&txn, raw_token, TokenPurpose::Invitation).await?;
     let user = set_password(&txn, &user, hash).await?;
     audit::record(

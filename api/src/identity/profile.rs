@@ -82,7 +82,7 @@ pub async fn enable_two_factor(
     let number = mobile_number
         .map(|m| phone::parse_uk_mobile("mobileNumber", m))
         .transpose()?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let user = user::Entity::find_by_id(auth.id)
         .lock_exclusive()
         .one(&txn)
@@ -217,7 +217,7 @@ pub async fn disable_two_factor(
             "Your password is not correct.",
         ));
     }
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let user = user::Entity::find_by_id(auth.id)
         .lock_exclusive()
         .one(&txn)

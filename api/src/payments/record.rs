@@ -93,7 +93,7 @@ pub async fn record(
         );
     }
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     organisation::Entity::find_by_id(organisation_id)
         .one(&txn)
         .await?

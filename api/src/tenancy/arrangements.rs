@@ -14,6 +14,7 @@
 //! A decision is a conditional update (`WHERE status = 'SUBMITTED'`): of two
 //! decisions racing, one wins and the other is a `CONFLICT`.
 
+use crate::{notifications, notifications::templates::EmailTemplate};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -21,7 +22,6 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
-use worker::{delivery::templates::EmailTemplate, notify};
 
 use entities::{
     ArrangementStatus, UserStatus, payment_arrangement, payment_arrangement_event, tenant, user,
@@ -163,7 +163,7 @@ pub async fn apply(
     let reason = text("input.reason", &input.reason, MAX_BODY)?;
     let arrears_pence = amount("input.arrears", input.arrears_pence)?;
     let now = Utc::now();
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let reference = allocate(&txn).await?;
     let tenant = tenant::Entity::find_by_id(input.tenant_id)
         .filter(tenant::Column::OrganisationId.eq(applicant.organisation_id))
@@ -249,7 +249,7 @@ pub async fn decide(
         ),
     };
     let now = Utc::now();
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::arrangements::find_visible(&txn, viewer, id).await?;
     let result = payment_arrangement::Entity::update_many()
         .col_expr(
@@ -296,9 +296,9 @@ pub async fn decide(
             .one(&txn)
             .await?;
         if let Some(applicant) = applicant {
-            notify::queue_email(
+            notifications::queue_email(
                 &txn,
-                &notify::Recipient {
+                &notifications::Recipient {
                     address: applicant.email.clone(),
                     user_id: Some(applicant.id),
                 },

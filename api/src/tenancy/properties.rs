@@ -203,7 +203,7 @@ pub async fn add(
     let rent_pence = amount("input.rent", fields.rent_pence)?;
     let service_charge_pence = amount("input.serviceCharge", fields.service_charge_pence)?;
     let now = Utc::now();
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let created = property::ActiveModel {
         id: Set(Uuid::now_v7()),
         organisation_id: Set(manager.organisation_id),
@@ -266,7 +266,7 @@ pub async fn update(
         .map(|v| amount("input.serviceCharge", v))
         .transpose()?;
 
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::properties::find_managed(&txn, manager, id).await?;
     if before.removed_at.is_some() {
         return Err(ApiError::Conflict("The property has been removed.".into()));
@@ -312,7 +312,7 @@ pub async fn remove(
     id: Uuid,
 ) -> ApiResult<property::Model> {
     let manager = policy::properties::can_manage(viewer)?;
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::properties::find_managed(&txn, manager, id).await?;
     if before.removed_at.is_some() {
         return Err(ApiError::Conflict(

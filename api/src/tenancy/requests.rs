@@ -5,6 +5,7 @@
 //! answers racing for one request exactly one wins and the other is a
 //! `CONFLICT`, on both databases.
 
+use crate::{notifications, notifications::templates::EmailTemplate};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -12,7 +13,6 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
-use worker::{delivery::templates::EmailTemplate, notify};
 
 use entities::{
     Permission, RentFrequency, TenancyRequestStatus, UserKind, UserStatus, organisation,
@@ -195,7 +195,7 @@ pub async fn raise(
         )),
     };
     let now = Utc::now();
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let organisation = organisation::Entity::find_by_id(input.organisation_id)
         .one(&txn)
         .await?
@@ -293,9 +293,9 @@ pub async fn raise(
         .all(&txn)
         .await?;
     for user in answerers {
-        notify::queue_email(
+        notifications::queue_email(
             &txn,
-            &notify::Recipient {
+            &notifications::Recipient {
                 address: user.email.clone(),
                 user_id: Some(user.id),
             },
@@ -389,7 +389,7 @@ pub async fn answer(
         validate(details)?;
     }
     let now = Utc::now();
-    let txn = worker::db::begin_write(&app.db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::tenancy::find_answerable(&txn, answerer, id).await?;
     let mut update = tenancy_request::Entity::update_many()
         .col_expr(

@@ -29,13 +29,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
+};
 use entities::{
     Permission, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, organisation,
     organisation_domain, session, user, user_permission, user_token,
-};
-use worker::{
-    delivery::templates::EmailTemplate,
-    notify::{self, Recipient},
 };
 
 use super::{
@@ -325,7 +325,7 @@ pub async fn invite(
             vec!["The email addresses do not match.".to_owned()],
         );
     }
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let org = organisation::Entity::find_by_id(org_id)
         .one(&txn)
         .await?
@@ -376,7 +376,7 @@ async fn send_invitation(
     organisation_name: &str,
 ) -> ApiResult<()> {
     let (token, expires_at) = links::issue(conn, user.id, TokenPurpose::Invitation).await?;
-    notify::queue_email(
+    notifications::queue_email(
         conn,
         &recipient(user),
         EmailTemplate::Invitation,
@@ -496,7 +496,7 @@ pub async fn apply(
         other => other,
     };
 
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let target = match &change {
         Change::Permissions(new) => manager.target_for_permissions(&txn, id, new).await?,
         _ => manager.target(&txn, id).await?,
@@ -523,7 +523,7 @@ pub async fn apply(
         }
         Change::SendPasswordReset => {
             let (token, expires_at) = links::issue(&txn, id, TokenPurpose::PasswordReset).await?;
-            notify::queue_email(
+            notifications::queue_email(
                 &txn,
                 &recipient(&before.user),
                 EmailTemplate::PasswordReset,
@@ -554,7 +554,7 @@ pub async fn apply(
             user.mobile_reset_pending = Set(false);
             end_sessions(&txn, id, now).await?;
             void_links(&txn, id, now).await?;
-            notify::queue_email(
+            notifications::queue_email(
                 &txn,
                 &recipient(&before.user),
                 EmailTemplate::AccountDeactivated,

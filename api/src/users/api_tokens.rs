@@ -107,7 +107,7 @@ pub async fn create(
 
     let secret = token::generate(token::API_TOKEN_PREFIX);
     let now = Utc::now();
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let model = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         organisation_id: Set(admin.organisation_id),
@@ -188,7 +188,7 @@ pub async fn revoke(
     actor: &Actor,
     id: Uuid,
 ) -> ApiResult<TokenWithPermissions> {
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let token = api_token::Entity::find_by_id(id)
         .one(&txn)
         .await?

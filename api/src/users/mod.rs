@@ -10,7 +10,7 @@
 //!    argument, so they cannot be called without the policy having run;
 //! 2. the input is validated ([`validate`]) and every problem is collected,
 //!    so a form can show them all at once ([`Rejection`]);
-//! 3. one write transaction ([`worker::db::begin_write`]) holds the change,
+//! 3. one write transaction ([`platform::db::begin_write`]) holds the change,
 //!    the emails it causes (queued through the outbox, so sent only if it
 //!    commits) and its audit entry.
 //!

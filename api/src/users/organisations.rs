@@ -163,7 +163,7 @@ pub async fn create(
         &input.lead_email,
     );
 
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     if let Some(domains) = &domains {
         check_domains_free(&txn, &mut errors, "input.domains", domains, None).await?;
         if let Some(email) = &lead.email {
@@ -236,7 +236,7 @@ pub async fn update_domains(
 ) -> Result<OrganisationWithDomains, Rejection> {
     let mut errors = FieldErrors::default();
     let domains = errors.take("domains", validate::domains(domains));
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let organisation = organisation::Entity::find_by_id(id)
         .lock_exclusive()
         .one(&txn)

@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
         .env("PORTAL_FIELD_SUGGESTIONS", "true")
         .build()
         .await;
-    api::seed::seed_demo_data(app.db(), app.config()).await?;
+    api::demo::load_demo_data(app.db(), app.config()).await?;
     let staff = app.caseworker().await;
     let org = app.create_organisation(&["fuzz.example"], false).await;
     let landlord = app.landlord_user(org, entities::Permission::ALL).await;

@@ -3,7 +3,7 @@
 //! real process (`CARGO_BIN_EXE_test-worker`).
 
 fn main() -> std::process::ExitCode {
-    let config = match worker::config::Config::from_env() {
+    let config = match platform::config::Config::from_env() {
         Ok(config) => config,
         Err(e) => {
             eprintln!("test-worker: {e}");

@@ -271,15 +271,12 @@ mod tests {
         let outbox = dir.path().join("outbox");
         let mailer = Mailer::file(&outbox).unwrap();
         let delivery_id = uuid::Uuid::new_v4();
-        let rendered = super::super::render_email(
-            super::super::EmailTemplate::PasswordChanged,
-            &serde_json::json!({
-                "base_url": "https://portal.example.gov.uk",
-                "first_name": "Zoë",
-                "changed_at": "2026-07-01T08:41:17Z",
-            }),
-        )
-        .unwrap();
+        let rendered = RenderedEmail {
+            subject: "Your password was changed".into(),
+            text: "Hello Zoë,\n\nYour password was changed at 09:41 on 1 July 2026.\n".into(),
+            html: "<p>Hello Zoë,</p>\n<p>Your password was changed at 09:41 on 1 July 2026.</p>\n"
+                .into(),
+        };
         let email = OutgoingEmail::from_rendered(
             "Landlord & Resident Portal <no-reply@portal.example.gov.uk>",
             "zoe@example.org",

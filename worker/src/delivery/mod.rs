@@ -1,9 +1,10 @@
 //! Delivery adapters: how the worker gets an email or a text message out of the
-//! building, and the templates that say what is in them.
+//! building. What is in them (the templates) is the product's, in
+//! `api::notifications`.
 //!
-//! The send-email and send-SMS jobs sit on top of this module. They load a
-//! delivery record by id, render it with [`templates`], hand it to a [`Mailer`]
-//! or an [`SmsSender`], and record the outcome. Everything here is chosen by
+//! The product's send-email and send-SMS jobs sit on top of this module. They
+//! load a delivery record by id, render it, hand it to a [`Mailer`] or an
+//! [`SmsSender`], and record the outcome. Everything here is chosen by
 //! configuration alone, as the product brief asks:
 //!
 //! | | embedded default | production |
@@ -23,13 +24,35 @@
 
 pub mod email;
 pub mod sms;
-pub mod templates;
+
+use std::fmt;
 
 pub use email::{Mailer, OutgoingEmail};
 pub use sms::SmsSender;
-pub use templates::{
-    EmailTemplate, RenderedEmail, SmsTemplate, TemplateError, render_email, render_sms,
-};
+
+/// An email ready to send: a one-line subject and the two alternative bodies.
+///
+/// `Debug` shows only the subject and the body sizes: the bodies hold set-password
+/// links and sign-in codes, which must not reach a log through a stray `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// The subject line, whitespace collapsed to single spaces.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+impl fmt::Debug for RenderedEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenderedEmail")
+            .field("subject", &self.subject)
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .field("html", &format_args!("<{} bytes>", self.html.len()))
+            .finish()
+    }
+}
 
 /// Why a message could not be handed to the provider, classified by whether trying
 /// again later could help.
@@ -55,15 +78,6 @@ impl DeliveryError {
     }
 }
 
-/// A message that cannot be rendered will not render on the next attempt either: the
-/// parameters stored with the delivery are wrong, or the template is. Retrying would
-/// only push the failure towards the dead-letter list more slowly.
-impl From<TemplateError> for DeliveryError {
-    fn from(error: TemplateError) -> Self {
-        Self::Permanent(error.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,12 +86,5 @@ mod tests {
     fn only_permanent_errors_are_permanent() {
         assert!(DeliveryError::Permanent("550 no such user".into()).is_permanent());
         assert!(!DeliveryError::Transient("421 try later".into()).is_permanent());
-    }
-
-    #[test]
-    fn template_errors_are_not_retried() {
-        let error = render_email(EmailTemplate::Invitation, &serde_json::json!({}))
-            .expect_err("no parameters at all");
-        assert!(DeliveryError::from(error).is_permanent());
     }
 }

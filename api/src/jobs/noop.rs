@@ -6,7 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attempt, Job, JobContext, JobError};
+use worker::job::{Attempt, Job, JobError};
+
+use crate::jobs::JobContext;
 
 /// Does nothing, successfully, after an optional pause.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -19,6 +21,7 @@ pub struct Noop {
 }
 
 impl Job for Noop {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "noop";
 
     async fn run(&self, _ctx: Arc<JobContext>, _attempt: Attempt) -> Result<(), JobError> {

@@ -43,13 +43,14 @@ use serde_json::json;
 use tokio_util::io::StreamReader;
 use uuid::Uuid;
 
-use entities::{ExportStatus, payment_export, user};
-use worker::{
-    delivery::templates::EmailTemplate,
-    jobs::{Attempt, Job, JobContext, JobError},
-    notify::{self, Recipient},
-    storage::{Storage, keys},
+use crate::jobs::JobContext;
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
 };
+use entities::{ExportStatus, payment_export, user};
+use platform::storage::{Storage, keys};
+use worker::job::{Attempt, Job, JobError};
 
 use super::{EXPIRES_AFTER_DAYS, csv_format};
 use crate::payments::search::{self, PaymentFilter, PaymentFilterInput};
@@ -75,6 +76,7 @@ pub struct ExportPayments {
 }
 
 impl Job for ExportPayments {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "export_payments";
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
@@ -175,7 +177,7 @@ pub async fn build(
     };
 
     let now = Utc::now();
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let mut done = export.clone().into_active_model();
     done.status = Set(ExportStatus::Completed);
     done.rows_written = Set(report.rows as i64);
@@ -188,7 +190,7 @@ pub async fn build(
     if let Some(user_id) = export.requested_by_user_id
         && let Some(requester) = user::Entity::find_by_id(user_id).one(&txn).await?
     {
-        notify::queue_email(
+        notifications::queue_email(
             &txn,
             &Recipient {
                 address: requester.email.clone(),

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use worker::job::{Attempt, Job, JobError};
+
 use super::{
-    Attempt, Job, JobContext, JobError,
     send_email::{record_outcome, unsent_delivery},
+    templates::{SmsTemplate, render_sms},
 };
-use crate::delivery::templates::{SmsTemplate, render_sms};
+use crate::jobs::JobContext;
 
 /// Send the SMS of one delivery record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +24,7 @@ pub struct SendSms {
 }
 
 impl Job for SendSms {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "send_sms";
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {

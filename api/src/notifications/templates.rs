@@ -1,11 +1,11 @@
 //! The words of every email and text message the portal sends.
 //!
-//! Each email is three [minijinja] templates under `worker/templates/email/`:
+//! Each email is three [minijinja] templates under `api/templates/email/`:
 //! `<name>.subject` (one line), `<name>.txt` (the plain-text part, extending
 //! `base.txt`, which adds a plain footer) and `<name>.html` (the HTML part, extending
 //! `base.html`, the shared layout with the service name and footer, and using the
 //! button from `components.html`). Each text message is
-//! `worker/templates/sms/<name>.txt`. All of them are compiled into the binary with
+//! `api/templates/sms/<name>.txt`. All of them are compiled into the binary with
 //! `include_str!`, so the worker needs no template files at run time and a missing or
 //! misnamed file is a build error rather than a 3 a.m. page.
 //!
@@ -211,27 +211,14 @@ impl FromStr for SmsTemplate {
     }
 }
 
-/// An email ready to send: a one-line subject and the two alternative bodies.
-///
-/// `Debug` shows only the subject and the body sizes: the bodies hold set-password
-/// links and sign-in codes, which must not reach a log through a stray `{:?}`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RenderedEmail {
-    /// The subject line, whitespace collapsed to single spaces.
-    pub subject: String,
-    /// The plain-text part.
-    pub text: String,
-    /// The HTML part.
-    pub html: String,
-}
+pub use worker::delivery::RenderedEmail;
 
-impl fmt::Debug for RenderedEmail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RenderedEmail")
-            .field("subject", &self.subject)
-            .field("text", &format_args!("<{} bytes>", self.text.len()))
-            .field("html", &format_args!("<{} bytes>", self.html.len()))
-            .finish()
+/// A message that cannot be rendered will not render on the next attempt either: the
+/// parameters stored with the delivery are wrong, or the template is. Retrying would
+/// only push the failure towards the dead-letter list more slowly.
+impl From<TemplateError> for worker::delivery::DeliveryError {
+    fn from(error: TemplateError) -> Self {
+        Self::Permanent(error.to_string())
     }
 }
 
@@ -322,7 +309,7 @@ macro_rules! embedded_templates {
     };
 }
 
-/// `(name, source)` of every template; names are paths under `worker/templates/`.
+/// `(name, source)` of every template; names are paths under `api/templates/`.
 static SOURCES: &[(&str, &str)] = embedded_templates! {
     layouts: ["base.html", "base.txt", "components.html"],
     email: [
@@ -816,5 +803,62 @@ mod tests {
         assert_eq!(date_filter("2026-06-30T23:30:00Z").unwrap(), "1 July 2026");
         assert!(datetime_filter("yesterday").is_err());
         assert!(date_filter("02/04/2026").is_err());
+    }
+
+    #[test]
+    fn template_errors_are_not_retried() {
+        let error = render_email(EmailTemplate::Invitation, &serde_json::json!({}))
+            .expect_err("no parameters at all");
+        assert!(worker::delivery::DeliveryError::from(error).is_permanent());
+    }
+
+    /// A rendered template, through the embedded file mailer, is a valid
+    /// multipart MIME message carrying both bodies unchanged.
+    #[tokio::test]
+    async fn a_rendered_email_becomes_a_multipart_eml() {
+        use mailparse::MailHeaderMap;
+        use worker::delivery::{Mailer, OutgoingEmail};
+
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        let mailer = Mailer::file(&outbox).unwrap();
+        let delivery_id = uuid::Uuid::new_v4();
+        let rendered = render_email(
+            EmailTemplate::PasswordChanged,
+            &serde_json::json!({
+                "base_url": "https://portal.example.gov.uk",
+                "first_name": "Zoë",
+                "changed_at": "2026-07-01T08:41:17Z",
+            }),
+        )
+        .unwrap();
+        let email = OutgoingEmail::from_rendered(
+            "Landlord & Resident Portal <no-reply@portal.example.gov.uk>",
+            "zoe@example.org",
+            delivery_id,
+            rendered.clone(),
+        );
+
+        let reference = mailer.send(&email).await.unwrap();
+
+        let file_id = reference.strip_prefix("file:").expect("file reference");
+        let raw = std::fs::read(outbox.join(format!("{file_id}.eml"))).unwrap();
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        let header = |name: &str| {
+            parsed
+                .get_headers()
+                .get_first_value(name)
+                .unwrap_or_default()
+        };
+        assert_eq!(header("Subject"), rendered.subject);
+        assert_eq!(parsed.ctype.mimetype, "multipart/alternative");
+        let parts: Vec<_> = parsed
+            .subparts
+            .iter()
+            .map(|part| (part.ctype.mimetype.clone(), part.get_body().unwrap()))
+            .collect();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].1.replace("\r\n", "\n"), rendered.text);
+        assert_eq!(parts[1].1.replace("\r\n", "\n"), rendered.html);
     }
 }

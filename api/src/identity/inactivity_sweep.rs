@@ -42,7 +42,7 @@
 //!   predicate, so a user already deactivated (or warned) is not matched again.
 //!   On PostgreSQL the id subquery takes `FOR UPDATE SKIP LOCKED`, so two sweeps
 //!   split the users between them instead of queueing on the same rows; on
-//!   SQLite [`crate::db::begin_write`] serialises writers. A sweep that fails
+//!   SQLite [`platform::db::begin_write`] serialises writers. A sweep that fails
 //!   half-way keeps its committed batches; its retry does what is left.
 //! - **The audit `before`.** `RETURNING` sees only the new row, so the previous
 //!   status could not be returned by the `UPDATE`; deactivation therefore runs
@@ -66,11 +66,16 @@ use uuid::Uuid;
 
 use entities::{UserKind, UserStatus};
 
-use super::{Attempt, Job, JobContext, JobError};
-use crate::{
-    delivery::templates::EmailTemplate,
-    notify::{self, Recipient},
+use worker::{
+    job::{Attempt, Job, JobError},
     outbox::{insert_rows, stmt},
+    scheduler::DailyJob,
+};
+
+use crate::jobs::JobContext;
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
 };
 
 /// Days without a sign-in after which an account is deactivated.
@@ -99,6 +104,7 @@ pub struct InactivitySweep {
 }
 
 impl Job for InactivitySweep {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "inactivity_sweep";
 
     fn dedupe_key(&self) -> Option<String> {
@@ -114,6 +120,12 @@ impl Job for InactivitySweep {
             "inactivity sweep done"
         );
         Ok(())
+    }
+}
+
+impl DailyJob for InactivitySweep {
+    fn for_day(day: NaiveDate) -> Self {
+        Self { day }
     }
 }
 
@@ -218,7 +230,7 @@ async fn deactivate_batch(
     after: Uuid,
     limit: u64,
 ) -> Result<(u64, Option<Uuid>), DbErr> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     // $1 now, $2 status swept, $3 staff, $4 cutoff, $5 keyset, $6 limit, $7 deactivated
     let due = format!("status = $2 AND kind <> $3 AND {LAST_ACTIVE} < $4");
@@ -264,7 +276,7 @@ async fn deactivate_batch(
     ))
     .await?;
 
-    notify::queue_emails(
+    notifications::queue_emails(
         &txn,
         EmailTemplate::AccountDeactivated,
         users
@@ -334,7 +346,7 @@ async fn warn_batch(
     after: Uuid,
     limit: u64,
 ) -> Result<(u64, Option<Uuid>), DbErr> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     // $1 now, $2 active, $3 staff, $4 warn cutoff, $5 deactivation cutoff, $6 keyset, $7 limit.
     // "Not warned since the last activity" is what makes the warning once per
@@ -369,7 +381,7 @@ async fn warn_batch(
         txn.rollback().await?;
         return Ok((0, None));
     };
-    notify::queue_emails(
+    notifications::queue_emails(
         &txn,
         EmailTemplate::InactivityWarning,
         users

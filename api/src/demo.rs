@@ -10,14 +10,14 @@
 //!
 //! How it is built:
 //! - The data lives in the small tables below; [`Demo::build`] turns them into
-//!   rows in memory, and [`seed_demo_data`] writes them in one transaction, so a
-//!   crash leaves all of it or none of it (and the next start seeds again).
+//!   rows in memory, and [`load_demo_data`] writes them in one transaction, so a
+//!   crash leaves all of it or none of it (and the next start loads it again).
 //! - The caseworker's account marks the data as present: if its email exists,
-//!   nothing is written. Startup can therefore always call the seed.
+//!   nothing is written. Startup can therefore always call the loader.
 //! - Dates are relative to "now", so overdue tasks are overdue and payments
 //!   recent on whatever day the demo runs.
 //! - The rows are what the API would have left behind after its jobs ran; no
-//!   outbox rows are written, so seeding sends no email or SMS.
+//!   outbox rows are written, so loading the demo data sends no email or SMS.
 
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
@@ -28,13 +28,13 @@ use entities::{
     organisation_domain, payment, payment_arrangement, payment_arrangement_event, property, task,
     tenancy_request, tenant, user, user_permission,
 };
+use platform::config::Config;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use worker::config::Config;
 
 /// Password of every demo account (meets the password policy).
 pub const DEMO_PASSWORD: &str = "Demo-Password-2026";
@@ -48,7 +48,7 @@ pub struct DemoLogins {
 }
 
 impl DemoLogins {
-    /// The fixed list of demo accounts, read from the same tables the seed
+    /// The fixed list of demo accounts, read from the same tables the loader
     /// writes, so the banner can never list an account that does not exist.
     pub fn known() -> Self {
         let staff = STAFF.iter().map(|s| (s.0, s.1));
@@ -107,7 +107,7 @@ const FINANCE: &[P] = &[
 type PropertyRow = (&'static str, &'static str, Option<&'static str>, &'static str, &'static str, i64, i64, RentFrequency);
 
 /// A landlord organisation and everything it owns.
-struct OrgSeed {
+struct DemoOrganisation {
     name: &'static str,
     address: &'static str,
     domains: &'static [&'static str],
@@ -123,8 +123,8 @@ struct OrgSeed {
 }
 
 #[rustfmt::skip]
-const ORGANISATIONS: &[OrgSeed] = &[
-    OrgSeed {
+const ORGANISATIONS: &[DemoOrganisation] = &[
+    DemoOrganisation {
         name: "Northside Housing Association",
         address: "Northside House, 1 Wellington Street, Leeds LS1 4DL",
         domains: &["northside-housing.example"],
@@ -153,7 +153,7 @@ const ORGANISATIONS: &[OrgSeed] = &[
         ],
         requests: &[(5, "LS7 2BN", -3, false), (6, "LS8 3QW", 6, false), (4, "LS12 1LZ", 14, false), (0, "LS1 4AP", -20, true)],
     },
-    OrgSeed {
+    DemoOrganisation {
         name: "Riverside Homes Ltd",
         address: "3 Temple Quay, Bristol BS1 6DZ",
         domains: &["riverside-homes.example", "riversidehomes.example"],
@@ -296,26 +296,26 @@ struct People {
     residents: Vec<Uuid>,
 }
 
-/// Seeds the demo data once; `None` when it was already there.
-pub async fn seed_demo_data(
+/// Loads the demo data once; `None` when it was already there.
+pub async fn load_demo_data(
     db: &DatabaseConnection,
     config: &Config,
 ) -> anyhow::Result<Option<DemoLogins>> {
-    if already_seeded(db).await? {
-        tracing::info!("demo data already present, not seeding");
+    if already_loaded(db).await? {
+        tracing::info!("demo data already present, not loading it again");
         return Ok(None);
     }
-    tracing::info!("seeding demo data");
+    tracing::info!("loading demo data");
     // Hashed once for every account, before the write transaction: argon2id is
     // slow by design, and SQLite's write lock would be held all the while.
     let password_hash = crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await?;
     let demo = Demo::build(Utc::now(), &password_hash);
 
-    let txn = worker::db::begin_write(db).await?;
-    // Checked again under the write lock: another process may have seeded
-    // meanwhile. (On PostgreSQL, two truly concurrent seeds collide on the
+    let txn = platform::db::begin_write(db).await?;
+    // Checked again under the write lock: another process may have loaded it
+    // meanwhile. (On PostgreSQL, two truly concurrent loads collide on the
     // unique email index instead, and the loser rolls back.)
-    if already_seeded(&txn).await? {
+    if already_loaded(&txn).await? {
         txn.rollback().await?;
         return Ok(None);
     }
@@ -330,14 +330,14 @@ pub async fn seed_demo_data(
         cases = demo.cases.len(),
         payments = demo.payments.len(),
         users = demo.users.len(),
-        "demo data seeded: {} cases, {} payments",
+        "demo data loaded: {} cases, {} payments",
         demo.cases.len(),
         demo.payments.len()
     );
     Ok(Some(DemoLogins::known()))
 }
 
-async fn already_seeded(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+async fn already_loaded(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let found = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(MARKER_EMAIL))
         .count(db)
@@ -648,7 +648,7 @@ impl Demo {
                 By::Resident => (resident, None, created + days(4)),
                 By::Landlord => (handler(org), None, created + days(5)),
             };
-            // Demo documents are plain text written by the seed itself:
+            // Demo documents are plain text written by the demo loader itself:
             // recorded as scanned clean, so every demo login can download them.
             let pending = false;
             let id = Uuid::now_v7();
@@ -680,7 +680,13 @@ impl Demo {
         }
     }
 
-    fn add_tenancy(&mut self, now: DateTime<Utc>, people: &People, index: usize, org: &OrgSeed) {
+    fn add_tenancy(
+        &mut self,
+        now: DateTime<Utc>,
+        people: &People,
+        index: usize,
+        org: &DemoOrganisation,
+    ) {
         let today = now.date_naive();
         let organisation_id = people.organisations[index];
         let users = &people.landlord_users[index];
@@ -852,7 +858,7 @@ impl Demo {
     /// Writes the documents' bytes to the configured storage (local folder
     /// or S3) under their storage keys.
     async fn write_files(&self, config: &Config) -> anyhow::Result<()> {
-        let storage = worker::storage::Storage::from_config(config).await?;
+        let storage = platform::storage::Storage::from_config(config).await?;
         for (key, content) in &self.files {
             storage
                 .put(key, content.as_bytes(), "text/plain; charset=utf-8")

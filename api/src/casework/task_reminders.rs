@@ -40,7 +40,7 @@
 //!   SKIP LOCKED`, so a second run skips the rows the first one holds (rather
 //!   than queueing on them, or deadlocking with it on rows locked in another
 //!   order) and the first one reminds them; on SQLite
-//!   [`crate::db::begin_write`] serialises the writers. Either way each task is
+//!   [`platform::db::begin_write`] serialises the writers. Either way each task is
 //!   listed in exactly one email per kind. (Two runs racing over one assignee
 //!   can split that assignee's tasks over two emails; the scheduler's dedupe
 //!   key makes such races rare.)
@@ -60,11 +60,16 @@ use uuid::Uuid;
 
 use entities::{TaskStatus, UserKind, UserStatus};
 
-use super::{Attempt, Job, JobContext, JobError};
-use crate::{
-    delivery::templates::EmailTemplate,
-    notify::{self, Recipient},
+use worker::{
+    job::{Attempt, Job, JobError},
     outbox::stmt,
+    scheduler::DailyJob,
+};
+
+use crate::jobs::JobContext;
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
 };
 
 /// "Due soon": due today or in the next this many days.
@@ -81,6 +86,7 @@ pub struct TaskReminders {
 }
 
 impl Job for TaskReminders {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "task_reminders";
 
     fn dedupe_key(&self) -> Option<String> {
@@ -97,6 +103,12 @@ impl Job for TaskReminders {
             "task reminders sent"
         );
         Ok(())
+    }
+}
+
+impl DailyJob for TaskReminders {
+    fn for_day(day: NaiveDate) -> Self {
+        Self { day }
     }
 }
 
@@ -233,7 +245,7 @@ async fn remind_batch(
     limit: u64,
     report: &mut ReminderReport,
 ) -> Result<Option<Uuid>, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     let today = now.date_naive();
     let soon = today + Days::new(DUE_SOON_DAYS);
@@ -333,7 +345,7 @@ async fn remind_batch(
         })
         .collect();
     report.emails += emails.len() as u64;
-    notify::queue_emails(&txn, EmailTemplate::TaskReminder, emails).await?;
+    notifications::queue_emails(&txn, EmailTemplate::TaskReminder, emails).await?;
     txn.commit().await?;
     Ok(Some(last))
 }

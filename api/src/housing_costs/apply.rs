@@ -22,13 +22,14 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
-use entities::{BulkUpdateStatus, housing_cost_update, property, user};
-use worker::{
-    delivery::templates::EmailTemplate,
-    jobs::{Attempt, Job, JobContext, JobError},
-    notify::{self, Recipient},
-    storage::Storage,
+use crate::jobs::JobContext;
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
 };
+use entities::{BulkUpdateStatus, housing_cost_update, property, user};
+use platform::storage::Storage;
+use worker::job::{Attempt, Job, JobError};
 
 use super::csv_file::{self, RowError};
 use crate::audit::{self, Actor, Entry};
@@ -41,6 +42,7 @@ pub struct ApplyHousingCosts {
 }
 
 impl Job for ApplyHousingCosts {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "apply_housing_costs";
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
@@ -105,7 +107,7 @@ pub async fn apply(
     }
     let bytes = read_file(storage, &update.storage_key).await?;
 
-    let txn = worker::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(db).await?;
     let outcome = match csv_file::check(&bytes) {
         Err(problems) => Err(problems),
         Ok(rows) => {
@@ -150,7 +152,7 @@ pub async fn apply(
             // Nothing of the file may stay: a fresh transaction records the
             // rejection after the applying one is rolled back.
             txn.rollback().await?;
-            let txn = worker::db::begin_write(db).await?;
+            let txn = platform::db::begin_write(db).await?;
             let count = problems.len();
             reject(&txn, &update, problems).await?;
             notify_uploader(&txn, &update, false, count).await?;
@@ -253,7 +255,7 @@ async fn notify_uploader(
     else {
         return Ok(());
     };
-    notify::queue_email(
+    notifications::queue_email(
         conn,
         &Recipient {
             address: uploader.email.clone(),

@@ -27,8 +27,13 @@ use uuid::Uuid;
 
 use entities::{ExportStatus, payment_export};
 
-use super::{Attempt, Job, JobContext, JobError};
-use crate::storage::Storage;
+use worker::{
+    job::{Attempt, Job, JobError},
+    scheduler::DailyJob,
+};
+
+use crate::jobs::JobContext;
+use platform::storage::Storage;
 
 /// Exports read per batch.
 pub const BATCH_SIZE: u64 = 200;
@@ -42,6 +47,7 @@ pub struct ExpireExports {
 }
 
 impl Job for ExpireExports {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "expire_exports";
 
     fn dedupe_key(&self) -> Option<String> {
@@ -52,6 +58,12 @@ impl Job for ExpireExports {
         let expired = expire(&ctx.db, &ctx.storage, Utc::now()).await?;
         tracing::info!(day = %self.day, expired, "payments exports expired");
         Ok(())
+    }
+}
+
+impl DailyJob for ExpireExports {
+    fn for_day(day: NaiveDate) -> Self {
+        Self { day }
     }
 }
 

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use worker::{
+use platform::{
     config::S3Config,
     storage::{DownloadSpec, LocalStorage, S3Storage, Storage, StorageError},
 };
+use tokio::io::AsyncReadExt;
 
 fn s3_config() -> Option<S3Config> {
     let endpoint = std::env::var("TEST_S3_ENDPOINT").ok()?;
@@ -77,8 +77,8 @@ async fn small_and_multipart_objects_round_trip() {
         for len in [
             0,
             1000,
-            worker::storage::PART_SIZE,
-            2 * worker::storage::PART_SIZE + 12_345,
+            platform::storage::PART_SIZE,
+            2 * platform::storage::PART_SIZE + 12_345,
         ] {
             let key = unique_key("documents");
             let data = pattern(len);
@@ -107,7 +107,7 @@ async fn rename_quarantines_and_missing_objects_are_not_found() {
     let dir = tempfile::tempdir().unwrap();
     for (name, s) in backends(dir.path()).await {
         let key = unique_key("documents");
-        let quarantined = worker::storage::keys::quarantined(&key);
+        let quarantined = platform::storage::keys::quarantined(&key);
         s.put(&key, &b"X5O!P%@AP"[..], "text/plain").await.unwrap();
         s.rename(&key, &quarantined).await.unwrap();
         assert_eq!(s.size(&key).await.unwrap(), None, "{name}");
@@ -157,7 +157,7 @@ async fn a_failed_upload_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for (name, s) in backends(dir.path()).await {
         // Fails before the first part completes, and after several parts.
-        for left in [10_000, 3 * worker::storage::PART_SIZE + 5] {
+        for left in [10_000, 3 * platform::storage::PART_SIZE + 5] {
             let key = unique_key("documents");
             let err = s
                 .put(&key, HangsUp { left }, "text/plain")

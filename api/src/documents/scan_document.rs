@@ -1,7 +1,7 @@
 //! The virus scan of one uploaded document (PRODUCT "Virus scan").
 //!
 //! Enqueued in the transaction that writes the document row. Streams the
-//! object from storage to clamd ([`crate::scan`]) and records the verdict:
+//! object from storage to clamd ([`platform::scan`]) and records the verdict:
 //!
 //! - `OK` → `CLEAN`: downloadable by everyone allowed to see it.
 //! - `<signature> FOUND` → `INFECTED`: the object is moved under the
@@ -35,12 +35,17 @@ use uuid::Uuid;
 
 use entities::{ScanStatus, UserStatus, case, document, user};
 
-use super::{Attempt, Job, JobContext, JobError};
-use crate::{
-    delivery::templates::EmailTemplate,
-    notify::{self, Recipient},
+use worker::job::{Attempt, Job, JobError};
+
+use platform::{
     scan::{Clamd, Verdict},
     storage::{StorageError, keys},
+};
+
+use crate::jobs::JobContext;
+use crate::{
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
 };
 
 /// Per-step timeout of the clamd conversation.
@@ -54,6 +59,7 @@ pub struct ScanDocument {
 }
 
 impl Job for ScanDocument {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "scan_document";
 
     fn dedupe_key(&self) -> Option<String> {
@@ -188,7 +194,7 @@ async fn infected(
     signature: &str,
     quarantined: String,
 ) -> Result<(), JobError> {
-    let txn = crate::db::begin_write(&ctx.db).await?;
+    let txn = platform::db::begin_write(&ctx.db).await?;
     let updated = document::Entity::update_many()
         .col_expr(
             document::Column::ScanStatus,
@@ -236,7 +242,7 @@ async fn infected(
             if to.status != UserStatus::Active {
                 continue;
             }
-            notify::queue_email(
+            notifications::queue_email(
                 &txn,
                 &Recipient {
                     address: to.email.clone(),

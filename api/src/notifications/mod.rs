@@ -1,10 +1,19 @@
-//! Queueing emails and SMS messages from inside a transaction.
+//! Emails and SMS messages: queueing them from inside a transaction, the
+//! templates that say what is in them, and the jobs that send them.
 //!
 //! Each message is a `notification_deliveries` row (the record operators and
 //! support staff look at: queued, sent, failed with the error, attempts,
 //! provider reference) plus an outbox job that sends it. Both are written with
 //! the caller's connection, so they commit or roll back with the change that
 //! caused them.
+//!
+//! - [`templates`]: the email and SMS templates (`api/templates/`).
+//! - [`send_email`], [`send_sms`]: the jobs that render a delivery and hand it
+//!   to the worker's transports (`worker::delivery`).
+
+pub mod send_email;
+pub mod send_sms;
+pub mod templates;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
@@ -12,10 +21,12 @@ use uuid::Uuid;
 
 use entities::{Channel, DeliveryStatus, notification_delivery};
 
-use crate::{
-    delivery::templates::{EmailTemplate, SmsTemplate},
-    jobs::{send_email::SendEmail, send_sms::SendSms},
-    outbox,
+use worker::outbox;
+
+use self::{
+    send_email::SendEmail,
+    send_sms::SendSms,
+    templates::{EmailTemplate, SmsTemplate},
 };
 
 /// Who a message goes to.

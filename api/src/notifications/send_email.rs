@@ -1,7 +1,7 @@
 //! Sends one email recorded in `notification_deliveries`.
 //!
 //! The delivery row (recipient, template, parameters) is written by
-//! [`crate::notify::queue_email`] in the transaction of the change that causes
+//! [`crate::notifications::queue_email`] in the transaction of the change that causes
 //! the email; this job renders and sends it and records the outcome. A row
 //! already `SENT` is skipped, so a repeated delivery of the job sends nothing.
 //! The Message-ID is derived from the delivery id, so if a crash between the
@@ -17,11 +17,12 @@ use uuid::Uuid;
 
 use entities::{DeliveryStatus, notification_delivery};
 
-use super::{Attempt, Job, JobContext, JobError};
-use crate::delivery::{
-    email::OutgoingEmail,
-    templates::{EmailTemplate, render_email},
-};
+use worker::job::{Attempt, Job, JobError};
+
+use worker::delivery::email::OutgoingEmail;
+
+use super::templates::{EmailTemplate, render_email};
+use crate::jobs::JobContext;
 
 /// Send the email of one delivery record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +32,7 @@ pub struct SendEmail {
 }
 
 impl Job for SendEmail {
+    type Context = JobContext;
     const JOB_NAME: &'static str = "send_email";
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {

@@ -1,0 +1,375 @@
+//! The one configuration type of the service, read from the environment once.
+//!
+//! Both processes (`api` and `worker`, or the embedded all-in-one) read the same
+//! [`Config`]. Every setting has an embedded default, so `cargo run` with an empty
+//! environment starts a complete service on SQLite and local files; production turns
+//! on PostgreSQL, Redis, S3, SMTP, the SMS provider and clamd by setting variables.
+//!
+//! The variables are listed once, in [`vars::VARIABLES`] (name, default,
+//! meaning): the unknown-variable check below and the README's table are made
+//! from that list. Each concern parses its own:
+//!
+//! - [`http`]: bind address, public URL, input limits, GraphQL switches, CORS;
+//! - [`storage`]: local folder or S3;
+//! - [`delivery`]: SMTP, SMS provider, clamd;
+//! - [`jobs`]: worker id, concurrency, retries, leases, relay, queue name;
+//! - this module: the database, Redis, the data folder, the log format.
+//!
+//! `RUST_LOG` sets the log filter as usual. Any other variable starting with
+//! `PORTAL_` is refused, so a typo cannot silently fall back to a default.
+
+pub mod delivery;
+pub mod http;
+pub mod jobs;
+pub mod storage;
+pub mod vars;
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, str::FromStr};
+
+use secrecy::SecretString;
+use url::Url;
+
+pub use self::{
+    delivery::{MailConfig, SmsConfig},
+    http::{GraphqlConfig, Limits},
+    jobs::JobConfig,
+    storage::{S3Config, StorageConfig},
+};
+
+/// A configuration error: the process refuses to start and names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: String,
+    /// What is wrong with it, in words an operator can act on.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(variable: &str, reason: impl Into<String>) -> Self {
+        Self {
+            variable: variable.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (development).
+    Pretty,
+    /// One JSON object per line (production log shippers).
+    Json,
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SeaORM database URL (`sqlite://...` or `postgres://...`).
+    pub database_url: SecretString,
+    /// Redis URL for the production job queue and live updates.
+    pub redis_url: Option<SecretString>,
+    /// Folder for embedded-mode files (database, documents, outbox).
+    pub data_dir: PathBuf,
+    /// Document and export storage.
+    pub storage: StorageConfig,
+    /// Email delivery.
+    pub mail: MailConfig,
+    /// SMS delivery.
+    pub sms: SmsConfig,
+    /// clamd address (`host:port`), if virus scanning is on.
+    pub clamd_addr: Option<String>,
+    /// Absolute base URL used in links sent to users.
+    pub public_base_url: Url,
+    /// Address the HTTP server binds.
+    pub bind_addr: SocketAddr,
+    /// Input limits.
+    pub limits: Limits,
+    /// GraphQL developer switches.
+    pub graphql: GraphqlConfig,
+    /// Origins allowed by CORS (empty: same origin only).
+    pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` entries are trusted.
+    pub trusted_proxy_hops: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Job pipeline settings.
+    pub jobs: JobConfig,
+}
+
+/// A view of the variables with typed accessors that name the variable on error.
+pub(crate) struct Vars(BTreeMap<String, String>);
+
+impl Vars {
+    /// The value, or `None` when unset or empty (an empty value means "default").
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|e| ConfigError::new(name, format!("cannot parse {raw:?}: {e}"))),
+        }
+    }
+
+    fn positive<T: FromStr + PartialOrd + Default>(
+        &self,
+        name: &str,
+        default: T,
+    ) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parse(name, default)?;
+        if value <= T::default() {
+            return Err(ConfigError::new(name, "must be greater than zero"));
+        }
+        Ok(value)
+    }
+
+    fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some("false" | "0" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError::new(
+                name,
+                format!("expected true or false, got {other:?}"),
+            )),
+        }
+    }
+
+    fn url(&self, name: &str) -> Result<Option<Url>, ConfigError> {
+        self.get(name)
+            .map(|raw| {
+                let url = Url::parse(raw)
+                    .map_err(|e| ConfigError::new(name, format!("not a URL: {e}")))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(ConfigError::new(name, "must be an http:// or https:// URL"));
+                }
+                Ok(url)
+            })
+            .transpose()
+    }
+
+    /// Two variables that go together: both set, or neither.
+    fn pair(&self, first: &str, second: &str) -> Result<Option<(&str, &str)>, ConfigError> {
+        match (self.get(first), self.get(second)) {
+            (Some(a), Some(b)) => Ok(Some((a, b))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::new(
+                second,
+                format!("required when {first} is set"),
+            )),
+            (None, Some(_)) => Err(ConfigError::new(
+                first,
+                format!("required when {second} is set"),
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment. Call once at startup.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Builds the configuration from explicit variables (used by tests and benches).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars = Vars(vars.into_iter().collect());
+        if let Some(unknown) = vars
+            .0
+            .keys()
+            .find(|k| k.starts_with("PORTAL_") && !vars::is_known(k))
+        {
+            return Err(ConfigError::new(
+                unknown,
+                "unknown setting (see the configuration table in the README)",
+            ));
+        }
+
+        let data_dir = PathBuf::from(vars.get("PORTAL_DATA_DIR").unwrap_or("./data"));
+        let database_url = match vars.get("DATABASE_URL") {
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                url.to_owned()
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "DATABASE_URL",
+                    "must start with sqlite: or postgres://",
+                ));
+            }
+            None => format!("sqlite://{}/portal.db?mode=rwc", data_dir.display()),
+        };
+        let redis_url = match vars.get("REDIS_URL") {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Some(SecretString::from(url.to_owned()))
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "REDIS_URL",
+                    "must start with redis:// or rediss://",
+                ));
+            }
+            None => None,
+        };
+        if redis_url.is_none() && !database_url.starts_with("sqlite:") {
+            // The embedded queue lives in the SQLite file; with PostgreSQL there is
+            // no such file, and a queue that silently did nothing would lose jobs.
+            return Err(ConfigError::new(
+                "REDIS_URL",
+                "required when DATABASE_URL is PostgreSQL (the embedded queue needs SQLite)",
+            ));
+        }
+
+        let (bind_addr, public_base_url) = http::addresses(&vars)?;
+        let storage = storage::read(&vars, &data_dir)?;
+        let mail = delivery::mail(&vars)?;
+        let sms = delivery::sms(&vars)?;
+        let clamd_addr = delivery::clamd(&vars)?;
+        let limits = http::limits(&vars)?;
+        let graphql = http::graphql(&vars)?;
+        let cors_origins = http::cors_origins(&vars)?;
+        let log_format = match vars
+            .get("PORTAL_LOG_FORMAT")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "PORTAL_LOG_FORMAT",
+                    format!("expected pretty or json, got {other:?}"),
+                ));
+            }
+        };
+        let jobs = jobs::read(&vars)?;
+
+        Ok(Self {
+            database_url: SecretString::from(database_url),
+            redis_url,
+            data_dir,
+            storage,
+            mail,
+            sms,
+            clamd_addr,
+            public_base_url,
+            bind_addr,
+            limits,
+            graphql,
+            cors_origins,
+            trusted_proxy_hops: vars.parse("PORTAL_TRUSTED_PROXY_HOPS", 0)?,
+            log_format,
+            jobs,
+        })
+    }
+
+    /// Whether the database is SQLite (the embedded mode).
+    pub fn is_sqlite(&self) -> bool {
+        use secrecy::ExposeSecret;
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+
+    /// Folder of the embedded email and SMS outbox.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn empty_environment_gives_the_embedded_defaults() {
+        let c = config(&[]).unwrap();
+        assert!(c.is_sqlite());
+        assert!(c.redis_url.is_none());
+        assert!(matches!(c.storage, StorageConfig::Local { .. }));
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_base_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.limits.max_batch_size, 10);
+        assert_eq!(c.limits.max_upload_bytes, 55 * 1024 * 1024);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("PORTAL_MAX_BATCH_SIZE", "ten")], "PORTAL_MAX_BATCH_SIZE"),
+            (&[("PORTAL_MAX_BATCH_SIZE", "0")], "PORTAL_MAX_BATCH_SIZE"),
+            (&[("PORTAL_GRAPHIQL", "maybe")], "PORTAL_GRAPHIQL"),
+            (&[("PORTAL_BIND_ADDR", "localhost")], "PORTAL_BIND_ADDR"),
+            (&[("PORTAL_BIND_ADRR", "127.0.0.1:1")], "PORTAL_BIND_ADRR"),
+            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[("DATABASE_URL", "postgres://db/x")], "REDIS_URL"),
+            (&[("PORTAL_S3_ENDPOINT", "http://s3")], "PORTAL_S3_ENDPOINT"),
+            (
+                &[("PORTAL_S3_BUCKET", "b"), ("PORTAL_S3_ACCESS_KEY_ID", "k")],
+                "PORTAL_S3_SECRET_ACCESS_KEY",
+            ),
+            (
+                &[("PORTAL_SMS_PROVIDER_URL", "https://sms")],
+                "PORTAL_SMS_API_KEY",
+            ),
+            (&[("PORTAL_SMTP_URL", "http://mail")], "PORTAL_SMTP_URL"),
+            (&[("PORTAL_CLAMD_ADDR", "clamd")], "PORTAL_CLAMD_ADDR"),
+            (
+                &[("PORTAL_CORS_ORIGINS", "not a url")],
+                "PORTAL_CORS_ORIGINS",
+            ),
+            (&[("PORTAL_LOG_FORMAT", "xml")], "PORTAL_LOG_FORMAT"),
+        ];
+        for (vars, expected) in cases {
+            let err = config(vars).expect_err(expected);
+            assert_eq!(err.variable, *expected, "{err}");
+        }
+    }
+
+    #[test]
+    fn production_settings_are_read() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://postgres@db/portal"),
+            ("REDIS_URL", "redis://cache:6379"),
+            ("PORTAL_S3_BUCKET", "docs"),
+            ("PORTAL_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("PORTAL_S3_FORCE_PATH_STYLE", "true"),
+            (
+                "PORTAL_CORS_ORIGINS",
+                "https://a.example, https://b.example/",
+            ),
+            ("PORTAL_LOG_FORMAT", "json"),
+            ("PORTAL_INTROSPECTION", "false"),
+        ])
+        .unwrap();
+        assert!(!c.is_sqlite());
+        assert!(
+            matches!(&c.storage, StorageConfig::S3(s) if s.force_path_style && s.bucket == "docs")
+        );
+        assert_eq!(
+            c.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(!c.graphql.introspection);
+    }
+}
