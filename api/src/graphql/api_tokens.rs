@@ -9,12 +9,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{
-    ContextExt,
-    enums::Permission,
-    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
-    users::{actor, reject},
-};
+use super::{ContextExt, enums::Permission, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id};
 use crate::{
     policy,
     users::api_tokens::{self, TokenWithPermissions},
@@ -118,9 +113,9 @@ impl ApiTokensMutation {
         let admin = policy::api_tokens::admin(ctx.viewer())?;
         let permissions = input.permissions.into_iter().map(Into::into).collect();
         let (token, created) =
-            api_tokens::create(&ctx.app().db, &admin, &actor(ctx), &input.name, permissions)
+            api_tokens::create(&ctx.app().db, &admin, &ctx.caller().actor, &input.name, permissions)
                 .await
-                .map_err(|r| reject(ctx, r))?;
+                .map_err(|r| ctx.reject(r))?;
         Ok(CreateApiTokenPayload {
             token,
             api_token: created.into(),
@@ -131,7 +126,7 @@ impl ApiTokensMutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
         let admin = policy::api_tokens::admin(ctx.viewer())?;
         let id = parse_id(&id, "API token")?;
-        Ok(api_tokens::revoke(&ctx.app().db, &admin, &actor(ctx), id)
+        Ok(api_tokens::revoke(&ctx.app().db, &admin, &ctx.caller().actor, id)
             .await?
             .into())
     }

@@ -12,15 +12,7 @@ use chrono::{DateTime, Utc};
 
 use entities::payment_arrangement;
 
-use super::{
-    ContextExt,
-    cases::{connection, decode_offset, load},
-    loaders::{ArrangementEventsKey, TenantKey, prefetch},
-    money::Money,
-    properties::{Tenant, input_id, organisation_arg},
-    scalars::{page_size, parse_id},
-    users::actor,
-};
+use super::{ContextExt, loaders::{ArrangementEventsKey, TenantKey, prefetch}, money::Money, pagination::{connection, decode_offset, page_size}, properties::Tenant, scalars::{input_id, organisation_arg, parse_id}};
 use crate::{
     policy,
     tenancy::{
@@ -76,7 +68,7 @@ impl PaymentArrangement {
     }
     /// The tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
-        Ok(load(ctx, TenantKey(self.0.tenant_id)).await?.map(Tenant))
+        Ok(ctx.load(TenantKey(self.0.tenant_id)).await?.map(Tenant))
     }
     /// Why the landlord applied.
     async fn reason(&self) -> &str {
@@ -119,7 +111,7 @@ impl PaymentArrangement {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<PaymentArrangementEvent>> {
-        Ok(load(ctx, ArrangementEventsKey(self.0.id))
+        Ok(ctx.load(ArrangementEventsKey(self.0.id))
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -229,7 +221,7 @@ impl ArrangementsMutation {
             arrears_pence: input.arrears.pence("input.arrears")?,
         };
         Ok(PaymentArrangement(
-            tenancy::arrangements::apply(ctx.app(), ctx.viewer(), &actor(ctx), application).await?,
+            tenancy::arrangements::apply(ctx.app(), ctx.viewer(), &ctx.caller().actor, application).await?,
         ))
     }
 
@@ -252,7 +244,7 @@ impl ArrangementsMutation {
         let rows = crate::documents::attach_arrangement_evidence(
             app,
             ctx.viewer(),
-            &actor(ctx),
+            &ctx.caller().actor,
             arrangement.id,
             files,
         )
@@ -273,7 +265,7 @@ impl ArrangementsMutation {
             tenancy::arrangements::decide(
                 ctx.app(),
                 ctx.viewer(),
-                &actor(ctx),
+                &ctx.caller().actor,
                 id,
                 Decision::Approve(note),
             )
@@ -295,7 +287,7 @@ impl ArrangementsMutation {
             tenancy::arrangements::decide(
                 ctx.app(),
                 ctx.viewer(),
-                &actor(ctx),
+                &ctx.caller().actor,
                 id,
                 Decision::Reject(reason),
             )

@@ -10,10 +10,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{
-    ContextExt,
-    scalars::{decode_cursor, encode_cursor, page_size},
-};
+use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}};
 use crate::{
     error::{ApiError, ApiResult},
     policy,

@@ -18,17 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
 
-use super::{
-    ContextExt,
-    loaders::{
-        CaseworkLoader, MessagesKey, OrganisationKey, PartiesKey, PartyView, RequestLoader,
-        TasksKey, UnreadKey, UserKey, prefetch_cases,
-    },
-    messages::Message,
-    scalars::{page_size, parse_id},
-    tasks::Task,
-    users::actor,
-};
+use super::{ContextExt, loaders::{DbLoader, MessagesKey, OrganisationKey, PartiesKey, PartyView, RequestLoader, TasksKey, UnreadKey, UserKey, prefetch_cases}, messages::Message, pagination::{connection, decode_offset, page_size}, scalars::{input_id, opt_input_id, parse_id}, tasks::Task};
 use crate::{
     casework::{
         self, MAX_SHORT,
@@ -37,64 +27,6 @@ use crate::{
     error::{ApiError, ApiResult},
     policy::{self, cases::Caller},
 };
-
-/// Loads one value through the casework loader.
-pub(crate) async fn load<K>(
-    ctx: &Context<'_>,
-    key: K,
-) -> ApiResult<Option<<CaseworkLoader as Loader<K>>::Value>>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    CaseworkLoader: Loader<K, Error = super::loaders::LoadError>,
-{
-    let loaded = match ctx.data_opt::<RequestLoader>() {
-        Some(request) => request.0.load_one(key).await,
-        None => {
-            ctx.data_unchecked::<DataLoader<CaseworkLoader>>()
-                .load_one(key)
-                .await
-        }
-    };
-    loaded.map_err(|e| ApiError::Internal(anyhow::Error::new(e)))
-}
-
-/// The caller of a casework field.
-pub(crate) fn caller(ctx: &Context<'_>) -> ApiResult<Caller> {
-    policy::cases::caller(ctx.viewer())
-}
-
-/// An opaque cursor for the row after `offset` rows.
-pub(crate) fn offset_cursor(offset: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o{offset}"))
-}
-
-/// The offset a cursor made by [`offset_cursor`] stands for.
-pub(crate) fn decode_offset(cursor: Option<&str>) -> ApiResult<u64> {
-    let Some(cursor) = cursor else { return Ok(0) };
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix('o').and_then(|n| n.parse::<u64>().ok()))
-        .map(|n| n + 1)
-        .ok_or_else(|| ApiError::bad_input("after", "Not a cursor returned by this API."))
-}
-
-/// Builds a connection from a page of rows starting at `offset`.
-pub(crate) fn connection<T, N: async_graphql::OutputType>(
-    rows: Vec<T>,
-    offset: u64,
-    has_next: bool,
-    node: impl Fn(T) -> N,
-) -> Connection<String, N, EmptyFields, EmptyFields> {
-    let mut connection = Connection::new(offset > 0, has_next);
-    connection.edges.extend(
-        rows.into_iter()
-            .enumerate()
-            .map(|(i, row)| Edge::new(offset_cursor(offset + i as u64), node(row))),
-    );
-    connection
-}
 
 /// Which side of a case a party (or a task's assignee) is on.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -242,14 +174,14 @@ pub struct Case(pub case::Model);
 
 impl Case {
     async fn parties_of(&self, ctx: &Context<'_>) -> ApiResult<Vec<PartyView>> {
-        Ok(load(ctx, PartiesKey(self.0.id)).await?.unwrap_or_default())
+        Ok(ctx.load(PartiesKey(self.0.id)).await?.unwrap_or_default())
     }
 
     pub(crate) async fn tasks_of(
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<entities::task::Model>> {
-        Ok(load(ctx, TasksKey(self.0.id, caller(ctx)?))
+        Ok(ctx.load(TasksKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or_default())
     }
@@ -330,7 +262,7 @@ impl Case {
         let Some(org) = self.0.landlord_organisation_id else {
             return Ok(None);
         };
-        Ok(load(ctx, OrganisationKey(org)).await?.map(|o| o.name))
+        Ok(ctx.load(OrganisationKey(org)).await?.map(|o| o.name))
     }
     /// The resident (main contact): name and address.
     async fn resident(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
@@ -349,7 +281,7 @@ impl Case {
         let Some(org) = self.0.landlord_organisation_id else {
             return Ok(None);
         };
-        Ok(load(ctx, OrganisationKey(org)).await?.map(|o| Contact {
+        Ok(ctx.load(OrganisationKey(org)).await?.map(|o| Contact {
             name: o.name,
             address: Some(o.address),
         }))
@@ -359,7 +291,7 @@ impl Case {
         let Some(owner) = self.0.owner_user_id else {
             return Ok(None);
         };
-        Ok(load(ctx, UserKey(owner)).await?.map(|u| CaseOwner {
+        Ok(ctx.load(UserKey(owner)).await?.map(|u| CaseOwner {
             id: ID(u.id.to_string()),
             name: format!("{} {}", u.first_name, u.last_name),
             team: u.staff_team,
@@ -400,7 +332,7 @@ impl Case {
     }
     /// The message thread I may see, oldest first.
     async fn messages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Message>> {
-        Ok(load(ctx, MessagesKey(self.0.id, caller(ctx)?))
+        Ok(ctx.load(MessagesKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -417,7 +349,7 @@ impl Case {
     }
     /// My unread messages on the case.
     async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(load(ctx, UnreadKey(self.0.id, caller(ctx)?))
+        Ok(ctx.load(UnreadKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or(0))
     }
@@ -467,7 +399,7 @@ impl CasesQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Case, EmptyFields, EmptyFields>> {
-        let caller = caller(ctx)?;
+        let caller = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = filter.unwrap_or_default();
@@ -521,7 +453,7 @@ impl CasesQuery {
         // rounds rather than one statement per field as each resolves.
         prefetch_cases(
             ctx,
-            caller(ctx)?,
+            ctx.reader()?,
             std::slice::from_ref(&found),
             ctx.look_ahead(),
         )
@@ -537,7 +469,7 @@ impl CasesQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, HomeItem, EmptyFields, EmptyFields>> {
-        let caller = caller(ctx)?;
+        let caller = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = Filter {
@@ -558,7 +490,7 @@ impl CasesQuery {
             || node.field("overdue").exists()
         {
             let tasks: Vec<_> = futures::future::try_join_all(
-                rows.iter().map(|c| load(ctx, TasksKey(c.id, caller))),
+                rows.iter().map(|c| ctx.load(TasksKey(c.id, caller))),
             )
             .await?
             .into_iter()
@@ -614,14 +546,6 @@ pub enum CasePartyInput {
     OrganisationId(ID),
 }
 
-fn input_id(id: &ID, field: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id."))
-}
-
-fn opt_id(id: Option<&ID>, field: &str) -> ApiResult<Option<uuid::Uuid>> {
-    id.map(|id| input_id(id, field)).transpose()
-}
-
 /// Case mutations (staff).
 #[derive(Default)]
 pub struct CasesMutation;
@@ -640,15 +564,15 @@ impl CasesMutation {
             stage: input.stage,
             status_label: input.status_label,
             category: input.category,
-            resident_user_id: opt_id(input.resident_user_id.as_ref(), "input.residentUserId")?,
-            landlord_organisation_id: opt_id(
+            resident_user_id: opt_input_id(input.resident_user_id.as_ref(), "input.residentUserId")?,
+            landlord_organisation_id: opt_input_id(
                 input.landlord_organisation_id.as_ref(),
                 "input.landlordOrganisationId",
             )?,
-            owner_user_id: opt_id(input.owner_user_id.as_ref(), "input.ownerUserId")?,
+            owner_user_id: opt_input_id(input.owner_user_id.as_ref(), "input.ownerUserId")?,
         };
         Ok(Case(
-            casework::cases::create(ctx.app(), ctx.viewer(), &actor(ctx), new).await?,
+            casework::cases::create(ctx.app(), ctx.viewer(), &ctx.caller().actor, new).await?,
         ))
     }
 
@@ -668,7 +592,7 @@ impl CasesMutation {
             category: input.category,
         };
         Ok(Case(
-            casework::cases::update(ctx.app(), ctx.viewer(), &actor(ctx), id, changes).await?,
+            casework::cases::update(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, changes).await?,
         ))
     }
 
@@ -683,7 +607,7 @@ impl CasesMutation {
         let id = parse_id(&case_id, "Case")?;
         let owner = input_id(&owner_user_id, "ownerUserId")?;
         Ok(Case(
-            casework::cases::assign_owner(ctx.app(), ctx.viewer(), &actor(ctx), id, owner).await?,
+            casework::cases::assign_owner(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, owner).await?,
         ))
     }
 
@@ -704,7 +628,7 @@ impl CasesMutation {
                 NewParty::Landlord(input_id(o, "input.organisationId")?)
             }
         };
-        casework::cases::add_party(ctx.app(), ctx.viewer(), &actor(ctx), id, who).await?;
+        casework::cases::add_party(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, who).await?;
         Ok(Case(
             casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?,
         ))
@@ -719,7 +643,7 @@ impl CasesMutation {
         policy::cases::can_manage(ctx.viewer())?;
         let id = parse_id(&party_id, "Case party")?;
         Ok(Case(
-            casework::cases::remove_party(ctx.app(), ctx.viewer(), &actor(ctx), id).await?,
+            casework::cases::remove_party(ctx.app(), ctx.viewer(), &ctx.caller().actor, id).await?,
         ))
     }
 
@@ -728,7 +652,7 @@ impl CasesMutation {
         policy::cases::can_manage(ctx.viewer())?;
         let id = parse_id(&id, "Case")?;
         Ok(Case(
-            casework::cases::set_closed(ctx.app(), ctx.viewer(), &actor(ctx), id, true).await?,
+            casework::cases::set_closed(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, true).await?,
         ))
     }
 
@@ -737,7 +661,7 @@ impl CasesMutation {
         policy::cases::can_manage(ctx.viewer())?;
         let id = parse_id(&id, "Case")?;
         Ok(Case(
-            casework::cases::set_closed(ctx.app(), ctx.viewer(), &actor(ctx), id, false).await?,
+            casework::cases::set_closed(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, false).await?,
         ))
     }
 }

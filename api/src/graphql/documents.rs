@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use entities::document;
 
-use super::{ContextExt, cases::load, loaders::UserKey, scalars::parse_id, users::actor};
+use super::{ContextExt, loaders::UserKey, scalars::parse_id};
 use crate::{
     audit::{self, Entry},
     documents::{self, NewFile},
@@ -101,7 +101,7 @@ impl Document {
     }
     /// The uploader's name.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(load(ctx, UserKey(self.0.uploaded_by_user_id))
+        Ok(ctx.load(UserKey(self.0.uploaded_by_user_id))
             .await?
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default())
@@ -145,7 +145,7 @@ impl Document {
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("download url")))?;
         audit::record(
             &app.db,
-            &actor(ctx),
+            &ctx.caller().actor,
             Entry {
                 action: "document.download_url",
                 target_type: "document",
@@ -225,7 +225,7 @@ pub(crate) fn new_files(
 /// request's loader, so a page of cases costs one statement).
 pub(crate) async fn case_documents(ctx: &Context<'_>, case_id: Uuid) -> ApiResult<Vec<Document>> {
     let caller = policy::cases::caller(ctx.viewer())?;
-    Ok(load(ctx, super::loaders::DocumentsKey(case_id, caller))
+    Ok(ctx.load(super::loaders::DocumentsKey(case_id, caller))
         .await?
         .unwrap_or_default()
         .into_iter()
@@ -291,7 +291,7 @@ impl DocumentsMutation {
         let rows = documents::upload_to_case(
             ctx.app(),
             ctx.viewer(),
-            &actor(ctx),
+            &ctx.caller().actor,
             case_id,
             files,
             shared_with_parties.unwrap_or(false),
@@ -329,7 +329,7 @@ impl DocumentsMutation {
         let doc = sea_orm::ActiveModelTrait::update(active, &txn).await?;
         audit::record(
             &txn,
-            &actor(ctx),
+            &ctx.caller().actor,
             Entry {
                 action: "document.share",
                 target_type: "document",

@@ -10,11 +10,7 @@ use chrono::{DateTime, Utc};
 
 use entities::{ExportStatus, payment_export};
 
-use super::{
-    ContextExt,
-    payments::PaymentFilter,
-    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
-};
+use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, payments::PaymentFilter, scalars::{organisation_arg, parse_id}};
 use crate::{exports, payments::search::PaymentFilterInput};
 
 /// Where an export is in its life.
@@ -121,10 +117,6 @@ impl PaymentExportFilter {
     }
 }
 
-fn organisation(id: Option<&ID>) -> async_graphql::Result<Option<uuid::Uuid>> {
-    Ok(id.map(|id| parse_id(id, "Organisation")).transpose()?)
-}
-
 /// Export queries.
 #[derive(Default)]
 pub struct ExportsQuery;
@@ -157,7 +149,7 @@ impl ExportsQuery {
         let (rows, more) = exports::list(
             ctx.app(),
             ctx.viewer(),
-            organisation(organisation_id.as_ref())?,
+            organisation_arg(organisation_id.as_ref())?,
             after,
             limit,
         )
@@ -191,7 +183,7 @@ impl ExportsMutation {
         let row = exports::request(
             ctx.app(),
             ctx.viewer(),
-            organisation(organisation_id.as_ref())?,
+            organisation_arg(organisation_id.as_ref())?,
             input,
         )
         .await?;

@@ -12,11 +12,7 @@ use chrono::{DateTime, Utc};
 
 use entities::{BulkUpdateStatus, housing_cost_update};
 
-use super::{
-    ContextExt,
-    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
-    users::actor,
-};
+use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id};
 use crate::{
     error::ApiError,
     housing_costs::{self, UploadError, csv_file},
@@ -189,7 +185,7 @@ impl HousingCostsMutation {
         match housing_costs::upload(
             ctx.app(),
             ctx.viewer(),
-            &actor(ctx),
+            &ctx.caller().actor,
             &value.filename,
             value.content_type.as_deref(),
             bytes,

@@ -137,15 +137,6 @@ impl Session {
     }
 }
 
-/// The request's client (address, user agent, request id).
-fn client(ctx: &Context<'_>) -> ClientInfo {
-    ctx.data_opt::<ClientInfo>().cloned().unwrap_or(ClientInfo {
-        ip: None,
-        user_agent: None,
-        request_id: String::new(),
-    })
-}
-
 async fn login_result(ctx: &Context<'_>, step: SignInStep) -> async_graphql::Result<LoginResult> {
     Ok(match step {
         SignInStep::SignedIn { token, user_id } => LoginResult::SignedIn(SignedIn {
@@ -196,7 +187,7 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: LoginInput,
     ) -> async_graphql::Result<LoginResult> {
-        let step = login::login(ctx.app(), &client(ctx), &input.email, &input.password).await?;
+        let step = login::login(ctx.app(), &ctx.client(), &input.email, &input.password).await?;
         login_result(ctx, step).await
     }
 
@@ -208,7 +199,7 @@ impl IdentityMutation {
         #[graphql(secret)] challenge_token: String,
         #[graphql(secret)] code: String,
     ) -> async_graphql::Result<LoginResult> {
-        let step = login::verify(ctx.app(), &client(ctx), &challenge_token, &code).await?;
+        let step = login::verify(ctx.app(), &ctx.client(), &challenge_token, &code).await?;
         login_result(ctx, step).await
     }
 
@@ -229,7 +220,7 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         #[graphql(secret)] challenge_token: String,
     ) -> async_graphql::Result<LoginResult> {
-        let step = login::skip(ctx.app(), &client(ctx), &challenge_token).await?;
+        let step = login::skip(ctx.app(), &ctx.client(), &challenge_token).await?;
         login_result(ctx, step).await
     }
 
@@ -257,7 +248,7 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         email: String,
     ) -> async_graphql::Result<bool> {
-        passwords::forgot(ctx.app(), &client(ctx), &email).await?;
+        passwords::forgot(ctx.app(), &ctx.client(), &email).await?;
         Ok(true)
     }
 
@@ -272,7 +263,7 @@ impl IdentityMutation {
     ) -> async_graphql::Result<bool> {
         passwords::reset(
             ctx.app(),
-            &client(ctx),
+            &ctx.client(),
             &token,
             &new_password,
             &confirmation,
@@ -292,7 +283,7 @@ impl IdentityMutation {
         let auth = policy::require_user(ctx.viewer())?;
         passwords::change(
             ctx.app(),
-            &client(ctx),
+            &ctx.client(),
             ctx.viewer(),
             auth,
             &current_password,
@@ -314,7 +305,7 @@ impl IdentityMutation {
     ) -> async_graphql::Result<LoginResult> {
         let step = passwords::accept_invitation(
             ctx.app(),
-            &client(ctx),
+            &ctx.client(),
             &token,
             &new_password,
             &confirmation,
@@ -326,7 +317,7 @@ impl IdentityMutation {
     /// Signs out: ends the session this request came with.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let auth = policy::require_user(ctx.viewer())?;
-        let actor = Actor::of(ctx.viewer(), &client(ctx));
+        let actor = Actor::of(ctx.viewer(), &ctx.client());
         sessions::logout(&ctx.app().db, auth, &actor).await?;
         Ok(true)
     }
@@ -336,7 +327,7 @@ impl IdentityMutation {
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let auth = policy::require_user(ctx.viewer())?;
         let id = parse_id(&id, "Session")?;
-        let actor = Actor::of(ctx.viewer(), &client(ctx));
+        let actor = Actor::of(ctx.viewer(), &ctx.client());
         sessions::revoke(&ctx.app().db, auth, &actor, id).await?;
         Ok(true)
     }
@@ -368,7 +359,7 @@ impl IdentityMutation {
         let auth = policy::require_user(ctx.viewer())?;
         profile::confirm_two_factor(
             ctx.app(),
-            &client(ctx),
+            &ctx.client(),
             ctx.viewer(),
             auth,
             &challenge_token,
@@ -386,7 +377,7 @@ impl IdentityMutation {
         #[graphql(secret)] password: String,
     ) -> async_graphql::Result<Me> {
         let auth = policy::require_user(ctx.viewer())?;
-        profile::disable_two_factor(ctx.app(), &client(ctx), ctx.viewer(), auth, &password).await?;
+        profile::disable_two_factor(ctx.app(), &ctx.client(), ctx.viewer(), auth, &password).await?;
         Ok(profile::load(&ctx.app().db, auth.id).await?.into())
     }
 }

@@ -10,10 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use entities::outbox_job;
 
-use super::{
-    ContextExt,
-    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
-};
+use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id};
 use crate::{error::ApiError, policy};
 
 /// Where a job is in its life.

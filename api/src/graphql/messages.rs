@@ -9,14 +9,7 @@ use chrono::{DateTime, Utc};
 
 use entities::message;
 
-use super::{
-    ContextExt,
-    cases::{caller, load},
-    documents::{DocumentUploadInput, new_files},
-    loaders::{CaseKey, ReadKey, RepliedKey, UserKey},
-    scalars::parse_id,
-    users::actor,
-};
+use super::{ContextExt, documents::{DocumentUploadInput, new_files}, loaders::{CaseKey, ReadKey, RepliedKey, UserKey}, scalars::parse_id};
 use crate::{
     casework::{self, messages::ReadScope},
     documents,
@@ -55,7 +48,7 @@ impl Message {
     }
     /// The sender's name.
     async fn sender_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(load(ctx, UserKey(self.0.sender_user_id))
+        Ok(ctx.load(UserKey(self.0.sender_user_id))
             .await?
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default())
@@ -66,34 +59,34 @@ impl Message {
         if self.0.parent_message_id.is_some() {
             return Ok(false);
         }
-        Ok(load(ctx, RepliedKey(self.0.id, caller(ctx)?))
+        Ok(ctx.load(RepliedKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or(false))
     }
     /// Whether I may reply now: I am a party, it is a staff message my side
     /// has not replied to, and the case is open ("reply once").
     async fn can_reply(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let caller = caller(ctx)?;
+        let caller = ctx.reader()?;
         if caller.is_staff() || self.0.parent_message_id.is_some() {
             return Ok(false);
         }
-        if load(ctx, RepliedKey(self.0.id, caller))
+        if ctx.load(RepliedKey(self.0.id, caller))
             .await?
             .unwrap_or(false)
         {
             return Ok(false);
         }
-        Ok(load(ctx, CaseKey(self.0.case_id, caller))
+        Ok(ctx.load(CaseKey(self.0.case_id, caller))
             .await?
             .is_some_and(|c| c.closed_at.is_none()))
     }
     /// Whether I have read it (my own messages count as read).
     async fn read(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let me = caller(ctx)?.user_id;
+        let me = ctx.reader()?.user_id;
         if self.0.sender_user_id == me {
             return Ok(true);
         }
-        Ok(load(ctx, ReadKey(self.0.id, me)).await?.unwrap_or(false))
+        Ok(ctx.load(ReadKey(self.0.id, me)).await?.unwrap_or(false))
     }
 }
 
@@ -116,7 +109,7 @@ pub struct UnreadCounts {
 }
 
 async fn unread(ctx: &Context<'_>) -> async_graphql::Result<UnreadCounts> {
-    let caller = caller(ctx)?;
+    let caller = ctx.reader()?;
     let counts = casework::messages::unread_counts(&ctx.app().db, caller, None).await?;
     let mut by_case: Vec<CaseUnread> = counts
         .iter()
@@ -186,7 +179,7 @@ impl MessagesMutation {
         let sent = casework::messages::send(
             ctx.app(),
             ctx.viewer(),
-            &actor(ctx),
+            &ctx.caller().actor,
             case_id,
             &input.subject,
             &input.body,
@@ -212,7 +205,7 @@ impl MessagesMutation {
         let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
         let staged = documents::stage(ctx.app(), files).await?;
         let replied =
-            casework::messages::reply(ctx.app(), ctx.viewer(), &actor(ctx), id, &body, &staged)
+            casework::messages::reply(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, &body, &staged)
                 .await;
         Ok(Message(
             documents::keep_or_discard(ctx.app(), &staged, replied).await?,

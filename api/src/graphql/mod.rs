@@ -17,11 +17,16 @@
 //!   housing-cost updates from an uploaded CSV.
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code.
+//! - Shared plumbing, imported by every resolver module and by no other:
+//!   [`context`] (`ctx.caller()`, `ctx.load()`, …), [`pagination`]
+//!   (cursors, page sizes, connections), [`scalars`] (ids), [`loaders`]
+//!   (DataLoaders by domain), [`enums`], [`money`].
 
 pub mod api_tokens;
 pub mod arrangements;
 pub mod audit;
 pub mod cases;
+pub mod context;
 pub mod documents;
 pub mod enums;
 pub mod errors;
@@ -33,6 +38,7 @@ pub mod loaders;
 pub mod messages;
 pub mod money;
 pub mod organisations;
+pub mod pagination;
 pub mod payments;
 pub mod properties;
 pub mod scalars;
@@ -42,9 +48,11 @@ pub mod tenancy;
 pub mod users;
 pub mod viewer;
 
-use async_graphql::{Context, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
-use crate::{app::AppState, auth::Viewer};
+pub use context::ContextExt;
+
+use crate::app::AppState;
 
 /// Root query type.
 #[derive(MergedObject, Default)]
@@ -113,7 +121,7 @@ pub fn build(state: Option<AppState>, config: &platform::config::Config) -> Port
     if let Some(state) = state {
         // Batches casework relations (no cache: see `loaders`).
         builder = builder.data(async_graphql::dataloader::DataLoader::new(
-            loaders::CaseworkLoader::new(state.db.clone()),
+            loaders::DbLoader::new(state.db.clone()),
             tokio::spawn,
         ));
         builder = builder.data(state);
@@ -126,21 +134,4 @@ pub fn sdl() -> String {
     let config = platform::config::Config::from_vars(std::iter::empty())
         .expect("the empty configuration is valid");
     build(None, &config).sdl()
-}
-
-/// Accessors for what every resolver needs from the context.
-pub trait ContextExt {
-    /// Application state.
-    fn app(&self) -> &AppState;
-    /// The caller.
-    fn viewer(&self) -> &Viewer;
-}
-
-impl ContextExt for Context<'_> {
-    fn app(&self) -> &AppState {
-        self.data_unchecked::<AppState>()
-    }
-    fn viewer(&self) -> &Viewer {
-        self.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous)
-    }
 }

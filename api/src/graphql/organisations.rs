@@ -11,11 +11,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{
-    ContextExt,
-    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
-    users::{UserAccount, actor, reject},
-};
+use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id, users::UserAccount};
 use crate::{
     policy,
     users::organisations::{self, NewOrganisation, OrganisationWithDomains},
@@ -163,9 +159,9 @@ impl OrganisationsMutation {
             lead_last_name: input.lead_administrator.last_name,
             lead_email: input.lead_administrator.email,
         };
-        let (organisation, lead) = organisations::create(&ctx.app().db, &actor(ctx), input)
+        let (organisation, lead) = organisations::create(&ctx.app().db, &ctx.caller().actor, input)
             .await
-            .map_err(|r| reject(ctx, r))?;
+            .map_err(|r| ctx.reject(r))?;
         Ok(CreateOrganisationPayload {
             organisation: organisation.into(),
             lead_administrator: lead.into(),
@@ -183,9 +179,9 @@ impl OrganisationsMutation {
     ) -> async_graphql::Result<Organisation> {
         policy::organisations::can_administer(ctx.viewer())?;
         let id = parse_id(&organisation_id, "Organisation")?;
-        organisations::update_domains(&ctx.app().db, &actor(ctx), id, &domains)
+        organisations::update_domains(&ctx.app().db, &ctx.caller().actor, id, &domains)
             .await
             .map(Organisation::from)
-            .map_err(|r| reject(ctx, r))
+            .map_err(|r| ctx.reject(r))
     }
 }

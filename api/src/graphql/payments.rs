@@ -16,13 +16,7 @@ use uuid::Uuid;
 
 use entities::payment;
 
-use super::{
-    ContextExt,
-    money::Money,
-    properties::input_id,
-    scalars::{page_size, parse_id},
-    users::actor,
-};
+use super::{ContextExt, money::Money, pagination::page_size, scalars::{input_id, parse_id}};
 use crate::{
     error::ApiResult,
     payments::{
@@ -259,7 +253,7 @@ impl PaymentsMutation {
         Ok(record::record(
             ctx.app(),
             ctx.viewer(),
-            &actor(ctx),
+            &ctx.caller().actor,
             organisation_id,
             payments,
         )

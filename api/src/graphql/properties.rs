@@ -14,14 +14,7 @@ use chrono::{DateTime, Utc};
 
 use entities::{property, tenant};
 
-use super::{
-    ContextExt,
-    cases::{connection, decode_offset, load},
-    loaders::{PropertyKey, prefetch},
-    money::Money,
-    scalars::{page_size, parse_id},
-    users::actor,
-};
+use super::{ContextExt, loaders::{PropertyKey, prefetch}, money::Money, pagination::{connection, decode_offset, page_size}, scalars::{organisation_arg, parse_id}};
 use crate::{
     casework::MAX_SHORT,
     error::{ApiError, ApiResult},
@@ -49,17 +42,6 @@ pub enum RentFrequency {
     Quarterly,
     /// Every year.
     Yearly,
-}
-
-/// An id given as input (`BAD_USER_INPUT` on `field` when malformed).
-pub(crate) fn input_id(id: &ID, field: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id."))
-}
-
-/// An optional organisation id argument. A malformed one names nothing the
-/// caller may see: `NOT_FOUND`, like any other id.
-pub(crate) fn organisation_arg(id: Option<&ID>) -> ApiResult<Option<uuid::Uuid>> {
-    id.map(|id| parse_id(id, "Organisation")).transpose()
 }
 
 /// A search text of at most 200 characters; blank means none.
@@ -166,7 +148,7 @@ impl Tenant {
         let Some(id) = self.0.property_id else {
             return Ok(None);
         };
-        Ok(load(ctx, PropertyKey(id)).await?.map(Property))
+        Ok(ctx.load(PropertyKey(id)).await?.map(Property))
     }
     /// When the tenant was added.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -343,7 +325,7 @@ impl PropertiesMutation {
             rent_frequency: input.rent_frequency.into(),
         };
         Ok(Property(
-            tenancy::properties::add(ctx.app(), ctx.viewer(), &actor(ctx), fields).await?,
+            tenancy::properties::add(ctx.app(), ctx.viewer(), &ctx.caller().actor, fields).await?,
         ))
     }
 
@@ -374,7 +356,7 @@ impl PropertiesMutation {
             rent_frequency: input.rent_frequency.map(Into::into),
         };
         Ok(Property(
-            tenancy::properties::update(ctx.app(), ctx.viewer(), &actor(ctx), id, changes).await?,
+            tenancy::properties::update(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, changes).await?,
         ))
     }
 
@@ -384,7 +366,7 @@ impl PropertiesMutation {
         policy::properties::can_manage(ctx.viewer())?;
         let id = parse_id(&id, "Property")?;
         Ok(Property(
-            tenancy::properties::remove(ctx.app(), ctx.viewer(), &actor(ctx), id).await?,
+            tenancy::properties::remove(ctx.app(), ctx.viewer(), &ctx.caller().actor, id).await?,
         ))
     }
 }

@@ -41,11 +41,7 @@ use uuid::Uuid;
 
 use entities::{UserStatus, case, message, session, task, user};
 
-use super::{
-    ContextExt,
-    messages::{CaseUnread, Message, UnreadCounts},
-    tasks::Task,
-};
+use super::{ContextExt, messages::{CaseUnread, Message, UnreadCounts}, tasks::Task};
 use crate::{
     app::AppState,
     auth::Viewer,

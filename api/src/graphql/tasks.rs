@@ -14,13 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::task;
 
-use super::{
-    ContextExt,
-    cases::{Case, PartyKind, caller, connection, decode_offset, load},
-    loaders::{CaseKey, OrganisationKey, UserKey},
-    scalars::{page_size, parse_id},
-    users::actor,
-};
+use super::{ContextExt, cases::{Case, PartyKind}, loaders::{CaseKey, OrganisationKey, UserKey}, pagination::{connection, decode_offset, page_size}, scalars::parse_id};
 use crate::{
     casework::{
         self,
@@ -79,10 +73,10 @@ impl Task {
     async fn assignee_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(
             match (self.0.assignee_user_id, self.0.assignee_organisation_id) {
-                (Some(u), _) => load(ctx, UserKey(u))
+                (Some(u), _) => ctx.load(UserKey(u))
                     .await?
                     .map(|u| format!("{} {}", u.first_name, u.last_name)),
-                (_, Some(o)) => load(ctx, OrganisationKey(o)).await?.map(|o| o.name),
+                (_, Some(o)) => ctx.load(OrganisationKey(o)).await?.map(|o| o.name),
                 _ => None,
             },
         )
@@ -110,7 +104,7 @@ impl Task {
     /// The case.
     async fn case(&self, ctx: &Context<'_>) -> async_graphql::Result<Case> {
         Ok(Case(
-            load(ctx, CaseKey(self.0.case_id, caller(ctx)?))
+            ctx.load(CaseKey(self.0.case_id, ctx.reader()?))
                 .await?
                 .ok_or(ApiError::NotFound("Case"))?,
         ))
@@ -187,7 +181,7 @@ impl TasksQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Task, EmptyFields, EmptyFields>> {
-        let caller = caller(ctx)?;
+        let caller = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = filter.unwrap_or_default();
@@ -239,7 +233,7 @@ impl TasksMutation {
             assignee: assignee(&input.assignee, "input.assignee")?,
         };
         Ok(Task(
-            casework::tasks::create(ctx.app(), ctx.viewer(), &actor(ctx), case_id, new).await?,
+            casework::tasks::create(ctx.app(), ctx.viewer(), &ctx.caller().actor, case_id, new).await?,
         ))
     }
 
@@ -264,7 +258,7 @@ impl TasksMutation {
             }
         };
         Ok(Task(
-            casework::tasks::review(ctx.app(), ctx.viewer(), &actor(ctx), id, decision).await?,
+            casework::tasks::review(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, decision).await?,
         ))
     }
 
@@ -272,7 +266,7 @@ impl TasksMutation {
     async fn complete_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
         Ok(Task(
-            casework::tasks::complete(ctx.app(), ctx.viewer(), &actor(ctx), id).await?,
+            casework::tasks::complete(ctx.app(), ctx.viewer(), &ctx.caller().actor, id).await?,
         ))
     }
 
@@ -286,7 +280,7 @@ impl TasksMutation {
     ) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
         Ok(Task(
-            casework::tasks::report_unable(ctx.app(), ctx.viewer(), &actor(ctx), id, &reason)
+            casework::tasks::report_unable(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, &reason)
                 .await?,
         ))
     }

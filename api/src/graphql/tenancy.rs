@@ -11,15 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::tenancy_request;
 
-use super::{
-    ContextExt,
-    cases::{connection, decode_offset, load},
-    loaders::{TenantKey, prefetch},
-    money::{Money, optional_pence},
-    properties::{RentFrequency, Tenant, input_id, organisation_arg, search_text},
-    scalars::{page_size, parse_id},
-    users::actor,
-};
+use super::{ContextExt, loaders::{TenantKey, prefetch}, money::{Money, optional_pence}, pagination::{connection, decode_offset, page_size}, properties::{RentFrequency, Tenant, search_text}, scalars::{input_id, organisation_arg, parse_id}};
 use crate::{
     casework, policy,
     tenancy::{
@@ -76,11 +68,11 @@ impl TenancyRequest {
     }
     /// The tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
-        Ok(load(ctx, TenantKey(self.0.tenant_id)).await?.map(Tenant))
+        Ok(ctx.load(TenantKey(self.0.tenant_id)).await?.map(Tenant))
     }
     /// The tenant's name ("First Last").
     async fn tenant_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(load(ctx, TenantKey(self.0.tenant_id))
+        Ok(ctx.load(TenantKey(self.0.tenant_id))
             .await?
             .map(|t| tenancy::tenants::full_name(&t)))
     }
@@ -273,7 +265,7 @@ impl TenancyMutation {
             due_date: input.due_date,
         };
         Ok(TenancyRequest(
-            tenancy::requests::raise(ctx.app(), ctx.viewer(), &actor(ctx), new).await?,
+            tenancy::requests::raise(ctx.app(), ctx.viewer(), &ctx.caller().actor, new).await?,
         ))
     }
 
@@ -303,7 +295,7 @@ impl TenancyMutation {
             tenancy::requests::answer(
                 ctx.app(),
                 ctx.viewer(),
-                &actor(ctx),
+                &ctx.caller().actor,
                 id,
                 Answer::Details(details),
             )
@@ -321,7 +313,7 @@ impl TenancyMutation {
         policy::tenancy::can_answer(ctx.viewer())?;
         let id = parse_id(&request_id, "Tenancy request")?;
         Ok(TenancyRequest(
-            tenancy::requests::answer(ctx.app(), ctx.viewer(), &actor(ctx), id, Answer::NotTenant)
+            tenancy::requests::answer(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, Answer::NotTenant)
                 .await?,
         ))
     }

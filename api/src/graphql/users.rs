@@ -16,11 +16,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{
-    ContextExt,
-    enums::{Permission, TwoFactorMethod, UserKind, UserStatus},
-    scalars::{decode_cursor, encode_cursor, page_size, parse_id},
-};
+use super::{ContextExt, enums::{Permission, TwoFactorMethod, UserKind, UserStatus}, pagination::{decode_cursor, encode_cursor, page_size}, scalars::{organisation_arg, parse_id}};
 use crate::{
     audit::Actor,
     auth::ClientInfo,
@@ -116,41 +112,6 @@ pub struct InviteUserInput {
     pub permissions: Vec<Permission>,
 }
 
-/// Turns a [`Rejection`] into the resolver's error. Each extra error (one
-/// per further input field at fault) is added to the response beside it, so
-/// the client sees every field at once.
-pub(crate) fn reject(ctx: &Context<'_>, rejection: Rejection) -> async_graphql::Error {
-    let mut errors = rejection.0.into_iter();
-    let Some(first) = errors.next() else {
-        return ApiError::Internal(anyhow::anyhow!("empty rejection")).into();
-    };
-    for extra in errors {
-        let error = extra.extend().into_server_error(ctx.item.pos);
-        ctx.add_error(ctx.set_error_path(error));
-    }
-    first.into()
-}
-
-/// The audit actor of this request.
-pub(crate) fn actor(ctx: &Context<'_>) -> Actor {
-    match ctx.data_opt::<ClientInfo>() {
-        Some(client) => Actor::of(ctx.viewer(), client),
-        None => Actor::of(
-            ctx.viewer(),
-            &ClientInfo {
-                ip: None,
-                user_agent: None,
-                request_id: String::new(),
-            },
-        ),
-    }
-}
-
-/// Parses an optional organisation id; a malformed one names nothing.
-pub(crate) fn parse_organisation_id(id: Option<&ID>) -> Result<Option<Uuid>, ApiError> {
-    id.map(|id| parse_id(id, "Organisation")).transpose()
-}
-
 /// User-management queries.
 #[derive(Default)]
 pub struct UsersQuery;
@@ -170,7 +131,7 @@ impl UsersQuery {
         let manager = policy::users::manager(ctx.viewer(), UserAction::View)?;
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        let organisation_id = parse_organisation_id(organisation_id.as_ref())?;
+        let organisation_id = organisation_arg(organisation_id.as_ref())?;
         let (users, has_next) =
             accounts::list(&ctx.app().db, &manager, organisation_id, limit, after).await?;
         let mut connection = Connection::new(false, has_next);
@@ -202,10 +163,10 @@ async fn change(
 ) -> async_graphql::Result<UserAccount> {
     let manager = policy::users::manager(ctx.viewer(), change.action())?;
     let id = parse_id(user_id, "User")?;
-    accounts::apply(&ctx.app().db, &manager, &actor(ctx), id, change)
+    accounts::apply(&ctx.app().db, &manager, &ctx.caller().actor, id, change)
         .await
         .map(UserAccount::from)
-        .map_err(|r| reject(ctx, r))
+        .map_err(|r| ctx.reject(r))
 }
 
 /// User-management mutations. Nobody can change their own account here;
@@ -226,17 +187,17 @@ impl UsersMutation {
     ) -> async_graphql::Result<UserAccount> {
         let manager = policy::users::manager(ctx.viewer(), UserAction::Invite)?;
         let input = InviteInput {
-            organisation_id: parse_organisation_id(input.organisation_id.as_ref())?,
+            organisation_id: organisation_arg(input.organisation_id.as_ref())?,
             first_name: input.first_name,
             last_name: input.last_name,
             email: input.email,
             email_confirmation: input.email_confirmation,
             permissions: input.permissions.into_iter().map(Into::into).collect(),
         };
-        accounts::invite(&ctx.app().db, &manager, &actor(ctx), input)
+        accounts::invite(&ctx.app().db, &manager, &ctx.caller().actor, input)
             .await
             .map(UserAccount::from)
-            .map_err(|r| reject(ctx, r))
+            .map_err(|r| ctx.reject(r))
     }
 
     /// Sends a new invitation link to a user who has not set a password yet;

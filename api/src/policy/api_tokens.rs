@@ -8,38 +8,33 @@
 use entities::{Permission, UserKind};
 use uuid::Uuid;
 
+use super::{Allowed, Caller};
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
 };
 
-/// Proof that the caller administers the tokens of `organisation_id`.
+/// An administrator of the tokens of `organisation_id`.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenAdmin {
     /// The acting user.
     pub user_id: Uuid,
     /// The organisation whose tokens they manage.
     pub organisation_id: Uuid,
-    /// Only [`admin`] can make one.
-    _sealed: Sealed,
 }
 
-/// Keeps [`TokenAdmin`] from being built anywhere but here.
-#[derive(Debug, Clone, Copy)]
-struct Sealed;
-
 /// Checks the caller administers their organisation's API tokens.
-pub fn admin(viewer: &Viewer) -> ApiResult<TokenAdmin> {
-    match viewer {
+pub fn can_administer(caller: &Caller<'_>) -> ApiResult<Allowed<TokenAdmin>> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         Viewer::User(u)
             if u.kind == UserKind::Landlord && u.permissions.contains(&Permission::ManageUsers) =>
         {
-            Ok(TokenAdmin {
+            let admin = TokenAdmin {
                 user_id: u.id,
                 organisation_id: u.organisation_id.ok_or(ApiError::Forbidden)?,
-                _sealed: Sealed,
-            })
+            };
+            Ok(Allowed::grant(caller, admin))
         }
         _ => Err(ApiError::Forbidden),
     }

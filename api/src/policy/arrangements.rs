@@ -17,44 +17,44 @@ use uuid::Uuid;
 
 use entities::{Permission, payment_arrangement};
 
-use super::tenancy::{LandlordActor, landlord_with, read_scope, staff};
-use crate::{
-    auth::{AuthUser, Viewer},
-    error::{ApiError, ApiResult},
+use super::{
+    Allowed, Caller, Staff,
+    tenancy::{LandlordUser, landlord_with, read_scope},
 };
+use crate::error::{ApiError, ApiResult};
 
 /// The condition on `payment_arrangements` selecting what the caller may see.
-pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition> {
-    Ok(read_scope(viewer, requested)?.condition(payment_arrangement::Column::OrganisationId))
+pub fn visible(caller: &Caller<'_>, requested: Option<Uuid>) -> ApiResult<Condition> {
+    Ok(read_scope(caller, requested)?.condition(payment_arrangement::Column::OrganisationId))
 }
 
 /// One arrangement by id, if visible; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: Uuid,
 ) -> ApiResult<payment_arrangement::Model> {
     payment_arrangement::Entity::find_by_id(id)
-        .filter(visible(viewer, None)?)
+        .filter(visible(caller, None)?)
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Payment arrangement"))
 }
 
 /// Applying for an arrangement for a tenant of the caller's organisation.
-pub fn can_apply(viewer: &Viewer) -> ApiResult<LandlordActor> {
-    landlord_with(viewer, Permission::ProvideTenancyDetails)
+pub fn can_apply(caller: &Caller<'_>) -> ApiResult<Allowed<LandlordUser>> {
+    landlord_with(caller, Permission::ProvideTenancyDetails)
 }
 
 /// Adding evidence to an application: a landlord user of its organisation
 /// who may apply (`PROVIDE_TENANCY_DETAILS`), while it awaits a decision
 /// (`CONFLICT` after). `arrangement` must come from [`find_visible`].
 pub fn can_add_evidence(
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     arrangement: &payment_arrangement::Model,
-) -> ApiResult<LandlordActor> {
-    let actor = can_apply(viewer)?;
-    if actor.organisation_id != arrangement.organisation_id {
+) -> ApiResult<Allowed<LandlordUser>> {
+    let landlord = can_apply(caller)?;
+    if landlord.organisation_id != arrangement.organisation_id {
         return Err(ApiError::NotFound("Payment arrangement"));
     }
     if arrangement.status != entities::ArrangementStatus::Submitted {
@@ -62,10 +62,10 @@ pub fn can_add_evidence(
             "Evidence can only be added while the application awaits a decision.".into(),
         ));
     }
-    Ok(actor)
+    Ok(landlord)
 }
 
 /// Approving or rejecting: staff.
-pub fn can_decide(viewer: &Viewer) -> ApiResult<&AuthUser> {
-    staff(viewer)
+pub fn can_decide(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
+    super::staff(caller)
 }

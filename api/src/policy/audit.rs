@@ -7,6 +7,7 @@
 use entities::{Permission, UserKind};
 use uuid::Uuid;
 
+use super::Caller;
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
@@ -22,8 +23,8 @@ pub enum AuditScope {
 }
 
 /// What the caller may read of the audit log.
-pub fn scope(viewer: &Viewer) -> ApiResult<AuditScope> {
-    match viewer {
+pub fn visible(caller: &Caller<'_>) -> ApiResult<AuditScope> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         v if v.is_staff(None) => Ok(AuditScope::All),
         Viewer::User(u)

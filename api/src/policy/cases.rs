@@ -6,16 +6,20 @@
 //!   party.
 //! - API tokens (partner dashboards) and anonymous callers see no case.
 //!
-//! Every resolver that returns or changes a case, or anything hanging off a
-//! case (tasks, messages, parties, documents), goes through [`visible_cases`]
-//! (for lists, as a query condition, so a page never loads rows it must then
-//! hide) or [`find_visible`] (for one case by id). A case the caller may not
-//! see answers `NOT_FOUND`, exactly like an id that does not exist.
+//! Every casework policy works on a [`Reader`]: the caller reduced to who
+//! they are and which side of a case they are on, a small hashable value so
+//! that DataLoader keys can carry it ([`reader`] makes it from the request's
+//! caller). Every resolver that returns or changes a case, or anything
+//! hanging off a case (tasks, messages, parties, documents), goes through
+//! [`visible`] (for lists, as a query condition, so a page never loads rows
+//! it must then hide) or [`find_visible`] (for one case by id). A case the
+//! caller may not see answers `NOT_FOUND`, exactly like an id that does not
+//! exist. The task, message and document policies build on [`party_cases`]
+//! and [`party_ids`].
 //!
-//! [`Caller`] is the same decision reduced to a small hashable value, so that
-//! DataLoader keys can carry it; [`visible_to`] gives the condition for it
-//! (and `visible_cases` is `visible_to(caller(viewer)?)`). The task and
-//! message policies build on [`party_cases`] and [`party_ids`].
+//! Two capabilities: [`can_manage`] (the back office, staff) gives an
+//! `Allowed<Staff>`; [`can_act`] (any casework user, on the objects the
+//! `find_*` functions then allow) gives an `Allowed<Reader>`.
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
@@ -24,6 +28,7 @@ use uuid::Uuid;
 
 use entities::{UserKind, case, case_party};
 
+use super::{Allowed, Caller, Staff};
 use crate::{
     auth::{AuthUser, Viewer},
     error::{ApiError, ApiResult},
@@ -61,28 +66,28 @@ pub fn casework_user(viewer: &Viewer) -> ApiResult<&AuthUser> {
 
 /// A casework user reduced to what the policies need: who they are and
 /// which side of a case they are on (`None` for staff). Small and hashable,
-/// so DataLoader keys can carry it (a batch then answers each caller with
-/// what that caller may see).
+/// so DataLoader keys can carry it (a batch then answers each reader with
+/// what that reader may see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Caller {
+pub struct Reader {
     /// The user.
     pub user_id: Uuid,
     /// Their side, `None` for staff.
     pub side: Option<Side>,
 }
 
-impl Caller {
-    /// Whether the caller is staff.
+impl Reader {
+    /// Whether the reader is staff.
     pub fn is_staff(&self) -> bool {
         self.side.is_none()
     }
 }
 
-/// The caller of a casework operation (`UNAUTHENTICATED` / `FORBIDDEN` for
+/// The casework reader the caller is (`UNAUTHENTICATED` / `FORBIDDEN` for
 /// anonymous callers and API tokens).
-pub fn caller(viewer: &Viewer) -> ApiResult<Caller> {
-    let user = casework_user(viewer)?;
-    Ok(Caller {
+pub fn reader(caller: &Caller<'_>) -> ApiResult<Reader> {
+    let user = casework_user(caller.viewer)?;
+    Ok(Reader {
         user_id: user.id,
         side: side(user)?,
     })
@@ -112,53 +117,69 @@ pub fn party_ids(side: Side) -> sea_orm::sea_query::SelectStatement {
     .into_query()
 }
 
-/// The condition on `cases` selecting exactly the cases `caller` may see.
-pub fn visible_to(caller: Caller) -> Condition {
-    match caller.side {
+/// The condition on `cases` selecting exactly the cases `reader` may see.
+pub fn visible(reader: Reader) -> Condition {
+    match reader.side {
         None => Condition::all(),
         Some(side) => Condition::all().add(case::Column::Id.in_subquery(party_cases(side))),
     }
 }
 
-/// The condition on `cases` selecting exactly the cases `viewer` may see.
-pub fn visible_cases(viewer: &Viewer) -> ApiResult<Condition> {
-    Ok(visible_to(caller(viewer)?))
-}
-
-/// One case by id, if `viewer` may see it; `NOT_FOUND` otherwise.
+/// One case by id, if `reader` may see it; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    reader: Reader,
     id: Uuid,
 ) -> ApiResult<case::Model> {
     case::Entity::find_by_id(id)
-        .filter(visible_cases(viewer)?)
+        .filter(visible(reader))
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Case"))
 }
 
 /// Back-office actions on cases (create, parties, owner, status, tasks,
-/// messages, close, reopen): staff only. Portal users get `FORBIDDEN` (they
-/// know cases exist: they see their own).
-pub fn can_manage(viewer: &Viewer) -> ApiResult<&AuthUser> {
-    let user = casework_user(viewer)?;
-    if user.kind == UserKind::Staff {
-        Ok(user)
-    } else {
-        Err(ApiError::Forbidden)
-    }
+/// messages, sharing documents, close, reopen): staff only. Portal users get
+/// `FORBIDDEN` (they know cases exist: they see their own).
+pub fn can_manage(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
+    super::staff(caller)
 }
 
-/// The caller's party row on a visible case (for replies and tasks), or
+/// Acting on the cases one can see (replying, doing one's tasks, uploading,
+/// reading messages): any casework user. Which objects they may act on is
+/// decided by the `find_*` function of each object's policy.
+pub fn can_act(caller: &Caller<'_>) -> ApiResult<Allowed<Reader>> {
+    Ok(Allowed::grant(caller, reader(caller)?))
+}
+
+/// A case staff may change: visible (staff see all), and open unless
+/// `allow_closed` (`CONFLICT`).
+pub async fn find_managed(
+    conn: &impl ConnectionTrait,
+    _staff: &Allowed<Staff>,
+    id: Uuid,
+    allow_closed: bool,
+) -> ApiResult<case::Model> {
+    let case = case::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("Case"))?;
+    if case.closed_at.is_some() && !allow_closed {
+        return Err(ApiError::Conflict(
+            "The case is closed: reopen it first.".into(),
+        ));
+    }
+    Ok(case)
+}
+
+/// The reader's party row on a visible case (for replies and tasks), or
 /// `None` for staff.
 pub async fn party_on(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    reader: Reader,
     case_id: Uuid,
 ) -> ApiResult<Option<case_party::Model>> {
-    let user = casework_user(viewer)?;
-    let Some(side) = side(user)? else {
+    let Some(side) = reader.side else {
         return Ok(None);
     };
     let query = case_party::Entity::find().filter(case_party::Column::CaseId.eq(case_id));

@@ -16,6 +16,7 @@
 //!   status, and no URL.
 //! - Uploading to a case: anyone who can see it; parties only while it is
 //!   open.
+//! - Sharing a document with the parties: staff (`cases::can_manage`).
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
@@ -24,15 +25,15 @@ use uuid::Uuid;
 
 use entities::{ScanStatus, document, user};
 
-use super::cases::{Caller, Side, caller, party_cases};
-use crate::{
-    auth::Viewer,
-    error::{ApiError, ApiResult},
+use super::{
+    Allowed,
+    cases::{Reader, Side, party_cases},
 };
+use crate::error::{ApiError, ApiResult};
 
-/// The condition on `documents` selecting exactly what `caller` may see.
-pub fn visible_to(caller: Caller) -> Condition {
-    let Some(side) = caller.side else {
+/// The condition on `documents` selecting exactly what `reader` may see.
+pub fn visible(reader: Reader) -> Condition {
+    let Some(side) = reader.side else {
         return Condition::all();
     };
     let own_side = match side {
@@ -62,14 +63,14 @@ pub fn visible_to(caller: Caller) -> Condition {
         )
 }
 
-/// One document by id, if `viewer` may see it; `NOT_FOUND` otherwise.
+/// One document by id, if `reader` may see it; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    reader: Reader,
     id: Uuid,
 ) -> ApiResult<document::Model> {
     document::Entity::find_by_id(id)
-        .filter(visible_to(caller(viewer)?))
+        .filter(visible(reader))
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Document"))
@@ -80,22 +81,16 @@ pub fn downloadable(doc: &document::Model) -> bool {
     doc.scan_status == ScanStatus::Clean && !doc.storage_key.starts_with("quarantine/")
 }
 
-/// The caller may upload to this case: visible (else `NOT_FOUND`), and for
+/// A case the caller may upload to: visible (else `NOT_FOUND`), and for
 /// parties open (else `CONFLICT`).
-pub async fn can_upload_to_case(
+pub async fn find_uploadable_case(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    allowed: &Allowed<Reader>,
     case_id: Uuid,
-) -> ApiResult<()> {
-    let caller = caller(viewer)?;
-    let case = super::cases::find_visible(conn, viewer, case_id).await?;
-    if !caller.is_staff() && case.closed_at.is_some() {
+) -> ApiResult<entities::case::Model> {
+    let case = super::cases::find_visible(conn, **allowed, case_id).await?;
+    if !allowed.is_staff() && case.closed_at.is_some() {
         return Err(ApiError::Conflict("The case is closed.".into()));
     }
-    Ok(())
-}
-
-/// Sharing a document with the parties: staff only.
-pub fn can_share(viewer: &Viewer) -> ApiResult<()> {
-    super::cases::can_manage(viewer).map(|_| ())
+    Ok(case)
 }

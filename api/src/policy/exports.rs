@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use entities::{Permission, UserKind, payment_export};
 
+use super::{Allowed, Caller};
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
@@ -50,14 +51,25 @@ fn own_organisation(viewer: &Viewer) -> ApiResult<Option<Uuid>> {
     }
 }
 
+/// What a request for an export was allowed: the organisation it is for and
+/// who asks.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportRequest {
+    /// The organisation whose payments are exported.
+    pub organisation_id: Uuid,
+    /// Who asked (and is told when it is ready).
+    pub requester: Requester,
+}
+
 /// Requesting an export: the organisation it is for (`requested`, checked,
 /// or the caller's own; staff must name one: `BAD_USER_INPUT` on `field`)
 /// and who asks.
 pub fn can_request(
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     requested: Option<Uuid>,
     field: &str,
-) -> ApiResult<(Uuid, Requester)> {
+) -> ApiResult<Allowed<ExportRequest>> {
+    let viewer = caller.viewer;
     let requester = match viewer {
         Viewer::User(u) => Requester::User(u.id),
         Viewer::ApiToken(t) => Requester::ApiToken(t.id),
@@ -74,15 +86,19 @@ pub fn can_request(
         (Some(own), Some(org)) if org != own => return Err(ApiError::NotFound("Organisation")),
         (Some(own), _) => own,
     };
-    Ok((organisation, requester))
+    let request = ExportRequest {
+        organisation_id: organisation,
+        requester,
+    };
+    Ok(Allowed::grant(caller, request))
 }
 
 /// The condition on `payment_exports` selecting what the caller may see:
 /// staff `requested` (or every organisation), others their organisation's
 /// (naming another: `NOT_FOUND`).
-pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition> {
+pub fn visible(caller: &Caller<'_>, requested: Option<Uuid>) -> ApiResult<Condition> {
     let column = payment_export::Column::OrganisationId;
-    match (own_organisation(viewer)?, requested) {
+    match (own_organisation(caller.viewer)?, requested) {
         (None, None) => Ok(Condition::all()),
         (None, Some(org)) => Ok(Condition::all().add(column.eq(org))),
         (Some(own), Some(org)) if org != own => Err(ApiError::NotFound("Organisation")),
@@ -94,10 +110,10 @@ pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition>
 /// without the permission, so ids cannot be probed).
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: Uuid,
 ) -> ApiResult<payment_export::Model> {
-    let condition = match visible(viewer, None) {
+    let condition = match visible(caller, None) {
         Ok(c) => c,
         Err(ApiError::Unauthenticated) => return Err(ApiError::Unauthenticated),
         Err(_) => return Err(ApiError::NotFound("Payment export")),

@@ -12,23 +12,26 @@ use uuid::Uuid;
 
 use entities::{Permission, UserKind, housing_cost_update};
 
-use super::tenancy::{LandlordActor, landlord_with};
+use super::{
+    Allowed, Caller,
+    tenancy::{LandlordUser, landlord_with},
+};
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
 };
 
 /// Uploading a file: a landlord user with `BULK_UPDATE_HOUSING_COSTS`.
-pub fn can_upload(viewer: &Viewer) -> ApiResult<LandlordActor> {
-    landlord_with(viewer, Permission::BulkUpdateHousingCosts)
+pub fn can_upload(caller: &Caller<'_>) -> ApiResult<Allowed<LandlordUser>> {
+    landlord_with(caller, Permission::BulkUpdateHousingCosts)
 }
 
 /// The condition on `housing_cost_updates` selecting what the caller may see:
 /// staff `requested` (or every organisation), a landlord user with the
 /// permission their own organisation's (naming another: `NOT_FOUND`).
-pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition> {
+pub fn visible(caller: &Caller<'_>, requested: Option<Uuid>) -> ApiResult<Condition> {
     let column = housing_cost_update::Column::OrganisationId;
-    if let Viewer::User(u) = viewer
+    if let Viewer::User(u) = caller.viewer
         && u.kind == UserKind::Staff
     {
         return Ok(match requested {
@@ -36,7 +39,7 @@ pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition>
             None => Condition::all(),
         });
     }
-    let own = can_upload(viewer)?.organisation_id;
+    let own = can_upload(caller)?.organisation_id;
     match requested {
         Some(org) if org != own => Err(ApiError::NotFound("Organisation")),
         _ => Ok(Condition::all().add(column.eq(own))),
@@ -46,11 +49,11 @@ pub fn visible(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition>
 /// One update by id, if visible; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: Uuid,
 ) -> ApiResult<housing_cost_update::Model> {
     housing_cost_update::Entity::find_by_id(id)
-        .filter(visible(viewer, None)?)
+        .filter(visible(caller, None)?)
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Housing cost update"))

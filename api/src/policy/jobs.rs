@@ -4,16 +4,19 @@
 
 use entities::StaffRole;
 
+use super::{Allowed, Caller, Staff};
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
 };
 
 /// Listing, reading and retrying jobs.
-pub fn can_operate(viewer: &Viewer) -> ApiResult<()> {
-    match viewer {
+pub fn can_operate(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
-        v if v.is_staff(Some(StaffRole::ServiceAdmin)) => Ok(()),
+        Viewer::User(u) if caller.viewer.is_staff(Some(StaffRole::ServiceAdmin)) => {
+            Ok(Allowed::grant(caller, Staff { user_id: u.id }))
+        }
         _ => Err(ApiError::Forbidden),
     }
 }

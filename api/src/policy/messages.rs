@@ -14,15 +14,15 @@ use uuid::Uuid;
 
 use entities::message;
 
-use super::cases::{Caller, caller, party_cases, party_ids};
-use crate::{
-    auth::Viewer,
-    error::{ApiError, ApiResult},
+use super::{
+    Allowed,
+    cases::{Reader, party_cases, party_ids},
 };
+use crate::error::{ApiError, ApiResult};
 
-/// The condition on `messages` selecting exactly the messages `caller` may see.
-pub fn visible_to(caller: Caller) -> Condition {
-    match caller.side {
+/// The condition on `messages` selecting exactly the messages `reader` may see.
+pub fn visible(reader: Reader) -> Condition {
+    match reader.side {
         None => Condition::all(),
         Some(side) => Condition::all()
             .add(message::Column::CaseId.in_subquery(party_cases(side)))
@@ -37,23 +37,23 @@ pub fn visible_to(caller: Caller) -> Condition {
 /// The condition on `messages` selecting the messages that count as unread
 /// for `caller` when they have no read receipt: staff are told about the
 /// parties' replies, parties about staff messages.
-pub fn notable_to(caller: Caller) -> Condition {
-    let base = visible_to(caller).add(message::Column::SenderUserId.ne(caller.user_id));
-    if caller.is_staff() {
+pub fn notable(reader: Reader) -> Condition {
+    let base = visible(reader).add(message::Column::SenderUserId.ne(reader.user_id));
+    if reader.is_staff() {
         base.add(message::Column::ParentMessageId.is_not_null())
     } else {
         base.add(message::Column::ParentMessageId.is_null())
     }
 }
 
-/// One message by id, if `viewer` may see it; `NOT_FOUND` otherwise.
+/// One message by id, if `reader` may see it; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    reader: Reader,
     id: Uuid,
 ) -> ApiResult<message::Model> {
     message::Entity::find_by_id(id)
-        .filter(visible_to(caller(viewer)?))
+        .filter(visible(reader))
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Message"))
@@ -63,11 +63,11 @@ pub async fn find_visible(
 /// the caller a party (staff: `FORBIDDEN`; a reply: `CONFLICT`).
 pub async fn find_repliable(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    allowed: &Allowed<Reader>,
     id: Uuid,
 ) -> ApiResult<message::Model> {
-    let message = find_visible(conn, viewer, id).await?;
-    if caller(viewer)?.is_staff() {
+    let message = find_visible(conn, **allowed, id).await?;
+    if allowed.is_staff() {
         return Err(ApiError::Forbidden);
     }
     if message.parent_message_id.is_some() {

@@ -13,23 +13,26 @@
 use entities::{StaffRole, UserKind};
 use uuid::Uuid;
 
+use super::{Allowed, Caller, Staff};
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
 };
 
 /// Creating organisations and changing their domains.
-pub fn can_administer(viewer: &Viewer) -> ApiResult<()> {
-    match viewer {
+pub fn can_administer(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
-        v if v.is_staff(Some(StaffRole::ServiceAdmin)) => Ok(()),
+        Viewer::User(u) if caller.viewer.is_staff(Some(StaffRole::ServiceAdmin)) => {
+            Ok(Allowed::grant(caller, Staff { user_id: u.id }))
+        }
         _ => Err(ApiError::Forbidden),
     }
 }
 
 /// Listing every organisation.
-pub fn can_list(viewer: &Viewer) -> ApiResult<()> {
-    match viewer {
+pub fn can_list(caller: &Caller<'_>) -> ApiResult<()> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         v if v.is_staff(None) => Ok(()),
         _ => Err(ApiError::Forbidden),
@@ -37,8 +40,8 @@ pub fn can_list(viewer: &Viewer) -> ApiResult<()> {
 }
 
 /// Reading the organisation `id`.
-pub fn can_view(viewer: &Viewer, id: Uuid) -> ApiResult<()> {
-    match viewer {
+pub fn can_view(caller: &Caller<'_>, id: Uuid) -> ApiResult<()> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         v if v.is_staff(None) => Ok(()),
         Viewer::User(u) if u.kind == UserKind::Landlord => {
@@ -54,8 +57,8 @@ pub fn can_view(viewer: &Viewer, id: Uuid) -> ApiResult<()> {
 
 /// The caller's own organisation: a landlord user's; `None` for everyone
 /// else signed in.
-pub fn own(viewer: &Viewer) -> ApiResult<Option<Uuid>> {
-    match viewer {
+pub fn own_organisation(caller: &Caller<'_>) -> ApiResult<Option<Uuid>> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         Viewer::User(u) if u.kind == UserKind::Landlord => Ok(u.organisation_id),
         _ => Ok(None),

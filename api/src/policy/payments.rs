@@ -16,17 +16,17 @@ use uuid::Uuid;
 
 use entities::{Permission, UserKind, payment};
 
-use super::tenancy::staff;
+use super::{Allowed, Caller, Staff};
 use crate::{
-    auth::{AuthUser, Viewer},
+    auth::Viewer,
     error::{ApiError, ApiResult},
 };
 
 /// The organisation whose payments the caller reads: `requested`, checked,
 /// or the caller's own when `None` (staff must name one: `BAD_USER_INPUT` on
 /// `field`).
-pub fn reader(viewer: &Viewer, requested: Option<Uuid>, field: &str) -> ApiResult<Uuid> {
-    let own = match viewer {
+pub fn visible(caller: &Caller<'_>, requested: Option<Uuid>, field: &str) -> ApiResult<Uuid> {
+    let own = match caller.viewer {
         Viewer::Anonymous => return Err(ApiError::Unauthenticated),
         Viewer::User(u) if u.kind == UserKind::Staff => {
             return requested
@@ -52,23 +52,23 @@ pub fn reader(viewer: &Viewer, requested: Option<Uuid>, field: &str) -> ApiResul
 /// One payment by id, if the caller may read it; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: Uuid,
 ) -> ApiResult<payment::Model> {
     let row = payment::Entity::find_by_id(id).one(conn).await?;
-    let staff = viewer.is_staff(None);
+    let staff = caller.viewer.is_staff(None);
     // Permission first (FORBIDDEN says nothing about the id), then the
     // organisation (another's payment is NOT_FOUND, like a missing one).
     let own = if staff {
         None
     } else {
-        Some(reader(viewer, None, "id")?)
+        Some(visible(caller, None, "id")?)
     };
     row.filter(|p| own.is_none_or(|org| p.organisation_id == org))
         .ok_or(ApiError::NotFound("Payment"))
 }
 
 /// Recording payments: staff.
-pub fn can_record(viewer: &Viewer) -> ApiResult<&AuthUser> {
-    staff(viewer)
+pub fn can_record(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
+    super::staff(caller)
 }

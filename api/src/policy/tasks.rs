@@ -16,15 +16,15 @@ use uuid::Uuid;
 
 use entities::task;
 
-use super::cases::{Caller, Side, caller, party_cases};
-use crate::{
-    auth::Viewer,
-    error::{ApiError, ApiResult},
+use super::{
+    Allowed,
+    cases::{Reader, Side, party_cases},
 };
+use crate::error::{ApiError, ApiResult};
 
-/// The condition on `tasks` selecting exactly the tasks `caller` may see.
-pub fn visible_to(caller: Caller) -> Condition {
-    match caller.side {
+/// The condition on `tasks` selecting exactly the tasks `reader` may see.
+pub fn visible(reader: Reader) -> Condition {
+    match reader.side {
         None => Condition::all(),
         Some(side) => {
             let assigned = match side {
@@ -38,19 +38,14 @@ pub fn visible_to(caller: Caller) -> Condition {
     }
 }
 
-/// The condition on `tasks` selecting exactly the tasks `viewer` may see.
-pub fn visible_tasks(viewer: &Viewer) -> ApiResult<Condition> {
-    Ok(visible_to(caller(viewer)?))
-}
-
-/// One task by id, if `viewer` may see it; `NOT_FOUND` otherwise.
+/// One task by id, if `reader` may see it; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    reader: Reader,
     id: Uuid,
 ) -> ApiResult<task::Model> {
     task::Entity::find_by_id(id)
-        .filter(visible_tasks(viewer)?)
+        .filter(visible(reader))
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Task"))
@@ -60,14 +55,13 @@ pub async fn find_visible(
 /// and assigned to their side (staff: `FORBIDDEN`).
 pub async fn find_assigned(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    allowed: &Allowed<Reader>,
     id: Uuid,
-) -> ApiResult<(Caller, task::Model)> {
-    let task = find_visible(conn, viewer, id).await?;
-    let caller = caller(viewer)?;
+) -> ApiResult<task::Model> {
+    let task = find_visible(conn, **allowed, id).await?;
     // Visible to a portal user means assigned to their side (see above).
-    if caller.is_staff() {
+    if allowed.is_staff() {
         return Err(ApiError::Forbidden);
     }
-    Ok((caller, task))
+    Ok(task)
 }

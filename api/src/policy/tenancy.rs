@@ -1,6 +1,5 @@
-//! Who may see and answer "Provide tenancy details" requests, and the
-//! organisation scope that every tenancy policy (properties, tenants,
-//! requests, arrangements) shares.
+//! The organisation scope that every tenancy policy (properties, tenants,
+//! requests, arrangements) shares, and the landlord-user capability.
 //!
 //! - Staff (any role) read every organisation's tenancy data; a list may be
 //!   narrowed to one organisation by its id. Staff raise requests.
@@ -12,13 +11,14 @@
 //! - Residents and API tokens (partner dashboards read payments only) are
 //!   `FORBIDDEN`; nobody signed in is `UNAUTHENTICATED`.
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
-use entities::{Permission, UserKind, tenancy_request};
+use entities::{Permission, UserKind};
 
+use super::{Allowed, Caller};
 use crate::{
-    auth::{AuthUser, Viewer},
+    auth::Viewer,
     error::{ApiError, ApiResult},
 };
 
@@ -43,7 +43,7 @@ impl Scope {
 
 /// A landlord user acting for their organisation.
 #[derive(Debug, Clone, Copy)]
-pub struct LandlordActor {
+pub struct LandlordUser {
     /// The user.
     pub user_id: Uuid,
     /// Their organisation.
@@ -52,8 +52,8 @@ pub struct LandlordActor {
 
 /// The tenancy data the caller reads: staff `requested` (or every
 /// organisation), a landlord user their own.
-pub fn read_scope(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Scope> {
-    match viewer {
+pub fn read_scope(caller: &Caller<'_>, requested: Option<Uuid>) -> ApiResult<Scope> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         Viewer::User(u) if u.kind == UserKind::Staff => {
             Ok(requested.map_or(Scope::Every, Scope::One))
@@ -71,66 +71,19 @@ pub fn read_scope(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Scope> 
 
 /// A landlord user with `permission`, acting for their organisation.
 /// Everyone else signed in is `FORBIDDEN`.
-pub fn landlord_with(viewer: &Viewer, permission: Permission) -> ApiResult<LandlordActor> {
-    match viewer {
+pub fn landlord_with(
+    caller: &Caller<'_>,
+    permission: Permission,
+) -> ApiResult<Allowed<LandlordUser>> {
+    match caller.viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         Viewer::User(u) if u.kind == UserKind::Landlord && u.permissions.contains(&permission) => {
-            Ok(LandlordActor {
+            let landlord = LandlordUser {
                 user_id: u.id,
                 organisation_id: u.organisation_id.ok_or(ApiError::Forbidden)?,
-            })
+            };
+            Ok(Allowed::grant(caller, landlord))
         }
         _ => Err(ApiError::Forbidden),
     }
-}
-
-/// Staff (any role); everyone else signed in is `FORBIDDEN`.
-pub fn staff(viewer: &Viewer) -> ApiResult<&AuthUser> {
-    match viewer {
-        Viewer::Anonymous => Err(ApiError::Unauthenticated),
-        Viewer::User(u) if u.kind == UserKind::Staff => Ok(u),
-        _ => Err(ApiError::Forbidden),
-    }
-}
-
-/// The condition on `tenancy_requests` selecting what the caller may see.
-pub fn visible_requests(viewer: &Viewer, requested: Option<Uuid>) -> ApiResult<Condition> {
-    Ok(read_scope(viewer, requested)?.condition(tenancy_request::Column::OrganisationId))
-}
-
-/// One request by id, if the caller may see it; `NOT_FOUND` otherwise.
-pub async fn find_visible(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: Uuid,
-) -> ApiResult<tenancy_request::Model> {
-    tenancy_request::Entity::find_by_id(id)
-        .filter(visible_requests(viewer, None)?)
-        .one(conn)
-        .await?
-        .ok_or(ApiError::NotFound("Tenancy request"))
-}
-
-/// Raising requests: staff.
-pub fn can_raise(viewer: &Viewer) -> ApiResult<&AuthUser> {
-    staff(viewer)
-}
-
-/// Answering the organisation's requests: `PROVIDE_TENANCY_DETAILS`.
-pub fn can_answer(viewer: &Viewer) -> ApiResult<LandlordActor> {
-    landlord_with(viewer, Permission::ProvideTenancyDetails)
-}
-
-/// The request `id` of the answering user's organisation (another
-/// organisation's answers `NOT_FOUND`).
-pub async fn find_answerable(
-    conn: &impl ConnectionTrait,
-    actor: LandlordActor,
-    id: Uuid,
-) -> ApiResult<tenancy_request::Model> {
-    tenancy_request::Entity::find_by_id(id)
-        .filter(tenancy_request::Column::OrganisationId.eq(actor.organisation_id))
-        .one(conn)
-        .await?
-        .ok_or(ApiError::NotFound("Tenancy request"))
 }

@@ -44,6 +44,7 @@ use uuid::Uuid;
 
 use entities::{Permission, StaffRole, UserKind, UserStatus, organisation, user, user_permission};
 
+use super::{Allowed, Caller};
 use crate::{
     auth::Viewer,
     error::{ApiError, ApiResult},
@@ -140,8 +141,8 @@ pub enum Scope {
     Service,
 }
 
-/// Proof that the caller may do `action` to someone in `scope`; the user
-/// services take it as an argument, so they cannot run without this policy.
+/// Someone who may do `action` to users in `scope`. The user services take
+/// an `Allowed<Manager>`, which only [`can_manage`] makes.
 #[derive(Debug, Clone)]
 pub struct Manager {
     /// The acting user.
@@ -150,17 +151,11 @@ pub struct Manager {
     pub scope: Scope,
     /// What they are doing.
     pub action: UserAction,
-    /// Only [`manager`] can make one.
-    _sealed: Sealed,
 }
 
-/// Keeps [`Manager`] from being built anywhere but here.
-#[derive(Debug, Clone)]
-struct Sealed;
-
 /// Checks that the caller may do `action` at all.
-pub fn manager(viewer: &Viewer, action: UserAction) -> ApiResult<Manager> {
-    let user = match viewer {
+pub fn can_manage(caller: &Caller<'_>, action: UserAction) -> ApiResult<Allowed<Manager>> {
+    let user = match caller.viewer {
         Viewer::Anonymous => return Err(ApiError::Unauthenticated),
         Viewer::ApiToken(_) => return Err(ApiError::Forbidden),
         Viewer::User(user) => user,
@@ -174,12 +169,12 @@ pub fn manager(viewer: &Viewer, action: UserAction) -> ApiResult<Manager> {
         }
         _ => return Err(ApiError::Forbidden),
     };
-    Ok(Manager {
+    let manager = Manager {
         user_id: user.id,
         scope,
         action,
-        _sealed: Sealed,
-    })
+    };
+    Ok(Allowed::grant(caller, manager))
 }
 
 /// The single `NOT_FOUND` every invisible user answers with.

@@ -1,92 +1,21 @@
-//! DataLoaders for every casework relation a list can ask for.
-//!
-//! One [`CaseworkLoader`] answers every key type below; keys that depend on
-//! who asks carry the [`Caller`] and are answered through that caller's
-//! policy conditions, like any other query.
-//!
-//! Two loaders use it:
-//! - [`RequestLoader`], made for each `POST /graphql` request, with a cache
-//!   that lives as long as the request. The list resolvers (`cases`, `home`,
-//!   `myTasks`) look ahead at the fields asked for and load each relation
-//!   for the whole page with one `load_many` (one statement per relation,
-//!   whatever the page size); the field resolvers then find their rows in the
-//!   cache. Prefetching rather than relying on the loader's batching window
-//!   alone matters: the window is a timer (1 ms), and a large page can take
-//!   longer than that to resolve, which would split a relation into several
-//!   statements depending on the machine's speed.
-//! - The schema-wide `DataLoader<CaseworkLoader>` without a cache (see
-//!   [`super::build`]), for operations that come without a request loader
-//!   (subscriptions over WebSocket): it only batches, so it never serves one
-//!   operation's rows to another.
+//! Cases and what hangs off them (parties, tasks, messages, read and reply
+//! state), each answered through the reader's policy conditions, and the
+//! prefetching of a whole page of cases or tasks.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Arc,
-};
+use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use async_graphql::dataloader::Loader;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use entities::{case, case_party, message, message_read, organisation, task, user};
 
-use crate::{casework, policy, policy::cases::Caller};
-
-/// The loader of casework relations.
-pub struct CaseworkLoader {
-    db: DatabaseConnection,
-}
-
-impl CaseworkLoader {
-    /// A loader reading from `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-}
-
-/// The loader of one request, with a cache that ends with the request.
-pub struct RequestLoader(
-    pub DataLoader<CaseworkLoader, HashMapCache>,
-    DatabaseConnection,
-);
-
-impl RequestLoader {
-    /// A fresh loader for one request.
-    pub fn new(db: &DatabaseConnection) -> Self {
-        Self(
-            DataLoader::with_cache(
-                CaseworkLoader::new(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            db.clone(),
-        )
-    }
-}
-
-/// A clone is a fresh loader with an empty cache: each operation of a batched
-/// request gets its own (a query after a mutation in the same batch must not
-/// see rows cached before the mutation).
-impl Clone for RequestLoader {
-    fn clone(&self) -> Self {
-        Self::new(&self.1)
-    }
-}
-
-/// Loader errors are shared between every key of a batch.
-pub type LoadError = Arc<DbErr>;
-
-/// A user by id (case owners, message senders, task assignees).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UserKey(pub Uuid);
-
-/// An organisation by id (landlords, task assignees).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OrganisationKey(pub Uuid);
+use super::{DbLoader, LoadError, fetch, group, internal, OrganisationKey, UserKey, RequestLoader, DocumentsKey};
+use crate::{casework, policy, policy::cases::Reader};
 
 /// A case by id, if the caller may see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CaseKey(pub Uuid, pub Caller);
+pub struct CaseKey(pub Uuid, pub Reader);
 
 /// The parties of a case (the case was checked by whoever asks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,19 +23,19 @@ pub struct PartiesKey(pub Uuid);
 
 /// The tasks of a case that the caller may see, by due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TasksKey(pub Uuid, pub Caller);
+pub struct TasksKey(pub Uuid, pub Reader);
 
 /// The messages of a case that the caller may see, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MessagesKey(pub Uuid, pub Caller);
+pub struct MessagesKey(pub Uuid, pub Reader);
 
 /// The caller's unread messages on a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UnreadKey(pub Uuid, pub Caller);
+pub struct UnreadKey(pub Uuid, pub Reader);
 
 /// Whether the caller's side has replied to a staff message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RepliedKey(pub Uuid, pub Caller);
+pub struct RepliedKey(pub Uuid, pub Reader);
 
 /// Whether a user has read a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,52 +52,7 @@ pub struct PartyView {
     pub organisation: Option<organisation::Model>,
 }
 
-fn group<K, F>(keys: &[K], split: F) -> HashMap<Caller, Vec<Uuid>>
-where
-    F: Fn(&K) -> (Uuid, Caller),
-{
-    let mut groups: HashMap<Caller, Vec<Uuid>> = HashMap::new();
-    for key in keys {
-        let (id, caller) = split(key);
-        groups.entry(caller).or_default().push(id);
-    }
-    groups
-}
-
-impl Loader<UserKey> for CaseworkLoader {
-    type Value = user::Model;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserKey]) -> Result<HashMap<UserKey, user::Model>, LoadError> {
-        Ok(user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|u| (UserKey(u.id), u))
-            .collect())
-    }
-}
-
-impl Loader<OrganisationKey> for CaseworkLoader {
-    type Value = organisation::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[OrganisationKey],
-    ) -> Result<HashMap<OrganisationKey, organisation::Model>, LoadError> {
-        Ok(organisation::Entity::find()
-            .filter(organisation::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|o| (OrganisationKey(o.id), o))
-            .collect())
-    }
-}
-
-impl Loader<CaseKey> for CaseworkLoader {
+impl Loader<CaseKey> for DbLoader {
     type Value = case::Model;
     type Error = LoadError;
 
@@ -188,7 +72,7 @@ impl Loader<CaseKey> for CaseworkLoader {
     }
 }
 
-impl Loader<PartiesKey> for CaseworkLoader {
+impl Loader<PartiesKey> for DbLoader {
     type Value = Vec<PartyView>;
     type Error = LoadError;
 
@@ -221,7 +105,7 @@ impl Loader<PartiesKey> for CaseworkLoader {
     }
 }
 
-impl Loader<TasksKey> for CaseworkLoader {
+impl Loader<TasksKey> for DbLoader {
     type Value = Vec<task::Model>;
     type Error = LoadError;
 
@@ -247,7 +131,7 @@ impl Loader<TasksKey> for CaseworkLoader {
     }
 }
 
-impl Loader<MessagesKey> for CaseworkLoader {
+impl Loader<MessagesKey> for DbLoader {
     type Value = Vec<message::Model>;
     type Error = LoadError;
 
@@ -275,7 +159,7 @@ impl Loader<MessagesKey> for CaseworkLoader {
     }
 }
 
-impl Loader<UnreadKey> for CaseworkLoader {
+impl Loader<UnreadKey> for DbLoader {
     type Value = i64;
     type Error = LoadError;
 
@@ -293,7 +177,7 @@ impl Loader<UnreadKey> for CaseworkLoader {
     }
 }
 
-impl Loader<RepliedKey> for CaseworkLoader {
+impl Loader<RepliedKey> for DbLoader {
     type Value = bool;
     type Error = LoadError;
 
@@ -319,7 +203,7 @@ impl Loader<RepliedKey> for CaseworkLoader {
     }
 }
 
-impl Loader<ReadKey> for CaseworkLoader {
+impl Loader<ReadKey> for DbLoader {
     type Value = bool;
     type Error = LoadError;
 
@@ -338,31 +222,6 @@ impl Loader<ReadKey> for CaseworkLoader {
     }
 }
 
-/// A relation to load for a page when `wanted`: one `load_many` of `keys`.
-async fn fetch<K, I>(
-    loader: &DataLoader<CaseworkLoader, HashMapCache>,
-    wanted: bool,
-    keys: I,
-) -> Result<HashMap<K, <CaseworkLoader as Loader<K>>::Value>, LoadError>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    I: IntoIterator<Item = K>,
-    CaseworkLoader: Loader<K, Error = LoadError>,
-{
-    if !wanted {
-        return Ok(HashMap::new());
-    }
-    let keys: HashSet<K> = keys.into_iter().collect();
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    loader.load_many(keys).await
-}
-
-fn internal(e: LoadError) -> crate::error::ApiError {
-    crate::error::ApiError::Internal(anyhow::Error::new(e))
-}
-
 /// Loads, for a page of cases, every relation that `node` (the selection of
 /// one case) asks for, and the relations of those relations, in two rounds of
 /// statements run side by side: first the cases' own relations (parties with
@@ -373,7 +232,7 @@ fn internal(e: LoadError) -> crate::error::ApiError {
 /// reply state.
 pub async fn prefetch_cases(
     ctx: &async_graphql::Context<'_>,
-    caller: Caller,
+    caller: Reader,
     cases: &[case::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -492,7 +351,7 @@ pub async fn prefetch_cases(
 /// Loads, for a page of tasks, every relation that `node` asks for.
 pub async fn prefetch_tasks(
     ctx: &async_graphql::Context<'_>,
-    caller: Caller,
+    caller: Reader,
     tasks: &[task::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -503,8 +362,8 @@ pub async fn prefetch_tasks(
 }
 
 async fn prefetch_tasks_with(
-    loader: &DataLoader<CaseworkLoader, HashMapCache>,
-    caller: Caller,
+    loader: &DataLoader<DbLoader, HashMapCache>,
+    caller: Reader,
     tasks: &[task::Model],
     node: async_graphql::Lookahead<'_>,
     with_cases: bool,
@@ -547,8 +406,8 @@ async fn prefetch_tasks_with(
 
 /// The direct relations of cases reached from tasks (owner, landlord, parties).
 async fn prefetch_case_rows(
-    loader: &DataLoader<CaseworkLoader, HashMapCache>,
-    caller: Caller,
+    loader: &DataLoader<DbLoader, HashMapCache>,
+    caller: Reader,
     cases: &[case::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -587,8 +446,8 @@ async fn prefetch_case_rows(
 
 /// The read and reply state of messages, and their cases (for `canReply`).
 async fn prefetch_messages_with(
-    loader: &DataLoader<CaseworkLoader, HashMapCache>,
-    caller: Caller,
+    loader: &DataLoader<DbLoader, HashMapCache>,
+    caller: Reader,
     messages: &[message::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -618,129 +477,4 @@ async fn prefetch_messages_with(
     replies.map_err(internal)?;
     cases.map_err(internal)?;
     Ok(())
-}
-
-/// A tenant by id (of a request, arrangement or payment the caller was
-/// allowed to see: always the same organisation's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TenantKey(pub Uuid);
-
-/// A property by id (a tenant's home, under the same rule as [`TenantKey`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PropertyKey(pub Uuid);
-
-/// The history of a payment arrangement the caller may see, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ArrangementEventsKey(pub Uuid);
-
-impl Loader<TenantKey> for CaseworkLoader {
-    type Value = entities::tenant::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[TenantKey],
-    ) -> Result<HashMap<TenantKey, entities::tenant::Model>, LoadError> {
-        use entities::tenant;
-        Ok(tenant::Entity::find()
-            .filter(tenant::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|t| (TenantKey(t.id), t))
-            .collect())
-    }
-}
-
-impl Loader<PropertyKey> for CaseworkLoader {
-    type Value = entities::property::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[PropertyKey],
-    ) -> Result<HashMap<PropertyKey, entities::property::Model>, LoadError> {
-        use entities::property;
-        Ok(property::Entity::find()
-            .filter(property::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| (PropertyKey(p.id), p))
-            .collect())
-    }
-}
-
-impl Loader<ArrangementEventsKey> for CaseworkLoader {
-    type Value = Vec<entities::payment_arrangement_event::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ArrangementEventsKey],
-    ) -> Result<HashMap<ArrangementEventsKey, Self::Value>, LoadError> {
-        use entities::payment_arrangement_event as event;
-        let mut out: HashMap<ArrangementEventsKey, Self::Value> = HashMap::new();
-        for e in event::Entity::find()
-            .filter(event::Column::PaymentArrangementId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(event::Column::CreatedAt)
-            .order_by_asc(event::Column::Id)
-            .all(&self.db)
-            .await?
-        {
-            out.entry(ArrangementEventsKey(e.payment_arrangement_id))
-                .or_default()
-                .push(e);
-        }
-        Ok(out)
-    }
-}
-
-/// The documents of a case the caller may see, newest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct DocumentsKey(pub Uuid, pub Caller);
-
-impl Loader<DocumentsKey> for CaseworkLoader {
-    type Value = Vec<entities::document::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[DocumentsKey],
-    ) -> Result<HashMap<DocumentsKey, Self::Value>, LoadError> {
-        use entities::document;
-        let mut out: HashMap<DocumentsKey, Self::Value> =
-            keys.iter().map(|k| (*k, vec![])).collect();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
-            for d in document::Entity::find()
-                .filter(document::Column::CaseId.is_in(ids))
-                .filter(policy::documents::visible_to(caller))
-                .order_by_desc(document::Column::CreatedAt)
-                .order_by_desc(document::Column::Id)
-                .all(&self.db)
-                .await?
-            {
-                if let Some(case_id) = d.case_id {
-                    out.entry(DocumentsKey(case_id, caller))
-                        .or_default()
-                        .push(d);
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Loads the tenants and properties a page of tenancy rows points at, one
-/// statement each, before the rows' fields ask for them one by one.
-pub async fn prefetch<K>(ctx: &async_graphql::Context<'_>, keys: impl IntoIterator<Item = K>)
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    CaseworkLoader: Loader<K, Error = LoadError>,
-{
-    if let Some(request) = ctx.data_opt::<RequestLoader>() {
-        // A failure here surfaces again (and is reported) when the field
-        // loads its own key.
-        let _ = request.0.load_many(keys).await;
-    }
 }
