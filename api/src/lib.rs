@@ -25,7 +25,7 @@
 //! - [`jobs`]: the one registry of every job, the job context, and the daily
 //!   schedule as one table.
 //! - [`events`]: live updates for subscriptions; [`ratelimit`]; [`audit`]:
-//!   audit entries of changes; [`paging`]: keyset pages over time-ordered ids.
+//!   audit entries of changes.
 //! - [`demo`]: the demo data of the embedded mode.
 
 pub mod app;
@@ -43,7 +43,6 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod notifications;
-pub mod paging;
 pub mod payments;
 pub mod policy;
 pub mod ratelimit;

@@ -1,4 +1,5 @@
-//! Database connection, migrations and the write-transaction helper.
+//! Database connection, migrations, the write-transaction helper and the
+//! keyset page ([`newest_first`]) every id-ordered list uses.
 //!
 //! The same code runs on SQLite (embedded) and PostgreSQL (production). The one
 //! difference that leaks into callers is how write transactions begin: SQLite's
@@ -13,9 +14,11 @@ use std::time::Duration;
 
 use migration::MigratorTrait;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use uuid::Uuid;
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
@@ -98,4 +101,23 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Whether the connection is SQLite.
 pub fn is_sqlite(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Sqlite
+}
+
+/// Up to `limit` rows of `select` newest first, after the row `after` (ids
+/// are v7, so id order is creation order), and whether more follow.
+pub async fn newest_first<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    select: Select<E>,
+    id: E::Column,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<(Vec<E::Model>, bool), DbErr> {
+    let mut select = select.order_by_desc(id);
+    if let Some(after) = after {
+        select = select.filter(id.lt(after));
+    }
+    let mut rows = select.limit(limit + 1).all(conn).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
 }

@@ -116,7 +116,7 @@ pub async fn list(
 ) -> ApiResult<(Vec<payment_export::Model>, bool)> {
     let select = payment_export::Entity::find().filter(policy::visible(viewer, organisation_id)?);
     Ok(
-        crate::paging::newest_first(&app.db, select, payment_export::Column::Id, after, limit)
+        platform::db::newest_first(&app.db, select, payment_export::Column::Id, after, limit)
             .await?,
     )
 }

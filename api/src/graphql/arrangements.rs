@@ -233,14 +233,14 @@ impl ArrangementsMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        files: Vec<super::documents::DocumentUploadInput>,
-        same_category_for_all: Option<super::documents::DocumentCategory>,
+        files: Vec<super::inputs::DocumentUploadInput>,
+        same_category_for_all: Option<super::enums::DocumentCategory>,
     ) -> async_graphql::Result<Vec<super::documents::Document>> {
         let id = parse_id(&id, "Payment arrangement")?;
         let app = ctx.app();
         let arrangement = policy::arrangements::find_visible(&app.db, ctx.viewer(), id).await?;
         policy::arrangements::can_add_evidence(ctx.viewer(), &arrangement)?;
-        let files = super::documents::new_files(ctx, "files", files, same_category_for_all)?;
+        let files = super::inputs::new_files(ctx, "files", files, same_category_for_all)?;
         let rows = crate::documents::attach_arrangement_evidence(
             app,
             ctx.viewer(),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use entities::document;
 
-use super::{ContextExt, loaders::UserKey, scalars::parse_id};
+use super::{ContextExt, enums::DocumentCategory, inputs::{DocumentUploadInput, new_files}, loaders::UserKey, scalars::parse_id};
 use crate::{
     audit::{self, Entry},
     documents::{self, NewFile},
@@ -23,28 +23,6 @@ use crate::{
 
 /// How long a download URL works.
 pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
-
-/// What a document is about.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::DocumentCategory")]
-pub enum DocumentCategory {
-    /// Evidence supporting the complaint or response.
-    Evidence,
-    /// Letters and emails.
-    Correspondence,
-    /// Photographs.
-    Photograph,
-    /// Repair records and reports.
-    RepairRecord,
-    /// Tenancy agreements.
-    TenancyAgreement,
-    /// Rent statements and other financial records.
-    Financial,
-    /// Medical evidence.
-    Medical,
-    /// Anything else.
-    Other,
-}
 
 /// Where a document is in the virus scan.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -158,67 +136,6 @@ impl Document {
         .await?;
         Ok(Some(url))
     }
-}
-
-/// One file of an upload.
-#[derive(InputObject)]
-pub struct DocumentUploadInput {
-    /// The file (a part of the multipart request).
-    pub file: Upload,
-    /// Its category; may be left out when `sameCategoryForAll` is given.
-    pub category: Option<DocumentCategory>,
-}
-
-/// Reads the uploads of a request, each with its category: its own, or
-/// `same` ("same category for all"; a file with a different one of its own
-/// is `BAD_USER_INPUT`). `prefix` is the argument name, for error fields.
-pub(crate) fn new_files(
-    ctx: &Context<'_>,
-    prefix: &str,
-    inputs: Vec<DocumentUploadInput>,
-    same: Option<DocumentCategory>,
-) -> ApiResult<Vec<NewFile>> {
-    if inputs.len() > documents::MAX_FILES_PER_REQUEST {
-        return Err(ApiError::bad_input(
-            prefix,
-            format!(
-                "At most {} files can be uploaded at once.",
-                documents::MAX_FILES_PER_REQUEST
-            ),
-        ));
-    }
-    inputs
-        .into_iter()
-        .enumerate()
-        .map(|(i, input)| {
-            let category = match (input.category, same) {
-                (Some(own), Some(same)) if own != same => {
-                    return Err(ApiError::bad_input(
-                        format!("{prefix}.{i}.category"),
-                        "This file's category differs from the category chosen for all files.",
-                    ));
-                }
-                (Some(c), _) | (None, Some(c)) => c,
-                (None, None) => {
-                    return Err(ApiError::bad_input(
-                        format!("{prefix}.{i}.category"),
-                        "Choose a category for this file, or one for all files.",
-                    ));
-                }
-            };
-            let upload = input.file.value(ctx).map_err(|_| {
-                ApiError::bad_input(
-                    format!("{prefix}.{i}.file"),
-                    "The file is missing from the request.",
-                )
-            })?;
-            Ok(NewFile {
-                field: format!("{prefix}.{i}.file"),
-                upload,
-                category: category.into(),
-            })
-        })
-        .collect()
 }
 
 /// The documents of a case the caller may see, newest first (through the

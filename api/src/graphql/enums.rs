@@ -67,3 +67,25 @@ pub enum StaffRole {
     /// Runs the service: organisations, users, jobs.
     ServiceAdmin,
 }
+
+/// What a document is about.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::DocumentCategory")]
+pub enum DocumentCategory {
+    /// Evidence supporting the complaint or response.
+    Evidence,
+    /// Letters and emails.
+    Correspondence,
+    /// Photographs.
+    Photograph,
+    /// Repair records and reports.
+    RepairRecord,
+    /// Tenancy agreements.
+    TenancyAgreement,
+    /// Rent statements and other financial records.
+    Financial,
+    /// Medical evidence.
+    Medical,
+    /// Anything else.
+    Other,
+}

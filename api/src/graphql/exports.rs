@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use entities::{ExportStatus, payment_export};
 
-use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, payments::PaymentFilter, scalars::{organisation_arg, parse_id}};
+use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, inputs::PaymentFilter, scalars::{organisation_arg, parse_id}};
 use crate::{exports, payments::search::PaymentFilterInput};
 
 /// Where an export is in its life.

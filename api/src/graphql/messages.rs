@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use entities::message;
 
-use super::{ContextExt, documents::{DocumentUploadInput, new_files}, loaders::{CaseKey, ReadKey, RepliedKey, UserKey}, scalars::parse_id};
+use super::{ContextExt, inputs::{DocumentUploadInput, new_files}, loaders::{CaseKey, ReadKey, RepliedKey, UserKey}, scalars::parse_id};
 use crate::{
     casework::{self, messages::ReadScope},
     documents,

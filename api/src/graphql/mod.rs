@@ -19,7 +19,7 @@
 //! - [`errors`]: the extension that gives every error its stable code.
 //! - Shared plumbing, imported by every resolver module and by no other:
 //!   [`context`] (`ctx.caller()`, `ctx.load()`, …), [`pagination`]
-//!   (cursors, page sizes, connections), [`scalars`] (ids), [`loaders`]
+//!   (cursors, page sizes, connections), [`scalars`] (ids), [`inputs`] (shared input types), [`loaders`]
 //!   (DataLoaders by domain), [`enums`], [`money`].
 
 pub mod api_tokens;
@@ -33,6 +33,7 @@ pub mod errors;
 pub mod exports;
 pub mod housing_costs;
 pub mod identity;
+pub mod inputs;
 pub mod jobs;
 pub mod loaders;
 pub mod messages;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use entities::payment;
 
-use super::{ContextExt, money::Money, pagination::page_size, scalars::{input_id, parse_id}};
+use super::{ContextExt, inputs::PaymentFilter, money::Money, pagination::page_size, scalars::{input_id, parse_id}};
 use crate::{
     error::ApiResult,
     payments::{
@@ -83,34 +83,6 @@ impl Payment {
     /// When it was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
-    }
-}
-
-/// Payment search filter; every part is optional and all given parts must match.
-#[derive(InputObject, Default)]
-pub struct PaymentFilter {
-    /// Paid on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Paid on or before this date (not before `from`).
-    pub to: Option<NaiveDate>,
-    /// Part of the tenant's name (any case).
-    pub tenant_name: Option<String>,
-    /// A full postcode, an outward code (`"SW1A"`: that district) or the start
-    /// of one (`"SW"`), any case and spacing.
-    pub postcode: Option<String>,
-    /// A claim reference or an arrangement reference (`APA-…`), exactly.
-    pub reference: Option<String>,
-}
-
-impl From<PaymentFilter> for PaymentFilterInput {
-    fn from(f: PaymentFilter) -> Self {
-        Self {
-            from: f.from,
-            to: f.to,
-            tenant_name: f.tenant_name,
-            postcode: f.postcode,
-            reference: f.reference,
-        }
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use entities::{property, tenant};
 
-use super::{ContextExt, loaders::{PropertyKey, prefetch}, money::Money, pagination::{connection, decode_offset, page_size}, scalars::{organisation_arg, parse_id}};
+use super::{ContextExt, inputs::search_text, loaders::{PropertyKey, prefetch}, money::Money, pagination::{connection, decode_offset, page_size}, scalars::{organisation_arg, parse_id}};
 use crate::{
     casework::MAX_SHORT,
     error::{ApiError, ApiResult},
@@ -42,17 +42,6 @@ pub enum RentFrequency {
     Quarterly,
     /// Every year.
     Yearly,
-}
-
-/// A search text of at most 200 characters; blank means none.
-pub(crate) fn search_text(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
-    match value {
-        Some(v) if v.chars().count() > MAX_SHORT => Err(ApiError::bad_input(
-            field,
-            format!("Must be at most {MAX_SHORT} characters."),
-        )),
-        other => Ok(other.filter(|s| !s.trim().is_empty())),
-    }
 }
 
 /// A rented property of a landlord organisation.

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::tenancy_request;
 
-use super::{ContextExt, loaders::{TenantKey, prefetch}, money::{Money, optional_pence}, pagination::{connection, decode_offset, page_size}, properties::{RentFrequency, Tenant, search_text}, scalars::{input_id, organisation_arg, parse_id}};
+use super::{ContextExt, loaders::{TenantKey, prefetch}, money::{Money, optional_pence}, pagination::{connection, decode_offset, page_size}, properties::{RentFrequency, Tenant}, inputs::search_text, scalars::{input_id, organisation_arg, parse_id}};
 use crate::{
     casework, policy,
     tenancy::{

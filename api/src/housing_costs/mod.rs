@@ -258,7 +258,7 @@ pub async fn list(
 ) -> ApiResult<(Vec<housing_cost_update::Model>, bool)> {
     let select =
         housing_cost_update::Entity::find().filter(policy::visible(viewer, organisation_id)?);
-    Ok(crate::paging::newest_first(
+    Ok(platform::db::newest_first(
         &app.db,
         select,
         housing_cost_update::Column::Id,
