@@ -1,5 +1,7 @@
 //! Cases: the lists (home, open, closed), one case, and the back-office
-//! changes (create, parties, owner, details, close, reopen).
+//! changes (create, parties, owner, details, close, reopen), which take the
+//! `Allowed<Staff>` of `policy::cases::can_manage` and read the case through
+//! `policy::cases::find_managed`.
 
 use chrono::{Datelike, NaiveDate, Utc};
 use sea_orm::{
@@ -17,11 +19,10 @@ use super::{MAX_SHORT, reference, text};
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
-    auth::Viewer,
     error::{ApiError, ApiResult},
     policy::{
-        self,
-        cases::{Caller, can_manage},
+        self, Allowed, Staff,
+        cases::{Reader, find_managed},
     },
 };
 
@@ -37,6 +38,34 @@ pub struct CaseFilter {
     pub case_type: Option<String>,
     /// Exact status label.
     pub status_label: Option<String>,
+}
+
+impl CaseFilter {
+    /// A filter from what the client gave: every text has a limit, like
+    /// every other input (`BAD_USER_INPUT` on `filter.search`, `filter.type`
+    /// or `filter.status`); a blank search is no search.
+    pub fn parse(
+        open: Option<bool>,
+        search: Option<String>,
+        case_type: Option<String>,
+        status_label: Option<String>,
+    ) -> ApiResult<Self> {
+        fn bounded(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
+            match value {
+                Some(v) if v.chars().count() > MAX_SHORT => Err(ApiError::bad_input(
+                    field,
+                    format!("Must be at most {MAX_SHORT} characters."),
+                )),
+                other => Ok(other),
+            }
+        }
+        Ok(Self {
+            open,
+            search: bounded("filter.search", search)?.filter(|s| !s.trim().is_empty()),
+            case_type: bounded("filter.type", case_type)?,
+            status_label: bounded("filter.status", status_label)?,
+        })
+    }
 }
 
 /// What a list is ordered by.
@@ -66,9 +95,9 @@ pub struct Page {
     pub limit: u64,
 }
 
-/// The earliest due date of the outstanding tasks `caller` sees on the case
+/// The earliest due date of the outstanding tasks `reader` sees on the case
 /// of the outer query, as a scalar subquery (NULL when there is none).
-fn next_due(caller: Caller) -> Expr {
+fn next_due(reader: Reader) -> Expr {
     let query = task::Entity::find()
         .select_only()
         .expr(Expr::col((task::Entity, task::Column::DueDate)).min())
@@ -77,7 +106,7 @@ fn next_due(caller: Caller) -> Expr {
                 .equals((case::Entity, case::Column::Id)),
         )
         .filter(task::Column::Status.eq(TaskStatus::Pending))
-        .filter(policy::tasks::visible_to(caller))
+        .filter(policy::tasks::visible(reader))
         .into_query();
     Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(query)))
 }
@@ -133,14 +162,14 @@ fn search_condition(search: &str) -> Condition {
     all
 }
 
-/// One page of the cases `caller` may see, and whether there are more.
+/// One page of the cases `reader` may see, and whether there are more.
 pub async fn list(
-    conn: &impl ConnectionTrait,
-    caller: Caller,
+    app: &App,
+    reader: Reader,
     filter: &CaseFilter,
     page: Page,
 ) -> ApiResult<(Vec<case::Model>, bool)> {
-    let mut query = case::Entity::find().filter(policy::cases::visible_to(caller));
+    let mut query = case::Entity::find().filter(policy::cases::visible(reader));
     match filter.open {
         Some(true) => query = query.filter(case::Column::ClosedAt.is_null()),
         Some(false) => query = query.filter(case::Column::ClosedAt.is_not_null()),
@@ -164,7 +193,7 @@ pub async fn list(
         SortField::Reference => query.order_by(case::Column::Reference, order.clone()),
         SortField::CreatedAt => query.order_by(case::Column::CreatedAt, order.clone()),
         SortField::NextDue => query.order_by(
-            Expr::expr(Func::coalesce([next_due(caller), Expr::val(never())])),
+            Expr::expr(Func::coalesce([next_due(reader), Expr::val(never())])),
             order.clone(),
         ),
         SortField::ClosedAt => query
@@ -175,16 +204,16 @@ pub async fn list(
         .order_by(case::Column::Id, order)
         .offset(page.offset)
         .limit(page.limit + 1)
-        .all(conn)
+        .all(&app.db)
         .await?;
     let has_next = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     Ok((rows, has_next))
 }
 
-/// One case, if visible.
-pub async fn get(conn: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<case::Model> {
-    policy::cases::find_visible(conn, viewer, id).await
+/// One case, if `reader` may see it (`NOT_FOUND` otherwise).
+pub async fn get(app: &App, reader: Reader, id: Uuid) -> ApiResult<case::Model> {
+    policy::cases::find_visible(&app.db, reader, id).await
 }
 
 /// A new case.
@@ -265,19 +294,13 @@ fn party(
     }
 }
 
-/// Creates a case with its reference, parties and owner. Staff only.
-pub async fn create(
-    app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
-    input: NewCase,
-) -> ApiResult<case::Model> {
-    let staff = can_manage(viewer)?;
+/// Creates a case with its reference, parties and owner (the back office).
+pub async fn create(app: &App, staff: &Allowed<Staff>, input: NewCase) -> ApiResult<case::Model> {
     let case_type = text("input.caseType", &input.case_type, MAX_SHORT)?;
     let stage = text("input.stage", &input.stage, MAX_SHORT)?;
     let status_label = text("input.statusLabel", &input.status_label, MAX_SHORT)?;
     let category = text("input.category", &input.category, MAX_SHORT)?;
-    let owner_id = input.owner_user_id.unwrap_or(staff.id);
+    let owner_id = input.owner_user_id.unwrap_or(staff.user_id);
     let now = Utc::now();
 
     let txn = platform::db::begin_write(&app.db).await?;
@@ -323,7 +346,7 @@ pub async fn create(
             .insert(&txn)
             .await?;
     }
-    record(&txn, actor, "case.create", &created, None).await?;
+    record(&txn, staff.actor(), "case.create", &created, None).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -338,29 +361,10 @@ async fn record(
     audit::record_change(conn, actor, action, before, after).await
 }
 
-/// A case staff may change: visible (staff see all), and open unless
-/// `allow_closed`.
-async fn managed(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: Uuid,
-    allow_closed: bool,
-) -> ApiResult<case::Model> {
-    can_manage(viewer)?;
-    let case = policy::cases::find_visible(conn, viewer, id).await?;
-    if case.closed_at.is_some() && !allow_closed {
-        return Err(ApiError::Conflict(
-            "The case is closed: reopen it first.".into(),
-        ));
-    }
-    Ok(case)
-}
-
-/// Changes type, stage, status label and category. Staff only; open cases.
+/// Changes type, stage, status label and category. Open cases.
 pub async fn update(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     id: Uuid,
     changes: CaseChanges,
 ) -> ApiResult<case::Model> {
@@ -381,7 +385,7 @@ pub async fn update(
         .map(|v| text("input.category", &v, MAX_SHORT))
         .transpose()?;
     let txn = platform::db::begin_write(&app.db).await?;
-    let before = managed(&txn, viewer, id, false).await?;
+    let before = find_managed(&txn, staff, id, false).await?;
     let mut model = before.clone().into_active_model();
     if let Some(v) = case_type {
         model.case_type = Set(v);
@@ -397,42 +401,47 @@ pub async fn update(
     }
     model.updated_at = Set(Utc::now());
     let after = model.update(&txn).await?;
-    record(&txn, actor, "case.update", &after, Some(&before)).await?;
+    record(&txn, staff.actor(), "case.update", &after, Some(&before)).await?;
     txn.commit().await?;
     Ok(after)
 }
 
-/// Makes a staff member the case owner. Staff only; open cases.
+/// Makes a staff member the case owner. Open cases.
 pub async fn assign_owner(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     id: Uuid,
     owner_id: Uuid,
 ) -> ApiResult<case::Model> {
     let txn = platform::db::begin_write(&app.db).await?;
-    let before = managed(&txn, viewer, id, false).await?;
+    let before = find_managed(&txn, staff, id, false).await?;
     staff_owner(&txn, owner_id, "ownerUserId").await?;
     let mut model = before.clone().into_active_model();
     model.owner_user_id = Set(Some(owner_id));
     model.updated_at = Set(Utc::now());
     let after = model.update(&txn).await?;
-    record(&txn, actor, "case.assign_owner", &after, Some(&before)).await?;
+    record(
+        &txn,
+        staff.actor(),
+        "case.assign_owner",
+        &after,
+        Some(&before),
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }
 
-/// Closes (`close == true`) or reopens a case. Staff only; closing a closed
-/// case or reopening an open one is a `CONFLICT`.
+/// Closes (`close == true`) or reopens a case. Closing a closed case or
+/// reopening an open one is a `CONFLICT`.
 pub async fn set_closed(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     id: Uuid,
     close: bool,
 ) -> ApiResult<case::Model> {
     let txn = platform::db::begin_write(&app.db).await?;
-    let before = managed(&txn, viewer, id, true).await?;
+    let before = find_managed(&txn, staff, id, true).await?;
     if before.closed_at.is_some() == close {
         return Err(ApiError::Conflict(if close {
             "The case is already closed.".into()
@@ -446,7 +455,7 @@ pub async fn set_closed(
     model.updated_at = Set(now);
     let after = model.update(&txn).await?;
     let action = if close { "case.close" } else { "case.reopen" };
-    record(&txn, actor, action, &after, Some(&before)).await?;
+    record(&txn, staff.actor(), action, &after, Some(&before)).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -460,18 +469,17 @@ pub enum NewParty {
     Landlord(Uuid),
 }
 
-/// Adds a party. Staff only; open cases. A case has at most one landlord
-/// organisation (it is the case's "Landlord"), and a resident is on a case
-/// once (`CONFLICT` otherwise).
+/// Adds a party. Open cases. A case has at most one landlord organisation
+/// (it is the case's "Landlord"), and a resident is on a case once
+/// (`CONFLICT` otherwise).
 pub async fn add_party(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     case_id: Uuid,
     who: NewParty,
 ) -> ApiResult<case_party::Model> {
     let txn = platform::db::begin_write(&app.db).await?;
-    let case = managed(&txn, viewer, case_id, false).await?;
+    let case = find_managed(&txn, staff, case_id, false).await?;
     let row = match who {
         NewParty::Resident(user_id) => {
             active_user(
@@ -506,7 +514,7 @@ pub async fn add_party(
     })?;
     audit::record(
         &txn,
-        actor,
+        staff.actor(),
         Entry {
             action: "case.add_party",
             target_type: "case",
@@ -521,21 +529,19 @@ pub async fn add_party(
     Ok(created)
 }
 
-/// Removes a party. Staff only; open cases. Its replies stay (their
-/// `replying_party_id` becomes NULL), its tasks stay on the case for staff.
+/// Removes a party. Open cases. Its replies stay (their `replying_party_id`
+/// becomes NULL), its tasks stay on the case for staff.
 pub async fn remove_party(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     party_id: Uuid,
 ) -> ApiResult<case::Model> {
-    can_manage(viewer)?;
     let txn = platform::db::begin_write(&app.db).await?;
     let party = case_party::Entity::find_by_id(party_id)
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound("Case party"))?;
-    let case = managed(&txn, viewer, party.case_id, false).await?;
+    let case = find_managed(&txn, staff, party.case_id, false).await?;
     case_party::Entity::delete_by_id(party_id)
         .exec(&txn)
         .await?;
@@ -549,7 +555,7 @@ pub async fn remove_party(
     };
     audit::record(
         &txn,
-        actor,
+        staff.actor(),
         Entry {
             action: "case.remove_party",
             target_type: "case",

@@ -11,6 +11,11 @@
 //! message read (for a landlord organisation, the first of its users to read
 //! it): reading is what the task asks for, so nobody has to tick it off by
 //! hand as well.
+//!
+//! Sending takes the back office's `Allowed<Staff>`; replying and marking
+//! read take the party's `Allowed<Reader>`. A message's attachments are
+//! staged (checked and stored) by [`send`] and [`reply`] themselves, and
+//! deleted again if the message is not recorded.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -33,60 +38,58 @@ use entities::{
 };
 
 use super::{
-    MAX_BODY, MAX_SHORT,
+    MAX_BODY, MAX_SHORT, open,
     tasks::{Assignee, new_row},
     text, today,
 };
 use crate::{
     app::App,
-    audit::{self, Actor, Entry},
-    auth::Viewer,
+    audit::{self, Entry},
+    documents::{self, Attach, NewFile},
     error::{ApiError, ApiResult},
     events::CaseEvent,
-    policy::{
-        self,
-        cases::{Caller, caller, can_manage},
-    },
+    policy::{self, Allowed, Staff, cases::Reader},
 };
 
 /// Days a party has to read a staff message (the "Read message" task's date).
 pub const READ_TASK_DAYS: i64 = 7;
 
-async fn open_case(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: Uuid,
-) -> ApiResult<case::Model> {
-    let case = policy::cases::find_visible(conn, viewer, id).await?;
-    if case.closed_at.is_some() {
-        return Err(ApiError::Conflict("The case is closed.".into()));
-    }
-    Ok(case)
-}
-
-/// A staff message to the parties of an open case. Staff only.
+/// A staff message to the parties of an open case (the back office), with
+/// its attachments (shared with the parties; every file is checked before
+/// any is kept, and none is kept if the message is not sent).
 pub async fn send(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     case_id: Uuid,
     subject: &str,
     body: &str,
-    attachments: &crate::documents::Staged,
+    attachments: Vec<NewFile>,
 ) -> ApiResult<(message::Model, Vec<task::Model>)> {
-    let staff = can_manage(viewer)?;
+    let staged = documents::stage(app, attachments).await?;
+    let sent = send_staged(app, staff, case_id, subject, body, &staged).await;
+    documents::keep_or_discard(app, &staged, sent).await
+}
+
+async fn send_staged(
+    app: &App,
+    staff: &Allowed<Staff>,
+    case_id: Uuid,
+    subject: &str,
+    body: &str,
+    attachments: &documents::Staged,
+) -> ApiResult<(message::Model, Vec<task::Model>)> {
     let subject = text("input.subject", subject, MAX_SHORT)?;
     let body = text("input.body", body, MAX_BODY)?;
     let txn = platform::db::begin_write(&app.db).await?;
-    let case = open_case(&txn, viewer, case_id).await?;
-    let sender = user::Entity::find_by_id(staff.id)
+    let case = open(policy::cases::find_managed(&txn, staff, case_id, true).await?)?;
+    let sender = user::Entity::find_by_id(staff.user_id)
         .one(&txn)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let created = message::ActiveModel {
         id: Set(Uuid::now_v7()),
         case_id: Set(case_id),
-        sender_user_id: Set(staff.id),
+        sender_user_id: Set(staff.user_id),
         parent_message_id: Set(None),
         replying_party_id: Set(None),
         subject: Set(Some(subject)),
@@ -98,13 +101,13 @@ pub async fn send(
     attachments
         .insert(
             &txn,
-            crate::documents::Attach::Case {
+            Attach::Case {
                 case_id,
                 message_id: Some(created.id),
                 shared_with_parties: true,
             },
-            staff.id,
-            actor,
+            staff.user_id,
+            staff.actor(),
         )
         .await?;
 
@@ -126,7 +129,7 @@ pub async fn send(
                 Some(created.subject.clone().unwrap_or_default()),
                 today() + Duration::days(READ_TASK_DAYS),
                 assignee,
-                staff.id,
+                staff.user_id,
                 Some(created.id),
             )
             .insert(&txn)
@@ -177,7 +180,7 @@ pub async fn send(
     .await?;
     audit::record(
         &txn,
-        actor,
+        staff.actor(),
         Entry {
             action: "message.send",
             target_type: "message",
@@ -204,21 +207,33 @@ pub async fn send(
 
 /// A party's reply to a staff message: once per party per message
 /// (`CONFLICT` the second time, also when two replies race: the partial
-/// unique index decides), at most 2000 characters, on an open case.
+/// unique index decides), at most 2000 characters, on an open case, with
+/// its attachments (seen by staff and the replying side; every file is
+/// checked before any is kept, and none is kept if the reply is not sent).
 pub async fn reply(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    allowed: &Allowed<Reader>,
     message_id: Uuid,
     body: &str,
-    attachments: &crate::documents::Staged,
+    attachments: Vec<NewFile>,
+) -> ApiResult<message::Model> {
+    let staged = documents::stage(app, attachments).await?;
+    let replied = reply_staged(app, allowed, message_id, body, &staged).await;
+    documents::keep_or_discard(app, &staged, replied).await
+}
+
+async fn reply_staged(
+    app: &App,
+    allowed: &Allowed<Reader>,
+    message_id: Uuid,
+    body: &str,
+    attachments: &documents::Staged,
 ) -> ApiResult<message::Model> {
     let body = text("body", body, MAX_BODY)?;
-    let caller = caller(viewer)?;
     let txn = platform::db::begin_write(&app.db).await?;
-    let parent = policy::messages::find_repliable(&txn, viewer, message_id).await?;
-    open_case(&txn, viewer, parent.case_id).await?;
-    let party = policy::cases::party_on(&txn, viewer, parent.case_id)
+    let parent = policy::messages::find_repliable(&txn, allowed, message_id).await?;
+    open(policy::cases::find_visible(&txn, **allowed, parent.case_id).await?)?;
+    let party = policy::cases::party_on(&txn, **allowed, parent.case_id)
         .await?
         .ok_or(ApiError::Forbidden)?;
     let conflict = || ApiError::Conflict("You have already replied to this message.".into());
@@ -233,7 +248,7 @@ pub async fn reply(
     let created = message::ActiveModel {
         id: Set(Uuid::now_v7()),
         case_id: Set(parent.case_id),
-        sender_user_id: Set(caller.user_id),
+        sender_user_id: Set(allowed.user_id),
         parent_message_id: Set(Some(parent.id)),
         replying_party_id: Set(Some(party.id)),
         subject: Set(parent.subject.as_ref().map(|s| format!("Re: {s}"))),
@@ -249,18 +264,18 @@ pub async fn reply(
     attachments
         .insert(
             &txn,
-            crate::documents::Attach::Case {
+            Attach::Case {
                 case_id: created.case_id,
                 message_id: Some(created.id),
                 shared_with_parties: false,
             },
-            caller.user_id,
-            actor,
+            allowed.user_id,
+            allowed.actor(),
         )
         .await?;
     audit::record(
         &txn,
-        actor,
+        allowed.actor(),
         Entry {
             action: "message.reply",
             target_type: "message",
@@ -291,13 +306,17 @@ pub enum ReadScope {
 /// Marks messages read by the caller and completes the "Read message"
 /// tasks of their side for the staff messages among them. Returns the ids of
 /// the cases touched.
-pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResult<Vec<Uuid>> {
-    let caller = caller(viewer)?;
+pub async fn mark_read(
+    app: &App,
+    allowed: &Allowed<Reader>,
+    scope: ReadScope,
+) -> ApiResult<Vec<Uuid>> {
+    let reader: Reader = **allowed;
     let txn = platform::db::begin_write(&app.db).await?;
-    let query = message::Entity::find().filter(policy::messages::visible_to(caller));
+    let query = message::Entity::find().filter(policy::messages::visible(reader));
     let messages = match &scope {
         ReadScope::Case(case_id) => {
-            policy::cases::find_visible(&txn, viewer, *case_id).await?;
+            policy::cases::find_visible(&txn, reader, *case_id).await?;
             query
                 .filter(message::Column::CaseId.eq(*case_id))
                 .all(&txn)
@@ -325,7 +344,7 @@ pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResul
     if !messages.is_empty() {
         message_read::Entity::insert_many(messages.iter().map(|m| message_read::ActiveModel {
             message_id: Set(m.id),
-            user_id: Set(caller.user_id),
+            user_id: Set(reader.user_id),
             read_at: Set(now),
         }))
         .on_conflict_do_nothing_on([
@@ -341,9 +360,9 @@ pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResul
         .map(|m| m.id)
         .collect();
     let mut completed = vec![];
-    if !caller.is_staff() && !staff_messages.is_empty() {
+    if !reader.is_staff() && !staff_messages.is_empty() {
         completed = task::Entity::find()
-            .filter(policy::tasks::visible_to(caller))
+            .filter(policy::tasks::visible(reader))
             .filter(task::Column::SourceMessageId.is_in(staff_messages))
             .filter(task::Column::Status.eq(TaskStatus::Pending))
             .all(&txn)
@@ -355,7 +374,7 @@ pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResul
                     Expr::val(TaskStatus::Completed.as_str()),
                 )
                 .col_expr(task::Column::CompletedAt, Expr::val(now))
-                .col_expr(task::Column::CompletedByUserId, Expr::val(caller.user_id))
+                .col_expr(task::Column::CompletedByUserId, Expr::val(reader.user_id))
                 .col_expr(task::Column::UpdatedAt, Expr::val(now))
                 .filter(task::Column::Id.is_in(completed.iter().map(|t| t.id)))
                 .exec(&txn)
@@ -366,7 +385,7 @@ pub async fn mark_read(app: &App, viewer: &Viewer, scope: ReadScope) -> ApiResul
     let cases: BTreeSet<Uuid> = messages.iter().map(|m| m.case_id).collect();
     for case_id in &cases {
         app.events.publish(CaseEvent::MessagesRead {
-            user_id: caller.user_id,
+            user_id: reader.user_id,
             case_id: *case_id,
         });
     }
@@ -385,34 +404,48 @@ struct CaseCount {
     n: i64,
 }
 
-/// Unread messages of `caller` per case: on `cases` when given, else on every
-/// case they see (staff: the cases they own).
-pub async fn unread_counts(
+/// Unread messages of `reader` per case, on every case they see (staff: the
+/// cases they own).
+pub async fn unread_counts(app: &App, reader: Reader) -> ApiResult<HashMap<Uuid, i64>> {
+    count_unread(&app.db, reader, None).await
+}
+
+/// Unread messages of `reader` per case, on `cases` (for the loader; cases
+/// without any are left out).
+pub async fn unread_counts_on(
     conn: &impl ConnectionTrait,
-    caller: Caller,
+    reader: Reader,
+    cases: &[Uuid],
+) -> ApiResult<HashMap<Uuid, i64>> {
+    count_unread(conn, reader, Some(cases)).await
+}
+
+async fn count_unread(
+    conn: &impl ConnectionTrait,
+    reader: Reader,
     cases: Option<&[Uuid]>,
 ) -> ApiResult<HashMap<Uuid, i64>> {
     let reads = message_read::Entity::find()
         .select_only()
         .column(message_read::Column::MessageId)
-        .filter(message_read::Column::UserId.eq(caller.user_id))
+        .filter(message_read::Column::UserId.eq(reader.user_id))
         .into_query();
     let mut query = message::Entity::find()
         .select_only()
         .column(message::Column::CaseId)
         .column_as(Expr::col(message::Column::Id).count(), "n")
-        .filter(policy::messages::notable_to(caller))
+        .filter(policy::messages::notable(reader))
         .filter(message::Column::Id.not_in_subquery(reads))
         .group_by(message::Column::CaseId);
     match cases {
         Some(ids) => query = query.filter(message::Column::CaseId.is_in(ids.iter().copied())),
-        None if caller.is_staff() => {
+        None if reader.is_staff() => {
             query = query.filter(
                 message::Column::CaseId.in_subquery(
                     case::Entity::find()
                         .select_only()
                         .column(case::Column::Id)
-                        .filter(case::Column::OwnerUserId.eq(caller.user_id))
+                        .filter(case::Column::OwnerUserId.eq(reader.user_id))
                         .into_query(),
                 ),
             );
@@ -426,4 +459,32 @@ pub async fn unread_counts(
         .into_iter()
         .map(|c| (c.case_id, c.n))
         .collect())
+}
+
+/// A posted message and its case, if `reader` may see both (one query):
+/// what a `messagePosted` subscriber is sent.
+pub async fn find_posted(
+    app: &App,
+    reader: Reader,
+    id: Uuid,
+) -> ApiResult<Option<(message::Model, case::Model)>> {
+    let found = message::Entity::find_by_id(id)
+        .find_also_related(case::Entity)
+        .filter(policy::cases::visible(reader))
+        .filter(policy::messages::visible(reader))
+        .one(&app.db)
+        .await?;
+    Ok(found.and_then(|(message, case)| Some((message, case?))))
+}
+
+/// Whether a posted message counts as unread for `reader` (one query; the
+/// narrowing of staff counts to the cases they own is left to the recount).
+pub async fn is_notable(app: &App, reader: Reader, id: Uuid) -> ApiResult<bool> {
+    let found = message::Entity::find_by_id(id)
+        .find_also_related(case::Entity)
+        .filter(policy::cases::visible(reader))
+        .filter(policy::messages::notable(reader))
+        .one(&app.db)
+        .await?;
+    Ok(found.is_some())
 }

@@ -1,12 +1,18 @@
 //! Casework services: cases, their parties, tasks and messages.
 //!
 //! The GraphQL resolvers in `crate::graphql::{cases, tasks, messages}` are
-//! thin: they parse input, call a function here and convert the answer.
-//! Every function here takes the caller and asks the policy of the object
-//! type it touches (`crate::policy::{cases, tasks, messages}`) before reading
-//! or changing anything; every change runs in one write transaction with its
-//! audit entry and its emails (outbox), and publishes its [`CaseEvent`]s only
-//! after the commit.
+//! thin: they parse input, ask the policy (`crate::policy::cases::can_manage`
+//! for the back office, `can_act` for the parties), call a function here and
+//! convert the answer.
+//!
+//! Every function here is `(app, <caller>, …)`: a change takes the
+//! capability the resolver's policy check gave (`&Allowed<Staff>` or
+//! `&Allowed<Reader>`) and does not check it again; the objects it acts on
+//! are read inside its transaction through the policies' `find_*` functions
+//! (`crate::policy::{cases, tasks, messages}`). A read takes the
+//! [`Reader`] and applies the policies' `visible` conditions. Every change
+//! runs in one write transaction with its audit entry and its emails
+//! (outbox), and publishes its [`CaseEvent`]s only after the commit.
 //!
 //! [`CaseEvent`]: crate::events::CaseEvent
 
@@ -18,7 +24,12 @@ pub mod tasks;
 
 use chrono::Utc;
 
-use crate::error::{ApiError, ApiResult};
+use entities::case;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    policy::{Allowed, Staff, cases::Reader},
+};
 
 /// Longest reason for "unable to complete" (the seed's 0/280 counter).
 pub const MAX_REASON: usize = 280;
@@ -52,4 +63,22 @@ pub fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
 /// Today in UTC (due dates are calendar dates; "overdue" means before today).
 pub fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
+}
+
+/// The casework reader a staff member is: staff see every case, task,
+/// message and document, so a back-office change reads the objects it acts
+/// on through the same `find_visible` as any reader.
+pub fn staff_reader(staff: &Allowed<Staff>) -> Reader {
+    Reader {
+        user_id: staff.user_id,
+        side: None,
+    }
+}
+
+/// `case`, if it is open; `CONFLICT` ("The case is closed.") otherwise.
+pub fn open(case: case::Model) -> ApiResult<case::Model> {
+    if case.closed_at.is_some() {
+        return Err(ApiError::Conflict("The case is closed.".into()));
+    }
+    Ok(case)
 }

@@ -2,6 +2,10 @@
 //! party; the assignee completes them or reports that they cannot, with a
 //! reason for the case owner; the owner (any staff member) reviews that
 //! answer with a new date, another assignee, or by closing the task.
+//!
+//! Setting and reviewing take the back office's `Allowed<Staff>`; completing
+//! and reporting take the assignee's `Allowed<Reader>` and read the task
+//! through `policy::tasks::find_assigned`.
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
@@ -14,17 +18,13 @@ use uuid::Uuid;
 use crate::{notifications, notifications::templates::EmailTemplate};
 use entities::{PartyKind, TaskStatus, UserStatus, case, case_party, task, user};
 
-use super::{MAX_BODY, MAX_REASON, MAX_SHORT, text, today};
+use super::{MAX_BODY, MAX_REASON, MAX_SHORT, open, staff_reader, text, today};
 use crate::{
     app::App,
     audit::{self, Actor},
-    auth::Viewer,
     error::{ApiError, ApiResult},
     events::CaseEvent,
-    policy::{
-        self,
-        cases::{Caller, can_manage},
-    },
+    policy::{self, Allowed, Staff, cases::Reader},
 };
 
 /// Who a task is for.
@@ -68,15 +68,13 @@ fn future_date(field: &str, date: NaiveDate) -> ApiResult<NaiveDate> {
     Ok(date)
 }
 
+/// A task's case, if open (`CONFLICT` otherwise).
 async fn open_case(conn: &impl ConnectionTrait, case_id: Uuid) -> ApiResult<case::Model> {
     let case = case::Entity::find_by_id(case_id)
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Case"))?;
-    if case.closed_at.is_some() {
-        return Err(ApiError::Conflict("The case is closed.".into()));
-    }
-    Ok(case)
+    open(case)
 }
 
 /// The party the assignee must be; `BAD_USER_INPUT` when it is not one.
@@ -185,15 +183,13 @@ async fn update_if(
         .ok_or(ApiError::NotFound("Task"))
 }
 
-/// Sets a task on an open case. Staff only.
+/// Sets a task on an open case (the back office).
 pub async fn create(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     case_id: Uuid,
     input: NewTask,
 ) -> ApiResult<task::Model> {
-    let staff = can_manage(viewer)?;
     let title = text("input.title", &input.title, MAX_SHORT)?;
     let description = input
         .description
@@ -202,8 +198,7 @@ pub async fn create(
         .transpose()?;
     let due_date = future_date("input.dueDate", input.due_date)?;
     let txn = platform::db::begin_write(&app.db).await?;
-    policy::cases::find_visible(&txn, viewer, case_id).await?;
-    open_case(&txn, case_id).await?;
+    open(policy::cases::find_managed(&txn, staff, case_id, true).await?)?;
     assignee_party(&txn, case_id, input.assignee, "input.assignee").await?;
     let created = new_row(
         case_id,
@@ -211,12 +206,12 @@ pub async fn create(
         description,
         due_date,
         input.assignee,
-        staff.id,
+        staff.user_id,
         None,
     )
     .insert(&txn)
     .await?;
-    record(&txn, actor, "task.create", None, &created).await?;
+    record(&txn, staff.actor(), "task.create", None, &created).await?;
     txn.commit().await?;
     app.events.publish(CaseEvent::TaskChanged {
         case_id,
@@ -229,34 +224,36 @@ pub async fn create(
 /// case and still pending.
 async fn actionable(
     conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    assignee: &Allowed<Reader>,
     id: Uuid,
-) -> ApiResult<(Caller, task::Model, case::Model)> {
-    let (caller, task) = policy::tasks::find_assigned(conn, viewer, id).await?;
+) -> ApiResult<(task::Model, case::Model)> {
+    let task = policy::tasks::find_assigned(conn, assignee, id).await?;
     let case = open_case(conn, task.case_id).await?;
     if task.status != TaskStatus::Pending {
         return Err(ApiError::Conflict("The task is not pending.".into()));
     }
-    Ok((caller, task, case))
+    Ok((task, case))
 }
 
 /// The assignee marks a pending task completed.
-pub async fn complete(
-    app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
-    id: Uuid,
-) -> ApiResult<task::Model> {
+pub async fn complete(app: &App, assignee: &Allowed<Reader>, id: Uuid) -> ApiResult<task::Model> {
     let txn = platform::db::begin_write(&app.db).await?;
-    let (caller, before, _) = actionable(&txn, viewer, id).await?;
+    let (before, _) = actionable(&txn, assignee, id).await?;
     let now = Utc::now();
     let mut model = before.clone().into_active_model();
     model.status = Set(TaskStatus::Completed);
     model.completed_at = Set(Some(now));
-    model.completed_by_user_id = Set(Some(caller.user_id));
+    model.completed_by_user_id = Set(Some(assignee.user_id));
     model.updated_at = Set(now);
     let after = update_if(&txn, model, before.id, TaskStatus::Pending, false).await?;
-    record(&txn, actor, "task.complete", Some(&before), &after).await?;
+    record(
+        &txn,
+        assignee.actor(),
+        "task.complete",
+        Some(&before),
+        &after,
+    )
+    .await?;
     txn.commit().await?;
     app.events.publish(CaseEvent::TaskChanged {
         case_id: after.case_id,
@@ -269,24 +266,23 @@ pub async fn complete(
 /// with the reason (at most 280 characters), and the case owner is emailed.
 pub async fn report_unable(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    assignee: &Allowed<Reader>,
     id: Uuid,
     reason: &str,
 ) -> ApiResult<task::Model> {
     let reason = text("reason", reason, MAX_REASON)?;
     let txn = platform::db::begin_write(&app.db).await?;
-    let (caller, before, case) = actionable(&txn, viewer, id).await?;
+    let (before, case) = actionable(&txn, assignee, id).await?;
     let now = Utc::now();
     let mut model = before.clone().into_active_model();
     model.status = Set(TaskStatus::UnableToComplete);
     model.unable_reason = Set(Some(reason.clone()));
-    model.completed_by_user_id = Set(Some(caller.user_id));
+    model.completed_by_user_id = Set(Some(assignee.user_id));
     model.reviewed_at = Set(None);
     model.reviewed_by_user_id = Set(None);
     model.updated_at = Set(now);
     let after = update_if(&txn, model, before.id, TaskStatus::Pending, false).await?;
-    let reporter = user::Entity::find_by_id(caller.user_id)
+    let reporter = user::Entity::find_by_id(assignee.user_id)
         .one(&txn)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -316,7 +312,7 @@ pub async fn report_unable(
     }
     record(
         &txn,
-        actor,
+        assignee.actor(),
         "task.unable_to_complete",
         Some(&before),
         &after,
@@ -334,14 +330,12 @@ pub async fn report_unable(
 /// status or a closed case).
 pub async fn review(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     id: Uuid,
     decision: Review,
 ) -> ApiResult<task::Model> {
-    let staff = can_manage(viewer)?;
     let txn = platform::db::begin_write(&app.db).await?;
-    let before = policy::tasks::find_visible(&txn, viewer, id).await?;
+    let before = policy::tasks::find_visible(&txn, staff_reader(staff), id).await?;
     open_case(&txn, before.case_id).await?;
     if before.status != TaskStatus::UnableToComplete || before.reviewed_at.is_some() {
         return Err(ApiError::Conflict(
@@ -351,7 +345,7 @@ pub async fn review(
     let now = Utc::now();
     let mut model = before.clone().into_active_model();
     model.reviewed_at = Set(Some(now));
-    model.reviewed_by_user_id = Set(Some(staff.id));
+    model.reviewed_by_user_id = Set(Some(staff.user_id));
     model.updated_at = Set(now);
     let reopen = |model: &mut task::ActiveModel, due: Option<NaiveDate>| {
         model.status = Set(TaskStatus::Pending);
@@ -380,7 +374,7 @@ pub async fn review(
         Review::Close => {}
     }
     let after = update_if(&txn, model, before.id, TaskStatus::UnableToComplete, true).await?;
-    record(&txn, actor, "task.review", Some(&before), &after).await?;
+    record(&txn, staff.actor(), "task.review", Some(&before), &after).await?;
     txn.commit().await?;
     app.events.publish(CaseEvent::TaskChanged {
         case_id: after.case_id,
@@ -400,15 +394,15 @@ pub struct TaskFilter {
     pub open_cases_only: bool,
 }
 
-/// One page of the tasks `caller` may see across cases, by due date.
+/// One page of the tasks `reader` may see across cases, by due date.
 pub async fn list(
-    conn: &impl ConnectionTrait,
-    caller: Caller,
+    app: &App,
+    reader: Reader,
     filter: TaskFilter,
     offset: u64,
     limit: u64,
 ) -> ApiResult<(Vec<task::Model>, bool)> {
-    let mut query = task::Entity::find().filter(policy::tasks::visible_to(caller));
+    let mut query = task::Entity::find().filter(policy::tasks::visible(reader));
     if let Some(status) = filter.status {
         query = query.filter(task::Column::Status.eq(status));
     }
@@ -432,9 +426,25 @@ pub async fn list(
         .order_by_asc(task::Column::Id)
         .offset(offset)
         .limit(limit + 1)
-        .all(conn)
+        .all(&app.db)
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, has_next))
+}
+
+/// A task changed event's task and its case, if `reader` may see both
+/// (one query): what a `taskChanged` subscriber is sent.
+pub async fn find_changed(
+    app: &App,
+    reader: Reader,
+    id: Uuid,
+) -> ApiResult<Option<(task::Model, case::Model)>> {
+    let found = task::Entity::find_by_id(id)
+        .find_also_related(case::Entity)
+        .filter(policy::cases::visible(reader))
+        .filter(policy::tasks::visible(reader))
+        .one(&app.db)
+        .await?;
+    Ok(found.and_then(|(task, case)| Some((task, case?))))
 }

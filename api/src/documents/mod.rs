@@ -13,7 +13,15 @@
 //! 3. If that transaction fails, [`Staged::discard`] deletes the objects.
 //!
 //! [`upload_to_case`] and [`attach_arrangement_evidence`] are the whole
-//! flow for a case and for a payment arrangement.
+//! flow for a case and for a payment arrangement (a message's attachments go
+//! through `crate::casework::messages::{send, reply}` the same way).
+//!
+//! Beside uploads: [`share`] (staff share a document with the case's
+//! parties), [`download_url`] (a short-lived link, audited) and
+//! [`arrangement_evidence`]. Changes take the capability their policy gave
+//! (`policy::cases::can_manage`, `can_act`,
+//! `policy::arrangements::can_add_evidence`); reads take the caller and go
+//! through `policy::documents`.
 
 pub mod checks;
 pub mod scan_document;
@@ -21,14 +29,17 @@ pub mod scan_document;
 use std::{
     pin::Pin,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use self::scan_document::ScanDocument;
 use async_graphql::UploadValue;
 use chrono::Utc;
-use entities::{DocumentCategory, ScanStatus, document};
+use entities::{DocumentCategory, ScanStatus, UserKind, document, payment_arrangement, user};
 use platform::storage::keys;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -37,13 +48,15 @@ use uuid::Uuid;
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
-    auth::Viewer,
     error::{ApiError, ApiResult},
-    policy,
+    policy::{self, Allowed, Caller, Staff, cases::Reader, tenancy::LandlordUser},
 };
 
 /// Most files one request may carry (the multipart transport enforces it).
 pub const MAX_FILES_PER_REQUEST: usize = 20;
+
+/// How long a download URL works.
+pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// One file of a request, as received.
 pub struct NewFile {
@@ -268,29 +281,28 @@ pub async fn keep_or_discard<T>(app: &App, staged: &Staged, result: ApiResult<T>
     result
 }
 
-/// Uploads files to a case the caller can see (an open one for parties).
-/// `shared_with_parties` is for staff (parties: `FORBIDDEN`).
+/// Uploads files to a case the caller can see (an open one for parties:
+/// `policy::documents::find_uploadable_case`). `shared_with_parties` is for
+/// staff (parties: `FORBIDDEN`).
 pub async fn upload_to_case(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    uploader: &Allowed<Reader>,
     case_id: Uuid,
     files: Vec<NewFile>,
     shared_with_parties: bool,
 ) -> ApiResult<Vec<document::Model>> {
-    let caller = policy::cases::caller(viewer)?;
-    if shared_with_parties && !caller.is_staff() {
+    if shared_with_parties && !uploader.is_staff() {
         return Err(ApiError::Forbidden);
     }
     // Visible (else NOT_FOUND) before anything is stored.
-    policy::documents::can_upload_to_case(&app.db, viewer, case_id).await?;
+    policy::documents::find_uploadable_case(&app.db, uploader, case_id).await?;
     if files.is_empty() {
         return Err(ApiError::bad_input("files", "Choose at least one file."));
     }
     let staged = stage(app, files).await?;
     let result = async {
         let txn = platform::db::begin_write(&app.db).await?;
-        policy::documents::can_upload_to_case(&txn, viewer, case_id).await?;
+        policy::documents::find_uploadable_case(&txn, uploader, case_id).await?;
         let rows = staged
             .insert(
                 &txn,
@@ -299,8 +311,8 @@ pub async fn upload_to_case(
                     message_id: None,
                     shared_with_parties,
                 },
-                caller.user_id,
-                actor,
+                uploader.user_id,
+                uploader.actor(),
             )
             .await?;
         txn.commit().await?;
@@ -310,21 +322,17 @@ pub async fn upload_to_case(
     keep_or_discard(app, &staged, result).await
 }
 
-/// Attaches evidence documents to a payment arrangement. The caller checks
-/// that `viewer` may add evidence to it (the arrangement policy); this
-/// checks and stores the files and records them in one transaction.
+/// Attaches evidence documents to a payment arrangement, uploaded by
+/// `landlord`, whom `policy::arrangements::can_add_evidence` allowed to add
+/// evidence to `arrangement` (read through
+/// `policy::arrangements::find_visible`); this checks and stores the files
+/// and records them in one transaction.
 pub async fn attach_arrangement_evidence(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
-    arrangement_id: Uuid,
+    landlord: &Allowed<LandlordUser>,
+    arrangement: &payment_arrangement::Model,
     files: Vec<NewFile>,
 ) -> ApiResult<Vec<document::Model>> {
-    let uploader = match viewer {
-        Viewer::User(u) => u.id,
-        Viewer::Anonymous => return Err(ApiError::Unauthenticated),
-        Viewer::ApiToken(_) => return Err(ApiError::Forbidden),
-    };
     if files.is_empty() {
         return Err(ApiError::bad_input("files", "Choose at least one file."));
     }
@@ -332,13 +340,114 @@ pub async fn attach_arrangement_evidence(
     let result = async {
         let txn = platform::db::begin_write(&app.db).await?;
         let rows = staged
-            .insert(&txn, Attach::Arrangement(arrangement_id), uploader, actor)
+            .insert(
+                &txn,
+                Attach::Arrangement(arrangement.id),
+                landlord.user_id,
+                landlord.actor(),
+            )
             .await?;
         txn.commit().await?;
         Ok(rows)
     }
     .await;
     keep_or_discard(app, &staged, result).await
+}
+
+/// The evidence of a payment arrangement that `reader` may see, oldest
+/// first.
+pub async fn arrangement_evidence(
+    app: &App,
+    reader: Reader,
+    arrangement_id: Uuid,
+) -> ApiResult<Vec<document::Model>> {
+    Ok(document::Entity::find()
+        .filter(document::Column::PaymentArrangementId.eq(arrangement_id))
+        .filter(policy::documents::visible(reader))
+        .order_by_asc(document::Column::CreatedAt)
+        .order_by_asc(document::Column::Id)
+        .all(&app.db)
+        .await?)
+}
+
+/// Shares a document staff uploaded to a case with the case's parties, or
+/// stops sharing it (`BAD_USER_INPUT` on `id` for any other document), with
+/// its audit entry.
+pub async fn share(
+    app: &App,
+    staff: &Allowed<Staff>,
+    id: Uuid,
+    shared: bool,
+) -> ApiResult<document::Model> {
+    let txn = platform::db::begin_write(&app.db).await?;
+    let doc =
+        policy::documents::find_visible(&txn, crate::casework::staff_reader(staff), id).await?;
+    let uploader = user::Entity::find_by_id(doc.uploaded_by_user_id)
+        .one(&txn)
+        .await?;
+    if doc.case_id.is_none() || uploader.is_none_or(|u| u.kind != UserKind::Staff) {
+        return Err(ApiError::bad_input(
+            "id",
+            "Only documents uploaded by staff to a case can be shared.",
+        ));
+    }
+    let before = doc.shared_with_parties;
+    let mut active: document::ActiveModel = doc.into();
+    active.shared_with_parties = Set(shared);
+    let doc = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        staff.actor(),
+        Entry {
+            action: "document.share",
+            target_type: "document",
+            target_id: Some(doc.id),
+            organisation_id: None,
+        },
+        Some(json!({ "shared_with_parties": before })),
+        Some(json!({ "shared_with_parties": shared })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(doc)
+}
+
+/// A download link for `doc` (which the caller may see) valid for
+/// [`DOWNLOAD_URL_TTL`], with the file name in its `Content-Disposition`,
+/// audited; `None` unless the document may be downloaded
+/// (`policy::documents::downloadable`: scanned clean).
+pub async fn download_url(
+    app: &App,
+    caller: &Caller<'_>,
+    doc: &document::Model,
+) -> ApiResult<Option<String>> {
+    if !policy::documents::downloadable(doc) {
+        return Ok(None);
+    }
+    let url = app
+        .storage
+        .download_url(&platform::storage::DownloadSpec {
+            key: &doc.storage_key,
+            filename: &doc.original_filename,
+            content_type: &doc.content_type,
+            ttl: DOWNLOAD_URL_TTL,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("download url")))?;
+    audit::record(
+        &app.db,
+        &caller.actor,
+        Entry {
+            action: "document.download_url",
+            target_type: "document",
+            target_id: Some(doc.id),
+            organisation_id: None,
+        },
+        None,
+        None,
+    )
+    .await?;
+    Ok(Some(url))
 }
 
 /// Passes bytes through while hashing them.

@@ -28,11 +28,13 @@ use platform::storage::DownloadSpec;
 use worker::outbox;
 
 use crate::{
-    app::AppState,
-    auth::Viewer,
+    app::App,
     error::{ApiError, ApiResult},
     payments::search::{PaymentFilter, PaymentFilterInput},
-    policy::exports::{self as policy, Requester},
+    policy::{
+        Allowed, Caller,
+        exports::{self as policy, ExportRequest, Requester},
+    },
 };
 
 /// Days a completed export's file is kept.
@@ -69,18 +71,15 @@ pub fn queued(
     }
 }
 
-/// Records an export request and queues its job. `organisation_id` is for
-/// staff (others export their own organisation's payments).
+/// Records an export request and queues its job, for the organisation and
+/// requester that `policy::exports::can_request` allowed.
 pub async fn request(
-    app: &AppState,
-    viewer: &Viewer,
-    organisation_id: Option<Uuid>,
+    app: &App,
+    allowed: &Allowed<ExportRequest>,
     filter: PaymentFilterInput,
 ) -> ApiResult<payment_export::Model> {
-    let (organisation_id, requester) =
-        policy::can_request(viewer, organisation_id, "organisationId")?;
     PaymentFilter::parse(&filter, "filter")?;
-    let (user, token) = match requester {
+    let (user, token) = match allowed.requester {
         Requester::User(id) => (Some(id), None),
         Requester::ApiToken(id) => (None, Some(id)),
     };
@@ -88,7 +87,7 @@ pub async fn request(
     let txn = platform::db::begin_write(&app.db).await?;
     let row = queued(
         id,
-        organisation_id,
+        allowed.organisation_id,
         serde_json::to_value(&filter).map_err(anyhow::Error::from)?,
         user,
         token,
@@ -101,20 +100,20 @@ pub async fn request(
 }
 
 /// One export by id, if the caller may see it.
-pub async fn find(app: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<payment_export::Model> {
-    policy::find_visible(&app.db, viewer, id).await
+pub async fn find(app: &App, caller: &Caller<'_>, id: Uuid) -> ApiResult<payment_export::Model> {
+    policy::find_visible(&app.db, caller, id).await
 }
 
 /// A page of the exports the caller may see, newest first, after `after`
 /// (keyset on the time-ordered id), and whether more follow.
 pub async fn list(
-    app: &AppState,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     organisation_id: Option<Uuid>,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<(Vec<payment_export::Model>, bool)> {
-    let select = payment_export::Entity::find().filter(policy::visible(viewer, organisation_id)?);
+    let select = payment_export::Entity::find().filter(policy::visible(caller, organisation_id)?);
     Ok(
         platform::db::newest_first(&app.db, select, payment_export::Column::Id, after, limit)
             .await?,
@@ -141,10 +140,7 @@ pub fn filename(export: &payment_export::Model) -> String {
 
 /// A short-lived download link, when the file is ready and not expired.
 /// The caller has already been allowed to see `export` (the policy).
-pub async fn download_url(
-    app: &AppState,
-    export: &payment_export::Model,
-) -> ApiResult<Option<String>> {
+pub async fn download_url(app: &App, export: &payment_export::Model) -> ApiResult<Option<String>> {
     let Some(key) = export
         .storage_key
         .as_deref()

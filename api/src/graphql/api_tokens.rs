@@ -5,11 +5,16 @@
 
 use async_graphql::{
     Context, ID, InputObject, Object, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 
-use super::{ContextExt, enums::Permission, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id};
+use super::{
+    ContextExt,
+    enums::Permission,
+    pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::parse_id,
+};
 use crate::{
     policy,
     users::api_tokens::{self, TokenWithPermissions},
@@ -84,17 +89,17 @@ impl ApiTokensQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, ApiToken, EmptyFields, EmptyFields>> {
-        let admin = policy::api_tokens::admin(ctx.viewer())?;
+        let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        let (tokens, has_next) = api_tokens::list(&ctx.app().db, &admin, limit, after).await?;
-        let mut connection = Connection::new(false, has_next);
-        connection.edges.extend(
-            tokens
-                .into_iter()
-                .map(|t| Edge::new(encode_cursor(t.token.id), ApiToken::from(t))),
-        );
-        Ok(connection)
+        let (tokens, has_next) = api_tokens::list(ctx.app(), &admin, limit, after).await?;
+        Ok(keyset_connection(
+            tokens,
+            false,
+            has_next,
+            |t| t.token.id,
+            ApiToken::from,
+        ))
     }
 }
 
@@ -110,12 +115,11 @@ impl ApiTokensMutation {
         ctx: &Context<'_>,
         input: CreateApiTokenInput,
     ) -> async_graphql::Result<CreateApiTokenPayload> {
-        let admin = policy::api_tokens::admin(ctx.viewer())?;
+        let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let permissions = input.permissions.into_iter().map(Into::into).collect();
-        let (token, created) =
-            api_tokens::create(&ctx.app().db, &admin, &ctx.caller().actor, &input.name, permissions)
-                .await
-                .map_err(|r| ctx.reject(r))?;
+        let (token, created) = api_tokens::create(ctx.app(), &admin, &input.name, permissions)
+            .await
+            .map_err(|r| ctx.reject(r))?;
         Ok(CreateApiTokenPayload {
             token,
             api_token: created.into(),
@@ -124,10 +128,8 @@ impl ApiTokensMutation {
 
     /// Revokes an API token: it stops working at once.
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
-        let admin = policy::api_tokens::admin(ctx.viewer())?;
+        let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let id = parse_id(&id, "API token")?;
-        Ok(api_tokens::revoke(&ctx.app().db, &admin, &ctx.caller().actor, id)
-            .await?
-            .into())
+        Ok(api_tokens::revoke(ctx.app(), &admin, id).await?.into())
     }
 }

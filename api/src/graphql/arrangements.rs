@@ -12,7 +12,16 @@ use chrono::{DateTime, Utc};
 
 use entities::payment_arrangement;
 
-use super::{ContextExt, loaders::{ArrangementEventsKey, TenantKey, prefetch}, money::Money, pagination::{connection, decode_offset, page_size}, properties::Tenant, scalars::{input_id, organisation_arg, parse_id}};
+use super::{
+    ContextExt,
+    enums::DocumentCategory,
+    inputs::{DocumentUploadInput, new_files},
+    loaders::{ArrangementEventsKey, TenantKey, prefetch},
+    money::Money,
+    pagination::{connection, decode_offset, page_size},
+    properties::Tenant,
+    scalars::{input_id, organisation_arg, parse_id},
+};
 use crate::{
     policy,
     tenancy::{
@@ -104,14 +113,17 @@ impl PaymentArrangement {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<super::documents::Document>> {
-        Ok(super::documents::arrangement_evidence(ctx, self.0.id).await?)
+        let rows =
+            crate::documents::arrangement_evidence(ctx.app(), ctx.reader()?, self.0.id).await?;
+        Ok(rows.into_iter().map(super::documents::Document).collect())
     }
     /// The history, oldest first (submission, then the decision).
     async fn events(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<PaymentArrangementEvent>> {
-        Ok(ctx.load(ArrangementEventsKey(self.0.id))
+        Ok(ctx
+            .load(ArrangementEventsKey(self.0.id))
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -165,8 +177,7 @@ impl ArrangementsQuery {
                 .transpose()?,
         };
         let (rows, has_next) =
-            tenancy::arrangements::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit)
-                .await?;
+            tenancy::arrangements::list(ctx.app(), &ctx.caller(), &filter, offset, limit).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         if node.field("tenant").exists() {
             prefetch(ctx, rows.iter().map(|r| TenantKey(r.tenant_id))).await;
@@ -185,7 +196,7 @@ impl ArrangementsQuery {
     ) -> async_graphql::Result<PaymentArrangement> {
         let id = parse_id(&id, "Payment arrangement")?;
         Ok(PaymentArrangement(
-            policy::arrangements::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::arrangements::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
     }
 }
@@ -214,14 +225,14 @@ impl ArrangementsMutation {
         ctx: &Context<'_>,
         input: ApplyForPaymentArrangementInput,
     ) -> async_graphql::Result<PaymentArrangement> {
-        policy::arrangements::can_apply(ctx.viewer())?;
+        let applicant = policy::arrangements::can_apply(&ctx.caller())?;
         let application = Application {
             tenant_id: input_id(&input.tenant_id, "input.tenantId")?,
             reason: input.reason,
             arrears_pence: input.arrears.pence("input.arrears")?,
         };
         Ok(PaymentArrangement(
-            tenancy::arrangements::apply(ctx.app(), ctx.viewer(), &ctx.caller().actor, application).await?,
+            tenancy::arrangements::apply(ctx.app(), &applicant, application).await?,
         ))
     }
 
@@ -233,19 +244,18 @@ impl ArrangementsMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        files: Vec<super::inputs::DocumentUploadInput>,
-        same_category_for_all: Option<super::enums::DocumentCategory>,
+        files: Vec<DocumentUploadInput>,
+        same_category_for_all: Option<DocumentCategory>,
     ) -> async_graphql::Result<Vec<super::documents::Document>> {
         let id = parse_id(&id, "Payment arrangement")?;
-        let app = ctx.app();
-        let arrangement = policy::arrangements::find_visible(&app.db, ctx.viewer(), id).await?;
-        policy::arrangements::can_add_evidence(ctx.viewer(), &arrangement)?;
-        let files = super::inputs::new_files(ctx, "files", files, same_category_for_all)?;
+        let caller = ctx.caller();
+        let arrangement = policy::arrangements::find_visible(&ctx.app().db, &caller, id).await?;
+        let landlord = policy::arrangements::can_add_evidence(&caller, &arrangement)?;
+        let files = new_files(ctx, "files", files, same_category_for_all)?;
         let rows = crate::documents::attach_arrangement_evidence(
-            app,
-            ctx.viewer(),
-            &ctx.caller().actor,
-            arrangement.id,
+            ctx.app(),
+            &landlord,
+            &arrangement,
             files,
         )
         .await?;
@@ -259,17 +269,10 @@ impl ArrangementsMutation {
         id: ID,
         note: Option<String>,
     ) -> async_graphql::Result<PaymentArrangement> {
-        policy::arrangements::can_decide(ctx.viewer())?;
+        let staff = policy::arrangements::can_decide(&ctx.caller())?;
         let id = parse_id(&id, "Payment arrangement")?;
         Ok(PaymentArrangement(
-            tenancy::arrangements::decide(
-                ctx.app(),
-                ctx.viewer(),
-                &ctx.caller().actor,
-                id,
-                Decision::Approve(note),
-            )
-            .await?,
+            tenancy::arrangements::decide(ctx.app(), &staff, id, Decision::Approve(note)).await?,
         ))
     }
 
@@ -281,17 +284,10 @@ impl ArrangementsMutation {
         id: ID,
         reason: String,
     ) -> async_graphql::Result<PaymentArrangement> {
-        policy::arrangements::can_decide(ctx.viewer())?;
+        let staff = policy::arrangements::can_decide(&ctx.caller())?;
         let id = parse_id(&id, "Payment arrangement")?;
         Ok(PaymentArrangement(
-            tenancy::arrangements::decide(
-                ctx.app(),
-                ctx.viewer(),
-                &ctx.caller().actor,
-                id,
-                Decision::Reject(reason),
-            )
-            .await?,
+            tenancy::arrangements::decide(ctx.app(), &staff, id, Decision::Reject(reason)).await?,
         ))
     }
 }

@@ -5,12 +5,15 @@
 
 use async_graphql::{
     Context, ID, InputObject, Json, Object, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}};
+use super::{
+    ContextExt,
+    pagination::{decode_cursor, keyset_connection, page_size},
+};
 use crate::{
     error::{ApiError, ApiResult},
     policy,
@@ -124,18 +127,17 @@ impl AuditQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, AuditLogEntry, EmptyFields, EmptyFields>> {
-        let scope = policy::audit::scope(ctx.viewer())?;
+        let scope = policy::audit::visible(&ctx.caller())?;
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let filter = filter.unwrap_or_default().into_filter()?;
-        let (entries, has_next) =
-            audit_log::page(&ctx.app().db, scope, filter, limit, after).await?;
-        let mut connection = Connection::new(false, has_next);
-        connection.edges.extend(
-            entries
-                .into_iter()
-                .map(|e| Edge::new(encode_cursor(e.entry.id), AuditLogEntry::from(e))),
-        );
-        Ok(connection)
+        let (entries, has_next) = audit_log::page(ctx.app(), scope, filter, limit, after).await?;
+        Ok(keyset_connection(
+            entries,
+            false,
+            has_next,
+            |e| e.entry.id,
+            AuditLogEntry::from,
+        ))
     }
 }

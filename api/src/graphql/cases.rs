@@ -2,7 +2,7 @@
 //! overview, and the staff back office (create, parties, owner, details,
 //! close, reopen).
 //!
-//! Lists go through `policy::cases::visible_to` as a query condition; every
+//! Lists go through `policy::cases::visible` as a query condition; every
 //! relation of a case is read through [`super::loaders`], so a page costs the
 //! same number of statements whatever its size. List cursors are offsets
 //! (opaque to clients): the sort keys include derived values (the next due
@@ -10,22 +10,31 @@
 
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
-    dataloader::{DataLoader, Loader},
+    connection::{Connection, EmptyFields},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
 
-use super::{ContextExt, loaders::{DbLoader, MessagesKey, OrganisationKey, PartiesKey, PartyView, RequestLoader, TasksKey, UnreadKey, UserKey, prefetch_cases}, messages::Message, pagination::{connection, decode_offset, page_size}, scalars::{input_id, opt_input_id, parse_id}, tasks::Task};
+use super::{
+    ContextExt,
+    documents::Document,
+    loaders::{
+        DocumentsKey, MessagesKey, OrganisationKey, PartiesKey, PartyView, TasksKey, UnreadKey,
+        UserKey, prefetch_cases, prefetch_tasks,
+    },
+    messages::Message,
+    pagination::{connection, decode_offset, page_size},
+    scalars::{input_id, opt_input_id, parse_id},
+    tasks::Task,
+};
 use crate::{
     casework::{
-        self, MAX_SHORT,
+        self,
         cases::{CaseChanges, CaseFilter as Filter, NewCase, NewParty, Page, SortField},
     },
-    error::{ApiError, ApiResult},
-    policy::{self, cases::Caller},
+    error::ApiResult,
+    policy,
 };
 
 /// Which side of a case a party (or a task's assignee) is on.
@@ -181,7 +190,8 @@ impl Case {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<entities::task::Model>> {
-        Ok(ctx.load(TasksKey(self.0.id, ctx.reader()?))
+        Ok(ctx
+            .load(TasksKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or_default())
     }
@@ -332,7 +342,8 @@ impl Case {
     }
     /// The message thread I may see, oldest first.
     async fn messages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Message>> {
-        Ok(ctx.load(MessagesKey(self.0.id, ctx.reader()?))
+        Ok(ctx
+            .load(MessagesKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -341,15 +352,19 @@ impl Case {
     }
     /// The documents I may see, newest first: my side's uploads, those
     /// staff shared, and attachments of the replies I may see (staff: all).
-    async fn documents(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<super::documents::Document>> {
-        Ok(super::documents::case_documents(ctx, self.0.id).await?)
+    async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Document>> {
+        Ok(ctx
+            .load(DocumentsKey(self.0.id, ctx.reader()?))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Document)
+            .collect())
     }
     /// My unread messages on the case.
     async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(ctx.load(UnreadKey(self.0.id, ctx.reader()?))
+        Ok(ctx
+            .load(UnreadKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or(0))
     }
@@ -399,26 +414,16 @@ impl CasesQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Case, EmptyFields, EmptyFields>> {
-        let caller = ctx.reader()?;
+        let reader = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = filter.unwrap_or_default();
-        // Every filter text has a limit, like every other input.
-        let bounded = |field: &str, value: Option<String>| -> Result<Option<String>, ApiError> {
-            match value {
-                Some(v) if v.chars().count() > MAX_SHORT => Err(ApiError::bad_input(
-                    field,
-                    format!("Must be at most {} characters.", MAX_SHORT),
-                )),
-                other => Ok(other),
-            }
-        };
-        let filter = Filter {
-            open: filter.state.map(|s| s == CaseState::Open),
-            search: bounded("filter.search", filter.search)?.filter(|s| !s.trim().is_empty()),
-            case_type: bounded("filter.type", filter.case_type)?,
-            status_label: bounded("filter.status", filter.status)?,
-        };
+        let filter = Filter::parse(
+            filter.state.map(|s| s == CaseState::Open),
+            filter.search,
+            filter.case_type,
+            filter.status,
+        )?;
         let (field, descending) = match sort {
             Some(s) => (s.field, s.direction == SortDirection::Desc),
             None => (CaseSortField::Reference, false),
@@ -434,10 +439,10 @@ impl CasesQuery {
             offset,
             limit,
         };
-        let (rows, has_next) = casework::cases::list(&ctx.app().db, caller, &filter, page).await?;
+        let (rows, has_next) = casework::cases::list(ctx.app(), reader, &filter, page).await?;
         prefetch_cases(
             ctx,
-            caller,
+            reader,
             &rows,
             ctx.look_ahead().field("edges").field("node"),
         )
@@ -448,16 +453,11 @@ impl CasesQuery {
     /// One case (`NOT_FOUND` when it does not exist or I may not see it).
     async fn case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
         let id = parse_id(&id, "Case")?;
-        let found = casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?;
+        let reader = ctx.reader()?;
+        let found = casework::cases::get(ctx.app(), reader, id).await?;
         // The case page asks for most relations at once: load them in two
         // rounds rather than one statement per field as each resolves.
-        prefetch_cases(
-            ctx,
-            ctx.reader()?,
-            std::slice::from_ref(&found),
-            ctx.look_ahead(),
-        )
-        .await?;
+        prefetch_cases(ctx, reader, std::slice::from_ref(&found), ctx.look_ahead()).await?;
         Ok(Case(found))
     }
 
@@ -469,7 +469,7 @@ impl CasesQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, HomeItem, EmptyFields, EmptyFields>> {
-        let caller = ctx.reader()?;
+        let reader = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = Filter {
@@ -482,22 +482,22 @@ impl CasesQuery {
             offset,
             limit,
         };
-        let (rows, has_next) = casework::cases::list(&ctx.app().db, caller, &filter, page).await?;
+        let (rows, has_next) = casework::cases::list(ctx.app(), reader, &filter, page).await?;
         let node = ctx.look_ahead().field("edges").field("node");
-        prefetch_cases(ctx, caller, &rows, node.field("case")).await?;
+        prefetch_cases(ctx, reader, &rows, node.field("case")).await?;
         if node.field("nextTask").exists()
             || node.field("dueDate").exists()
             || node.field("overdue").exists()
         {
             let tasks: Vec<_> = futures::future::try_join_all(
-                rows.iter().map(|c| ctx.load(TasksKey(c.id, caller))),
+                rows.iter().map(|c| ctx.load(TasksKey(c.id, reader))),
             )
             .await?
             .into_iter()
             .flatten()
             .flat_map(|ts| ts.into_iter().find(|t| t.status == DbTaskStatus::Pending))
             .collect();
-            super::loaders::prefetch_tasks(ctx, caller, &tasks, node.field("nextTask")).await?;
+            prefetch_tasks(ctx, reader, &tasks, node.field("nextTask")).await?;
         }
         Ok(connection(rows, offset, has_next, |c| HomeItem(Case(c))))
     }
@@ -558,13 +558,16 @@ impl CasesMutation {
         ctx: &Context<'_>,
         input: CreateCaseInput,
     ) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let new = NewCase {
             case_type: input.case_type,
             stage: input.stage,
             status_label: input.status_label,
             category: input.category,
-            resident_user_id: opt_input_id(input.resident_user_id.as_ref(), "input.residentUserId")?,
+            resident_user_id: opt_input_id(
+                input.resident_user_id.as_ref(),
+                "input.residentUserId",
+            )?,
             landlord_organisation_id: opt_input_id(
                 input.landlord_organisation_id.as_ref(),
                 "input.landlordOrganisationId",
@@ -572,7 +575,7 @@ impl CasesMutation {
             owner_user_id: opt_input_id(input.owner_user_id.as_ref(), "input.ownerUserId")?,
         };
         Ok(Case(
-            casework::cases::create(ctx.app(), ctx.viewer(), &ctx.caller().actor, new).await?,
+            casework::cases::create(ctx.app(), &allowed, new).await?,
         ))
     }
 
@@ -583,7 +586,7 @@ impl CasesMutation {
         id: ID,
         input: UpdateCaseInput,
     ) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Case")?;
         let changes = CaseChanges {
             case_type: input.case_type,
@@ -592,7 +595,7 @@ impl CasesMutation {
             category: input.category,
         };
         Ok(Case(
-            casework::cases::update(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, changes).await?,
+            casework::cases::update(ctx.app(), &allowed, id, changes).await?,
         ))
     }
 
@@ -603,11 +606,11 @@ impl CasesMutation {
         case_id: ID,
         owner_user_id: ID,
     ) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&case_id, "Case")?;
         let owner = input_id(&owner_user_id, "ownerUserId")?;
         Ok(Case(
-            casework::cases::assign_owner(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, owner).await?,
+            casework::cases::assign_owner(ctx.app(), &allowed, id, owner).await?,
         ))
     }
 
@@ -618,7 +621,7 @@ impl CasesMutation {
         case_id: ID,
         input: CasePartyInput,
     ) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&case_id, "Case")?;
         let who = match &input {
             CasePartyInput::ResidentUserId(u) => {
@@ -628,9 +631,9 @@ impl CasesMutation {
                 NewParty::Landlord(input_id(o, "input.organisationId")?)
             }
         };
-        casework::cases::add_party(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, who).await?;
+        casework::cases::add_party(ctx.app(), &allowed, id, who).await?;
         Ok(Case(
-            casework::cases::get(&ctx.app().db, ctx.viewer(), id).await?,
+            casework::cases::get(ctx.app(), ctx.reader()?, id).await?,
         ))
     }
 
@@ -640,28 +643,28 @@ impl CasesMutation {
         ctx: &Context<'_>,
         party_id: ID,
     ) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&party_id, "Case party")?;
         Ok(Case(
-            casework::cases::remove_party(ctx.app(), ctx.viewer(), &ctx.caller().actor, id).await?,
+            casework::cases::remove_party(ctx.app(), &allowed, id).await?,
         ))
     }
 
     /// Closes a case (its tasks and messages become read-only).
     async fn close_case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Case")?;
         Ok(Case(
-            casework::cases::set_closed(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, true).await?,
+            casework::cases::set_closed(ctx.app(), &allowed, id, true).await?,
         ))
     }
 
     /// Reopens a closed case.
     async fn reopen_case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Case")?;
         Ok(Case(
-            casework::cases::set_closed(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, false).await?,
+            casework::cases::set_closed(ctx.app(), &allowed, id, false).await?,
         ))
     }
 }

@@ -8,7 +8,6 @@ use async_graphql::{Context, ErrorExtensions, dataloader::DataLoader, dataloader
 use super::loaders::{DbLoader, LoadError, RequestLoader};
 use crate::{
     app::AppState,
-    audit::Actor,
     auth::{ClientInfo, Viewer},
     error::{ApiError, ApiResult},
     policy::{Caller, cases::Reader},
@@ -54,20 +53,17 @@ impl ContextExt for Context<'_> {
     }
 
     fn client(&self) -> ClientInfo {
-        self.data_opt::<ClientInfo>().cloned().unwrap_or(ClientInfo {
-            ip: None,
-            user_agent: None,
-            request_id: String::new(),
-        })
+        self.data_opt::<ClientInfo>()
+            .cloned()
+            .unwrap_or(ClientInfo {
+                ip: None,
+                user_agent: None,
+                request_id: String::new(),
+            })
     }
 
     fn caller(&self) -> Caller<'_> {
-        let viewer = self.viewer();
-        let actor = match self.data_opt::<ClientInfo>() {
-            Some(client) => Actor::of(viewer, client),
-            None => Actor::of(viewer, &self.client()),
-        };
-        Caller::new(viewer, actor)
+        Caller::new(self.viewer(), self.client())
     }
 
     fn reader(&self) -> ApiResult<Reader> {

@@ -1,28 +1,23 @@
-//! Documents: upload (GraphQL multipart requests), the case's document list,
-//! one document, sharing, and short-lived download URLs.
+//! Documents: upload (GraphQL multipart requests), one document, sharing,
+//! and short-lived download URLs (a case's document list is `Case.documents`,
+//! through the loaders).
 //!
-//! Visibility is `policy::documents`; checks and storage are `documents`.
+//! Visibility is `policy::documents`; checks, storage, sharing and download
+//! links are the `documents` services.
 
-use std::time::Duration;
-
-use async_graphql::{Context, Enum, ID, InputObject, Object, Upload};
+use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::json;
-use uuid::Uuid;
 
 use entities::document;
 
-use super::{ContextExt, enums::DocumentCategory, inputs::{DocumentUploadInput, new_files}, loaders::UserKey, scalars::parse_id};
-use crate::{
-    audit::{self, Entry},
-    documents::{self, NewFile},
-    error::{ApiError, ApiResult},
-    policy,
+use super::{
+    ContextExt,
+    enums::DocumentCategory,
+    inputs::{DocumentUploadInput, new_files},
+    loaders::UserKey,
+    scalars::parse_id,
 };
-
-/// How long a download URL works.
-pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
+use crate::{documents, policy};
 
 /// Where a document is in the virus scan.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -79,14 +74,15 @@ impl Document {
     }
     /// The uploader's name.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(ctx.load(UserKey(self.0.uploaded_by_user_id))
+        Ok(ctx
+            .load(UserKey(self.0.uploaded_by_user_id))
             .await?
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default())
     }
     /// Whether I uploaded it.
     async fn uploaded_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(policy::cases::caller(ctx.viewer())?.user_id == self.0.uploaded_by_user_id)
+        Ok(ctx.reader()?.user_id == self.0.uploaded_by_user_id)
     }
     /// When it was uploaded.
     async fn uploaded_at(&self) -> DateTime<Utc> {
@@ -107,65 +103,8 @@ impl Document {
     /// A download link valid for 5 minutes, with the file name in its
     /// `Content-Disposition`; null unless the document is `CLEAN`.
     async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        if !policy::documents::downloadable(&self.0) {
-            return Ok(None);
-        }
-        let app = ctx.app();
-        let url = app
-            .storage
-            .download_url(&platform::storage::DownloadSpec {
-                key: &self.0.storage_key,
-                filename: &self.0.original_filename,
-                content_type: &self.0.content_type,
-                ttl: DOWNLOAD_URL_TTL,
-            })
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("download url")))?;
-        audit::record(
-            &app.db,
-            &ctx.caller().actor,
-            Entry {
-                action: "document.download_url",
-                target_type: "document",
-                target_id: Some(self.0.id),
-                organisation_id: None,
-            },
-            None,
-            None,
-        )
-        .await?;
-        Ok(Some(url))
+        Ok(documents::download_url(ctx.app(), &ctx.caller(), &self.0).await?)
     }
-}
-
-/// The documents of a case the caller may see, newest first (through the
-/// request's loader, so a page of cases costs one statement).
-pub(crate) async fn case_documents(ctx: &Context<'_>, case_id: Uuid) -> ApiResult<Vec<Document>> {
-    let caller = policy::cases::caller(ctx.viewer())?;
-    Ok(ctx.load(super::loaders::DocumentsKey(case_id, caller))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(Document)
-        .collect())
-}
-
-/// The evidence of a payment arrangement the caller may see, oldest first.
-pub(crate) async fn arrangement_evidence(
-    ctx: &Context<'_>,
-    arrangement_id: Uuid,
-) -> ApiResult<Vec<Document>> {
-    let caller = policy::cases::caller(ctx.viewer())?;
-    Ok(document::Entity::find()
-        .filter(document::Column::PaymentArrangementId.eq(arrangement_id))
-        .filter(policy::documents::visible_to(caller))
-        .order_by_asc(document::Column::CreatedAt)
-        .order_by_asc(document::Column::Id)
-        .all(&ctx.app().db)
-        .await?
-        .into_iter()
-        .map(Document)
-        .collect())
 }
 
 /// Document queries.
@@ -178,7 +117,7 @@ impl DocumentsQuery {
     async fn document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {
         let id = parse_id(&id, "Document")?;
         Ok(Document(
-            policy::documents::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::documents::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
     }
 }
@@ -205,10 +144,10 @@ impl DocumentsMutation {
     ) -> async_graphql::Result<Vec<Document>> {
         let case_id = parse_id(&case_id, "Case")?;
         let files = new_files(ctx, "files", files, same_category_for_all)?;
+        let allowed = policy::cases::can_act(&ctx.caller())?;
         let rows = documents::upload_to_case(
             ctx.app(),
-            ctx.viewer(),
-            &ctx.caller().actor,
+            &allowed,
             case_id,
             files,
             shared_with_parties.unwrap_or(false),
@@ -225,39 +164,10 @@ impl DocumentsMutation {
         id: ID,
         shared: bool,
     ) -> async_graphql::Result<Document> {
-        policy::documents::can_share(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Document")?;
-        let app = ctx.app();
-        let txn = platform::db::begin_write(&app.db).await?;
-        let doc = policy::documents::find_visible(&txn, ctx.viewer(), id).await?;
-        let uploader = entities::user::Entity::find_by_id(doc.uploaded_by_user_id)
-            .one(&txn)
-            .await?;
-        if doc.case_id.is_none() || uploader.is_none_or(|u| u.kind != entities::UserKind::Staff) {
-            return Err(ApiError::bad_input(
-                "id",
-                "Only documents uploaded by staff to a case can be shared.",
-            )
-            .into());
-        }
-        let before = doc.shared_with_parties;
-        let mut active: document::ActiveModel = doc.into();
-        active.shared_with_parties = sea_orm::Set(shared);
-        let doc = sea_orm::ActiveModelTrait::update(active, &txn).await?;
-        audit::record(
-            &txn,
-            &ctx.caller().actor,
-            Entry {
-                action: "document.share",
-                target_type: "document",
-                target_id: Some(doc.id),
-                organisation_id: None,
-            },
-            Some(json!({ "shared_with_parties": before })),
-            Some(json!({ "shared_with_parties": shared })),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(Document(doc))
+        Ok(Document(
+            documents::share(ctx.app(), &allowed, id, shared).await?,
+        ))
     }
 }

@@ -89,3 +89,21 @@ pub enum DocumentCategory {
     /// Anything else.
     Other,
 }
+
+/// How often rent or service charges are due.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::RentFrequency")]
+pub enum RentFrequency {
+    /// Every week.
+    Weekly,
+    /// Every two weeks.
+    Fortnightly,
+    /// Every four weeks (13 a year).
+    FourWeekly,
+    /// Every calendar month.
+    Monthly,
+    /// Every quarter.
+    Quarterly,
+    /// Every year.
+    Yearly,
+}

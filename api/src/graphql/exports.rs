@@ -4,14 +4,19 @@
 
 use async_graphql::{
     Context, Enum, ID, Object,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 
 use entities::{ExportStatus, payment_export};
 
-use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, inputs::PaymentFilter, scalars::{organisation_arg, parse_id}};
-use crate::{exports, payments::search::PaymentFilterInput};
+use super::{
+    ContextExt,
+    inputs::PaymentFilter,
+    pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::{organisation_arg, parse_id},
+};
+use crate::{exports, payments::search::PaymentFilterInput, policy};
 
 /// Where an export is in its life.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +136,7 @@ impl ExportsQuery {
     ) -> async_graphql::Result<PaymentExport> {
         let id = parse_id(&id, "Payment export")?;
         Ok(PaymentExport(
-            exports::find(ctx.app(), ctx.viewer(), id).await?,
+            exports::find(ctx.app(), &ctx.caller(), id).await?,
         ))
     }
 
@@ -148,18 +153,19 @@ impl ExportsQuery {
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let (rows, more) = exports::list(
             ctx.app(),
-            ctx.viewer(),
+            &ctx.caller(),
             organisation_arg(organisation_id.as_ref())?,
             after,
             limit,
         )
         .await?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|e| Edge::new(encode_cursor(e.id), PaymentExport(e))),
-        );
-        Ok(connection)
+        Ok(keyset_connection(
+            rows,
+            after.is_some(),
+            more,
+            |e| e.id,
+            PaymentExport,
+        ))
     }
 }
 
@@ -180,13 +186,10 @@ impl ExportsMutation {
         filter: Option<PaymentFilter>,
     ) -> async_graphql::Result<PaymentExport> {
         let input: PaymentFilterInput = filter.unwrap_or_default().into();
-        let row = exports::request(
-            ctx.app(),
-            ctx.viewer(),
-            organisation_arg(organisation_id.as_ref())?,
-            input,
-        )
-        .await?;
-        Ok(PaymentExport(row))
+        let requested = organisation_arg(organisation_id.as_ref())?;
+        let allowed = policy::exports::can_request(&ctx.caller(), requested, "organisationId")?;
+        Ok(PaymentExport(
+            exports::request(ctx.app(), &allowed, input).await?,
+        ))
     }
 }

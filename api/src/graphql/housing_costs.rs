@@ -6,16 +6,21 @@ use std::io::{Read, Seek, SeekFrom};
 
 use async_graphql::{
     Context, Enum, ID, Object, SimpleObject, Upload,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 
 use entities::{BulkUpdateStatus, housing_cost_update};
 
-use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id};
+use super::{
+    ContextExt,
+    pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::{organisation_arg, parse_id},
+};
 use crate::{
     error::ApiError,
     housing_costs::{self, UploadError, csv_file},
+    policy,
 };
 
 /// Where an update is.
@@ -108,7 +113,7 @@ impl HousingCostsQuery {
     ) -> async_graphql::Result<HousingCostUpdate> {
         let id = parse_id(&id, "Housing cost update")?;
         Ok(HousingCostUpdate(
-            housing_costs::find(ctx.app(), ctx.viewer(), id).await?,
+            housing_costs::find(ctx.app(), &ctx.caller(), id).await?,
         ))
     }
 
@@ -124,18 +129,16 @@ impl HousingCostsQuery {
     {
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        let organisation_id = organisation_id
-            .as_ref()
-            .map(|id| parse_id(id, "Organisation"))
-            .transpose()?;
+        let organisation_id = organisation_arg(organisation_id.as_ref())?;
         let (rows, more) =
-            housing_costs::list(ctx.app(), ctx.viewer(), organisation_id, after, limit).await?;
-        let mut connection = Connection::new(after.is_some(), more);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|u| Edge::new(encode_cursor(u.id), HousingCostUpdate(u))),
-        );
-        Ok(connection)
+            housing_costs::list(ctx.app(), &ctx.caller(), organisation_id, after, limit).await?;
+        Ok(keyset_connection(
+            rows,
+            after.is_some(),
+            more,
+            |u| u.id,
+            HousingCostUpdate,
+        ))
     }
 }
 
@@ -158,7 +161,7 @@ impl HousingCostsMutation {
         file: Upload,
     ) -> async_graphql::Result<HousingCostUpdate> {
         // Permission before reading anything the caller sent.
-        crate::policy::housing_costs::can_upload(ctx.viewer())?;
+        let uploader = policy::housing_costs::can_upload(&ctx.caller())?;
         let value = file.value(ctx)?;
         let too_big = || {
             ApiError::PayloadTooLarge(format!(
@@ -184,8 +187,7 @@ impl HousingCostsMutation {
         }
         match housing_costs::upload(
             ctx.app(),
-            ctx.viewer(),
-            &ctx.caller().actor,
+            &uploader,
             &value.filename,
             value.content_type.as_deref(),
             bytes,

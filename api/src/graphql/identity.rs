@@ -17,11 +17,8 @@ use chrono::{DateTime, Utc};
 use entities::session;
 
 use super::{ContextExt, scalars::parse_id, viewer::Me};
-use crate::{
-    audit::Actor,
-    auth::ClientInfo,
-    identity::{challenge::ChallengeView, login, login::SignInStep, passwords, profile, sessions},
-    policy,
+use crate::identity::{
+    challenge::ChallengeView, login, login::SignInStep, passwords, profile, sessions,
 };
 
 /// Where a code is sent.
@@ -161,10 +158,9 @@ pub struct IdentityQuery;
 impl IdentityQuery {
     /// The signed-in user's live sessions, newest first.
     async fn my_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
-        let auth = policy::require_user(ctx.viewer())?;
-        let rows = sessions::list(&ctx.app().db, auth.id).await?;
-        rows.iter()
-            .try_for_each(|s| policy::identity::can_manage_session(auth, s))?;
+        let caller = ctx.caller();
+        let rows = sessions::list(ctx.app(), &caller).await?;
+        let auth = caller.user()?;
         Ok(rows
             .into_iter()
             .map(|s| Session::new(s, auth.session_id))
@@ -209,7 +205,7 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         #[graphql(secret)] challenge_token: String,
     ) -> async_graphql::Result<TwoFactorRequired> {
-        Ok(login::resend(ctx.app(), ctx.viewer(), &challenge_token)
+        Ok(login::resend(ctx.app(), &ctx.caller(), &challenge_token)
             .await?
             .into())
     }
@@ -280,12 +276,9 @@ impl IdentityMutation {
         #[graphql(secret)] new_password: String,
         #[graphql(secret)] confirmation: String,
     ) -> async_graphql::Result<bool> {
-        let auth = policy::require_user(ctx.viewer())?;
         passwords::change(
             ctx.app(),
-            &ctx.client(),
-            ctx.viewer(),
-            auth,
+            &ctx.caller(),
             &current_password,
             &new_password,
             &confirmation,
@@ -316,19 +309,17 @@ impl IdentityMutation {
 
     /// Signs out: ends the session this request came with.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let auth = policy::require_user(ctx.viewer())?;
-        let actor = Actor::of(ctx.viewer(), &ctx.client());
-        sessions::logout(&ctx.app().db, auth, &actor).await?;
+        sessions::logout(ctx.app(), &ctx.caller()).await?;
         Ok(true)
     }
 
     /// Ends one of the signed-in user's sessions (another device, or this
     /// one). Anyone else's session is `NOT_FOUND`.
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let auth = policy::require_user(ctx.viewer())?;
+        let caller = ctx.caller();
+        caller.user()?;
         let id = parse_id(&id, "Session")?;
-        let actor = Actor::of(ctx.viewer(), &ctx.client());
-        sessions::revoke(&ctx.app().db, auth, &actor, id).await?;
+        sessions::revoke(ctx.app(), &caller, id).await?;
         Ok(true)
     }
 
@@ -341,9 +332,9 @@ impl IdentityMutation {
         method: TwoFactorChannel,
         mobile_number: Option<String>,
     ) -> async_graphql::Result<TwoFactorRequired> {
-        let auth = policy::require_user(ctx.viewer())?;
+        let caller = ctx.caller();
         Ok(
-            profile::enable_two_factor(ctx.app(), auth, method.into(), mobile_number.as_deref())
+            profile::enable_two_factor(ctx.app(), &caller, method.into(), mobile_number.as_deref())
                 .await?
                 .into(),
         )
@@ -356,17 +347,11 @@ impl IdentityMutation {
         #[graphql(secret)] challenge_token: String,
         #[graphql(secret)] code: String,
     ) -> async_graphql::Result<Me> {
-        let auth = policy::require_user(ctx.viewer())?;
-        profile::confirm_two_factor(
-            ctx.app(),
-            &ctx.client(),
-            ctx.viewer(),
-            auth,
-            &challenge_token,
-            &code,
-        )
-        .await?;
-        Ok(profile::load(&ctx.app().db, auth.id).await?.into())
+        let caller = ctx.caller();
+        profile::confirm_two_factor(ctx.app(), &caller, &challenge_token, &code).await?;
+        Ok(profile::load(&ctx.app().db, caller.user()?.id)
+            .await?
+            .into())
     }
 
     /// Switches two-factor sign-in off, given the password. Refused
@@ -376,8 +361,10 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         #[graphql(secret)] password: String,
     ) -> async_graphql::Result<Me> {
-        let auth = policy::require_user(ctx.viewer())?;
-        profile::disable_two_factor(ctx.app(), &ctx.client(), ctx.viewer(), auth, &password).await?;
-        Ok(profile::load(&ctx.app().db, auth.id).await?.into())
+        let caller = ctx.caller();
+        profile::disable_two_factor(ctx.app(), &caller, &password).await?;
+        Ok(profile::load(&ctx.app().db, caller.user()?.id)
+            .await?
+            .into())
     }
 }

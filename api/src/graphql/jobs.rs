@@ -3,15 +3,18 @@
 
 use async_graphql::{
     Context, Enum, ID, Object, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use entities::outbox_job;
 
-use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id};
-use crate::{error::ApiError, policy};
+use super::{
+    ContextExt,
+    pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::parse_id,
+};
+use crate::{jobs::ledger, policy};
 
 /// Where a job is in its life.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -98,48 +101,31 @@ impl JobsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Job, EmptyFields, EmptyFields>> {
-        policy::jobs::can_operate(ctx.viewer())?;
+        let operator = policy::jobs::can_operate(&ctx.caller())?;
         let limit = page_size(first)?;
-        let mut query = outbox_job::Entity::find().order_by_desc(outbox_job::Column::Id);
-        if let Some(status) = status {
-            query = query.filter(outbox_job::Column::Status.eq(entities::JobStatus::from(status)));
-        }
-        if let Some(after) = after {
-            query = query.filter(outbox_job::Column::Id.lt(decode_cursor(&after)?));
-        }
-        let mut rows = query
-            .limit(limit + 1)
-            .all(&ctx.app().db)
-            .await
-            .map_err(ApiError::from)?;
-        let has_next = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let mut connection = Connection::new(false, has_next);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|m| Edge::new(encode_cursor(m.id), Job::from(m))),
-        );
-        Ok(connection)
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let status = status.map(entities::JobStatus::from);
+        let (rows, has_next) = ledger::list(ctx.app(), &operator, status, after, limit).await?;
+        Ok(keyset_connection(
+            rows,
+            false,
+            has_next,
+            |m| m.id,
+            Job::from,
+        ))
     }
 
     /// One job. Service administrators only.
     async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
-        policy::jobs::can_operate(ctx.viewer())?;
+        let operator = policy::jobs::can_operate(&ctx.caller())?;
         let id = parse_id(&id, "Job")?;
-        let job = outbox_job::Entity::find_by_id(id)
-            .one(&ctx.app().db)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::NotFound("Job"))?;
-        Ok(job.into())
+        Ok(ledger::get(ctx.app(), &operator, id).await?.into())
     }
 
     /// How many jobs are in each status. Service administrators only.
     async fn job_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JobCount>> {
-        policy::jobs::can_operate(ctx.viewer())?;
-        let counts = worker::outbox::counts(&ctx.app().db)
-            .await
-            .map_err(ApiError::from)?;
+        let operator = policy::jobs::can_operate(&ctx.caller())?;
+        let counts = ledger::counts(ctx.app(), &operator).await?;
         Ok(counts
             .into_iter()
             .map(|(status, count)| JobCount {
@@ -159,29 +145,8 @@ impl JobsMutation {
     /// Puts a dead job back in line with a fresh set of attempts. Only dead
     /// jobs can be retried (`CONFLICT` otherwise). Service administrators only.
     async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
-        policy::jobs::can_operate(ctx.viewer())?;
+        let operator = policy::jobs::can_operate(&ctx.caller())?;
         let id = parse_id(&id, "Job")?;
-        let db = &ctx.app().db;
-        if !worker::outbox::retry_dead(db, id)
-            .await
-            .map_err(ApiError::from)?
-        {
-            return Err(match outbox_job::Entity::find_by_id(id)
-                .one(db)
-                .await
-                .map_err(ApiError::from)?
-            {
-                None => ApiError::NotFound("Job"),
-                Some(_) => ApiError::Conflict("Only a dead job can be retried.".into()),
-            }
-            .into());
-        }
-        tracing::info!(job = %id, "dead job retried by an operator");
-        let job = outbox_job::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::NotFound("Job"))?;
-        Ok(job.into())
+        Ok(ledger::retry(ctx.app(), &operator, id).await?.into())
     }
 }

@@ -4,15 +4,22 @@
 //! Visibility is `policy::messages`: staff messages are seen by every party
 //! of the case, a reply by staff and the party that wrote it.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use entities::message;
 
-use super::{ContextExt, inputs::{DocumentUploadInput, new_files}, loaders::{CaseKey, ReadKey, RepliedKey, UserKey}, scalars::parse_id};
+use super::{
+    ContextExt,
+    inputs::{DocumentUploadInput, new_files},
+    loaders::{CaseKey, ReadKey, RepliedKey, UserKey},
+    scalars::parse_id,
+};
 use crate::{
     casework::{self, messages::ReadScope},
-    documents,
     error::ApiError,
     policy,
 };
@@ -48,7 +55,8 @@ impl Message {
     }
     /// The sender's name.
     async fn sender_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(ctx.load(UserKey(self.0.sender_user_id))
+        Ok(ctx
+            .load(UserKey(self.0.sender_user_id))
             .await?
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default())
@@ -59,24 +67,27 @@ impl Message {
         if self.0.parent_message_id.is_some() {
             return Ok(false);
         }
-        Ok(ctx.load(RepliedKey(self.0.id, ctx.reader()?))
+        Ok(ctx
+            .load(RepliedKey(self.0.id, ctx.reader()?))
             .await?
             .unwrap_or(false))
     }
     /// Whether I may reply now: I am a party, it is a staff message my side
     /// has not replied to, and the case is open ("reply once").
     async fn can_reply(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let caller = ctx.reader()?;
-        if caller.is_staff() || self.0.parent_message_id.is_some() {
+        let reader = ctx.reader()?;
+        if reader.is_staff() || self.0.parent_message_id.is_some() {
             return Ok(false);
         }
-        if ctx.load(RepliedKey(self.0.id, caller))
+        if ctx
+            .load(RepliedKey(self.0.id, reader))
             .await?
             .unwrap_or(false)
         {
             return Ok(false);
         }
-        Ok(ctx.load(CaseKey(self.0.case_id, caller))
+        Ok(ctx
+            .load(CaseKey(self.0.case_id, reader))
             .await?
             .is_some_and(|c| c.closed_at.is_none()))
     }
@@ -108,21 +119,29 @@ pub struct UnreadCounts {
     pub by_case: Vec<CaseUnread>,
 }
 
+impl UnreadCounts {
+    /// The counts per case (`casework::messages::unread_counts`) in this
+    /// shape, cases ordered by id (also what the `unreadCounts`
+    /// subscription sends).
+    pub fn new(counts: &HashMap<Uuid, i64>) -> Self {
+        let mut by_case: Vec<CaseUnread> = counts
+            .iter()
+            .map(|(id, n)| CaseUnread {
+                case_id: ID(id.to_string()),
+                count: *n,
+            })
+            .collect();
+        by_case.sort_by(|a, b| a.case_id.as_str().cmp(b.case_id.as_str()));
+        Self {
+            total: counts.values().sum(),
+            by_case,
+        }
+    }
+}
+
 async fn unread(ctx: &Context<'_>) -> async_graphql::Result<UnreadCounts> {
-    let caller = ctx.reader()?;
-    let counts = casework::messages::unread_counts(&ctx.app().db, caller, None).await?;
-    let mut by_case: Vec<CaseUnread> = counts
-        .iter()
-        .map(|(id, n)| CaseUnread {
-            case_id: ID(id.to_string()),
-            count: *n,
-        })
-        .collect();
-    by_case.sort_by(|a, b| a.case_id.as_str().cmp(b.case_id.as_str()));
-    Ok(UnreadCounts {
-        total: counts.values().sum(),
-        by_case,
-    })
+    let counts = casework::messages::unread_counts(ctx.app(), ctx.reader()?).await?;
+    Ok(UnreadCounts::new(&counts))
 }
 
 /// A staff message.
@@ -149,7 +168,7 @@ impl MessagesQuery {
     async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
         let id = parse_id(&id, "Message")?;
         Ok(Message(
-            policy::messages::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::messages::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
     }
 }
@@ -172,21 +191,18 @@ impl MessagesMutation {
         )]
         attachments: Option<Vec<DocumentUploadInput>>,
     ) -> async_graphql::Result<Message> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let case_id = parse_id(&case_id, "Case")?;
         let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
-        let staged = documents::stage(ctx.app(), files).await?;
-        let sent = casework::messages::send(
+        let (message, _) = casework::messages::send(
             ctx.app(),
-            ctx.viewer(),
-            &ctx.caller().actor,
+            &allowed,
             case_id,
             &input.subject,
             &input.body,
-            &staged,
+            files,
         )
-        .await;
-        let (message, _) = documents::keep_or_discard(ctx.app(), &staged, sent).await?;
+        .await?;
         Ok(Message(message))
     }
 
@@ -203,12 +219,9 @@ impl MessagesMutation {
     ) -> async_graphql::Result<Message> {
         let id = parse_id(&message_id, "Message")?;
         let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
-        let staged = documents::stage(ctx.app(), files).await?;
-        let replied =
-            casework::messages::reply(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, &body, &staged)
-                .await;
+        let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Message(
-            documents::keep_or_discard(ctx.app(), &staged, replied).await?,
+            casework::messages::reply(ctx.app(), &allowed, id, &body, files).await?,
         ))
     }
 
@@ -236,7 +249,8 @@ impl MessagesMutation {
                 .into());
             }
         };
-        casework::messages::mark_read(ctx.app(), ctx.viewer(), scope).await?;
+        let allowed = policy::cases::can_act(&ctx.caller())?;
+        casework::messages::mark_read(ctx.app(), &allowed, scope).await?;
         unread(ctx).await
     }
 }

@@ -6,12 +6,17 @@
 
 use async_graphql::{
     Context, ID, InputObject, Object, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ContextExt, pagination::{decode_cursor, encode_cursor, page_size}, scalars::parse_id, users::UserAccount};
+use super::{
+    ContextExt,
+    pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::parse_id,
+    users::UserAccount,
+};
 use crate::{
     policy,
     users::organisations::{self, NewOrganisation, OrganisationWithDomains},
@@ -101,16 +106,17 @@ impl OrganisationsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Organisation, EmptyFields, EmptyFields>> {
-        policy::organisations::can_list(ctx.viewer())?;
+        policy::organisations::can_list(&ctx.caller())?;
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        let (rows, has_next) = organisations::list(&ctx.app().db, limit, after).await?;
-        let mut connection = Connection::new(false, has_next);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|o| Edge::new(encode_cursor(o.organisation.id), Organisation::from(o))),
-        );
-        Ok(connection)
+        let (rows, has_next) = organisations::list(ctx.app(), limit, after).await?;
+        Ok(keyset_connection(
+            rows,
+            false,
+            has_next,
+            |o| o.organisation.id,
+            Organisation::from,
+        ))
     }
 
     /// One organisation: any for staff, their own for a landlord user.
@@ -119,8 +125,8 @@ impl OrganisationsQuery {
         // any missing one, after the policy has had its say (a resident is
         // FORBIDDEN whatever the id).
         let id = parse_id(&id, "Organisation").unwrap_or_else(|_| Uuid::nil());
-        policy::organisations::can_view(ctx.viewer(), id)?;
-        Ok(organisations::get(&ctx.app().db, id).await?.into())
+        policy::organisations::can_view(&ctx.caller(), id)?;
+        Ok(organisations::get(ctx.app(), id).await?.into())
     }
 
     /// The signed-in landlord user's organisation; null for anyone else.
@@ -128,10 +134,10 @@ impl OrganisationsQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Organisation>> {
-        let Some(id) = policy::organisations::own(ctx.viewer())? else {
+        let Some(id) = policy::organisations::own_organisation(&ctx.caller())? else {
             return Ok(None);
         };
-        Ok(Some(organisations::get(&ctx.app().db, id).await?.into()))
+        Ok(Some(organisations::get(ctx.app(), id).await?.into()))
     }
 }
 
@@ -149,7 +155,7 @@ impl OrganisationsMutation {
         ctx: &Context<'_>,
         input: CreateOrganisationInput,
     ) -> async_graphql::Result<CreateOrganisationPayload> {
-        policy::organisations::can_administer(ctx.viewer())?;
+        let staff = policy::organisations::can_administer(&ctx.caller())?;
         let input = NewOrganisation {
             name: input.name,
             address: input.address,
@@ -159,7 +165,7 @@ impl OrganisationsMutation {
             lead_last_name: input.lead_administrator.last_name,
             lead_email: input.lead_administrator.email,
         };
-        let (organisation, lead) = organisations::create(&ctx.app().db, &ctx.caller().actor, input)
+        let (organisation, lead) = organisations::create(ctx.app(), &staff, input)
             .await
             .map_err(|r| ctx.reject(r))?;
         Ok(CreateOrganisationPayload {
@@ -177,9 +183,9 @@ impl OrganisationsMutation {
         organisation_id: ID,
         domains: Vec<String>,
     ) -> async_graphql::Result<Organisation> {
-        policy::organisations::can_administer(ctx.viewer())?;
+        let staff = policy::organisations::can_administer(&ctx.caller())?;
         let id = parse_id(&organisation_id, "Organisation")?;
-        organisations::update_domains(&ctx.app().db, &ctx.caller().actor, id, &domains)
+        organisations::update_domains(ctx.app(), &staff, id, &domains)
             .await
             .map(Organisation::from)
             .map_err(|r| ctx.reject(r))

@@ -16,7 +16,13 @@ use uuid::Uuid;
 
 use entities::payment;
 
-use super::{ContextExt, inputs::PaymentFilter, money::Money, pagination::page_size, scalars::{input_id, parse_id}};
+use super::{
+    ContextExt,
+    inputs::PaymentFilter,
+    money::Money,
+    pagination::page_size,
+    scalars::{input_id, organisation_arg, parse_id},
+};
 use crate::{
     error::ApiResult,
     payments::{
@@ -131,11 +137,9 @@ impl PaymentsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Payment, PaymentTotals, EmptyFields>> {
-        let requested = organisation_id
-            .as_ref()
-            .map(|id| parse_id(id, "Organisation"))
-            .transpose()?;
-        let organisation_id = policy::payments::reader(ctx.viewer(), requested, "organisationId")?;
+        let requested = organisation_arg(organisation_id.as_ref())?;
+        let organisation_id =
+            policy::payments::visible(&ctx.caller(), requested, "organisationId")?;
         let limit = page_size(first)?;
         let after = after
             .as_deref()
@@ -165,7 +169,7 @@ impl PaymentsQuery {
     async fn payment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Payment> {
         let id = parse_id(&id, "Payment")?;
         Ok(Payment(
-            policy::payments::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::payments::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
     }
 }
@@ -205,7 +209,7 @@ impl PaymentsMutation {
         organisation_id: ID,
         input: Vec<PaymentInput>,
     ) -> async_graphql::Result<Vec<Payment>> {
-        policy::payments::can_record(ctx.viewer())?;
+        let staff = policy::payments::can_record(&ctx.caller())?;
         let organisation_id = input_id(&organisation_id, "organisationId")?;
         let payments = input
             .into_iter()
@@ -222,16 +226,10 @@ impl PaymentsMutation {
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        Ok(record::record(
-            ctx.app(),
-            ctx.viewer(),
-            &ctx.caller().actor,
-            organisation_id,
-            payments,
-        )
-        .await?
-        .into_iter()
-        .map(Payment)
-        .collect())
+        Ok(record::record(ctx.app(), &staff, organisation_id, payments)
+            .await?
+            .into_iter()
+            .map(Payment)
+            .collect())
     }
 }

@@ -2,22 +2,28 @@
 //! and Tenants tabs): lists with search, one of each by id, and adding,
 //! changing and removing properties (`MANAGE_PROPERTIES`).
 //!
-//! Reads go through `policy::properties`; a tenant's property is read through
-//! [`super::loaders`] (prefetched for a page). List cursors are opaque
-//! offsets, like the case lists.
+//! Reads go through `policy::properties` and `policy::tenants`; a tenant's
+//! property is read through [`super::loaders`] (prefetched for a page). List
+//! cursors are opaque offsets, like the case lists.
 
 use async_graphql::{
-    Context, Enum, ID, InputObject, MaybeUndefined, Object,
+    Context, ID, InputObject, MaybeUndefined, Object,
     connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 
 use entities::{property, tenant};
 
-use super::{ContextExt, inputs::search_text, loaders::{PropertyKey, prefetch}, money::Money, pagination::{connection, decode_offset, page_size}, scalars::{organisation_arg, parse_id}};
+use super::{
+    ContextExt,
+    enums::RentFrequency,
+    inputs::search_text,
+    loaders::{PropertyKey, prefetch},
+    money::{Money, optional_pence},
+    pagination::{connection, decode_offset, page_size},
+    scalars::{organisation_arg, parse_id},
+};
 use crate::{
-    casework::MAX_SHORT,
-    error::{ApiError, ApiResult},
     policy,
     tenancy::{
         self,
@@ -25,24 +31,6 @@ use crate::{
         tenants::TenantFilter as TFilter,
     },
 };
-
-/// How often rent or service charges are due.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::RentFrequency")]
-pub enum RentFrequency {
-    /// Every week.
-    Weekly,
-    /// Every two weeks.
-    Fortnightly,
-    /// Every four weeks (13 a year).
-    FourWeekly,
-    /// Every calendar month.
-    Monthly,
-    /// Every quarter.
-    Quarterly,
-    /// Every year.
-    Yearly,
-}
 
 /// A rented property of a landlord organisation.
 pub struct Property(pub property::Model);
@@ -188,7 +176,7 @@ impl PropertiesQuery {
             include_removed: filter.include_removed,
         };
         let (rows, has_next) =
-            tenancy::properties::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit).await?;
+            tenancy::properties::list(ctx.app(), &ctx.caller(), &filter, offset, limit).await?;
         Ok(connection(rows, offset, has_next, Property))
     }
 
@@ -196,7 +184,7 @@ impl PropertiesQuery {
     async fn property(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Property> {
         let id = parse_id(&id, "Property")?;
         Ok(Property(
-            policy::properties::find_property(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::properties::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
     }
 
@@ -217,7 +205,7 @@ impl PropertiesQuery {
             search: search_text("filter.search", filter.and_then(|f| f.search))?,
         };
         let (rows, has_next) =
-            tenancy::tenants::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit).await?;
+            tenancy::tenants::list(ctx.app(), &ctx.caller(), &filter, offset, limit).await?;
         if ctx
             .look_ahead()
             .field("edges")
@@ -238,7 +226,7 @@ impl PropertiesQuery {
     async fn tenant(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Tenant> {
         let id = parse_id(&id, "Tenant")?;
         Ok(Tenant(
-            policy::properties::find_tenant(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::tenants::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
     }
 }
@@ -298,7 +286,7 @@ impl PropertiesMutation {
         ctx: &Context<'_>,
         input: AddPropertyInput,
     ) -> async_graphql::Result<Property> {
-        policy::properties::can_manage(ctx.viewer())?;
+        let manager = policy::properties::can_manage(&ctx.caller())?;
         let fields = PropertyFields {
             reference: input.reference,
             address_line1: input.address_line1,
@@ -306,7 +294,7 @@ impl PropertiesMutation {
             town: input.town,
             postcode: input.postcode,
             rent_pence: input.rent.pence("input.rent")?,
-            service_charge_pence: super::money::optional_pence(
+            service_charge_pence: optional_pence(
                 input.service_charge.as_ref(),
                 "input.serviceCharge",
             )?
@@ -314,7 +302,7 @@ impl PropertiesMutation {
             rent_frequency: input.rent_frequency.into(),
         };
         Ok(Property(
-            tenancy::properties::add(ctx.app(), ctx.viewer(), &ctx.caller().actor, fields).await?,
+            tenancy::properties::add(ctx.app(), &manager, fields).await?,
         ))
     }
 
@@ -325,7 +313,7 @@ impl PropertiesMutation {
         id: ID,
         input: UpdatePropertyInput,
     ) -> async_graphql::Result<Property> {
-        policy::properties::can_manage(ctx.viewer())?;
+        let manager = policy::properties::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Property")?;
         let changes = PropertyChanges {
             reference: input.reference,
@@ -337,25 +325,25 @@ impl PropertiesMutation {
             },
             town: input.town,
             postcode: input.postcode,
-            rent_pence: super::money::optional_pence(input.rent.as_ref(), "input.rent")?,
-            service_charge_pence: super::money::optional_pence(
+            rent_pence: optional_pence(input.rent.as_ref(), "input.rent")?,
+            service_charge_pence: optional_pence(
                 input.service_charge.as_ref(),
                 "input.serviceCharge",
             )?,
             rent_frequency: input.rent_frequency.map(Into::into),
         };
         Ok(Property(
-            tenancy::properties::update(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, changes).await?,
+            tenancy::properties::update(ctx.app(), &manager, id, changes).await?,
         ))
     }
 
     /// Removes a property of my organisation (it stays on its tenants and
     /// payments, and can still be read by id).
     async fn remove_property(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Property> {
-        policy::properties::can_manage(ctx.viewer())?;
+        let manager = policy::properties::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Property")?;
         Ok(Property(
-            tenancy::properties::remove(ctx.app(), ctx.viewer(), &ctx.caller().actor, id).await?,
+            tenancy::properties::remove(ctx.app(), &manager, id).await?,
         ))
     }
 }

@@ -1,27 +1,29 @@
 //! Live updates: GraphQL subscriptions over `/graphql/ws`.
 //!
 //! - `messagePosted`: messages posted that the caller may see
-//!   ([`policy::messages`]: on their cases, staff messages and their own
-//!   side's replies; staff everything).
+//!   ([`crate::policy::messages`]: on their cases, staff messages and their
+//!   own side's replies; staff everything).
 //! - `taskChanged`: tasks created or changed that the caller may see
-//!   ([`policy::tasks`]: for portal users the tasks assigned to them or their
-//!   organisation, for staff every task) — the same tasks "My tasks" and a
-//!   case's task list show.
+//!   ([`crate::policy::tasks`]: for portal users the tasks assigned to them
+//!   or their organisation, for staff every task) — the same tasks "My
+//!   tasks" and a case's task list show.
 //! - `unreadCounts`: the caller's unread counts, as the `unreadCounts` query
 //!   answers them: at once, then again whenever they may have changed (a
 //!   message they would count was posted, or they read messages on any
 //!   connection), and only when they did change.
 //!
 //! Events carry ids only ([`crate::events`]). Every event is re-checked for
-//! this subscriber with one database query, filtered through the case policy
-//! ([`policy::cases::visible_to`]) and the object's own policy, before
+//! this subscriber with one database query (`casework::messages::find_posted`,
+//! `casework::tasks::find_changed`), filtered through the case policy
+//! ([`crate::policy::cases::visible`]) and the object's own policy, before
 //! anything is sent: an event about a case the caller cannot see (any more)
 //! is never delivered. The payload is the event's ids plus the object as the
 //! queries show it (the same `Message` and `Task` types and resolvers), read
 //! at delivery time.
 //!
-//! The caller is the one resolved at `connection_init`; an anonymous or API
-//! token connection gets `UNAUTHENTICATED` / `FORBIDDEN` when it subscribes.
+//! The caller is the one resolved at `connection_init` (its casework
+//! [`Reader`]); an anonymous or API token connection gets `UNAUTHENTICATED` /
+//! `FORBIDDEN` when it subscribes.
 //! A subscription ends (`complete`) once its session is revoked or expires or
 //! the user is no longer active, so signing out, "end this session" and
 //! deactivation also stop live updates.
@@ -33,26 +35,18 @@ use std::{
 };
 
 use async_graphql::{Context, ErrorExtensions, ID, Object, Subscription};
-use chrono::Utc;
 use futures::{Stream, StreamExt, stream};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use entities::{UserStatus, case, message, session, task, user};
+use entities::{message, task};
 
-use super::{ContextExt, messages::{CaseUnread, Message, UnreadCounts}, tasks::Task};
-use crate::{
-    app::AppState,
-    auth::Viewer,
-    casework,
-    error::ApiResult,
-    events::CaseEvent,
-    policy::{
-        self,
-        cases::{Caller, caller},
-    },
+use super::{
+    ContextExt,
+    messages::{Message, UnreadCounts},
+    tasks::Task,
 };
+use crate::{app::AppState, casework, error::ApiResult, events::CaseEvent, policy::cases::Reader};
 
 /// Root subscription type.
 #[derive(Default)]
@@ -120,11 +114,11 @@ impl Subscription {
         ctx: &Context<'_>,
         case_id: Option<ID>,
     ) -> async_graphql::Result<BoxStream<MessagePostedEvent>> {
-        let (app, viewer) = subscriber(ctx)?;
+        let (app, reader, session) = subscriber(ctx)?;
         let only = case_id.map(|id| Uuid::parse_str(id.as_str()).unwrap_or(Uuid::nil()));
-        Ok(events(&app, &viewer)
+        Ok(events(&app, session)
             .filter_map(move |event| {
-                let (app, viewer) = (app.clone(), viewer.clone());
+                let app = app.clone();
                 async move {
                     let Some(CaseEvent::MessagePosted {
                         case_id,
@@ -136,7 +130,7 @@ impl Subscription {
                     if only.is_some_and(|only| only != case_id) {
                         return None;
                     }
-                    logged(visible_message(&app, &viewer, message_id).await)
+                    logged(visible_message(&app, reader, message_id).await)
                 }
             })
             .boxed())
@@ -150,11 +144,11 @@ impl Subscription {
         ctx: &Context<'_>,
         case_id: Option<ID>,
     ) -> async_graphql::Result<BoxStream<TaskChangedEvent>> {
-        let (app, viewer) = subscriber(ctx)?;
+        let (app, reader, session) = subscriber(ctx)?;
         let only = case_id.map(|id| Uuid::parse_str(id.as_str()).unwrap_or(Uuid::nil()));
-        Ok(events(&app, &viewer)
+        Ok(events(&app, session)
             .filter_map(move |event| {
-                let (app, viewer) = (app.clone(), viewer.clone());
+                let app = app.clone();
                 async move {
                     let Some(CaseEvent::TaskChanged { case_id, task_id }) = event else {
                         return None;
@@ -162,7 +156,7 @@ impl Subscription {
                     if only.is_some_and(|only| only != case_id) {
                         return None;
                     }
-                    logged(visible_task(&app, &viewer, task_id).await)
+                    logged(visible_task(&app, reader, task_id).await)
                 }
             })
             .boxed())
@@ -173,21 +167,25 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<BoxStream<UnreadCounts>> {
-        let (app, viewer) = subscriber(ctx)?;
+        let (app, reader, session) = subscriber(ctx)?;
         // `None`: the start; `Some(None)`: missed events (lagged); either way
         // the counts are recomputed.
-        let triggers = stream::once(async { None }).chain(events(&app, &viewer).map(Some));
+        let triggers = stream::once(async { None }).chain(events(&app, session).map(Some));
         let mut last: Option<HashMap<Uuid, i64>> = None;
         Ok(triggers
             .filter_map(move |trigger| {
-                let (app, viewer) = (app.clone(), viewer.clone());
+                let app = app.clone();
                 async move {
                     if let Some(Some(event)) = trigger
-                        && !concerns(&app, &viewer, &event).await
+                        && !concerns(&app, reader, &event).await
                     {
                         return None;
                     }
-                    logged(unread_counts(&app, &viewer).await.map(Some))
+                    logged(
+                        casework::messages::unread_counts(&app, reader)
+                            .await
+                            .map(Some),
+                    )
                 }
             })
             // Only changes are sent (a read receipt for messages already read
@@ -195,7 +193,7 @@ impl Subscription {
             .filter_map(move |counts| {
                 let changed = last.as_ref() != Some(&counts);
                 last = Some(counts.clone());
-                async move { changed.then(|| to_graphql(&counts)) }
+                async move { changed.then(|| UnreadCounts::new(&counts)) }
             })
             .boxed())
     }
@@ -206,12 +204,12 @@ fn gid(uuid: Uuid) -> ID {
     ID(uuid.to_string())
 }
 
-/// The application and the signed-in casework user of a subscription, or the
-/// error that refuses it.
-fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<(AppState, Viewer)> {
-    let viewer = ctx.viewer().clone();
-    caller(&viewer).map_err(|e| e.extend())?;
-    Ok((ctx.app().clone(), viewer))
+/// The application, the casework reader and the session of a
+/// subscription, or the error that refuses it.
+fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<(AppState, Reader, Option<Uuid>)> {
+    let reader = ctx.reader().map_err(|e| e.extend())?;
+    let session = ctx.viewer().user().map(|u| u.session_id);
+    Ok((ctx.app().clone(), reader, session))
 }
 
 /// Every event published from now on; `None` where the receiver fell behind
@@ -221,9 +219,8 @@ fn subscriber(ctx: &Context<'_>) -> async_graphql::Result<(AppState, Viewer)> {
 /// session stops receiving within that time of the next event.
 fn events(
     app: &AppState,
-    viewer: &Viewer,
+    session: Option<Uuid>,
 ) -> impl Stream<Item = Option<CaseEvent>> + Send + 'static {
-    let session = viewer.user().map(|u| u.session_id);
     let state = (app.events.subscribe(), app.clone(), None::<Instant>);
     stream::unfold(state, move |(mut rx, app, checked)| async move {
         let event = match rx.recv().await {
@@ -237,7 +234,7 @@ fn events(
         let checked = match checked {
             Some(at) if at.elapsed() < SESSION_RECHECK => Some(at),
             _ => {
-                if !session_live(&app, session).await {
+                if !crate::identity::sessions::is_live(&app, session).await {
                     return None;
                 }
                 Some(Instant::now())
@@ -249,30 +246,6 @@ fn events(
 
 /// How long a subscription trusts its last session check.
 const SESSION_RECHECK: Duration = Duration::from_secs(30);
-
-/// Whether `session` is still one a request could be made with: not revoked,
-/// not past its absolute expiry, its user active. The idle expiry is not
-/// applied: an open subscription is the client still being there. A database
-/// error counts as live (the event checks that follow fail closed anyway).
-async fn session_live(app: &AppState, session: Option<Uuid>) -> bool {
-    let Some(id) = session else {
-        return false;
-    };
-    let found = session::Entity::find_by_id(id)
-        .find_also_related(user::Entity)
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::AbsoluteExpiresAt.gt(Utc::now()))
-        .filter(user::Column::Status.eq(UserStatus::Active))
-        .one(&app.db)
-        .await;
-    match found {
-        Ok(found) => found.is_some(),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot check a subscriber's session");
-            true
-        }
-    }
-}
 
 /// A failed check skips the event (and is logged) rather than ending the
 /// subscription.
@@ -286,90 +259,43 @@ fn logged<T>(result: ApiResult<Option<T>>) -> Option<T> {
     }
 }
 
-/// The message, if `viewer` may see it (one query).
+/// The message, if `reader` may see it (one query).
 async fn visible_message(
     app: &AppState,
-    viewer: &Viewer,
+    reader: Reader,
     id: Uuid,
 ) -> ApiResult<Option<MessagePostedEvent>> {
-    let caller = caller(viewer)?;
-    let found = message::Entity::find_by_id(id)
-        .find_also_related(case::Entity)
-        .filter(policy::cases::visible_to(caller))
-        .filter(policy::messages::visible_to(caller))
-        .one(&app.db)
-        .await?;
-    Ok(found.and_then(|(message, case)| {
-        Some(MessagePostedEvent {
-            message,
-            case_reference: case?.reference,
-        })
+    let found = casework::messages::find_posted(app, reader, id).await?;
+    Ok(found.map(|(message, case)| MessagePostedEvent {
+        message,
+        case_reference: case.reference,
     }))
 }
 
-/// The task, if `viewer` may see it (one query).
+/// The task, if `reader` may see it (one query).
 async fn visible_task(
     app: &AppState,
-    viewer: &Viewer,
+    reader: Reader,
     id: Uuid,
 ) -> ApiResult<Option<TaskChangedEvent>> {
-    let caller = caller(viewer)?;
-    let found = task::Entity::find_by_id(id)
-        .find_also_related(case::Entity)
-        .filter(policy::cases::visible_to(caller))
-        .filter(policy::tasks::visible_to(caller))
-        .one(&app.db)
-        .await?;
-    Ok(found.and_then(|(task, case)| {
-        Some(TaskChangedEvent {
-            task,
-            case_reference: case?.reference,
-        })
+    let found = casework::tasks::find_changed(app, reader, id).await?;
+    Ok(found.map(|(task, case)| TaskChangedEvent {
+        task,
+        case_reference: case.reference,
     }))
 }
 
-/// Whether `event` may change `viewer`'s unread counts: their own read
+/// Whether `event` may change `reader`'s unread counts: their own read
 /// receipts, and a message that counts for them (one query; the narrowing
 /// of staff counts to the cases they own is left to the recount, whose
 /// unchanged result is not sent).
-async fn concerns(app: &AppState, viewer: &Viewer, event: &CaseEvent) -> bool {
-    let Ok(caller) = caller(viewer) else {
-        return false;
-    };
+async fn concerns(app: &AppState, reader: Reader, event: &CaseEvent) -> bool {
     match event {
-        CaseEvent::MessagesRead { user_id, .. } => *user_id == caller.user_id,
+        CaseEvent::MessagesRead { user_id, .. } => *user_id == reader.user_id,
         CaseEvent::TaskChanged { .. } => false,
         CaseEvent::MessagePosted { message_id, .. } => {
-            let found = message::Entity::find_by_id(*message_id)
-                .find_also_related(case::Entity)
-                .filter(policy::cases::visible_to(caller))
-                .filter(policy::messages::notable_to(caller))
-                .one(&app.db)
-                .await;
-            logged(found.map_err(Into::into)).is_some()
+            let notable = casework::messages::is_notable(app, reader, *message_id).await;
+            logged(notable.map(|n| n.then_some(()))).is_some()
         }
-    }
-}
-
-/// `viewer`'s unread counts per case, exactly as the `unreadCounts` query
-/// computes them (one grouped query).
-async fn unread_counts(app: &AppState, viewer: &Viewer) -> ApiResult<HashMap<Uuid, i64>> {
-    let caller: Caller = caller(viewer)?;
-    casework::messages::unread_counts(&app.db, caller, None).await
-}
-
-/// The counts in the query's shape (cases ordered by id, like the query).
-fn to_graphql(counts: &HashMap<Uuid, i64>) -> UnreadCounts {
-    let mut by_case: Vec<CaseUnread> = counts
-        .iter()
-        .map(|(id, n)| CaseUnread {
-            case_id: gid(*id),
-            count: *n,
-        })
-        .collect();
-    by_case.sort_by(|a, b| a.case_id.as_str().cmp(b.case_id.as_str()));
-    UnreadCounts {
-        total: counts.values().sum(),
-        by_case,
     }
 }

@@ -14,7 +14,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::task;
 
-use super::{ContextExt, cases::{Case, PartyKind}, loaders::{CaseKey, OrganisationKey, UserKey}, pagination::{connection, decode_offset, page_size}, scalars::parse_id};
+use super::{
+    ContextExt,
+    cases::{Case, PartyKind},
+    loaders::{CaseKey, OrganisationKey, UserKey, prefetch_tasks},
+    pagination::{connection, decode_offset, page_size},
+    scalars::{input_id, parse_id},
+};
 use crate::{
     casework::{
         self,
@@ -73,7 +79,8 @@ impl Task {
     async fn assignee_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(
             match (self.0.assignee_user_id, self.0.assignee_organisation_id) {
-                (Some(u), _) => ctx.load(UserKey(u))
+                (Some(u), _) => ctx
+                    .load(UserKey(u))
                     .await?
                     .map(|u| format!("{} {}", u.first_name, u.last_name)),
                 (_, Some(o)) => ctx.load(OrganisationKey(o)).await?.map(|o| o.name),
@@ -158,12 +165,9 @@ pub enum ReviewTaskInput {
 }
 
 fn assignee(input: &TaskAssigneeInput, field: &str) -> ApiResult<Assignee> {
-    let parse = |id: &ID| {
-        uuid::Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id."))
-    };
     Ok(match input {
-        TaskAssigneeInput::ResidentUserId(id) => Assignee::Resident(parse(id)?),
-        TaskAssigneeInput::OrganisationId(id) => Assignee::Landlord(parse(id)?),
+        TaskAssigneeInput::ResidentUserId(id) => Assignee::Resident(input_id(id, field)?),
+        TaskAssigneeInput::OrganisationId(id) => Assignee::Landlord(input_id(id, field)?),
     })
 }
 
@@ -181,7 +185,7 @@ impl TasksQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Task, EmptyFields, EmptyFields>> {
-        let caller = ctx.reader()?;
+        let reader = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = filter.unwrap_or_default();
@@ -191,10 +195,10 @@ impl TasksQuery {
             open_cases_only: !filter.include_closed_cases,
         };
         let (rows, has_next) =
-            casework::tasks::list(&ctx.app().db, caller, filter, offset, limit).await?;
-        super::loaders::prefetch_tasks(
+            casework::tasks::list(ctx.app(), reader, filter, offset, limit).await?;
+        prefetch_tasks(
             ctx,
-            caller,
+            reader,
             &rows,
             ctx.look_ahead().field("edges").field("node"),
         )
@@ -206,7 +210,7 @@ impl TasksQuery {
     async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
         Ok(Task(
-            policy::tasks::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::tasks::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
     }
 }
@@ -224,7 +228,7 @@ impl TasksMutation {
         case_id: ID,
         input: CreateTaskInput,
     ) -> async_graphql::Result<Task> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let case_id = parse_id(&case_id, "Case")?;
         let new = NewTask {
             title: input.title,
@@ -233,7 +237,7 @@ impl TasksMutation {
             assignee: assignee(&input.assignee, "input.assignee")?,
         };
         Ok(Task(
-            casework::tasks::create(ctx.app(), ctx.viewer(), &ctx.caller().actor, case_id, new).await?,
+            casework::tasks::create(ctx.app(), &allowed, case_id, new).await?,
         ))
     }
 
@@ -245,7 +249,7 @@ impl TasksMutation {
         task_id: ID,
         input: ReviewTaskInput,
     ) -> async_graphql::Result<Task> {
-        policy::cases::can_manage(ctx.viewer())?;
+        let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&task_id, "Task")?;
         let decision = match &input {
             ReviewTaskInput::NewDueDate(d) => Review::NewDueDate(*d),
@@ -258,15 +262,16 @@ impl TasksMutation {
             }
         };
         Ok(Task(
-            casework::tasks::review(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, decision).await?,
+            casework::tasks::review(ctx.app(), &allowed, id, decision).await?,
         ))
     }
 
     /// Marks one of my pending tasks completed.
     async fn complete_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
+        let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Task(
-            casework::tasks::complete(ctx.app(), ctx.viewer(), &ctx.caller().actor, id).await?,
+            casework::tasks::complete(ctx.app(), &allowed, id).await?,
         ))
     }
 
@@ -279,9 +284,9 @@ impl TasksMutation {
         reason: String,
     ) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
+        let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Task(
-            casework::tasks::report_unable(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, &reason)
-                .await?,
+            casework::tasks::report_unable(ctx.app(), &allowed, id, &reason).await?,
         ))
     }
 }

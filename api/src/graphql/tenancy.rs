@@ -11,7 +11,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entities::tenancy_request;
 
-use super::{ContextExt, loaders::{TenantKey, prefetch}, money::{Money, optional_pence}, pagination::{connection, decode_offset, page_size}, properties::{RentFrequency, Tenant}, inputs::search_text, scalars::{input_id, organisation_arg, parse_id}};
+use super::{
+    ContextExt,
+    inputs::search_text,
+    loaders::{TenantKey, prefetch},
+    money::{Money, optional_pence},
+    pagination::{connection, decode_offset, page_size},
+    enums::RentFrequency,
+    properties::Tenant,
+    scalars::{input_id, organisation_arg, parse_id},
+};
 use crate::{
     casework, policy,
     tenancy::{
@@ -72,7 +81,8 @@ impl TenancyRequest {
     }
     /// The tenant's name ("First Last").
     async fn tenant_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(ctx.load(TenantKey(self.0.tenant_id))
+        Ok(ctx
+            .load(TenantKey(self.0.tenant_id))
             .await?
             .map(|t| tenancy::tenants::full_name(&t)))
     }
@@ -162,7 +172,7 @@ impl TenancyQuery {
             status: filter.status.map(Into::into),
         };
         let (rows, has_next) =
-            tenancy::requests::list(&ctx.app().db, ctx.viewer(), &filter, offset, limit).await?;
+            tenancy::requests::list(ctx.app(), &ctx.caller(), &filter, offset, limit).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         if node.field("tenant").exists() || node.field("tenantName").exists() {
             prefetch(ctx, rows.iter().map(|r| TenantKey(r.tenant_id))).await;
@@ -178,7 +188,7 @@ impl TenancyQuery {
     ) -> async_graphql::Result<TenancyRequest> {
         let id = parse_id(&id, "Tenancy request")?;
         Ok(TenancyRequest(
-            policy::tenancy::find_visible(&ctx.app().db, ctx.viewer(), id).await?,
+            policy::requests::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
     }
 }
@@ -247,7 +257,7 @@ impl TenancyMutation {
         ctx: &Context<'_>,
         input: RaiseTenancyRequestInput,
     ) -> async_graphql::Result<TenancyRequest> {
-        policy::tenancy::can_raise(ctx.viewer())?;
+        let staff = policy::requests::can_raise(&ctx.caller())?;
         let tenant = match input.tenant {
             RequestTenantInput::TenantId(id) => {
                 RequestTenant::Existing(input_id(&id, "input.tenant.tenantId")?)
@@ -265,7 +275,7 @@ impl TenancyMutation {
             due_date: input.due_date,
         };
         Ok(TenancyRequest(
-            tenancy::requests::raise(ctx.app(), ctx.viewer(), &ctx.caller().actor, new).await?,
+            tenancy::requests::raise(ctx.app(), &staff, new).await?,
         ))
     }
 
@@ -277,7 +287,7 @@ impl TenancyMutation {
         request_id: ID,
         input: ProvideTenancyDetailsInput,
     ) -> async_graphql::Result<TenancyRequest> {
-        policy::tenancy::can_answer(ctx.viewer())?;
+        let answerer = policy::requests::can_answer(&ctx.caller())?;
         let id = parse_id(&request_id, "Tenancy request")?;
         let details = Details {
             tenancy_start_date: input.tenancy_start_date,
@@ -292,14 +302,7 @@ impl TenancyMutation {
             arrears_pence: optional_pence(input.arrears.as_ref(), "input.arrears")?,
         };
         Ok(TenancyRequest(
-            tenancy::requests::answer(
-                ctx.app(),
-                ctx.viewer(),
-                &ctx.caller().actor,
-                id,
-                Answer::Details(details),
-            )
-            .await?,
+            tenancy::requests::answer(ctx.app(), &answerer, id, Answer::Details(details)).await?,
         ))
     }
 
@@ -310,11 +313,10 @@ impl TenancyMutation {
         ctx: &Context<'_>,
         request_id: ID,
     ) -> async_graphql::Result<TenancyRequest> {
-        policy::tenancy::can_answer(ctx.viewer())?;
+        let answerer = policy::requests::can_answer(&ctx.caller())?;
         let id = parse_id(&request_id, "Tenancy request")?;
         Ok(TenancyRequest(
-            tenancy::requests::answer(ctx.app(), ctx.viewer(), &ctx.caller().actor, id, Answer::NotTenant)
-                .await?,
+            tenancy::requests::answer(ctx.app(), &answerer, id, Answer::NotTenant).await?,
         ))
     }
 }

@@ -3,27 +3,28 @@
 //! unlock, suspend, reinstate, deactivate; and the staff restriction of a
 //! user's access.
 //!
-//! Every resolver asks [`policy::users::manager`] first and passes what it
-//! returns to the service in [`crate::users::accounts`], which asks the same
+//! Every resolver asks [`policy::users::can_manage`] first and passes the
+//! capability it returns to the service in [`crate::users::accounts`], which asks the same
 //! policy for the target inside its transaction. A page of users costs three
 //! statements whatever its size (the organisation, its users, then all their
 //! permissions in one query), so no DataLoader is needed for permissions.
 
 use async_graphql::{
-    Context, ErrorExtensions, ID, InputObject, Object, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
+    Context, ID, InputObject, Object, SimpleObject,
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use super::{ContextExt, enums::{Permission, TwoFactorMethod, UserKind, UserStatus}, pagination::{decode_cursor, encode_cursor, page_size}, scalars::{organisation_arg, parse_id}};
+use super::{
+    ContextExt,
+    enums::{Permission, TwoFactorMethod, UserKind, UserStatus},
+    pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::{organisation_arg, parse_id},
+};
 use crate::{
-    audit::Actor,
-    auth::ClientInfo,
-    error::ApiError,
     policy::{self, users::UserAction},
     users::{
-        ManagedUser, Rejection,
+        ManagedUser,
         accounts::{self, Change, InviteInput},
     },
 };
@@ -128,19 +129,19 @@ impl UsersQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, UserAccount, EmptyFields, EmptyFields>> {
-        let manager = policy::users::manager(ctx.viewer(), UserAction::View)?;
+        let manager = policy::users::can_manage(&ctx.caller(), UserAction::View)?;
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let organisation_id = organisation_arg(organisation_id.as_ref())?;
         let (users, has_next) =
-            accounts::list(&ctx.app().db, &manager, organisation_id, limit, after).await?;
-        let mut connection = Connection::new(false, has_next);
-        connection.edges.extend(
-            users
-                .into_iter()
-                .map(|u| Edge::new(encode_cursor(u.user.id), UserAccount::from(u))),
-        );
-        Ok(connection)
+            accounts::list(ctx.app(), &manager, organisation_id, limit, after).await?;
+        Ok(keyset_connection(
+            users,
+            false,
+            has_next,
+            |u| u.user.id,
+            UserAccount::from,
+        ))
     }
 
     /// One user of an organisation the caller manages.
@@ -149,9 +150,9 @@ impl UsersQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<UserAccount> {
-        let manager = policy::users::manager(ctx.viewer(), UserAction::View)?;
+        let manager = policy::users::can_manage(&ctx.caller(), UserAction::View)?;
         let id = parse_id(&id, "User")?;
-        Ok(accounts::get(&ctx.app().db, &manager, id).await?.into())
+        Ok(accounts::get(ctx.app(), &manager, id).await?.into())
     }
 }
 
@@ -161,9 +162,9 @@ async fn change(
     user_id: &ID,
     change: Change,
 ) -> async_graphql::Result<UserAccount> {
-    let manager = policy::users::manager(ctx.viewer(), change.action())?;
+    let manager = policy::users::can_manage(&ctx.caller(), change.action())?;
     let id = parse_id(user_id, "User")?;
-    accounts::apply(&ctx.app().db, &manager, &ctx.caller().actor, id, change)
+    accounts::apply(ctx.app(), &manager, id, change)
         .await
         .map(UserAccount::from)
         .map_err(|r| ctx.reject(r))
@@ -185,7 +186,7 @@ impl UsersMutation {
         ctx: &Context<'_>,
         input: InviteUserInput,
     ) -> async_graphql::Result<UserAccount> {
-        let manager = policy::users::manager(ctx.viewer(), UserAction::Invite)?;
+        let manager = policy::users::can_manage(&ctx.caller(), UserAction::Invite)?;
         let input = InviteInput {
             organisation_id: organisation_arg(input.organisation_id.as_ref())?,
             first_name: input.first_name,
@@ -194,7 +195,7 @@ impl UsersMutation {
             email_confirmation: input.email_confirmation,
             permissions: input.permissions.into_iter().map(Into::into).collect(),
         };
-        accounts::invite(&ctx.app().db, &manager, &ctx.caller().actor, input)
+        accounts::invite(ctx.app(), &manager, input)
             .await
             .map(UserAccount::from)
             .map_err(|r| ctx.reject(r))

@@ -3,7 +3,10 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{ContextExt, enums::{Permission, StaffRole, TwoFactorMethod, UserKind}};
+use super::{
+    ContextExt,
+    enums::{Permission, StaffRole, TwoFactorMethod, UserKind},
+};
 use crate::identity::{phone, profile::Profile};
 
 /// The signed-in user's organisation, as far as their own account needs it.

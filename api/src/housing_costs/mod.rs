@@ -30,11 +30,10 @@ use platform::storage::keys;
 use worker::outbox;
 
 use crate::{
-    app::AppState,
-    audit::{self, Actor, Entry},
-    auth::Viewer,
+    app::App,
+    audit::{self, Entry},
     error::{ApiError, ApiResult},
-    policy::housing_costs as policy,
+    policy::{Allowed, Caller, housing_costs as policy, tenancy::LandlordUser},
 };
 use csv_file::RowError;
 
@@ -90,7 +89,7 @@ impl FileRejected {
 /// Why an upload was refused.
 #[derive(Debug)]
 pub enum UploadError {
-    /// The caller may not, or the file is too big or not CSV.
+    /// The file is too big or not CSV, or it could not be stored.
     Api(ApiError),
     /// The contents have problems.
     Rejected(FileRejected),
@@ -128,16 +127,15 @@ pub async fn properties_named(
 }
 
 /// Checks an uploaded file completely, stores it and queues it to be
-/// applied. Refused files change nothing.
+/// applied, for the uploader's organisation (allowed by
+/// `policy::housing_costs::can_upload`). Refused files change nothing.
 pub async fn upload(
-    app: &AppState,
-    viewer: &Viewer,
-    actor: &Actor,
+    app: &App,
+    uploader: &Allowed<LandlordUser>,
     filename: &str,
     content_type: Option<&str>,
     bytes: Vec<u8>,
 ) -> Result<housing_cost_update::Model, UploadError> {
-    let uploader = policy::can_upload(viewer)?;
     if bytes.len() > csv_file::MAX_BYTES {
         return Err(ApiError::PayloadTooLarge(format!(
             "The file is larger than {} MB.",
@@ -200,7 +198,7 @@ pub async fn upload(
         outbox::enqueue(&txn, &apply::ApplyHousingCosts { update_id: id }).await?;
         audit::record(
             &txn,
-            actor,
+            uploader.actor(),
             Entry {
                 action: "housing_costs.upload",
                 target_type: "housing_cost_update",
@@ -240,24 +238,24 @@ fn display_name(name: &str) -> String {
 
 /// One update by id, if the caller may see it.
 pub async fn find(
-    app: &AppState,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     id: Uuid,
 ) -> ApiResult<housing_cost_update::Model> {
-    policy::find_visible(&app.db, viewer, id).await
+    policy::find_visible(&app.db, caller, id).await
 }
 
 /// A page of the updates the caller may see, newest first, after the
 /// update `after` (keyset on the time-ordered id); and whether more follow.
 pub async fn list(
-    app: &AppState,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     organisation_id: Option<Uuid>,
     after: Option<Uuid>,
     limit: u64,
 ) -> ApiResult<(Vec<housing_cost_update::Model>, bool)> {
     let select =
-        housing_cost_update::Entity::find().filter(policy::visible(viewer, organisation_id)?);
+        housing_cost_update::Entity::find().filter(policy::visible(caller, organisation_id)?);
     Ok(platform::db::newest_first(
         &app.db,
         select,

@@ -96,6 +96,7 @@ use crate::{
     audit::{self, Actor, Entry},
     auth::{ClientInfo, Viewer, password, session, token},
     error::{ApiError, ApiResult},
+    policy::Caller,
 };
 
 /// Consecutive wrong passwords that lock an account.
@@ -576,7 +577,7 @@ pub async fn submit_mobile(
 /// `resendTwoFactorCode`: a new code for an open challenge (the old one stops
 /// working). A challenge opened from a signed-in session (enabling
 /// two-factor) can only be re-sent by its user.
-pub async fn resend(app: &App, viewer: &Viewer, raw_token: &str) -> ApiResult<ChallengeView> {
+pub async fn resend(app: &App, caller: &Caller<'_>, raw_token: &str) -> ApiResult<ChallengeView> {
     let txn = platform::db::begin_write(&app.db).await?;
     let (row, user) = challenge::find_open(
         &txn,
@@ -589,7 +590,8 @@ pub async fn resend(app: &App, viewer: &Viewer, raw_token: &str) -> ApiResult<Ch
     )
     .await?;
     if row.purpose == ChallengePurpose::EnableTwoFactor
-        && !viewer
+        && !caller
+            .viewer
             .user()
             .is_some_and(|v| crate::policy::identity::owns_challenge(v, &row))
     {

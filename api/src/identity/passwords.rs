@@ -45,8 +45,9 @@ use super::{
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
-    auth::{AuthUser, ClientInfo, Viewer, password, token},
+    auth::{ClientInfo, Viewer, password, token},
     error::{ApiError, ApiResult},
+    policy::Caller,
 };
 
 /// `forgotPassword`: emails a single-use reset link to an active account with
@@ -275,13 +276,12 @@ async fn replace_password(
 /// current one; every other session ends.
 pub async fn change(
     app: &App,
-    client: &ClientInfo,
-    viewer: &Viewer,
-    auth: &AuthUser,
+    caller: &Caller<'_>,
     current_password: &str,
     new_password: &str,
     confirmation: &str,
 ) -> ApiResult<()> {
+    let auth = caller.user()?;
     check_lengths(&[
         ("currentPassword", current_password),
         ("newPassword", new_password),
@@ -298,7 +298,7 @@ pub async fn change(
             "The passwords do not match.",
         ));
     }
-    throttle::password_check(app, client, &user.email_normalized).await?;
+    throttle::password_check(app, &caller.client, &user.email_normalized).await?;
     if !login::check_password(Some(&user), current_password).await? {
         return Err(ApiError::bad_input(
             "currentPassword",
@@ -318,7 +318,7 @@ pub async fn change(
         &user,
         hash,
         Some(auth.session_id),
-        &Actor::of(viewer, client),
+        &caller.actor,
         "password.changed",
     )
     .await?;

@@ -32,10 +32,9 @@ use super::{
 };
 use crate::{
     app::App,
-    audit::{self, Actor, Entry},
-    auth::{AuthUser, ClientInfo, Viewer},
+    audit::{self, Entry},
     error::{ApiError, ApiResult},
-    policy,
+    policy::{self, Caller},
 };
 
 /// Everything `viewer` shows about the signed-in user.
@@ -75,10 +74,11 @@ pub async fn load(conn: &impl ConnectionTrait, user_id: uuid::Uuid) -> ApiResult
 /// `enableTwoFactor`: sends a code by the chosen channel (module docs).
 pub async fn enable_two_factor(
     app: &App,
-    auth: &AuthUser,
+    caller: &Caller<'_>,
     channel: TwoFactorChannel,
     mobile_number: Option<&str>,
 ) -> ApiResult<ChallengeView> {
+    let auth = caller.user()?;
     let number = mobile_number
         .map(|m| phone::parse_uk_mobile("mobileNumber", m))
         .transpose()?;
@@ -141,12 +141,11 @@ pub async fn enable_two_factor(
 /// (and, for SMS, makes the number the account's).
 pub async fn confirm_two_factor(
     app: &App,
-    client: &ClientInfo,
-    viewer: &Viewer,
-    auth: &AuthUser,
+    caller: &Caller<'_>,
     raw_token: &str,
     code: &str,
 ) -> ApiResult<()> {
+    let (auth, client) = (caller.user()?, &caller.client);
     let purposes = [ChallengePurpose::EnableTwoFactor];
     // Someone else's challenge is answered like an unknown one, before any
     // code is counted against it.
@@ -175,7 +174,7 @@ pub async fn confirm_two_factor(
     active.update(&txn).await?;
     audit::record(
         &txn,
-        &Actor::of(viewer, client),
+        &caller.actor,
         Entry {
             action: "two_factor.enabled",
             target_type: "user",
@@ -192,13 +191,8 @@ pub async fn confirm_two_factor(
 
 /// `disableTwoFactor`: switches two-factor off, given the password, unless
 /// the organisation requires it.
-pub async fn disable_two_factor(
-    app: &App,
-    client: &ClientInfo,
-    viewer: &Viewer,
-    auth: &AuthUser,
-    password: &str,
-) -> ApiResult<()> {
+pub async fn disable_two_factor(app: &App, caller: &Caller<'_>, password: &str) -> ApiResult<()> {
+    let (auth, client) = (caller.user()?, &caller.client);
     input::max_len("password", password, input::MAX_PASSWORD)?;
     let user = user::Entity::find_by_id(auth.id)
         .one(&app.db)
@@ -234,7 +228,7 @@ pub async fn disable_two_factor(
     challenge::close_open(&txn, user.id, &[ChallengePurpose::EnableTwoFactor]).await?;
     audit::record(
         &txn,
-        &Actor::of(viewer, client),
+        &caller.actor,
         Entry {
             action: "two_factor.disabled",
             target_type: "user",

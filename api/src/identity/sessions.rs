@@ -13,37 +13,38 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{session, user};
+use entities::{UserStatus, session, user};
 
 use crate::{
+    app::App,
     audit::{self, Actor, Entry},
     auth::AuthUser,
     error::{ApiError, ApiResult},
-    policy,
+    policy::{self, Caller},
 };
 
 /// The user's live sessions (not ended, not expired), newest first.
-pub async fn list(conn: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<session::Model>> {
+pub async fn list(app: &App, caller: &Caller<'_>) -> ApiResult<Vec<session::Model>> {
+    let auth = caller.user()?;
     let now = Utc::now();
-    Ok(session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(auth.id))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::IdleExpiresAt.gt(now))
         .filter(session::Column::AbsoluteExpiresAt.gt(now))
         .order_by_desc(session::Column::CreatedAt)
         .order_by_desc(session::Column::Id)
-        .all(conn)
-        .await?)
+        .all(&app.db)
+        .await?;
+    rows.iter()
+        .try_for_each(|s| policy::identity::can_manage_session(auth, s))?;
+    Ok(rows)
 }
 
 /// Ends one of the viewer's live sessions (possibly the current one). Someone
 /// else's session, an ended one and an unknown id all answer `NOT_FOUND`.
-pub async fn revoke(
-    conn: &impl ConnectionTrait,
-    viewer: &AuthUser,
-    actor: &Actor,
-    session_id: Uuid,
-) -> ApiResult<()> {
+pub async fn revoke(app: &App, caller: &Caller<'_>, session_id: Uuid) -> ApiResult<()> {
+    let (conn, viewer, actor) = (&app.db, caller.user()?, &caller.actor);
     let now = Utc::now();
     let found = session::Entity::find_by_id(session_id)
         .filter(session::Column::RevokedAt.is_null())
@@ -56,12 +57,16 @@ pub async fn revoke(
 }
 
 /// Signs out: ends the session the request came with.
-pub async fn logout(
-    conn: &impl ConnectionTrait,
-    viewer: &AuthUser,
-    actor: &Actor,
-) -> ApiResult<()> {
-    end(conn, viewer, actor, viewer.session_id, "session.logout").await
+pub async fn logout(app: &App, caller: &Caller<'_>) -> ApiResult<()> {
+    let viewer = caller.user()?;
+    end(
+        &app.db,
+        viewer,
+        &caller.actor,
+        viewer.session_id,
+        "session.logout",
+    )
+    .await
 }
 
 async fn end(
@@ -113,4 +118,28 @@ pub async fn end_all(
 /// The audit `after` of a bulk end.
 pub fn ended(count: u64) -> serde_json::Value {
     json!({ "sessions_ended": count })
+}
+
+/// Whether `session` is still one a request could be made with: not revoked,
+/// not past its absolute expiry, its user active. The idle expiry is not
+/// applied: an open subscription is the client still being there. A database
+/// error counts as live (the event checks that follow fail closed anyway).
+pub async fn is_live(app: &App, session: Option<Uuid>) -> bool {
+    let Some(id) = session else {
+        return false;
+    };
+    let found = session::Entity::find_by_id(id)
+        .find_also_related(user::Entity)
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::AbsoluteExpiresAt.gt(Utc::now()))
+        .filter(user::Column::Status.eq(UserStatus::Active))
+        .one(&app.db)
+        .await;
+    match found {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check a subscriber's session");
+            true
+        }
+    }
 }

@@ -16,10 +16,13 @@
 //! | `task_reminders` | [`crate::casework::task_reminders`] | daily: emails reminders of tasks due soon or overdue |
 //! | `noop` | [`noop`] | nothing: measures the pipeline (bench) and drives it in tests |
 //!
+//! Operators read and retry jobs through [`ledger`].
+//!
 //! To add a job: write `<domain>/<job>.rs` with a struct implementing
 //! [`Job`] (`type Context = JobContext`), add it to [`registry`], and if it
 //! runs daily, to [`SCHEDULE`].
 
+pub mod ledger;
 pub mod noop;
 
 use std::sync::Arc;

@@ -20,10 +20,9 @@ use entities::{ArrangementStatus, organisation, payment, payment_arrangement, pr
 
 use crate::{
     app::App,
-    audit::{self, Actor, Entry},
-    auth::Viewer,
+    audit::{self, Entry},
     error::{ApiError, ApiResult},
-    policy,
+    policy::{Allowed, Staff},
     tenancy::{postcode, properties::amount, tenants::full_name},
 };
 
@@ -52,16 +51,15 @@ pub struct NewPayment {
     pub arrangement_reference: Option<String>,
 }
 
-/// Records `payments` for `organisation_id` (staff), all or nothing, with
-/// one audit entry. Returns the stored rows in input order.
+/// Records `payments` for `organisation_id` (staff:
+/// `policy::payments::can_record`), all or nothing, with one audit entry.
+/// Returns the stored rows in input order.
 pub async fn record(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     organisation_id: Uuid,
     payments: Vec<NewPayment>,
 ) -> ApiResult<Vec<payment::Model>> {
-    policy::payments::can_record(viewer)?;
     if payments.is_empty() || payments.len() > MAX_BATCH {
         return Err(ApiError::bad_input(
             "input",
@@ -205,7 +203,7 @@ pub async fn record(
     }
     audit::record(
         &txn,
-        actor,
+        staff.actor(),
         Entry {
             action: "payment.record",
             target_type: "organisation",

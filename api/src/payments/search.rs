@@ -237,7 +237,8 @@ impl Cursor {
         }
     }
 
-    /// Opaque text for clients.
+    /// Opaque text for clients: URL-safe base64 (no padding), the encoding
+    /// of every cursor of this API (`crate::graphql::pagination`).
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(format!("{}|{}", self.payment_date, self.id.simple()))
     }

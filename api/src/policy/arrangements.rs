@@ -69,3 +69,16 @@ pub fn can_add_evidence(
 pub fn can_decide(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
     super::staff(caller)
 }
+
+/// The arrangement a staff member decides on (staff see every organisation's;
+/// `NOT_FOUND` for no such arrangement).
+pub async fn find_decidable(
+    conn: &impl ConnectionTrait,
+    _staff: &Allowed<Staff>,
+    id: Uuid,
+) -> ApiResult<payment_arrangement::Model> {
+    payment_arrangement::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("Payment arrangement"))
+}

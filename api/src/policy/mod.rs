@@ -16,6 +16,11 @@
 //!   without the policy, and the check is made once, by the resolver;
 //! - `find_<adjective>(conn, &allowed, id)` (e.g. `find_managed`) reads the
 //!   one object a capability acts on, inside the service's transaction.
+//!
+//! Services that read take the [`Caller`] (casework: its
+//! [`cases::Reader`]); self-service services (one's own password, sessions,
+//! two-factor) take the [`Caller`] and act on its user; flows before sign-in
+//! take the request's `ClientInfo`.
 
 pub mod api_tokens;
 pub mod arrangements;
@@ -44,25 +49,33 @@ use entities::UserKind;
 
 use crate::{
     audit::Actor,
-    auth::{AuthUser, Viewer},
+    auth::{AuthUser, ClientInfo, Viewer},
     error::{ApiError, ApiResult},
 };
 
-/// Who is making a request: the signed-in user or API token (or nobody), and
-/// what the audit log records about the request. Resolvers get it from
-/// `ctx.caller()`; jobs and the command line build one with [`Caller::new`].
+/// Who is making a request: the signed-in user or API token (or nobody), the
+/// client it came from, and what the audit log records about it. Resolvers
+/// get it from `ctx.caller()`; it is the one caller argument of every policy
+/// and of every service that needs no capability (reads, self-service).
 #[derive(Debug, Clone)]
 pub struct Caller<'a> {
     /// Who is signed in.
     pub viewer: &'a Viewer,
+    /// Where the request came from (address, user agent, request id).
+    pub client: ClientInfo,
     /// Who the audit log names, with the client address and request id.
     pub actor: Actor,
 }
 
 impl<'a> Caller<'a> {
-    /// The caller `viewer`, audited as `actor`.
-    pub fn new(viewer: &'a Viewer, actor: Actor) -> Self {
-        Self { viewer, actor }
+    /// The caller `viewer`, from `client`.
+    pub fn new(viewer: &'a Viewer, client: ClientInfo) -> Self {
+        let actor = Actor::of(viewer, &client);
+        Self {
+            viewer,
+            client,
+            actor,
+        }
     }
 
     /// The signed-in user, or `UNAUTHENTICATED`.
@@ -120,9 +133,4 @@ pub fn staff(caller: &Caller<'_>) -> ApiResult<Allowed<Staff>> {
         }
         _ => Err(ApiError::Forbidden),
     }
-}
-
-/// The signed-in user, or `UNAUTHENTICATED`.
-pub fn require_user<'a>(caller: &Caller<'a>) -> ApiResult<&'a AuthUser> {
-    caller.user()
 }

@@ -31,10 +31,9 @@ use super::properties::amount;
 use crate::{
     app::App,
     audit::{self, Actor},
-    auth::Viewer,
     casework::{MAX_BODY, text},
     error::{ApiError, ApiResult},
-    policy,
+    policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
 };
 
 /// The advisory lock key that serialises reference allocation on
@@ -54,14 +53,14 @@ pub struct ArrangementFilter {
 
 /// One page of arrangements (newest first), and whether more follow.
 pub async fn list(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     filter: &ArrangementFilter,
     offset: u64,
     limit: u64,
 ) -> ApiResult<(Vec<payment_arrangement::Model>, bool)> {
     let mut query = payment_arrangement::Entity::find().filter(policy::arrangements::visible(
-        viewer,
+        caller,
         filter.organisation_id,
     )?);
     if let Some(s) = filter.status {
@@ -75,7 +74,7 @@ pub async fn list(
         .order_by_desc(payment_arrangement::Column::Id)
         .offset(offset)
         .limit(limit + 1)
-        .all(conn)
+        .all(&app.db)
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
@@ -150,16 +149,15 @@ async fn record(
     audit::record_change(conn, actor, action, before, after).await
 }
 
-/// Applies for an arrangement (`PROVIDE_TENANCY_DETAILS`, own organisation's
-/// tenant). A tenant with an application awaiting a decision cannot get a
-/// second one (`CONFLICT`).
+/// Applies for an arrangement for a tenant of the applicant's organisation
+/// (allowed by `policy::arrangements::can_apply`: `PROVIDE_TENANCY_DETAILS`).
+/// A tenant with an application awaiting a decision cannot get a second one
+/// (`CONFLICT`).
 pub async fn apply(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    applicant: &Allowed<LandlordUser>,
     input: Application,
 ) -> ApiResult<payment_arrangement::Model> {
-    let applicant = policy::arrangements::can_apply(viewer)?;
     let reason = text("input.reason", &input.reason, MAX_BODY)?;
     let arrears_pence = amount("input.arrears", input.arrears_pence)?;
     let now = Utc::now();
@@ -210,7 +208,14 @@ pub async fn apply(
     )
     .insert(&txn)
     .await?;
-    record(&txn, actor, "payment_arrangement.apply", &created, None).await?;
+    record(
+        &txn,
+        applicant.actor(),
+        "payment_arrangement.apply",
+        &created,
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -224,17 +229,15 @@ pub enum Decision {
     Reject(String),
 }
 
-/// Approves or rejects an application awaiting a decision (staff), records
-/// the event and emails the applicant, in one transaction. Deciding twice is
-/// a `CONFLICT`.
+/// Approves or rejects an application awaiting a decision (staff:
+/// `policy::arrangements::can_decide`), records the event and emails the
+/// applicant, in one transaction. Deciding twice is a `CONFLICT`.
 pub async fn decide(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     id: Uuid,
     decision: Decision,
 ) -> ApiResult<payment_arrangement::Model> {
-    let staff = policy::arrangements::can_decide(viewer)?;
     let (status, note) = match &decision {
         Decision::Approve(note) => (
             ArrangementStatus::Approved,
@@ -250,7 +253,7 @@ pub async fn decide(
     };
     let now = Utc::now();
     let txn = platform::db::begin_write(&app.db).await?;
-    let before = policy::arrangements::find_visible(&txn, viewer, id).await?;
+    let before = policy::arrangements::find_decidable(&txn, staff, id).await?;
     let result = payment_arrangement::Entity::update_many()
         .col_expr(
             payment_arrangement::Column::Status,
@@ -262,7 +265,7 @@ pub async fn decide(
         )
         .col_expr(
             payment_arrangement::Column::DecidedByUserId,
-            Expr::value(Some(staff.id)),
+            Expr::value(Some(staff.user_id)),
         )
         .col_expr(
             payment_arrangement::Column::DecidedAt,
@@ -278,7 +281,7 @@ pub async fn decide(
             "This application has already been decided.".into(),
         ));
     }
-    event(id, status, note.clone(), staff.id, now)
+    event(id, status, note.clone(), staff.user_id, now)
         .insert(&txn)
         .await?;
     let after = payment_arrangement::Entity::find_by_id(id)
@@ -289,7 +292,7 @@ pub async fn decide(
         Decision::Approve(_) => "payment_arrangement.approve",
         Decision::Reject(_) => "payment_arrangement.reject",
     };
-    record(&txn, actor, action, &after, Some(&before)).await?;
+    record(&txn, staff.actor(), action, &after, Some(&before)).await?;
     if let Some(applicant_id) = after.applied_by_user_id {
         let applicant = user::Entity::find_by_id(applicant_id)
             .filter(user::Column::Status.eq(UserStatus::Active))

@@ -15,10 +15,9 @@ use super::{money::MAX_PENCE, postcode};
 use crate::{
     app::App,
     audit::{self, Actor},
-    auth::Viewer,
     casework::{MAX_SHORT, text},
     error::{ApiError, ApiResult},
-    policy,
+    policy::{self, Allowed, Caller, tenancy::LandlordUser},
 };
 
 /// Longest property reference.
@@ -76,16 +75,14 @@ pub fn search_condition(search: &str) -> Condition {
 /// One page of the properties the caller may see (by reference), and
 /// whether more follow.
 pub async fn list(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     filter: &PropertyFilter,
     offset: u64,
     limit: u64,
 ) -> ApiResult<(Vec<property::Model>, bool)> {
-    let mut query = property::Entity::find().filter(policy::properties::visible_properties(
-        viewer,
-        filter.organisation_id,
-    )?);
+    let mut query = property::Entity::find()
+        .filter(policy::properties::visible(caller, filter.organisation_id)?);
     if !filter.include_removed {
         query = query.filter(property::Column::RemovedAt.is_null());
     }
@@ -97,7 +94,7 @@ pub async fn list(
         .order_by_asc(property::Column::Id)
         .offset(offset)
         .limit(limit + 1)
-        .all(conn)
+        .all(&app.db)
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
@@ -187,14 +184,13 @@ async fn record(
     audit::record_change(conn, actor, action, before, after).await
 }
 
-/// Adds a property to the caller's organisation (`MANAGE_PROPERTIES`).
+/// Adds a property to the manager's organisation (allowed by
+/// `policy::properties::can_manage`: `MANAGE_PROPERTIES`).
 pub async fn add(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    manager: &Allowed<LandlordUser>,
     fields: PropertyFields,
 ) -> ApiResult<property::Model> {
-    let manager = policy::properties::can_manage(viewer)?;
     let reference = text("input.reference", &fields.reference, MAX_REFERENCE)?;
     let address_line1 = text("input.addressLine1", &fields.address_line1, MAX_SHORT)?;
     let address_line2 = optional_text("input.addressLine2", fields.address_line2.as_deref())?;
@@ -222,21 +218,20 @@ pub async fn add(
     .insert(&txn)
     .await
     .map_err(conflict_on_reference)?;
-    record(&txn, actor, "property.add", &created, None).await?;
+    record(&txn, manager.actor(), "property.add", &created, None).await?;
     txn.commit().await?;
     Ok(created)
 }
 
-/// Changes a property of the caller's organisation (`MANAGE_PROPERTIES`).
-/// A removed property cannot be changed (`CONFLICT`).
+/// Changes a property of the manager's organisation (allowed by
+/// `policy::properties::can_manage`; another organisation's answers
+/// `NOT_FOUND`). A removed property cannot be changed (`CONFLICT`).
 pub async fn update(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    manager: &Allowed<LandlordUser>,
     id: Uuid,
     changes: PropertyChanges,
 ) -> ApiResult<property::Model> {
-    let manager = policy::properties::can_manage(viewer)?;
     let reference = changes
         .reference
         .map(|v| text("input.reference", &v, MAX_REFERENCE))
@@ -298,20 +293,26 @@ pub async fn update(
     }
     model.updated_at = Set(Utc::now());
     let after = model.update(&txn).await.map_err(conflict_on_reference)?;
-    record(&txn, actor, "property.update", &after, Some(&before)).await?;
+    record(
+        &txn,
+        manager.actor(),
+        "property.update",
+        &after,
+        Some(&before),
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }
 
-/// Removes a property (sets `removed_at`; tenants and payments keep pointing
-/// at it). Removing it twice is a `CONFLICT`.
+/// Removes a property of the manager's organisation (sets `removed_at`;
+/// tenants and payments keep pointing at it). Removing it twice is a
+/// `CONFLICT`.
 pub async fn remove(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    manager: &Allowed<LandlordUser>,
     id: Uuid,
 ) -> ApiResult<property::Model> {
-    let manager = policy::properties::can_manage(viewer)?;
     let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::properties::find_managed(&txn, manager, id).await?;
     if before.removed_at.is_some() {
@@ -324,7 +325,14 @@ pub async fn remove(
     model.removed_at = Set(Some(now));
     model.updated_at = Set(now);
     let after = model.update(&txn).await?;
-    record(&txn, actor, "property.remove", &after, Some(&before)).await?;
+    record(
+        &txn,
+        manager.actor(),
+        "property.remove",
+        &after,
+        Some(&before),
+    )
+    .await?;
     txn.commit().await?;
     Ok(after)
 }

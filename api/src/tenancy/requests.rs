@@ -26,10 +26,9 @@ use super::{
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
-    auth::Viewer,
     casework::{self, text},
     error::{ApiError, ApiResult},
-    policy,
+    policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
 };
 
 /// Longest first or last name.
@@ -78,16 +77,14 @@ fn keyword_condition(keyword: &str) -> Condition {
 /// One page of the to-do list (by due date, soonest first), and whether more
 /// follow. An inverted due-date range is `BAD_USER_INPUT`.
 pub async fn list(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     filter: &RequestFilter,
     offset: u64,
     limit: u64,
 ) -> ApiResult<(Vec<tenancy_request::Model>, bool)> {
-    let mut query = tenancy_request::Entity::find().filter(policy::tenancy::visible_requests(
-        viewer,
-        filter.organisation_id,
-    )?);
+    let mut query = tenancy_request::Entity::find()
+        .filter(policy::requests::visible(caller, filter.organisation_id)?);
     if let (Some(after), Some(before)) = (filter.due_after, filter.due_before)
         && after > before
     {
@@ -113,7 +110,7 @@ pub async fn list(
         .order_by_asc(tenancy_request::Column::Id)
         .offset(offset)
         .limit(limit + 1)
-        .all(conn)
+        .all(&app.db)
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
@@ -161,16 +158,15 @@ async fn record(
     audit::record_change(conn, actor, action, before, after).await
 }
 
-/// Raises a request (staff). Creates the tenant when new, and emails every
-/// active user of the organisation who can answer it, in the same
-/// transaction.
+/// Raises a request (staff: `policy::requests::can_raise`). Creates the
+/// tenant when new, and emails every active user of the organisation who can
+/// answer it, in the same transaction.
 pub async fn raise(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    staff: &Allowed<Staff>,
     input: NewRequest,
 ) -> ApiResult<tenancy_request::Model> {
-    let staff = policy::tenancy::can_raise(viewer)?;
+    let actor = staff.actor();
     let postcode = postcode::parse("input.postcode", &input.postcode)?;
     if input.due_date < casework::today() {
         return Err(ApiError::bad_input(
@@ -260,7 +256,7 @@ pub async fn raise(
         postcode: Set(postcode),
         status: Set(TenancyRequestStatus::Open),
         due_date: Set(input.due_date),
-        created_by_user_id: Set(Some(staff.id)),
+        created_by_user_id: Set(Some(staff.user_id)),
         answered_by_user_id: Set(None),
         answered_at: Set(None),
         tenancy_start_date: Set(None),
@@ -375,22 +371,22 @@ fn validate(details: &TenancyDetails) -> ApiResult<()> {
     }
 }
 
-/// Answers an open request of the caller's organisation
-/// (`PROVIDE_TENANCY_DETAILS`). A request already answered is a `CONFLICT`.
+/// Answers an open request of the answerer's organisation (allowed by
+/// `policy::requests::can_answer`: `PROVIDE_TENANCY_DETAILS`; another
+/// organisation's request answers `NOT_FOUND`). A request already answered
+/// is a `CONFLICT`.
 pub async fn answer(
     app: &App,
-    viewer: &Viewer,
-    actor: &Actor,
+    answerer: &Allowed<LandlordUser>,
     id: Uuid,
     answer: Answer,
 ) -> ApiResult<tenancy_request::Model> {
-    let answerer = policy::tenancy::can_answer(viewer)?;
     if let Answer::Details(details) = &answer {
         validate(details)?;
     }
     let now = Utc::now();
     let txn = platform::db::begin_write(&app.db).await?;
-    let before = policy::tenancy::find_answerable(&txn, answerer, id).await?;
+    let before = policy::requests::find_answerable(&txn, answerer, id).await?;
     let mut update = tenancy_request::Entity::update_many()
         .col_expr(
             tenancy_request::Column::AnsweredByUserId,
@@ -453,7 +449,7 @@ pub async fn answer(
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound("Tenancy request"))?;
-    record(&txn, actor, action, &after, Some(&before)).await?;
+    record(&txn, answerer.actor(), action, &after, Some(&before)).await?;
     txn.commit().await?;
     Ok(after)
 }

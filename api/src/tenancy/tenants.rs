@@ -3,15 +3,18 @@
 //! (`super::requests::raise`).
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use entities::{property, tenant};
 
 use super::properties::{contains, search_words};
-use crate::{auth::Viewer, error::ApiResult, policy};
+use crate::{
+    app::App,
+    error::ApiResult,
+    policy::{self, Caller},
+};
 
 /// Which tenants a list shows.
 #[derive(Debug, Clone, Default)]
@@ -46,16 +49,14 @@ pub fn search_condition(search: &str) -> Condition {
 /// One page of the tenants the caller may see (by last name, first name),
 /// and whether more follow.
 pub async fn list(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
+    app: &App,
+    caller: &Caller<'_>,
     filter: &TenantFilter,
     offset: u64,
     limit: u64,
 ) -> ApiResult<(Vec<tenant::Model>, bool)> {
-    let mut query = tenant::Entity::find().filter(policy::properties::visible_tenants(
-        viewer,
-        filter.organisation_id,
-    )?);
+    let mut query =
+        tenant::Entity::find().filter(policy::tenants::visible(caller, filter.organisation_id)?);
     if let Some(search) = &filter.search {
         query = query.filter(search_condition(search));
     }
@@ -65,7 +66,7 @@ pub async fn list(
         .order_by_asc(tenant::Column::Id)
         .offset(offset)
         .limit(limit + 1)
-        .all(conn)
+        .all(&app.db)
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);

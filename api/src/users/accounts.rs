@@ -22,9 +22,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -44,10 +43,14 @@ use super::{
     with_permissions,
 };
 use crate::{
+    app::App,
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
     identity::links,
-    policy::users::{Manager, UserAction},
+    policy::{
+        Allowed,
+        users::{Manager, UserAction},
+    },
 };
 
 /// `target_type` of audit entries about users.
@@ -67,13 +70,14 @@ fn require(manager: &Manager, action: UserAction) -> ApiResult<()> {
 /// A page of the live (not deactivated) landlord users of an organisation,
 /// oldest first, after the user `after`; and whether there are more.
 pub async fn list(
-    db: &DatabaseConnection,
-    manager: &Manager,
+    app: &App,
+    manager: &Allowed<Manager>,
     organisation_id: Option<Uuid>,
     limit: u64,
     after: Option<Uuid>,
 ) -> ApiResult<(Vec<ManagedUser>, bool)> {
     require(manager, UserAction::View)?;
+    let db = &app.db;
     let org = manager.organisation(organisation_id, "organisationId")?;
     if organisation::Entity::find_by_id(org).count(db).await? == 0 {
         return Err(ApiError::NotFound("Organisation"));
@@ -102,10 +106,10 @@ pub async fn list(
 }
 
 /// One user the manager may see.
-pub async fn get(db: &DatabaseConnection, manager: &Manager, id: Uuid) -> ApiResult<ManagedUser> {
+pub async fn get(app: &App, manager: &Allowed<Manager>, id: Uuid) -> ApiResult<ManagedUser> {
     require(manager, UserAction::View)?;
-    let user = manager.visible(db, id).await?;
-    Ok(with_permissions(db, user).await?)
+    let user = manager.visible(&app.db, id).await?;
+    Ok(with_permissions(&app.db, user).await?)
 }
 
 /// What an administrator types to invite someone.
@@ -304,12 +308,12 @@ pub(crate) async fn create_invited(
 /// Invites a new user into an organisation: one transaction for the user,
 /// their permissions, the invitation link and email, and the audit entry.
 pub async fn invite(
-    db: &DatabaseConnection,
-    manager: &Manager,
-    actor: &Actor,
+    app: &App,
+    manager: &Allowed<Manager>,
     input: InviteInput,
 ) -> Result<ManagedUser, Rejection> {
     require(manager, UserAction::Invite)?;
+    let (db, actor) = (&app.db, manager.actor());
     let org_id = manager.organisation(input.organisation_id, "input.organisationId")?;
     let mut errors = FieldErrors::default();
     let person = Person::check(
@@ -475,13 +479,13 @@ impl Change {
 /// emails and its audit entry, in one transaction. Returns the user as it is
 /// afterwards.
 pub async fn apply(
-    db: &DatabaseConnection,
-    manager: &Manager,
-    actor: &Actor,
+    app: &App,
+    manager: &Allowed<Manager>,
     id: Uuid,
     change: Change,
 ) -> Result<ManagedUser, Rejection> {
     require(manager, change.action())?;
+    let (db, actor) = (&app.db, manager.actor());
     // Input first, so a bad request is refused before anything is read.
     let change = match change {
         Change::Restrict(reason) => Change::Restrict(

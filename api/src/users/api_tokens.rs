@@ -10,8 +10,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -24,10 +24,11 @@ use super::{
     validate::{self, FieldErrors},
 };
 use crate::{
-    audit::{self, Actor, Entry},
+    app::App,
+    audit::{self, Entry},
     auth::token,
     error::{ApiError, ApiResult},
-    policy::api_tokens::TokenAdmin,
+    policy::{Allowed, api_tokens::TokenAdmin},
 };
 
 /// `target_type` of audit entries about API tokens.
@@ -72,9 +73,8 @@ async fn permissions_of(
 
 /// Creates a token; returns the secret (shown once) and the stored token.
 pub async fn create(
-    db: &DatabaseConnection,
-    admin: &TokenAdmin,
-    actor: &Actor,
+    app: &App,
+    admin: &Allowed<TokenAdmin>,
     name: &str,
     permissions: Vec<Permission>,
 ) -> Result<(String, TokenWithPermissions), Rejection> {
@@ -107,7 +107,7 @@ pub async fn create(
 
     let secret = token::generate(token::API_TOKEN_PREFIX);
     let now = Utc::now();
-    let txn = platform::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let model = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         organisation_id: Set(admin.organisation_id),
@@ -135,7 +135,7 @@ pub async fn create(
     };
     audit::record(
         &txn,
-        actor,
+        admin.actor(),
         Entry {
             action: "api_token.create",
             target_type: AUDIT_TARGET,
@@ -153,8 +153,8 @@ pub async fn create(
 /// A page of the organisation's tokens (revoked ones too), newest first,
 /// after `after`; and whether there are more.
 pub async fn list(
-    db: &DatabaseConnection,
-    admin: &TokenAdmin,
+    app: &App,
+    admin: &Allowed<TokenAdmin>,
     limit: u64,
     after: Option<Uuid>,
 ) -> ApiResult<(Vec<TokenWithPermissions>, bool)> {
@@ -164,11 +164,11 @@ pub async fn list(
     if let Some(after) = after {
         query = query.filter(api_token::Column::Id.lt(after));
     }
-    let mut rows = query.limit(limit + 1).all(db).await?;
+    let mut rows = query.limit(limit + 1).all(&app.db).await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
-    let mut permissions = permissions_of(db, &ids).await?;
+    let mut permissions = permissions_of(&app.db, &ids).await?;
     Ok((
         rows.into_iter()
             .map(|token| TokenWithPermissions {
@@ -183,12 +183,11 @@ pub async fn list(
 /// Revokes a token: it stops working at once. Revoking a revoked token is a
 /// `CONFLICT`; a token of another organisation is `NOT_FOUND`.
 pub async fn revoke(
-    db: &DatabaseConnection,
-    admin: &TokenAdmin,
-    actor: &Actor,
+    app: &App,
+    admin: &Allowed<TokenAdmin>,
     id: Uuid,
 ) -> ApiResult<TokenWithPermissions> {
-    let txn = platform::db::begin_write(db).await?;
+    let txn = platform::db::begin_write(&app.db).await?;
     let token = api_token::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -215,7 +214,7 @@ pub async fn revoke(
     };
     audit::record(
         &txn,
-        actor,
+        admin.actor(),
         Entry {
             action: "api_token.revoke",
             target_type: AUDIT_TARGET,

@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use entities::{audit_log, user};
 
 use crate::{
+    app::App,
     error::{ApiError, ApiResult},
     policy::audit::AuditScope,
 };
@@ -50,12 +51,13 @@ pub struct AuditEntry {
 /// there are more. Two statements whatever the page size: the entries, and
 /// the names of their actors.
 pub async fn page(
-    db: &DatabaseConnection,
+    app: &App,
     scope: AuditScope,
     filter: AuditFilter,
     limit: u64,
     after: Option<Uuid>,
 ) -> ApiResult<(Vec<AuditEntry>, bool)> {
+    let db = &app.db;
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from > to
     {

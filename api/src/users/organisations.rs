@@ -17,8 +17,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -31,8 +31,10 @@ use super::{
     validate::{self, FieldErrors},
 };
 use crate::{
-    audit::{self, Actor, Entry},
+    app::App,
+    audit::{self, Entry},
     error::{ApiError, ApiResult},
+    policy::{Allowed, Staff},
 };
 
 /// `target_type` of audit entries about organisations.
@@ -133,10 +135,11 @@ async fn insert_domains(
 /// with every permission), in one transaction with the invitation email and
 /// the audit entries.
 pub async fn create(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    app: &App,
+    staff: &Allowed<Staff>,
     input: NewOrganisation,
 ) -> Result<(OrganisationWithDomains, ManagedUser), Rejection> {
+    let (db, actor) = (&app.db, staff.actor());
     let mut errors = FieldErrors::default();
     let name = errors.take(
         "input.name",
@@ -229,11 +232,12 @@ pub async fn create(
 /// Replaces an organisation's email domains. Existing users keep working
 /// whatever their address; the domains only decide who can be invited.
 pub async fn update_domains(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    app: &App,
+    staff: &Allowed<Staff>,
     id: Uuid,
     domains: &[String],
 ) -> Result<OrganisationWithDomains, Rejection> {
+    let (db, actor) = (&app.db, staff.actor());
     let mut errors = FieldErrors::default();
     let domains = errors.take("domains", validate::domains(domains));
     let txn = platform::db::begin_write(db).await?;
@@ -316,10 +320,11 @@ async fn with_domains(
 
 /// A page of organisations, oldest first, after `after`; and whether there are more.
 pub async fn list(
-    db: &DatabaseConnection,
+    app: &App,
     limit: u64,
     after: Option<Uuid>,
 ) -> ApiResult<(Vec<OrganisationWithDomains>, bool)> {
+    let db = &app.db;
     let mut query = organisation::Entity::find().order_by_asc(organisation::Column::Id);
     if let Some(after) = after {
         query = query.filter(organisation::Column::Id.gt(after));
@@ -331,7 +336,8 @@ pub async fn list(
 }
 
 /// One organisation.
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> ApiResult<OrganisationWithDomains> {
+pub async fn get(app: &App, id: Uuid) -> ApiResult<OrganisationWithDomains> {
+    let db = &app.db;
     let organisation = organisation::Entity::find_by_id(id)
         .one(db)
         .await?

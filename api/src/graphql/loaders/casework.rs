@@ -2,18 +2,24 @@
 //! state), each answered through the reader's policy conditions, and the
 //! prefetching of a whole page of cases or tasks.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
-use async_graphql::dataloader::Loader;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use entities::{case, case_party, message, message_read, organisation, task, user};
 
-use super::{DbLoader, LoadError, fetch, group, internal, OrganisationKey, UserKey, RequestLoader, DocumentsKey};
+use super::{
+    DbLoader, DocumentsKey, LoadError, OrganisationKey, RequestLoader, UserKey, fetch, group,
+    internal,
+};
 use crate::{casework, policy, policy::cases::Reader};
 
-/// A case by id, if the caller may see it.
+/// A case by id, if the reader may see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CaseKey(pub Uuid, pub Reader);
 
@@ -21,19 +27,19 @@ pub struct CaseKey(pub Uuid, pub Reader);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PartiesKey(pub Uuid);
 
-/// The tasks of a case that the caller may see, by due date.
+/// The tasks of a case that the reader may see, by due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TasksKey(pub Uuid, pub Reader);
 
-/// The messages of a case that the caller may see, oldest first.
+/// The messages of a case that the reader may see, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MessagesKey(pub Uuid, pub Reader);
 
-/// The caller's unread messages on a case.
+/// The reader's unread messages on a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UnreadKey(pub Uuid, pub Reader);
 
-/// Whether the caller's side has replied to a staff message.
+/// Whether the reader's side has replied to a staff message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RepliedKey(pub Uuid, pub Reader);
 
@@ -58,14 +64,14 @@ impl Loader<CaseKey> for DbLoader {
 
     async fn load(&self, keys: &[CaseKey]) -> Result<HashMap<CaseKey, case::Model>, LoadError> {
         let mut out = HashMap::new();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
             for c in case::Entity::find()
                 .filter(case::Column::Id.is_in(ids))
-                .filter(policy::cases::visible_to(caller))
+                .filter(policy::cases::visible(reader))
                 .all(&self.db)
                 .await?
             {
-                out.insert(CaseKey(c.id, caller), c);
+                out.insert(CaseKey(c.id, reader), c);
             }
         }
         Ok(out)
@@ -115,16 +121,16 @@ impl Loader<TasksKey> for DbLoader {
     ) -> Result<HashMap<TasksKey, Vec<task::Model>>, LoadError> {
         let mut out: HashMap<TasksKey, Vec<task::Model>> =
             keys.iter().map(|k| (*k, vec![])).collect();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
             for t in task::Entity::find()
                 .filter(task::Column::CaseId.is_in(ids))
-                .filter(policy::tasks::visible_to(caller))
+                .filter(policy::tasks::visible(reader))
                 .order_by_asc(task::Column::DueDate)
                 .order_by_asc(task::Column::Id)
                 .all(&self.db)
                 .await?
             {
-                out.entry(TasksKey(t.case_id, caller)).or_default().push(t);
+                out.entry(TasksKey(t.case_id, reader)).or_default().push(t);
             }
         }
         Ok(out)
@@ -141,16 +147,16 @@ impl Loader<MessagesKey> for DbLoader {
     ) -> Result<HashMap<MessagesKey, Vec<message::Model>>, LoadError> {
         let mut out: HashMap<MessagesKey, Vec<message::Model>> =
             keys.iter().map(|k| (*k, vec![])).collect();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
             for m in message::Entity::find()
                 .filter(message::Column::CaseId.is_in(ids))
-                .filter(policy::messages::visible_to(caller))
+                .filter(policy::messages::visible(reader))
                 .order_by_asc(message::Column::CreatedAt)
                 .order_by_asc(message::Column::Id)
                 .all(&self.db)
                 .await?
             {
-                out.entry(MessagesKey(m.case_id, caller))
+                out.entry(MessagesKey(m.case_id, reader))
                     .or_default()
                     .push(m);
             }
@@ -165,12 +171,12 @@ impl Loader<UnreadKey> for DbLoader {
 
     async fn load(&self, keys: &[UnreadKey]) -> Result<HashMap<UnreadKey, i64>, LoadError> {
         let mut out: HashMap<UnreadKey, i64> = keys.iter().map(|k| (*k, 0)).collect();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
-            let counts = casework::messages::unread_counts(&self.db, caller, Some(&ids))
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
+            let counts = casework::messages::unread_counts_on(&self.db, reader, &ids)
                 .await
                 .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
             for (case_id, n) in counts {
-                out.insert(UnreadKey(case_id, caller), n);
+                out.insert(UnreadKey(case_id, reader), n);
             }
         }
         Ok(out)
@@ -183,9 +189,9 @@ impl Loader<RepliedKey> for DbLoader {
 
     async fn load(&self, keys: &[RepliedKey]) -> Result<HashMap<RepliedKey, bool>, LoadError> {
         let mut out: HashMap<RepliedKey, bool> = keys.iter().map(|k| (*k, false)).collect();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
             // Staff are no party: they never reply.
-            let Some(side) = caller.side else { continue };
+            let Some(side) = reader.side else { continue };
             for reply in message::Entity::find()
                 .filter(message::Column::ParentMessageId.is_in(ids))
                 .filter(
@@ -195,7 +201,7 @@ impl Loader<RepliedKey> for DbLoader {
                 .await?
             {
                 if let Some(parent) = reply.parent_message_id {
-                    out.insert(RepliedKey(parent, caller), true);
+                    out.insert(RepliedKey(parent, reader), true);
                 }
             }
         }
@@ -232,7 +238,7 @@ impl Loader<ReadKey> for DbLoader {
 /// reply state.
 pub async fn prefetch_cases(
     ctx: &async_graphql::Context<'_>,
-    caller: Reader,
+    reader: Reader,
     cases: &[case::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -260,22 +266,22 @@ pub async fn prefetch_cases(
         fetch(
             loader,
             want("tasks") || want("nextTasks") || want("nextTaskDueDate"),
-            ids().map(|id| TasksKey(id, caller)),
+            ids().map(|id| TasksKey(id, reader)),
         ),
         fetch(
             loader,
             want("messages"),
-            ids().map(|id| MessagesKey(id, caller)),
+            ids().map(|id| MessagesKey(id, reader)),
         ),
         fetch(
             loader,
             want("unreadCount"),
-            ids().map(|id| UnreadKey(id, caller)),
+            ids().map(|id| UnreadKey(id, reader)),
         ),
         fetch(
             loader,
             want("documents"),
-            ids().map(|id| DocumentsKey(id, caller)),
+            ids().map(|id| DocumentsKey(id, reader)),
         ),
     );
     unread.map_err(internal)?;
@@ -338,9 +344,9 @@ pub async fn prefetch_cases(
         fetch(
             loader,
             tasks_node.field("case").exists(),
-            tasks.iter().map(|t| CaseKey(t.case_id, caller)),
+            tasks.iter().map(|t| CaseKey(t.case_id, reader)),
         ),
-        prefetch_messages_with(loader, caller, &messages, messages_node),
+        prefetch_messages_with(loader, reader, &messages, messages_node),
     );
     users.map_err(internal)?;
     orgs.map_err(internal)?;
@@ -351,19 +357,19 @@ pub async fn prefetch_cases(
 /// Loads, for a page of tasks, every relation that `node` asks for.
 pub async fn prefetch_tasks(
     ctx: &async_graphql::Context<'_>,
-    caller: Reader,
+    reader: Reader,
     tasks: &[task::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
     let Some(RequestLoader(loader, _)) = ctx.data_opt::<RequestLoader>() else {
         return Ok(());
     };
-    prefetch_tasks_with(loader, caller, tasks, node, true).await
+    prefetch_tasks_with(loader, reader, tasks, node, true).await
 }
 
 async fn prefetch_tasks_with(
     loader: &DataLoader<DbLoader, HashMapCache>,
-    caller: Reader,
+    reader: Reader,
     tasks: &[task::Model],
     node: async_graphql::Lookahead<'_>,
     with_cases: bool,
@@ -390,7 +396,7 @@ async fn prefetch_tasks_with(
         fetch(
             loader,
             case_node.exists(),
-            tasks.iter().map(|t| CaseKey(t.case_id, caller)),
+            tasks.iter().map(|t| CaseKey(t.case_id, reader)),
         ),
     );
     users.map_err(internal)?;
@@ -399,7 +405,7 @@ async fn prefetch_tasks_with(
     if with_cases && !cases.is_empty() {
         // The cases of "My tasks" rows, one level down (not recursive: a
         // case's tasks' cases are the same cases).
-        prefetch_case_rows(loader, caller, &cases, case_node).await?;
+        prefetch_case_rows(loader, reader, &cases, case_node).await?;
     }
     Ok(())
 }
@@ -407,7 +413,7 @@ async fn prefetch_tasks_with(
 /// The direct relations of cases reached from tasks (owner, landlord, parties).
 async fn prefetch_case_rows(
     loader: &DataLoader<DbLoader, HashMapCache>,
-    caller: Reader,
+    reader: Reader,
     cases: &[case::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -434,7 +440,7 @@ async fn prefetch_case_rows(
         fetch(
             loader,
             want("unreadCount"),
-            cases.iter().map(|c| UnreadKey(c.id, caller)),
+            cases.iter().map(|c| UnreadKey(c.id, reader)),
         ),
     );
     parties.map_err(internal)?;
@@ -447,7 +453,7 @@ async fn prefetch_case_rows(
 /// The read and reply state of messages, and their cases (for `canReply`).
 async fn prefetch_messages_with(
     loader: &DataLoader<DbLoader, HashMapCache>,
-    caller: Reader,
+    reader: Reader,
     messages: &[message::Model],
     node: async_graphql::Lookahead<'_>,
 ) -> crate::error::ApiResult<()> {
@@ -460,17 +466,17 @@ async fn prefetch_messages_with(
         fetch(
             loader,
             node.field("read").exists(),
-            messages.iter().map(|m| ReadKey(m.id, caller.user_id)),
+            messages.iter().map(|m| ReadKey(m.id, reader.user_id)),
         ),
         fetch(
             loader,
             replied,
-            messages.iter().map(|m| RepliedKey(m.id, caller)),
+            messages.iter().map(|m| RepliedKey(m.id, reader)),
         ),
         fetch(
             loader,
             node.field("canReply").exists(),
-            messages.iter().map(|m| CaseKey(m.case_id, caller)),
+            messages.iter().map(|m| CaseKey(m.case_id, reader)),
         ),
     );
     reads.map_err(internal)?;

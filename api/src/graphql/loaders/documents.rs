@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{DbLoader, LoadError, group};
 use crate::{policy, policy::cases::Reader};
 
-/// The documents of a case the caller may see, newest first.
+/// The documents of a case the reader may see, newest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DocumentsKey(pub Uuid, pub Reader);
 
@@ -24,17 +24,17 @@ impl Loader<DocumentsKey> for DbLoader {
         use entities::document;
         let mut out: HashMap<DocumentsKey, Self::Value> =
             keys.iter().map(|k| (*k, vec![])).collect();
-        for (caller, ids) in group(keys, |k| (k.0, k.1)) {
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
             for d in document::Entity::find()
                 .filter(document::Column::CaseId.is_in(ids))
-                .filter(policy::documents::visible_to(caller))
+                .filter(policy::documents::visible(reader))
                 .order_by_desc(document::Column::CreatedAt)
                 .order_by_desc(document::Column::Id)
                 .all(&self.db)
                 .await?
             {
                 if let Some(case_id) = d.case_id {
-                    out.entry(DocumentsKey(case_id, caller))
+                    out.entry(DocumentsKey(case_id, reader))
                         .or_default()
                         .push(d);
                 }

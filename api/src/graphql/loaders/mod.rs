@@ -54,10 +54,7 @@ impl DbLoader {
 }
 
 /// The loader of one request, with a cache that ends with the request.
-pub struct RequestLoader(
-    pub DataLoader<DbLoader, HashMapCache>,
-    DatabaseConnection,
-);
+pub struct RequestLoader(pub DataLoader<DbLoader, HashMapCache>, DatabaseConnection);
 
 impl RequestLoader {
     /// A fresh loader for one request.
