@@ -7,6 +7,7 @@ use entities::{Permission, document};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
+
 use crate::support::tenancy::{organisation, tenant};
 
 const APPLY: &str = "mutation($input: ApplyForPaymentArrangementInput!) { applyForPaymentArrangement(input: $input) { id } }";

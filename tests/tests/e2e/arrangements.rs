@@ -8,6 +8,7 @@ use entities::{Permission, audit_log, payment_arrangement};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
+
 use crate::support::tenancy::{api_token, assert_bad_input, organisation, tenant};
 
 const APPLY: &str = "mutation($input: ApplyForPaymentArrangementInput!) { applyForPaymentArrangement(input: $input) { id reference status arrears tenant { name } } }";

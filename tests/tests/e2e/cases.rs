@@ -9,8 +9,9 @@ use entities::{case, task};
 use portal_tests::TestApp;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
-use crate::support::casework::{create_case, create_task, gql, world};
 use uuid::Uuid;
+
+use crate::support::casework::{create_case, create_task, gql, world};
 
 const LIST: &str = "query($filter: CaseFilter, $sort: CaseSort, $first: Int, $after: String) {
   cases(filter: $filter, sort: $sort, first: $first, after: $after) {

@@ -17,6 +17,7 @@
 use chrono::{Duration, Utc};
 use portal_tests::{TestApp, TestResponse};
 use serde_json::{Value, json};
+
 use crate::support::casework::{World, create_case, gql, world};
 
 /// What a caller must get.

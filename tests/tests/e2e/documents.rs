@@ -16,11 +16,12 @@ use http_body_util::BodyExt;
 use portal_tests::{TestApp, TestResponse, require_env};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use crate::support::casework::{World, gql, send_message, world};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
+
+use crate::support::casework::{World, gql, send_message, world};
 
 const UPLOAD: &str = "mutation($case: ID!, $files: [DocumentUploadInput!]!, $same: DocumentCategory, $shared: Boolean) {
   uploadDocuments(caseId: $case, files: $files, sameCategoryForAll: $same, sharedWithParties: $shared) {

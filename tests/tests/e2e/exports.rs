@@ -12,8 +12,9 @@ use http_body_util::BodyExt;
 use portal_tests::TestApp;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
-use crate::support::tenancy::{api_token, assert_bad_input, organisation, property, tenant};
 use uuid::Uuid;
+
+use crate::support::tenancy::{api_token, assert_bad_input, organisation, property, tenant};
 
 const REQUEST: &str = "mutation($org: ID, $filter: PaymentFilter) { requestPaymentExport(organisationId: $org, filter: $filter) { id status rowsWritten totalRows } }";
 const ONE: &str = "query($id: ID!) { paymentExport(id: $id) { id status rowsWritten totalRows sizeBytes error expiresAt downloadUrl requestedByUserId requestedByApiTokenId filter { from to tenantName } } }";

@@ -13,8 +13,9 @@ use entities::{
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
-use crate::support::tenancy::{api_token, organisation, property};
 use uuid::Uuid;
+
+use crate::support::tenancy::{api_token, organisation, property};
 
 const UPLOAD: &str = "mutation($file: Upload!) { uploadHousingCosts(file: $file) { id status rowCount appliedCount fileName errors { row column reason } } }";
 const ONE: &str = "query($id: ID!) { housingCostUpdate(id: $id) { id status rowCount appliedCount errors { row column reason } } }";

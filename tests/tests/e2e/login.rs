@@ -4,10 +4,11 @@
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, UserKind, UserStatus};
-use crate::support::identity::*;
 use portal_tests::TestApp;
 use sea_orm::Set;
 use serde_json::json;
+
+use crate::support::identity::*;
 
 #[tokio::test]
 async fn a_user_without_two_factor_signs_straight_in_and_the_token_works() {

@@ -8,8 +8,9 @@ use entities::{TaskStatus, message, task};
 use portal_tests::TestApp;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
-use crate::support::casework::{create_case, email_filters, gql, send_message, world};
 use uuid::Uuid;
+
+use crate::support::casework::{create_case, email_filters, gql, send_message, world};
 
 const REPLY: &str = "mutation($id: ID!, $body: String!) { replyToMessage(messageId: $id, body: $body) { id body fromStaff parentMessageId senderName } }";
 const UNREAD: &str = "{ unreadCounts { total byCase { caseId count } } }";
@@ -324,8 +325,7 @@ async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing
     let mark = "mutation($case: ID, $ids: [ID!]) { markMessagesRead(caseId: $case, messageIds: $ids) { total byCase { count } } }";
 
     // One id the caller cannot see: NOT_FOUND, and nothing is marked.
-    let (other_case, _) =
-        create_case(&app, &w.staff, Some(w.other_resident.user.id), None).await;
+    let (other_case, _) = create_case(&app, &w.staff, Some(w.other_resident.user.id), None).await;
     let hidden = gql(
         &app,
         Some(&w.staff.token),

@@ -5,10 +5,11 @@
 
 use chrono::{Duration, Utc};
 use entities::{TokenPurpose, TwoFactorMethod, UserKind, user_token};
-use crate::support::identity::*;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
+
+use crate::support::identity::*;
 
 const NEW_PASSWORD: &str = "Brand-New-Password-7";
 

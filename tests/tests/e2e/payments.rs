@@ -9,8 +9,9 @@ use entities::{Permission, payment};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use crate::support::tenancy::{api_token, assert_bad_input, organisation, property, tenant};
 use uuid::Uuid;
+
+use crate::support::tenancy::{api_token, assert_bad_input, organisation, property, tenant};
 
 const RECORD: &str = "mutation($org: ID!, $input: [PaymentInput!]!) { recordPayments(organisationId: $org, input: $input) { id tenantName postcode claimReference amount paymentDate arrangementReference } }";
 const SEARCH: &str = "query($org: ID, $filter: PaymentFilter, $first: Int, $after: String) { payments(organisationId: $org, filter: $filter, first: $first, after: $after) { totalCount totalAmount pageInfo { hasNextPage endCursor } edges { cursor node { id amount paymentDate tenantName postcode claimReference } } } }";

@@ -3,10 +3,11 @@
 //! organisation requires it).
 
 use entities::{Permission, TwoFactorMethod, UserKind};
-use crate::support::identity::*;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
+
+use crate::support::identity::*;
 
 const ME: &str = "id email firstName lastName kind staffRole organisation { id name requiresTwoFactor } \
     permissions twoFactorMethod maskedMobileNumber mobileResetPending lastLoginAt passwordChangedAt";

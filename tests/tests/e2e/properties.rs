@@ -7,6 +7,7 @@ use entities::{Permission, audit_log, property};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
+
 use crate::support::tenancy::{api_token, assert_bad_input, organisation, property, tenant};
 
 const ADD: &str = "mutation($input: AddPropertyInput!) { addProperty(input: $input) { id reference postcode rent serviceCharge rentFrequency organisationId } }";

@@ -3,10 +3,11 @@
 //! a batch of operations nor aliased fields in one document get extra tries.
 
 use entities::{TwoFactorMethod, session};
-use crate::support::identity::*;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
+
+use crate::support::identity::*;
 
 fn login_body(email: &str, password: &str) -> Value {
     json!({

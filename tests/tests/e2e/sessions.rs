@@ -4,10 +4,11 @@
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, session};
-use crate::support::identity::*;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
+
+use crate::support::identity::*;
 
 const MY_SESSIONS: &str =
     "{ mySessions { id createdAt lastSeenAt expiresAt ipAddress userAgent current } }";

@@ -10,8 +10,9 @@ use entities::{TaskStatus, task};
 use portal_tests::TestApp;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-use crate::support::casework::{create_task, email_filters, gql, world};
 use uuid::Uuid;
+
+use crate::support::casework::{create_task, email_filters, gql, world};
 
 const MY_TASKS: &str = "query($filter: TaskFilter) { myTasks(filter: $filter) { edges { node {
   id title dueDate status overdue assigneeKind assigneeName case { reference } } } } }";

@@ -8,6 +8,7 @@ use entities::{Permission, audit_log, tenancy_request, tenant};
 use portal_tests::TestApp;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
+
 use crate::support::tenancy::{api_token, assert_bad_input, organisation, tenant};
 
 const RAISE: &str = "mutation($input: RaiseTenancyRequestInput!) { raiseTenancyRequest(input: $input) { id tenantName postcode dueDate status title } }";

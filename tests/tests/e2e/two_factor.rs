@@ -4,10 +4,11 @@
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, UserKind, UserStatus, two_factor_challenge};
-use crate::support::identity::*;
 use portal_tests::TestApp;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
+
+use crate::support::identity::*;
 
 const MOBILE: &str = "+447700900123";
 
