@@ -1,0 +1,54 @@
+//! The end-to-end tests: one test binary, `e2e`, with a module per area of
+//! the product, each a story told over the real HTTP surface through the
+//! `TestApp` harness (`portal_tests`, in `tests/src/`).
+//!
+//! One binary rather than one per file, as zero-to-production and the
+//! crates.io backend do: the harness and the whole product are linked once,
+//! not once per area, so a change to `api/` or to the harness costs one link.
+//!
+//! Run everything with `cargo test -p portal-tests`, one area by its module
+//! path, e.g. `cargo test -p portal-tests --test e2e messages::`, or one test
+//! by (part of) its name.
+//!
+//! `support/` holds the set-up that several areas share; insta snapshots are
+//! in `snapshots/`.
+
+mod support;
+
+mod abuse;
+mod api_tokens;
+mod arrangement_evidence;
+mod arrangements;
+mod audit;
+mod cases;
+mod casework_matrix;
+mod delivery;
+mod documents;
+mod documents_transport;
+mod exports;
+mod faults;
+mod harness;
+mod housing_costs;
+mod http_surface;
+mod jobs;
+mod login;
+mod messages;
+mod n_plus_one;
+mod organisations;
+mod passwords;
+mod payments;
+mod profile;
+mod properties;
+mod rate_limits;
+mod schema;
+mod seed;
+mod sessions;
+mod storage;
+mod subscriptions;
+mod sweep;
+mod task_reminders;
+mod tasks;
+mod tenancy;
+mod two_factor;
+mod users;
+mod websocket;
