@@ -27,8 +27,8 @@ enum Command {
     /// Apply database migrations, then exit.
     Migrate {
         /// Also load the demo data (idempotent).
-        #[arg(long)]
-        seed: bool,
+        #[arg(long, alias = "seed")]
+        demo: bool,
     },
     /// Print the GraphQL schema (SDL) to stdout.
     PrintSchema,
@@ -64,7 +64,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve => api::run::serve_all(config).await,
             Command::Api => api::run::serve_api(config).await,
             Command::Worker => api::run::serve_worker(config).await,
-            Command::Migrate { seed } => api::run::migrate(config, seed).await,
+            Command::Migrate { demo } => api::run::migrate(config, demo).await,
             Command::PrintSchema | Command::ConfigTable => unreachable!("handled above"),
         }
     });

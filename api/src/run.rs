@@ -4,7 +4,7 @@
 //!   worker in one process.
 //! - [`serve_api`] and [`serve_worker`]: the production processes, each
 //!   scaled out separately.
-//! - [`migrate`]: applies migrations (and optionally seeds demo data).
+//! - [`migrate`]: applies migrations (and optionally loads the demo data).
 //!
 //! All stop gracefully on Ctrl-C or SIGTERM: the HTTP server stops accepting
 //! and drains in-flight requests; the worker stops taking jobs and lets running
@@ -124,14 +124,14 @@ pub async fn build_app(
     })))
 }
 
-/// Embedded all-in-one: migrate, seed, API and worker in this process.
+/// Embedded all-in-one: migrate, load the demo data, API and worker in this process.
 pub async fn serve_all(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
     platform::db::migrate(&db)
         .await
         .context("migrations failed")?;
-    let seeded = crate::demo::load_demo_data(&db, &config).await?;
+    let loaded = crate::demo::load_demo_data(&db, &config).await?;
     let queue = Queue::connect(&config, &db).await?;
     if config.clamd_addr.is_none() {
         tracing::warn!(
@@ -146,7 +146,7 @@ pub async fn serve_all(config: Config) -> anyhow::Result<()> {
         queue,
         shutdown.clone(),
     ));
-    print_banner(&config, seeded);
+    print_banner(&config, loaded);
     let served = http::serve(app, shutdown.clone()).await;
     shutdown.cancel();
     worker_task.await??;
@@ -173,8 +173,8 @@ pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
     crate::jobs::run_worker(config, db, queue, shutdown_on_signals()).await
 }
 
-/// Applies migrations; with `seed`, also loads the demo data.
-pub async fn migrate(config: Config, seed: bool) -> anyhow::Result<()> {
+/// Applies migrations; with `demo`, also loads the demo data.
+pub async fn migrate(config: Config, demo: bool) -> anyhow::Result<()> {
     let db = connect(&config).await?;
     let pending = migration::Migrator::get_pending_migrations(&db)
         .await?
@@ -184,13 +184,13 @@ pub async fn migrate(config: Config, seed: bool) -> anyhow::Result<()> {
         .await
         .context("migrations failed")?;
     tracing::info!("migrations applied");
-    if seed {
+    if demo {
         crate::demo::load_demo_data(&db, &config).await?;
     }
     Ok(())
 }
 
-fn print_banner(config: &Config, seeded: Option<crate::demo::DemoLogins>) {
+fn print_banner(config: &Config, loaded: Option<crate::demo::DemoLogins>) {
     let base = config.public_base_url.as_str().trim_end_matches('/');
     println!();
     println!("  Landlord & Resident Portal is running (embedded mode)");
@@ -199,7 +199,7 @@ fn print_banner(config: &Config, seeded: Option<crate::demo::DemoLogins>) {
     println!("  Data:       {}", config.data_dir.display());
     println!("  Emails:     {}/*.eml", config.outbox_dir().display());
     println!("  SMS:        {}/sms.log", config.outbox_dir().display());
-    let logins = seeded.unwrap_or_else(crate::demo::DemoLogins::known);
+    let logins = loaded.unwrap_or_else(crate::demo::DemoLogins::known);
     println!();
     println!("  Demo logins (password for all: {}):", logins.password);
     for (who, email) in &logins.accounts {

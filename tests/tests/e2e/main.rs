@@ -41,7 +41,7 @@ mod profile;
 mod properties;
 mod rate_limits;
 mod schema;
-mod seed;
+mod demo;
 mod sessions;
 mod storage;
 mod subscriptions;

@@ -1,5 +1,5 @@
-//! The embedded mode's demo data: one seed gives every role something to look
-//! at, every demo login works, and seeding again changes nothing.
+//! The embedded mode's demo data: loading it once gives every role something
+//! to look at, every demo login works, and loading it again changes nothing.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -10,7 +10,7 @@ use entities::{
 use portal_tests::TestApp;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-/// Row counts of every table the seed writes.
+/// Row counts of every table the demo data writes.
 async fn counts(app: &TestApp) -> BTreeMap<&'static str, u64> {
     let db = app.db();
     BTreeMap::from([
@@ -193,7 +193,7 @@ async fn the_demo_data_is_seeded_once_with_a_login_for_every_role() {
 
     // Documents: the stored bytes are where the storage key says, with the recorded size.
     let documents = Document::find().all(app.db()).await.unwrap();
-    // Written by the seed itself, so recorded as scanned clean.
+    // Written by the demo data itself, so recorded as scanned clean.
     assert!(documents.iter().all(|d| d.scan_status == ScanStatus::Clean));
     assert!(
         documents
