@@ -18,8 +18,8 @@ use sea_orm::{
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use uuid::Uuid;
 use secrecy::ExposeSecret;
+use uuid::Uuid;
 
 use crate::config::Config;
 

@@ -13,11 +13,11 @@ use entities::tenancy_request;
 
 use super::{
     ContextExt,
+    enums::RentFrequency,
     inputs::search_text,
     loaders::{TenantKey, prefetch},
     money::{Money, optional_pence},
     pagination::{connection, decode_offset, page_size},
-    enums::RentFrequency,
     properties::Tenant,
     scalars::{input_id, organisation_arg, parse_id},
 };
