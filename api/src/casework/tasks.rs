@@ -9,8 +9,8 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -144,14 +144,22 @@ pub fn new_row(
     model
 }
 
-async fn record(
-    conn: &impl ConnectionTrait,
+/// Audits a change to a task, commits it, and tells the case's subscribers.
+async fn commit(
+    app: &App,
+    txn: DatabaseTransaction,
     actor: &Actor,
     action: &str,
     before: Option<&task::Model>,
-    after: &task::Model,
-) -> ApiResult<()> {
-    audit::record_change(conn, actor, action, before, after).await
+    after: task::Model,
+) -> ApiResult<task::Model> {
+    audit::record_change(&txn, actor, action, before, &after).await?;
+    txn.commit().await?;
+    app.events.publish(CaseEvent::TaskChanged {
+        case_id: after.case_id,
+        task_id: after.id,
+    });
+    Ok(after)
 }
 
 /// Writes `model` to the task only if it is still in the state the caller
@@ -211,13 +219,7 @@ pub async fn create(
     )
     .insert(&txn)
     .await?;
-    record(&txn, staff.actor(), "task.create", None, &created).await?;
-    txn.commit().await?;
-    app.events.publish(CaseEvent::TaskChanged {
-        case_id,
-        task_id: created.id,
-    });
-    Ok(created)
+    commit(app, txn, staff.actor(), "task.create", None, created).await
 }
 
 /// A task the caller may act on, re-read inside the transaction, on an open
@@ -246,20 +248,15 @@ pub async fn complete(app: &App, assignee: &Allowed<Reader>, id: Uuid) -> ApiRes
     model.completed_by_user_id = Set(Some(assignee.user_id));
     model.updated_at = Set(now);
     let after = update_if(&txn, model, before.id, TaskStatus::Pending, false).await?;
-    record(
-        &txn,
+    commit(
+        app,
+        txn,
         assignee.actor(),
         "task.complete",
         Some(&before),
-        &after,
+        after,
     )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(CaseEvent::TaskChanged {
-        case_id: after.case_id,
-        task_id: after.id,
-    });
-    Ok(after)
+    .await
 }
 
 /// The assignee cannot do a pending task: it becomes `UNABLE_TO_COMPLETE`
@@ -310,20 +307,8 @@ pub async fn report_unable(
             .await?;
         }
     }
-    record(
-        &txn,
-        assignee.actor(),
-        "task.unable_to_complete",
-        Some(&before),
-        &after,
-    )
-    .await?;
-    txn.commit().await?;
-    app.events.publish(CaseEvent::TaskChanged {
-        case_id: after.case_id,
-        task_id: after.id,
-    });
-    Ok(after)
+    let action = "task.unable_to_complete";
+    commit(app, txn, assignee.actor(), action, Some(&before), after).await
 }
 
 /// Staff review of an `UNABLE_TO_COMPLETE` task (`CONFLICT` for any other
@@ -374,13 +359,7 @@ pub async fn review(
         Review::Close => {}
     }
     let after = update_if(&txn, model, before.id, TaskStatus::UnableToComplete, true).await?;
-    record(&txn, staff.actor(), "task.review", Some(&before), &after).await?;
-    txn.commit().await?;
-    app.events.publish(CaseEvent::TaskChanged {
-        case_id: after.case_id,
-        task_id: after.id,
-    });
-    Ok(after)
+    commit(app, txn, staff.actor(), "task.review", Some(&before), after).await
 }
 
 /// Which tasks "My tasks" lists.
