@@ -28,10 +28,6 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{
-    notifications::templates::EmailTemplate,
-    notifications::{self, Recipient},
-};
 use entities::{
     PartyKind, TaskStatus, UserKind, UserStatus, case, case_party, message, message_read, task,
     user,
@@ -48,6 +44,8 @@ use crate::{
     documents::{self, Attach, NewFile},
     error::{ApiError, ApiResult},
     events::CaseEvent,
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
     policy::{self, Allowed, Staff, cases::Reader},
 };
 

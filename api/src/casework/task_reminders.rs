@@ -66,8 +66,8 @@ use worker::{
     scheduler::DailyJob,
 };
 
-use crate::jobs::JobContext;
 use crate::{
+    jobs::JobContext,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
 };

@@ -15,7 +15,6 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{notifications, notifications::templates::EmailTemplate};
 use entities::{PartyKind, TaskStatus, UserStatus, case, case_party, task, user};
 
 use super::{MAX_BODY, MAX_REASON, MAX_SHORT, open, staff_reader, text, today};
@@ -24,6 +23,8 @@ use crate::{
     audit::{self, Actor},
     error::{ApiError, ApiResult},
     events::CaseEvent,
+    notifications,
+    notifications::templates::EmailTemplate,
     policy::{self, Allowed, Staff, cases::Reader},
 };
 

@@ -42,8 +42,8 @@ use platform::{
     storage::{StorageError, keys},
 };
 
-use crate::jobs::JobContext;
 use crate::{
+    jobs::JobContext,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
 };

@@ -43,8 +43,8 @@ use serde_json::json;
 use tokio_util::io::StreamReader;
 use uuid::Uuid;
 
-use crate::jobs::JobContext;
 use crate::{
+    jobs::JobContext,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
 };

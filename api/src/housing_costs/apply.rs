@@ -22,8 +22,8 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
-use crate::jobs::JobContext;
 use crate::{
+    jobs::JobContext,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
 };

@@ -41,10 +41,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{
-    notifications::templates::{EmailTemplate, SmsTemplate},
-    notifications::{self, Recipient},
-};
 use entities::{ChallengePurpose, TwoFactorChannel, two_factor_challenge, user};
 
 use super::{input, phone, throttle};
@@ -53,6 +49,8 @@ use crate::{
     audit::{self, Actor, Entry},
     auth::{ClientInfo, token},
     error::{ApiError, ApiResult},
+    notifications::templates::{EmailTemplate, SmsTemplate},
+    notifications::{self, Recipient},
 };
 
 /// How long a code is valid.

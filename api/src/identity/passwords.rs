@@ -31,10 +31,6 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{
-    notifications::templates::EmailTemplate,
-    notifications::{self, Recipient},
-};
 use entities::{ChallengePurpose, TokenPurpose, UserStatus, user, user_token};
 
 use super::{
@@ -47,6 +43,8 @@ use crate::{
     audit::{self, Actor, Entry},
     auth::{ClientInfo, Viewer, password, token},
     error::{ApiError, ApiResult},
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
     policy::Caller,
 };
 

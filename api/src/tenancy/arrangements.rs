@@ -14,7 +14,6 @@
 //! A decision is a conditional update (`WHERE status = 'SUBMITTED'`): of two
 //! decisions racing, one wins and the other is a `CONFLICT`.
 
-use crate::{notifications, notifications::templates::EmailTemplate};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -33,6 +32,8 @@ use crate::{
     audit::{self, Actor},
     casework::{MAX_BODY, text},
     error::{ApiError, ApiResult},
+    notifications,
+    notifications::templates::EmailTemplate,
     policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
 };
 

@@ -5,7 +5,6 @@
 //! answers racing for one request exactly one wins and the other is a
 //! `CONFLICT`, on both databases.
 
-use crate::{notifications, notifications::templates::EmailTemplate};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -28,6 +27,8 @@ use crate::{
     audit::{self, Actor, Entry},
     casework::{self, text},
     error::{ApiError, ApiResult},
+    notifications,
+    notifications::templates::EmailTemplate,
     policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
 };
 

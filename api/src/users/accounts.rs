@@ -28,10 +28,6 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{
-    notifications::templates::EmailTemplate,
-    notifications::{self, Recipient},
-};
 use entities::{
     Permission, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, organisation,
     organisation_domain, session, user, user_permission, user_token,
@@ -47,6 +43,8 @@ use crate::{
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
     identity::links,
+    notifications::templates::EmailTemplate,
+    notifications::{self, Recipient},
     policy::{
         Allowed,
         users::{Manager, UserAction},
