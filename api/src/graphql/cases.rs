@@ -19,6 +19,7 @@ use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
 use super::{
     ContextExt,
     documents::Document,
+    enums::PartyKind,
     loaders::{
         DocumentsKey, MessagesKey, OrganisationKey, PartiesKey, PartyView, TasksKey, UnreadKey,
         UserKey, prefetch_cases, prefetch_tasks,
@@ -36,16 +37,6 @@ use crate::{
     error::ApiResult,
     policy,
 };
-
-/// Which side of a case a party (or a task's assignee) is on.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::PartyKind")]
-pub enum PartyKind {
-    /// A resident.
-    Resident,
-    /// A landlord organisation (all of its users).
-    Landlord,
-}
 
 /// Open or closed.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

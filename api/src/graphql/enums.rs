@@ -107,3 +107,13 @@ pub enum RentFrequency {
     /// Every year.
     Yearly,
 }
+
+/// Which side of a case a party (or a task's assignee) is on.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::PartyKind")]
+pub enum PartyKind {
+    /// A resident.
+    Resident,
+    /// A landlord organisation (all of its users).
+    Landlord,
+}

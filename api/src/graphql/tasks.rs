@@ -16,7 +16,8 @@ use entities::task;
 
 use super::{
     ContextExt,
-    cases::{Case, PartyKind},
+    cases::Case,
+    enums::PartyKind,
     loaders::{CaseKey, OrganisationKey, UserKey, prefetch_tasks},
     pagination::{connection, decode_offset, page_size},
     scalars::{input_id, parse_id},
