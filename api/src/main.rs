@@ -30,11 +30,38 @@ enum Command {
         #[arg(long, alias = "seed")]
         demo: bool,
     },
+    /// Administration tasks on the command line.
+    #[command(subcommand)]
+    Admin(Admin),
     /// Print the GraphQL schema (SDL) to stdout.
     PrintSchema,
     /// Print the configuration table (every environment variable, its
     /// default and meaning) as Markdown, as the README has it.
     ConfigTable,
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create the first service administrator of a new installation: an
+    /// invited account whose single-use invitation link (valid 24 hours) is
+    /// emailed and printed once. Safe to run again (see the README).
+    CreateServiceAdmin {
+        /// Their email address (their username).
+        #[arg(long)]
+        email: String,
+        /// Their first name.
+        #[arg(long)]
+        first_name: String,
+        /// Their last name.
+        #[arg(long)]
+        last_name: String,
+        /// Their team, e.g. "Service administration".
+        #[arg(long)]
+        team: Option<String>,
+        /// Create one even though another service administrator exists.
+        #[arg(long)]
+        additional: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +92,22 @@ fn main() -> std::process::ExitCode {
             Command::Api => api::run::serve_api(config).await,
             Command::Worker => api::run::serve_worker(config).await,
             Command::Migrate { demo } => api::run::migrate(config, demo).await,
+            Command::Admin(Admin::CreateServiceAdmin {
+                email,
+                first_name,
+                last_name,
+                team,
+                additional,
+            }) => {
+                let input = api::users::staff::NewServiceAdmin {
+                    email,
+                    first_name,
+                    last_name,
+                    team,
+                    additional,
+                };
+                api::run::create_service_admin(config, input).await
+            }
             Command::PrintSchema | Command::ConfigTable => unreachable!("handled above"),
         }
     });

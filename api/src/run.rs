@@ -190,6 +190,46 @@ pub async fn migrate(config: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `portal admin create-service-admin`: creates (or re-invites) the first
+/// service administrator and prints their invitation link once. The email is
+/// queued in the outbox: the worker sends it.
+pub async fn create_service_admin(
+    config: Config,
+    input: crate::users::staff::NewServiceAdmin,
+) -> anyhow::Result<()> {
+    use crate::users::staff::Bootstrap;
+    let db = connect(&config).await?;
+    check_migrated(&db).await?;
+    let queue = Queue::connect(&config, &db).await?;
+    let app = build_app(Arc::new(config), db, queue).await?;
+    let email = input.email.trim().to_owned();
+    match crate::users::staff::create_service_admin(&app, input).await {
+        Ok(Bootstrap::Created { link, .. }) => {
+            println!("Created the service administrator {email}.");
+            println!("Their invitation is queued by email. The link works once, for 24 hours:");
+            println!("{link}");
+        }
+        Ok(Bootstrap::Reissued { link, .. }) => {
+            println!("{email} has not accepted their invitation yet: here is a new link");
+            println!("(earlier links no longer work; it is also queued by email):");
+            println!("{link}");
+        }
+        Ok(Bootstrap::AlreadySetUp { .. }) => {
+            println!(
+                "{email} is already set up as a service administrator; nothing was changed. \
+                 If they forgot their password, they can reset it from the sign-in page."
+            );
+        }
+        Err(crate::error::ApiError::BadInput {
+            message,
+            field: Some(field),
+            ..
+        }) => anyhow::bail!("{field}: {message}"),
+        Err(e) => anyhow::bail!("{e}"),
+    }
+    Ok(())
+}
+
 fn print_banner(config: &Config, loaded: Option<crate::demo::DemoLogins>) {
     let base = config.public_base_url.as_str().trim_end_matches('/');
     println!();

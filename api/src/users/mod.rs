@@ -19,11 +19,13 @@
 //! - [`api_tokens`]: partner dashboards' tokens, created and revoked by
 //!   organisation administrators.
 //! - [`audit_log`]: reading the append-only audit log.
+//! - [`staff`]: the first service administrator, from the command line.
 
 pub mod accounts;
 pub mod api_tokens;
 pub mod audit_log;
 pub mod organisations;
+pub mod staff;
 pub mod validate;
 
 use std::collections::HashMap;

@@ -28,6 +28,7 @@ mod documents;
 mod documents_transport;
 mod exports;
 mod faults;
+mod first_admin;
 mod harness;
 mod housing_costs;
 mod http_surface;
