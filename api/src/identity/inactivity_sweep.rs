@@ -3,7 +3,8 @@
 //!
 //! A user's *last activity* is `COALESCE(last_login_at, invited_at,
 //! created_at)`: their last sign-in, or for an invitee who never signed in the
-//! invitation. Each run, in this order:
+//! invitation. For a resident it is also the closing of their most recent
+//! case, when that is later (see below). Each run, in this order:
 //!
 //! 1. **Deactivates** users inactive for 90 days: `status = DEACTIVATED`,
 //!    `deactivated_at`, `mobile_number = NULL` (the email address and the number
@@ -15,11 +16,30 @@
 //!    email giving the date of deactivation. Signing in moves the last activity
 //!    past the warning, so the next idle spell is warned again.
 //!
+//! 3. **Keeps, and tells staff about,** an organisation's last user manager
+//!    (below): every active service administrator gets one
+//!    `last_manager_kept` email per idle spell, and the audit log one
+//!    `user.sweep_kept_last_manager` entry.
+//!
 //! Who is swept (decisions the seeds leave open):
 //! - **Residents and landlord users; never staff.** Staff accounts belong to
 //!   the public body's back office, whose joiners-and-leavers process governs
 //!   them; a caseworker on long leave must not come back to a closed account
 //!   and orphaned cases.
+//! - **Never a resident with an open case**, neither warned nor deactivated:
+//!   the case is why they have the account, and a complainant waiting for a
+//!   decision may well not sign in for months. Closing the case starts their
+//!   90 days again (the closing counts as their last activity), so they are
+//!   warned 76 days after it and deactivated 14 days later, never behind their
+//!   back.
+//! - **Never an organisation's last user manager.** A landlord user with
+//!   `MANAGE_USERS` is not deactivated while no other active user of the
+//!   organisation with that permission has been active within the 90 days:
+//!   deactivating them would leave nobody to manage the organisation's users
+//!   (two idle managers are both kept: each is the other's only cover). They
+//!   are warned like anyone; at 90 days the sweep keeps them and tells the
+//!   service administrators, who can help the organisation (invite or
+//!   promote someone, then deactivate). The sweep never decides alone.
 //! - **`ACTIVE` and `SUSPENDED` users are deactivated.** A suspension is the
 //!   organisation's own pause and no reason to keep an idle account forever.
 //! - **`RESTRICTED` users are left alone**: the restriction is staff's decision
@@ -64,7 +84,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{UserKind, UserStatus};
+use entities::{Permission, StaffRole, UserKind, UserStatus};
 
 use worker::{
     job::{Attempt, Job, JobError},
@@ -92,8 +112,43 @@ pub const AUDIT_ACTION: &str = "user.deactivated_inactive";
 /// `RESTRICTED`).
 const DEACTIVATED_FROM: [UserStatus; 2] = [UserStatus::Active, UserStatus::Suspended];
 
-/// A user's last activity, in SQL.
-const LAST_ACTIVE: &str = "COALESCE(last_login_at, invited_at, created_at)";
+/// The audit action of keeping an organisation's last user manager.
+pub const KEPT_AUDIT_ACTION: &str = "user.sweep_kept_last_manager";
+
+/// A user's last sign-in or invitation, in SQL.
+const SIGNED_IN: &str = "COALESCE(last_login_at, invited_at, created_at)";
+
+/// The closing of a resident's most recent case after their last sign-in, in
+/// SQL (NULL when there is none). Only residents are parties by `user_id`.
+const CASE_CLOSED: &str = "(SELECT MAX(c.closed_at) FROM case_parties cp \
+     JOIN cases c ON c.id = cp.case_id WHERE cp.user_id = users.id)";
+
+/// A user's last activity, in SQL (see the module docs).
+fn last_active() -> String {
+    format!("CASE WHEN {CASE_CLOSED} > {SIGNED_IN} THEN {CASE_CLOSED} ELSE {SIGNED_IN} END")
+}
+
+/// Whether a user is a resident with an open case, in SQL.
+const HAS_OPEN_CASE: &str = "EXISTS (SELECT 1 FROM case_parties cp JOIN cases c \
+     ON c.id = cp.case_id WHERE cp.user_id = users.id AND c.closed_at IS NULL)";
+
+/// Whether a user is their organisation's last user manager, in SQL: they have
+/// `MANAGE_USERS` and no other active user of the organisation with it was
+/// active since `cutoff` (a placeholder such as `$4`).
+fn last_manager(cutoff: &str) -> String {
+    format!(
+        "(kind = '{landlord}' \
+         AND EXISTS (SELECT 1 FROM user_permissions p \
+             WHERE p.user_id = users.id AND p.permission = '{manage}') \
+         AND NOT EXISTS (SELECT 1 FROM users o JOIN user_permissions op ON op.user_id = o.id \
+             WHERE o.organisation_id = users.organisation_id AND o.id <> users.id \
+               AND o.status = '{active}' AND op.permission = '{manage}' \
+               AND COALESCE(o.last_login_at, o.invited_at, o.created_at) >= {cutoff}))",
+        landlord = UserKind::Landlord.as_str(),
+        manage = Permission::ManageUsers.as_str(),
+        active = UserStatus::Active.as_str(),
+    )
+}
 
 /// Run the sweep for one day. The day only names the run: its dedupe key makes
 /// any number of schedulers enqueue it once.
@@ -136,6 +191,8 @@ pub struct SweepReport {
     pub deactivated: u64,
     /// Users warned by this run.
     pub warned: u64,
+    /// Last user managers kept (and reported to staff) by this run.
+    pub kept: u64,
 }
 
 /// A user changed by a batch, as `RETURNING` gives it.
@@ -146,15 +203,12 @@ struct SweptUser {
     first_name: String,
     organisation_id: Option<Uuid>,
     last_login_at: Option<DateTime<Utc>>,
-    invited_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
+    last_active: DateTime<Utc>,
 }
 
 impl SweptUser {
     fn last_active(&self) -> DateTime<Utc> {
-        self.last_login_at
-            .or(self.invited_at)
-            .unwrap_or(self.created_at)
+        self.last_active
     }
 
     fn recipient(&self) -> Recipient {
@@ -166,8 +220,8 @@ impl SweptUser {
 }
 
 /// Runs the sweep as of `now`, `batch_size` users per transaction: first
-/// [`deactivate_idle`], then [`warn_idle`]. Safe to run concurrently with
-/// itself. Public so tests and the benchmark can drive it with a chosen clock
+/// [`deactivate_idle`], then [`warn_idle`], then [`keep_last_managers`]. Safe
+/// to run concurrently with itself. Public so tests and the benchmark can drive it with a chosen clock
 /// and batch size.
 pub async fn sweep(
     db: &DatabaseConnection,
@@ -177,6 +231,7 @@ pub async fn sweep(
     Ok(SweepReport {
         deactivated: deactivate_idle(db, now, batch_size).await?,
         warned: warn_idle(db, now, batch_size).await?,
+        kept: keep_last_managers(db, now).await?,
     })
 }
 
@@ -212,6 +267,136 @@ pub async fn warn_idle(
     Ok(total)
 }
 
+/// An organisation's last user manager, idle for 90 days, not yet reported
+/// in this idle spell.
+#[derive(Debug, FromQueryResult)]
+struct KeptManager {
+    id: Uuid,
+    email: String,
+    first_name: String,
+    last_name: String,
+    organisation_id: Option<Uuid>,
+    organisation_name: Option<String>,
+    last_active: DateTime<Utc>,
+}
+
+/// A service administrator to tell.
+#[derive(Debug, FromQueryResult)]
+struct ServiceAdmin {
+    id: Uuid,
+    email: String,
+    first_name: String,
+}
+
+/// The third part of the sweep: every organisation's last user manager whom
+/// the 90 days would deactivate is kept instead, and the service
+/// administrators are told, once per idle spell (an audit entry
+/// `user.sweep_kept_last_manager` since the user's last activity means they
+/// were told already). Returns how many were reported.
+pub async fn keep_last_managers(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let txn = platform::db::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    // $1 cutoff, $2 active, $3 suspended, $4 the audit action.
+    let sql = format!(
+        "SELECT id, email, first_name, last_name, organisation_id, \
+           (SELECT name FROM organisations WHERE organisations.id = users.organisation_id) \
+             AS organisation_name, \
+           {last_active} AS last_active \
+         FROM users \
+         WHERE status IN ($2, $3) AND {last_active} < $1 AND {last_manager} \
+           AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.target_id = users.id \
+             AND a.action = $4 \
+             AND a.created_at >= COALESCE(users.last_login_at, users.invited_at, users.created_at)) \
+         ORDER BY id",
+        last_active = last_active(),
+        last_manager = last_manager("$1"),
+    );
+    let kept = KeptManager::find_by_statement(stmt(
+        backend,
+        &sql,
+        vec![
+            (now - Duration::days(DEACTIVATE_AFTER_DAYS)).into(),
+            UserStatus::Active.as_str().into(),
+            UserStatus::Suspended.as_str().into(),
+            KEPT_AUDIT_ACTION.into(),
+        ],
+    ))
+    .all(&txn)
+    .await?;
+    if kept.is_empty() {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    let admins = ServiceAdmin::find_by_statement(stmt(
+        backend,
+        "SELECT id, email, first_name FROM users \
+         WHERE kind = $1 AND staff_role = $2 AND status = $3 ORDER BY id",
+        vec![
+            UserKind::Staff.as_str().into(),
+            StaffRole::ServiceAdmin.as_str().into(),
+            UserStatus::Active.as_str().into(),
+        ],
+    ))
+    .all(&txn)
+    .await?;
+    let mut emails = Vec::with_capacity(kept.len() * admins.len());
+    for user in &kept {
+        for admin in &admins {
+            emails.push((
+                Recipient {
+                    address: admin.email.clone(),
+                    user_id: Some(admin.id),
+                },
+                json!({
+                    "first_name": admin.first_name,
+                    "user_name": format!("{} {}", user.first_name, user.last_name),
+                    "user_email": user.email,
+                    "organisation_name": user.organisation_name,
+                    "organisation_id": user.organisation_id,
+                    "inactive_since": user.last_active.date_naive().to_string(),
+                }),
+            ));
+        }
+    }
+    notifications::queue_emails(&txn, EmailTemplate::LastManagerKept, emails).await?;
+    let audit = kept
+        .iter()
+        .map(|u| {
+            let after = json!({ "inactive_since": u.last_active, "told": admins.len() });
+            vec![
+                Uuid::now_v7().into(),
+                u.organisation_id.into(),
+                u.id.into(),
+                after.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        &txn,
+        "audit_log",
+        &[
+            "id",
+            "organisation_id",
+            "action",
+            "target_type",
+            "target_id",
+            "after",
+            "created_at",
+        ],
+        &["$", "$", "$1", "$2", "$", "$", "$3"],
+        vec![KEPT_AUDIT_ACTION.into(), "user".into(), now.into()],
+        audit,
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(
+        kept = kept.len(),
+        told = admins.len(),
+        "inactivity sweep: kept organisations' last user managers"
+    );
+    Ok(kept.len() as u64)
+}
+
 /// `FOR UPDATE SKIP LOCKED` where the backend has it (see the module docs).
 fn skip_locked(backend: DbBackend) -> &'static str {
     if backend == DbBackend::Postgres {
@@ -233,13 +418,20 @@ async fn deactivate_batch(
     let txn = platform::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     // $1 now, $2 status swept, $3 staff, $4 cutoff, $5 keyset, $6 limit, $7 deactivated
-    let due = format!("status = $2 AND kind <> $3 AND {LAST_ACTIVE} < $4");
+    let due = format!(
+        "status = $2 AND kind <> $3 AND {last_active} < $4 AND NOT {HAS_OPEN_CASE} \
+         AND NOT {last_manager}",
+        last_active = last_active(),
+        last_manager = last_manager("$4"),
+    );
     let sql = format!(
         "UPDATE users SET status = $7, deactivated_at = $1, mobile_number = NULL, updated_at = $1 \
          WHERE id IN (SELECT id FROM users WHERE {due} AND id > $5 ORDER BY id LIMIT $6 {lock}) \
            AND {due} \
-         RETURNING id, email, first_name, organisation_id, last_login_at, invited_at, created_at",
+         RETURNING id, email, first_name, organisation_id, last_login_at, \
+           {last_active} AS last_active",
         lock = skip_locked(backend),
+        last_active = last_active(),
     );
     let users = SweptUser::find_by_statement(stmt(
         backend,
@@ -352,15 +544,19 @@ async fn warn_batch(
     // "Not warned since the last activity" is what makes the warning once per
     // idle spell; the lower bound leaves users already due to the deactivation.
     let due = format!(
-        "status = $2 AND kind <> $3 AND {LAST_ACTIVE} < $4 AND {LAST_ACTIVE} >= $5 \
-         AND (inactivity_warned_at IS NULL OR inactivity_warned_at < {LAST_ACTIVE})"
+        "status = $2 AND kind <> $3 AND {last_active} < $4 AND {last_active} >= $5 \
+         AND (inactivity_warned_at IS NULL OR inactivity_warned_at < {last_active}) \
+         AND NOT {HAS_OPEN_CASE}",
+        last_active = last_active(),
     );
     let sql = format!(
         "UPDATE users SET inactivity_warned_at = $1, updated_at = $1 \
          WHERE id IN (SELECT id FROM users WHERE {due} AND id > $6 ORDER BY id LIMIT $7 {lock}) \
            AND {due} \
-         RETURNING id, email, first_name, organisation_id, last_login_at, invited_at, created_at",
+         RETURNING id, email, first_name, organisation_id, last_login_at, \
+           {last_active} AS last_active",
         lock = skip_locked(backend),
+        last_active = last_active(),
     );
     let users = SweptUser::find_by_statement(stmt(
         backend,

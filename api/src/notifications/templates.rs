@@ -110,11 +110,14 @@ pub enum EmailTemplate {
     /// A bulk housing-cost update was applied, or rejected with nothing changed
     /// (the rows at fault are listed in the portal, not in the email).
     HousingCostsOutcome,
+    /// To service administrators: the 90-day sweep kept an organisation's last
+    /// user manager, who would otherwise have been deactivated.
+    LastManagerKept,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -129,6 +132,7 @@ impl EmailTemplate {
         Self::ArrangementDecision,
         Self::TenancyDetailsRequested,
         Self::HousingCostsOutcome,
+        Self::LastManagerKept,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -149,6 +153,7 @@ impl EmailTemplate {
             Self::ArrangementDecision => "arrangement_decision",
             Self::TenancyDetailsRequested => "tenancy_details_requested",
             Self::HousingCostsOutcome => "housing_costs_outcome",
+            Self::LastManagerKept => "last_manager_kept",
         }
     }
 }
@@ -326,7 +331,8 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "export_ready",
         "arrangement_decision",
         "tenancy_details_requested",
-        "housing_costs_outcome"
+        "housing_costs_outcome",
+        "last_manager_kept"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

@@ -20,6 +20,12 @@ use worker::{outbox, scheduler};
 
 const VIEWER: &str = "{ viewer { id } }";
 
+/// Whether a session token still signs its user in (one that names no live
+/// session is anonymous: `viewer` is null).
+async fn signed_in(app: &TestApp, token: &str) -> bool {
+    !app.graphql(Some(token), VIEWER, json!({})).await.data()["viewer"].is_null()
+}
+
 async fn organisation(app: &TestApp) -> Uuid {
     let now = Utc::now();
     organisation::ActiveModel {
@@ -131,9 +137,7 @@ async fn an_account_idle_for_90_days_is_deactivated_signed_out_told_and_audited(
     .await;
     last_signed_in(&app, idle.user.id, days_ago(91)).await;
     // The session still works until the sweep runs.
-    app.graphql(Some(&idle.token), VIEWER, json!({}))
-        .await
-        .data();
+    assert!(signed_in(&app, &idle.token).await);
 
     nightly_sweep(&app).await;
 
@@ -153,8 +157,8 @@ async fn an_account_idle_for_90_days_is_deactivated_signed_out_told_and_audited(
         sessions.iter().all(|s| s.revoked_at.is_some()),
         "{sessions:?}"
     );
-    let refused = app.graphql(Some(&idle.token), VIEWER, json!({})).await;
-    assert_eq!(refused.error_code(), "UNAUTHENTICATED");
+    // The token signs nobody in any more: the request is anonymous.
+    assert!(!signed_in(&app, &idle.token).await);
 
     // Told by email, which says why.
     let sent = deliveries(&app, idle.user.id, "account_deactivated").await;
@@ -230,9 +234,7 @@ async fn an_account_idle_for_80_days_is_warned_once() {
         insta::assert_yaml_snapshot!("warning_email", emails[0]);
     });
     // Still signed in: a warning changes nothing else.
-    app.graphql(Some(&idle.token), VIEWER, json!({}))
-        .await
-        .data();
+    assert!(signed_in(&app, &idle.token).await);
 
     nightly_sweep(&app).await;
     nightly_sweep(&app).await;
@@ -258,7 +260,8 @@ async fn signing_in_after_a_warning_starts_a_new_spell_that_is_warned_again() {
         first,
         SweepReport {
             deactivated: 0,
-            warned: 1
+            warned: 1,
+            kept: 0,
         }
     );
 
@@ -274,7 +277,8 @@ async fn signing_in_after_a_warning_starts_a_new_spell_that_is_warned_again() {
         inactivity_sweep::sweep(db, quiet(77), 100).await.unwrap(),
         SweepReport {
             deactivated: 0,
-            warned: 1
+            warned: 1,
+            kept: 0,
         }
     );
     assert_eq!(
@@ -288,7 +292,8 @@ async fn signing_in_after_a_warning_starts_a_new_spell_that_is_warned_again() {
             .unwrap(),
         SweepReport {
             deactivated: 1,
-            warned: 0
+            warned: 0,
+            kept: 0,
         }
     );
 
@@ -415,12 +420,8 @@ async fn only_idle_residents_and_landlord_users_are_swept() {
         1,
         "only the suspended idle account is told"
     );
-    app.graphql(Some(&recent.token), VIEWER, json!({}))
-        .await
-        .data();
-    app.graphql(Some(&staff.token), VIEWER, json!({}))
-        .await
-        .data();
+    assert!(signed_in(&app, &recent.token).await);
+    assert!(signed_in(&app, &staff.token).await);
 }
 
 #[tokio::test]
@@ -574,4 +575,203 @@ async fn the_scheduler_enqueues_one_sweep_a_day_however_many_workers_ask() {
     // The three jobs of this test, and the task reminders and export expiry
     // the task also enqueued (see `task_reminders.rs`, `exports.rs`).
     assert_eq!(app.run_pending_jobs().await, 5);
+}
+
+/// Gives `user` the `MANAGE_USERS` permission.
+async fn make_manager(app: &TestApp, user: Uuid) {
+    entities::user_permission::ActiveModel {
+        user_id: Set(user),
+        permission: Set(entities::Permission::ManageUsers),
+        created_at: Set(Utc::now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_resident_with_an_open_case_is_kept_and_closing_it_restarts_their_90_days() {
+    let app = TestApp::init().await;
+    let t0 = Utc::now();
+    let waiting = app.resident().await;
+    last_signed_in(&app, waiting.user.id, t0 - Duration::days(200)).await;
+    let case = app
+        .create_case("HOS-2026-000777", Some(waiting.user.id), None, None)
+        .await;
+    // An idle resident without a case is swept as before.
+    let idle = app.resident().await;
+    last_signed_in(&app, idle.user.id, t0 - Duration::days(95)).await;
+
+    let db = app.db();
+    let report = inactivity_sweep::sweep(db, t0, 100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            deactivated: 1,
+            warned: 0,
+            kept: 0,
+        }
+    );
+    assert_eq!(
+        reload(&app, idle.user.id).await.status,
+        UserStatus::Deactivated
+    );
+    let kept = reload(&app, waiting.user.id).await;
+    assert_eq!(kept.status, UserStatus::Active);
+    assert_eq!(kept.inactivity_warned_at, None, "not even warned");
+
+    // The case closes: the closing is their last activity.
+    let closed_at = t0 + Duration::days(1);
+    entities::case::Entity::update_many()
+        .col_expr(
+            entities::case::Column::ClosedAt,
+            Expr::value(Some(closed_at)),
+        )
+        .filter(entities::case::Column::Id.eq(case.id))
+        .exec(db)
+        .await
+        .unwrap();
+    let after = |days| closed_at + Duration::days(days);
+    assert_eq!(
+        inactivity_sweep::sweep(db, after(75), 100).await.unwrap(),
+        SweepReport::default(),
+        "200 days since the sign-in, but 75 since the case closed"
+    );
+    assert_eq!(
+        inactivity_sweep::sweep(db, after(77), 100).await.unwrap(),
+        SweepReport {
+            deactivated: 0,
+            warned: 1,
+            kept: 0,
+        }
+    );
+    app.run_pending_jobs().await;
+    let warning = app
+        .emails()
+        .await
+        .into_iter()
+        .find(|e| e.to == waiting.user.email)
+        .expect("a warning");
+    assert!(warning.text.contains("in 13 days"), "{}", warning.text);
+    assert_eq!(
+        inactivity_sweep::sweep(db, after(90) + Duration::hours(1), 100)
+            .await
+            .unwrap(),
+        SweepReport {
+            deactivated: 1,
+            warned: 0,
+            kept: 0,
+        }
+    );
+    assert_eq!(
+        reload(&app, waiting.user.id).await.status,
+        UserStatus::Deactivated
+    );
+    app.run_pending_jobs().await;
+}
+
+#[tokio::test]
+async fn an_organisations_last_user_manager_is_kept_and_staff_are_told_once() {
+    let app = TestApp::init().await;
+    let t0 = Utc::now();
+    let org = organisation(&app).await;
+    let manager = landlord_user(&app, org).await;
+    make_manager(&app, manager.user.id).await;
+    last_signed_in(&app, manager.user.id, t0 - Duration::days(120)).await;
+    // An idle colleague without the permission goes as usual.
+    let colleague = landlord_user(&app, org).await;
+    last_signed_in(&app, colleague.user.id, t0 - Duration::days(120)).await;
+    let admin = app.service_admin().await;
+    let caseworker = app.caseworker().await;
+
+    let db = app.db();
+    assert_eq!(
+        inactivity_sweep::sweep(db, t0, 100).await.unwrap(),
+        SweepReport {
+            deactivated: 1,
+            warned: 0,
+            kept: 1,
+        }
+    );
+    assert_eq!(
+        reload(&app, manager.user.id).await.status,
+        UserStatus::Active
+    );
+    assert_eq!(
+        reload(&app, colleague.user.id).await.status,
+        UserStatus::Deactivated
+    );
+    assert!(signed_in(&app, &manager.token).await);
+    app.run_pending_jobs().await;
+    let told: Vec<_> = app
+        .emails()
+        .await
+        .into_iter()
+        .filter(|e| e.subject.contains("only user manager"))
+        .collect();
+    assert_eq!(told.len(), 1, "service administrators only: {told:#?}");
+    assert_eq!(told[0].to, admin.user.email);
+    assert_ne!(told[0].to, caseworker.user.email);
+    assert!(
+        told[0].text.contains(&manager.user.email),
+        "{}",
+        told[0].text
+    );
+    let filters = snapshot_filters(&app);
+    insta::with_settings!({ filters => filters.iter().map(|(a, b)| (a.as_str(), *b)).chain([(r"/organisations/[0-9a-f-]{36}/", "/organisations/[org]/")]).collect::<Vec<_>>() }, {
+        insta::assert_yaml_snapshot!("last_manager_kept_email", told[0]);
+    });
+    let actions: Vec<_> = audit_entries(&app, manager.user.id)
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, [inactivity_sweep::KEPT_AUDIT_ACTION]);
+
+    // Told once per idle spell: the next nights say nothing more.
+    assert_eq!(
+        inactivity_sweep::sweep(db, t0 + Duration::days(1), 100)
+            .await
+            .unwrap(),
+        SweepReport::default()
+    );
+
+    // Once someone else can manage users (and is active), the sweep goes ahead.
+    let successor = landlord_user(&app, org).await;
+    make_manager(&app, successor.user.id).await;
+    assert_eq!(
+        inactivity_sweep::sweep(db, t0 + Duration::days(2), 100)
+            .await
+            .unwrap(),
+        SweepReport {
+            deactivated: 1,
+            warned: 0,
+            kept: 0,
+        }
+    );
+    assert_eq!(
+        reload(&app, manager.user.id).await.status,
+        UserStatus::Deactivated
+    );
+    app.run_pending_jobs().await;
+}
+
+#[tokio::test]
+async fn two_idle_managers_of_one_organisation_are_both_kept() {
+    let app = TestApp::init().await;
+    let t0 = Utc::now();
+    let org = organisation(&app).await;
+    let first = landlord_user(&app, org).await;
+    let second = landlord_user(&app, org).await;
+    for who in [&first, &second] {
+        make_manager(&app, who.user.id).await;
+        last_signed_in(&app, who.user.id, t0 - Duration::days(100)).await;
+    }
+    let report = inactivity_sweep::sweep(app.db(), t0, 1).await.unwrap();
+    assert_eq!(report.deactivated, 0, "{report:?}");
+    assert_eq!(report.kept, 2, "{report:?}");
+    for who in [&first, &second] {
+        assert_eq!(reload(&app, who.user.id).await.status, UserStatus::Active);
+    }
+    app.run_pending_jobs().await;
 }

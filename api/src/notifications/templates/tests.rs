@@ -86,6 +86,14 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "organisation_name": "Northgate Homes & Lettings",
             "due_on": "2026-03-20",
         }),
+        EmailTemplate::LastManagerKept => json!({
+            "first_name": "Christopher",
+            "user_name": "Dana O'Neill",
+            "user_email": "dana@northgate.example",
+            "organisation_name": "Northgate Homes & Lettings",
+            "organisation_id": "0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c78",
+            "inactive_since": "2026-08-30",
+        }),
         EmailTemplate::HousingCostsOutcome => json!({
             "first_name": "Priya",
             "update_id": "0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c78",
