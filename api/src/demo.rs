@@ -387,6 +387,7 @@ fn demo_user(
         address: None,
         staff_team: None,
         staff_role: None,
+        staff_role_label: None,
         failed_login_attempts: 0,
         locked_until: None,
         last_login_at: Some(now - days(1)),
@@ -416,6 +417,7 @@ impl Demo {
             let staff = user::Model {
                 staff_role: Some(role),
                 staff_team: Some(team.into()),
+                staff_role_label: (role == StaffRole::Caseworker).then(|| "Case Handler".into()),
                 ..demo_user(now, hash, UserKind::Staff, email, first, last)
             };
             people.staff.push(staff.id);

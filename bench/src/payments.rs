@@ -126,20 +126,61 @@ async fn generate(args: &Args, db: &DatabaseConnection) -> anyhow::Result<Uuid> 
 }
 
 /// An API token of `org` with `VIEW_PAYMENTS`, written as `createApiToken`
-/// would; returns the secret.
+/// would (by a landlord user of `org` who holds the permission: a token works
+/// only while its creator does); returns the secret.
 pub(crate) async fn token(db: &DatabaseConnection, org: Uuid) -> anyhow::Result<String> {
     let secret = api::auth::token::generate(api::auth::token::API_TOKEN_PREFIX);
     let id = Uuid::now_v7();
+    let creator = Uuid::now_v7();
+    let now = Utc::now();
+    let email = format!("bench-token-{}@bench.example", creator.simple());
+    entities::user::ActiveModel {
+        id: Set(creator),
+        kind: Set(entities::UserKind::Landlord),
+        organisation_id: Set(Some(org)),
+        first_name: Set("Bench".into()),
+        last_name: Set("Dashboard".into()),
+        email: Set(email.clone()),
+        email_normalized: Set(email),
+        password_hash: Set(None),
+        status: Set(entities::UserStatus::Active),
+        mobile_number: Set(None),
+        mobile_reset_pending: Set(false),
+        two_factor_method: Set(entities::TwoFactorMethod::None),
+        address: Set(None),
+        staff_team: Set(None),
+        staff_role: Set(None),
+        staff_role_label: Set(None),
+        failed_login_attempts: Set(0),
+        locked_until: Set(None),
+        last_login_at: Set(Some(now)),
+        invited_at: Set(None),
+        password_changed_at: Set(None),
+        inactivity_warned_at: Set(None),
+        deactivated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    entities::user_permission::ActiveModel {
+        user_id: Set(creator),
+        permission: Set(Permission::ViewPayments),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
     api_token::ActiveModel {
         id: Set(id),
         organisation_id: Set(org),
         name: Set("Bench dashboard".into()),
         token_hash: Set(api::auth::token::hash(&secret)),
         token_prefix: Set(secret[..12].to_owned()),
-        created_by_user_id: Set(None),
-        created_at: Set(Utc::now()),
+        created_by_user_id: Set(Some(creator)),
+        created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        expires_at: Set(Utc::now() + chrono::Duration::days(365)),
     }
     .insert(db)
     .await?;

@@ -4,6 +4,9 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An organisation API token. Shown once on creation; only its hash is kept.
+///
+/// It acts for its creator (`created_by_user_id`): it is accepted only while
+/// that user is active, and carries only the permissions they still hold.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "api_tokens")]
 pub struct Model {
@@ -23,6 +26,11 @@ pub struct Model {
     pub created_by_user_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
+    /// From this instant the token is refused like an unknown one. Set at
+    /// creation (`expiresInDays`, within the configured maximum) and never
+    /// extended. Tokens older than the column got the migration's time plus
+    /// 90 days (`m20261124_000010_api_token_expiry`).
+    pub expires_at: DateTimeUtc,
     /// A revoked token is kept (the audit log and exports refer to it) but
     /// never accepted again.
     pub revoked_at: Option<DateTimeUtc>,

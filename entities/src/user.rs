@@ -44,6 +44,9 @@ pub struct Model {
     pub staff_team: Option<String>,
     /// Staff only.
     pub staff_role: Option<StaffRole>,
+    /// Staff only: the case-handling role shown beside their name, e.g.
+    /// "Case Handler" (free text; `staff_role` decides what they may do).
+    pub staff_role_label: Option<String>,
     /// Consecutive wrong passwords; reset on success. Reaching the limit sets
     /// `locked_until`.
     pub failed_login_attempts: i32,

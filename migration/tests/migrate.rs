@@ -222,6 +222,7 @@ fn user(
         address: None,
         staff_team: None,
         staff_role: None,
+        staff_role_label: None,
         failed_login_attempts: 0,
         locked_until: None,
         last_login_at: None,
@@ -265,6 +266,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
         user::Model {
             staff_team: Some("Dispute Resolution".into()),
             staff_role: Some(StaffRole::Caseworker),
+            staff_role_label: None,
             ..user(
                 Uuid::now_v7(),
                 UserKind::Staff,
@@ -376,6 +378,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             created_at: at(0),
             last_used_at: Some(at(5)),
             revoked_at: None,
+            expires_at: at(90 * 24 * 60),
         },
     )
     .await;

@@ -44,6 +44,7 @@ impl TestApp {
             address: Set(None),
             staff_team: Set(None),
             staff_role: Set(staff_role),
+            staff_role_label: Set(None),
             failed_login_attempts: Set(0),
             locked_until: Set(None),
             last_login_at: Set(Some(now)),

@@ -22,9 +22,22 @@ pub const IDLE: Duration = Duration::minutes(30);
 /// Absolute lifetime of a session.
 pub const ABSOLUTE: Duration = Duration::hours(12);
 
-/// Resolves an `Authorization` header value. No header is anonymous; a header
-/// that does not name a live session is `UNAUTHENTICATED` (so a client knows its
-/// session ended, rather than silently seeing less).
+/// Resolves an `Authorization` header value (or the WebSocket
+/// `connection_init` value), before any operation runs:
+///
+/// - no header: anonymous;
+/// - `Bearer ps_…` naming a live session of an active user: that user;
+/// - `Bearer ps_…` naming no live session (unknown, signed out, expired,
+///   revoked, or its user suspended, restricted or deactivated): **anonymous**,
+///   exactly as if no header had been sent. A client that still holds an old
+///   token can sign in, reset its password or accept an invitation; anything
+///   that needs a user answers `UNAUTHENTICATED` from its policy, as it does
+///   for no header, so the client still learns that its session ended, and
+///   `viewer` answers `null`;
+/// - `Bearer pat_…`: an organisation API token ([`api_token_viewer`]);
+/// - anything else (not `Bearer <token>`, an empty or over-long token, a
+///   token of a shape this service never issues): `UNAUTHENTICATED`, since
+///   the client is broken rather than holding an old session.
 pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> ApiResult<Viewer> {
     let Some(header) = header else {
         return Ok(Viewer::Anonymous);
@@ -46,20 +59,42 @@ pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> Ap
     Err(ApiError::Unauthenticated)
 }
 
-/// An organisation API token that has not been revoked. Like a session's
-/// last-seen time, its `last_used_at` is written at most once a minute.
+/// An organisation API token that is neither revoked nor expired, of a
+/// creator who is still an active landlord user of its organisation;
+/// anything else is `UNAUTHENTICATED`, like an unknown token. The token acts
+/// for its creator: its effective permissions are the intersection of its own
+/// and the ones its creator holds now (possibly none: then every operation
+/// answers `FORBIDDEN`). Two statements, as before the creator was checked:
+/// the token with its creator, then the effective permissions. Like a
+/// session's last-seen time, its `last_used_at` is written at most once a
+/// minute.
 async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
     let now = Utc::now();
-    let Some(found) = api_token::Entity::find()
+    let Some((found, Some(creator))) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token::hash(bearer)))
         .filter(api_token::Column::RevokedAt.is_null())
+        .filter(api_token::Column::ExpiresAt.gt(now))
+        .find_also_related(user::Entity)
         .one(db)
         .await?
     else {
         return Err(ApiError::Unauthenticated);
     };
+    if creator.status != UserStatus::Active
+        || creator.kind != entities::UserKind::Landlord
+        || creator.organisation_id != Some(found.organisation_id)
+    {
+        tracing::debug!(api_token = %found.id, "the API token's creator is not active here; refused");
+        return Err(ApiError::Unauthenticated);
+    }
+    let creator_holds = sea_orm::sea_query::Query::select()
+        .column(user_permission::Column::Permission)
+        .from(user_permission::Entity)
+        .and_where(user_permission::Column::UserId.eq(creator.id))
+        .to_owned();
     let permissions = api_token_permission::Entity::find()
         .filter(api_token_permission::Column::ApiTokenId.eq(found.id))
+        .filter(api_token_permission::Column::Permission.in_subquery(creator_holds))
         .all(db)
         .await?
         .into_iter()
@@ -85,6 +120,8 @@ async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<
     })))
 }
 
+/// The user of a live session, or anonymous when `bearer` names none (see
+/// [`authenticate`]).
 async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
     let now = Utc::now();
     // One statement: the session, its user and the user's permissions (a row
@@ -104,12 +141,12 @@ async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Vi
         permissions.extend(permission.map(|p| p.permission));
         found.get_or_insert((session, user));
     }
-    let Some((session, Some(user))) = found else {
-        return Err(ApiError::Unauthenticated);
+    let Some((session, Some(user))) =
+        found.filter(|(_, u)| u.as_ref().is_some_and(|u| u.status == UserStatus::Active))
+    else {
+        tracing::debug!("no live session for the bearer token; the request is anonymous");
+        return Ok(Viewer::Anonymous);
     };
-    if user.status != UserStatus::Active {
-        return Err(ApiError::Unauthenticated);
-    }
     if now - session.last_seen_at > Duration::minutes(1) {
         let idle = (now + IDLE).min(session.absolute_expires_at);
         let mut active = session.clone().into_active_model();

@@ -1,7 +1,9 @@
 //! Organisation API tokens for partner dashboards: administrators
 //! (`MANAGE_USERS`) create them (the secret is shown once), list them and
-//! revoke them. Who may is [`policy::api_tokens`]. A page of tokens costs two
-//! statements whatever its size.
+//! revoke them. Who may is [`policy::api_tokens`]; what a token may carry,
+//! how long it lives and when it stops working is
+//! [`crate::users::api_tokens`]. A page of tokens costs two statements
+//! whatever its size.
 
 use async_graphql::{
     Context, ID, InputObject, Object, SimpleObject,
@@ -29,14 +31,19 @@ pub struct ApiToken {
     pub name: String,
     /// The token's first characters (`pat_` and 8 more), to tell tokens apart.
     pub token_prefix: String,
-    /// What it may do.
+    /// The permissions it was given. It can use only those its creator still
+    /// holds, and nothing once its creator is suspended, restricted or
+    /// deactivated: a token acts for the user who created it.
     pub permissions: Vec<Permission>,
-    /// Who created it.
+    /// Who created it: the user it acts for.
     pub created_by_user_id: Option<ID>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last used (to the minute).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When it expires: from then on it is refused like an unknown token.
+    /// Set at creation and never extended; create a new token before then.
+    pub expires_at: DateTime<Utc>,
     /// When it was revoked; a revoked token never works again.
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -52,6 +59,7 @@ impl From<TokenWithPermissions> for ApiToken {
             created_by_user_id: m.created_by_user_id.map(|u| ID(u.to_string())),
             created_at: m.created_at,
             last_used_at: m.last_used_at,
+            expires_at: m.expires_at,
             revoked_at: m.revoked_at,
         }
     }
@@ -62,8 +70,13 @@ impl From<TokenWithPermissions> for ApiToken {
 pub struct CreateApiTokenInput {
     /// A name to recognise it by (at most 100 characters).
     pub name: String,
-    /// What it may do: one or both of `VIEW_PAYMENTS` and `EXPORT_PAYMENTS`.
+    /// What it may do: one or both of `VIEW_PAYMENTS` and `EXPORT_PAYMENTS`,
+    /// each one a permission the creator holds.
     pub permissions: Vec<Permission>,
+    /// How many days it lives, from 1 to the service's maximum (365 unless
+    /// the operator set `PORTAL_API_TOKEN_MAX_DAYS`). Left out: the default
+    /// (90 unless the operator set `PORTAL_API_TOKEN_DEFAULT_DAYS`).
+    pub expires_in_days: Option<i32>,
 }
 
 /// The answer to `createApiToken`.
@@ -82,7 +95,8 @@ pub struct ApiTokensQuery;
 
 #[Object]
 impl ApiTokensQuery {
-    /// The organisation's API tokens, revoked ones included, newest first.
+    /// The organisation's API tokens, revoked and expired ones included,
+    /// newest first.
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,
@@ -110,6 +124,9 @@ pub struct ApiTokensMutation;
 #[Object]
 impl ApiTokensMutation {
     /// Creates an API token for the organisation and returns its secret, once.
+    /// The token acts for its creator: it carries only permissions they hold,
+    /// and works until it expires, is revoked, or its creator is no longer
+    /// active.
     async fn create_api_token(
         &self,
         ctx: &Context<'_>,
@@ -117,9 +134,15 @@ impl ApiTokensMutation {
     ) -> async_graphql::Result<CreateApiTokenPayload> {
         let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let permissions = input.permissions.into_iter().map(Into::into).collect();
-        let (token, created) = api_tokens::create(ctx.app(), &admin, &input.name, permissions)
-            .await
-            .map_err(|r| ctx.reject(r))?;
+        let (token, created) = api_tokens::create(
+            ctx.app(),
+            &admin,
+            &input.name,
+            permissions,
+            input.expires_in_days,
+        )
+        .await
+        .map_err(|r| ctx.reject(r))?;
         Ok(CreateApiTokenPayload {
             token,
             api_token: created.into(),

@@ -114,6 +114,8 @@ pub struct CaseOwner {
     pub team: Option<String>,
     /// Role.
     pub role: Option<super::enums::StaffRole>,
+    /// Case-handling role shown beside the name (e.g. "Case Handler").
+    pub role_label: Option<String>,
 }
 
 /// A party to a case.
@@ -297,6 +299,7 @@ impl Case {
             name: format!("{} {}", u.first_name, u.last_name),
             team: u.staff_team,
             role: u.staff_role.map(Into::into),
+            role_label: u.staff_role_label,
         }))
     }
     /// The parties: residents and the landlord organisation.

@@ -4,7 +4,8 @@
 //! - [`viewer`]: who am I.
 //! - [`identity`]: signing in, two-factor codes, passwords, own sessions.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
-//! - [`users`]: organisation user management and staff restrictions.
+//! - [`users`]: organisation user management and staff restrictions;
+//!   [`staff`]: staff management by service administrators.
 //! - [`organisations`]: landlord organisations and their email domains.
 //! - [`api_tokens`]: partner dashboards' organisation API tokens.
 //! - [`audit`]: the audit log.
@@ -43,6 +44,7 @@ pub mod pagination;
 pub mod payments;
 pub mod properties;
 pub mod scalars;
+pub mod staff;
 pub mod subscriptions;
 pub mod tasks;
 pub mod tenancy;
@@ -65,6 +67,7 @@ pub struct Query(
     organisations::OrganisationsQuery,
     api_tokens::ApiTokensQuery,
     audit::AuditQuery,
+    staff::StaffQuery,
     cases::CasesQuery,
     documents::DocumentsQuery,
     tasks::TasksQuery,
@@ -85,6 +88,7 @@ pub struct Mutation(
     users::UsersMutation,
     organisations::OrganisationsMutation,
     api_tokens::ApiTokensMutation,
+    staff::StaffMutation,
     cases::CasesMutation,
     documents::DocumentsMutation,
     tasks::TasksMutation,

@@ -5,6 +5,14 @@
 //! refuse content types a browser form can send cross-site (CSRF: only
 //! `application/json` is accepted), enforce the body limit with a GraphQL
 //! `PAYLOAD_TOO_LARGE` error, cap the batch size, and resolve the caller.
+//!
+//! The caller is resolved once per request (per connection for WebSocket),
+//! before anything runs, by [`session::authenticate`], the same way on both
+//! transports: a live session is its user; a session token that is no longer
+//! live (signed out, expired, revoked) makes the request anonymous, so sign-in
+//! and the other operations before sign-in work whatever old token a client
+//! still sends, and everything else answers `UNAUTHENTICATED` from its policy;
+//! a malformed `Authorization` value is refused here with `UNAUTHENTICATED`.
 
 use std::net::SocketAddr;
 
@@ -225,10 +233,16 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         );
     }
 
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    // A header that is not visible ASCII cannot be a bearer token: it is
+    // malformed, not absent.
+    let authorization = match parts.headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(value) => Some(value),
+            Err(_) => return error_response(StatusCode::OK, ApiError::Unauthenticated),
+        },
+    };
+    // Before any operation runs; a stale session token is anonymous (module docs).
     let viewer = match session::authenticate(&state.app.db, authorization).await {
         Ok(viewer) => viewer,
         Err(e) => return error_response(StatusCode::OK, e),
@@ -471,7 +485,10 @@ pub async fn graphiql(State(state): State<HttpState>) -> Response {
 /// `GET /graphql/ws`: subscriptions (graphql-transport-ws and the older
 /// graphql-ws protocol). The session token goes in the `connection_init`
 /// payload as `{"authorization": "Bearer ..."}`, since browsers cannot set
-/// headers on a WebSocket.
+/// headers on a WebSocket. It is resolved like the `Authorization` header of
+/// `POST /graphql` (module docs): a stale session token gives an anonymous
+/// connection (whose subscriptions answer `UNAUTHENTICATED`), a malformed
+/// value refuses the connection.
 pub async fn graphql_ws(
     State(state): State<HttpState>,
     protocol: GraphQLProtocol,
@@ -489,10 +506,19 @@ pub async fn graphql_ws(
         .on_upgrade(move |stream| {
             GraphQLWebSocket::new(stream, schema, protocol)
                 .on_connection_init(move |payload: serde_json::Value| async move {
-                    let token = ["authorization", "Authorization"]
+                    // Present but not a string is malformed, not absent.
+                    let token = match ["authorization", "Authorization"]
                         .iter()
-                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
-                        .map(str::to_owned);
+                        .find_map(|k| payload.get(*k))
+                    {
+                        None => None,
+                        Some(value) => Some(
+                            value
+                                .as_str()
+                                .ok_or_else(|| ApiError::Unauthenticated.extend())?
+                                .to_owned(),
+                        ),
+                    };
                     let viewer = session::authenticate(&app.db, token.as_deref())
                         .await
                         .map_err(|e| e.extend())?;

@@ -22,6 +22,11 @@
 //! - Re-sending makes a new code and invalidates the old one, keeps the count
 //!   of wrong codes (re-sending cannot buy more guesses), and is limited to
 //!   [`MAX_SENDS`] per challenge on top of the per-account limit.
+//! - A sign-in that may not send a code (the account's code-send limit is
+//!   used up) gets the step all the same ([`super::login`]): the open
+//!   sign-in challenge whose code still works, under a new token
+//!   ([`reissue_live`]), or else a challenge that has sent nothing yet, whose
+//!   first code `resendTwoFactorCode` sends once the limit allows.
 //! - A code is written to the outbox (`notifications::queue_*`) in the same
 //!   transaction as its hash, so the message goes out exactly when the code
 //!   that it carries is the valid one.
@@ -35,7 +40,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, rngs::OsRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set, sea_query::Expr,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -124,6 +129,23 @@ fn locked(purpose: ChallengePurpose) -> ApiError {
             restart_hint(purpose)
         ),
     )
+}
+
+/// The answer for a code check or re-send on a step that has sent no code
+/// yet: a mobile-number step before the number was entered, or a sign-in
+/// that came while the account's code-send limit was used up
+/// ([`super::login`]).
+pub fn not_sent(purpose: ChallengePurpose) -> ApiError {
+    let message = match purpose {
+        ChallengePurpose::ConfirmMobile => {
+            "Enter your mobile number first: we will send the code to it."
+        }
+        ChallengePurpose::Login | ChallengePurpose::EnableTwoFactor => {
+            "No code has been sent for this step yet, because several codes were sent to you in \
+             the last few minutes. Ask for a new code once the wait is over."
+        }
+    };
+    ApiError::bad_input("challengeToken", message)
 }
 
 /// A new code: 6 digits, uniform, from the OS CSPRNG.
@@ -234,6 +256,41 @@ pub async fn open(
     .insert(conn)
     .await?;
     Ok((row, raw))
+}
+
+/// The user's open sign-in challenge whose code, sent by `channel` (to
+/// `destination`, for SMS), still works, under a new challenge token (the
+/// old token stops working); `None` when there is none. Its code, expiry,
+/// sends and count of wrong codes stay as they are, so the code the user
+/// already has completes the step and no guesses are gained. Used by a
+/// sign-in that may not send a new code ([`super::login`]); the caller holds
+/// the user row locked.
+pub async fn reissue_live(
+    conn: &impl ConnectionTrait,
+    user: &user::Model,
+    channel: TwoFactorChannel,
+    destination: Option<&str>,
+) -> ApiResult<Option<(two_factor_challenge::Model, String)>> {
+    let now = Utc::now();
+    let live = two_factor_challenge::Entity::find()
+        .filter(two_factor_challenge::Column::UserId.eq(user.id))
+        .filter(two_factor_challenge::Column::Purpose.eq(ChallengePurpose::Login))
+        .filter(two_factor_challenge::Column::Channel.eq(channel))
+        .filter(two_factor_challenge::Column::ConsumedAt.is_null())
+        .filter(two_factor_challenge::Column::LockedAt.is_null())
+        .filter(two_factor_challenge::Column::Sends.gt(0))
+        .filter(two_factor_challenge::Column::ExpiresAt.gt(now))
+        .order_by_desc(two_factor_challenge::Column::Id)
+        .one(conn)
+        .await?
+        .filter(|c| channel == TwoFactorChannel::Email || c.destination.as_deref() == destination);
+    let Some(live) = live else {
+        return Ok(None);
+    };
+    let raw = token::generate(PREFIX);
+    let mut active = live.into_active_model();
+    active.challenge_token_hash = Set(token::hash(&raw));
+    Ok(Some((active.update(conn).await?, raw)))
 }
 
 /// Sends a new code for `challenge` (replacing any earlier one) and queues the
@@ -380,11 +437,9 @@ pub async fn verify(
     let txn = platform::db::begin_write(&app.db).await?;
     let (challenge, user) = lock(&txn, &found).await?;
     if challenge.sends == 0 {
-        // A mobile-number step before a number was entered: nothing was sent.
-        return Err(ApiError::bad_input(
-            "challengeToken",
-            "Enter your mobile number first: we will send the code to it.",
-        ));
+        // Nothing was sent: a mobile-number step before a number was
+        // entered, or a sign-in over the code-send limit.
+        return Err(not_sent(challenge.purpose));
     }
     let now = Utc::now();
     if now >= challenge.expires_at {

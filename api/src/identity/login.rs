@@ -5,7 +5,8 @@
 //!
 //! `login(email, password)` checks the password and answers one of:
 //! - **signed in** (a session token), when nothing more is needed;
-//! - **two-factor required**: a 6-digit code was sent by email or SMS, and
+//! - **two-factor required**: a 6-digit code was sent by email or SMS (see
+//!   "Codes and the send limit" for when it is not), and
 //!   `verifyTwoFactor(challengeToken, code)` continues;
 //! - **mobile number required**: an administrator reset the user's mobile
 //!   number (UC seed), so they enter a new one (`submitMobileNumber`), which
@@ -48,6 +49,30 @@
 //! two-factor, the code is a convenience the password alone can get past.
 //! An organisation that wants the second factor enforced sets
 //! `requires_two_factor`.
+//!
+//! # Codes and the send limit
+//!
+//! Each code sent counts against the account's limit of codes sent
+//! ([`super::throttle`]: 5 per 15 minutes). The limit refuses re-sends
+//! (`resendTwoFactorCode`, `submitMobileNumber`: `RATE_LIMITED` with
+//! `retryAfterSeconds`), never a sign-in: a user who types the right
+//! password always gets the two-factor step, even when the limit is used up
+//! (say, after signing in several times in a few minutes). Then no new code
+//! is sent, and:
+//! - if the user's previous sign-in step has a code that still works (same
+//!   channel and destination, not used, not locked, not expired), the step
+//!   is that one under a new challenge token: **the code already sent
+//!   completes it**, `expiresAt` is that code's expiry, and the wrong codes
+//!   already entered still count. The previous step's token stops working,
+//!   as when a new sign-in replaces it;
+//! - otherwise the step has no code yet: `verifyTwoFactor` answers
+//!   `BAD_USER_INPUT` on `challengeToken` saying no code has been sent, and
+//!   `resendTwoFactorCode` sends the first code once the limit allows
+//!   (`RATE_LIMITED` with `retryAfterSeconds` until then), within the step's
+//!   `expiresAt` (15 minutes, longer than any wait).
+//!
+//! Either way nothing goes out to the user's mailbox or phone over the
+//! limit, which is what the limit is for (email bombing, SMS pumping).
 //!
 //! # Failures, lock-out and timing
 //!
@@ -363,14 +388,42 @@ pub(crate) async fn advance(
             user_id: user.id,
         },
         Plan::Code(channel) => {
-            throttle::code_send(app, user.id).await?;
             let destination = match channel {
                 TwoFactorChannel::Sms => user.mobile_number.clone(),
                 TwoFactorChannel::Email => None,
             };
-            let (row, raw) =
-                challenge::open(txn, user, ChallengePurpose::Login, channel, destination).await?;
-            let row = challenge::send(txn, row, user).await?;
+            // Over the code-send limit the step is still given, without a
+            // new code (module docs, "Codes and the send limit").
+            let (row, raw) = match throttle::code_send(app, user.id).await {
+                Ok(()) => {
+                    let (row, raw) =
+                        challenge::open(txn, user, ChallengePurpose::Login, channel, destination)
+                            .await?;
+                    (challenge::send(txn, row, user).await?, raw)
+                }
+                Err(ApiError::RateLimited { retry_after_secs }) => {
+                    match challenge::reissue_live(txn, user, channel, destination.as_deref())
+                        .await?
+                    {
+                        Some(live) => {
+                            tracing::info!(user = %user.id, retry_after_secs, "code-send limit reached: the sign-in reuses the code already sent");
+                            live
+                        }
+                        None => {
+                            tracing::info!(user = %user.id, retry_after_secs, "code-send limit reached: the sign-in step sends no code yet");
+                            challenge::open(
+                                txn,
+                                user,
+                                ChallengePurpose::Login,
+                                channel,
+                                destination,
+                            )
+                            .await?
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             SignInStep::TwoFactor(challenge::view(&row, user, raw, can_skip(user, org)))
         }
         Plan::Mobile => {
@@ -598,11 +651,16 @@ pub async fn resend(app: &App, caller: &Caller<'_>, raw_token: &str) -> ApiResul
         return Err(challenge::invalid(row.purpose));
     }
     if row.sends == 0 {
-        return Err(ApiError::bad_input(
-            "challengeToken",
-            "Enter your mobile number first: we will send the code to it.",
-        ));
+        match row.purpose {
+            // Nothing to re-send before the number is entered.
+            ChallengePurpose::ConfirmMobile => return Err(challenge::not_sent(row.purpose)),
+            // A sign-in over the code-send limit (module docs): this sends
+            // its first code, while the step lasts.
+            _ if Utc::now() >= row.expires_at => return Err(challenge::invalid(row.purpose)),
+            _ => {}
+        }
     }
+    // Over the limit this is `RATE_LIMITED` with `retryAfterSeconds`.
     throttle::code_send(app, user.id).await?;
     let row = challenge::send(&txn, row, &user).await?;
     let org = organisation_of(&txn, &user).await?;
@@ -677,6 +735,7 @@ mod tests {
             address: None,
             staff_team: None,
             staff_role: None,
+            staff_role_label: None,
             failed_login_attempts: 0,
             locked_until: None,
             last_login_at: None,

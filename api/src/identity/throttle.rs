@@ -9,6 +9,11 @@
 //! | codes sent: sign-in, `resendTwoFactorCode`, `submitMobileNumber`, `enableTwoFactor` | user | no (see below) |
 //! | `forgotPassword` | normalised email | yes |
 //!
+//! Over the limit of codes sent, a request to send one is refused
+//! (`RATE_LIMITED` with `retryAfterSeconds`), but a sign-in is not: its
+//! two-factor step is given without a new code ([`super::login`], "Codes
+//! and the send limit"), so the limit refuses the re-send, not the sign-in.
+//!
 //! Every call of a resolver counts once, so a batch of operations or a
 //! document of aliased fields gets no more attempts than separate requests.
 //! The address limit is checked first, so a client spraying many accounts
@@ -60,7 +65,8 @@ pub async fn code_check_account(app: &App, user_id: Uuid) -> ApiResult<()> {
         .await
 }
 
-/// A code about to be sent to `user_id` (by email or SMS).
+/// A code about to be sent to `user_id` (by email or SMS); `RATE_LIMITED`
+/// over the limit (the sign-in step handles that itself).
 pub async fn code_send(app: &App, user_id: Uuid) -> ApiResult<()> {
     app.rate_limiter
         .hit(

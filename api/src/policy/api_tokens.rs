@@ -4,6 +4,11 @@
 //! like a missing one. Staff, residents, other landlord users and API tokens
 //! themselves are `FORBIDDEN` (a token cannot mint or revoke tokens);
 //! nobody signed in is `UNAUTHENTICATED`.
+//!
+//! A token never carries more than its creator: an administrator may give a
+//! new token only payment permissions they hold themselves
+//! ([`TokenAdmin::lacks`]), and authentication narrows a token to what its
+//! creator still holds ([`crate::auth::session::authenticate`]).
 
 use entities::{Permission, UserKind};
 use uuid::Uuid;
@@ -15,12 +20,15 @@ use crate::{
 };
 
 /// An administrator of the tokens of `organisation_id`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TokenAdmin {
     /// The acting user.
     pub user_id: Uuid,
     /// The organisation whose tokens they manage.
     pub organisation_id: Uuid,
+    /// The acting user's own permissions (as of this request): the most a
+    /// token they create may carry.
+    pub holds: Vec<Permission>,
 }
 
 /// Checks the caller administers their organisation's API tokens.
@@ -33,6 +41,7 @@ pub fn can_administer(caller: &Caller<'_>) -> ApiResult<Allowed<TokenAdmin>> {
             let admin = TokenAdmin {
                 user_id: u.id,
                 organisation_id: u.organisation_id.ok_or(ApiError::Forbidden)?,
+                holds: u.permissions.clone(),
             };
             Ok(Allowed::grant(caller, admin))
         }
@@ -44,5 +53,15 @@ impl TokenAdmin {
     /// Whether a token of `organisation_id` is one this admin may see.
     pub fn sees(&self, organisation_id: Uuid) -> bool {
         organisation_id == self.organisation_id
+    }
+
+    /// The permissions in `requested` this admin does not hold, and so may
+    /// not give a token (empty: they may give all of them).
+    pub fn lacks(&self, requested: &[Permission]) -> Vec<Permission> {
+        requested
+            .iter()
+            .copied()
+            .filter(|p| !self.holds.contains(p))
+            .collect()
     }
 }

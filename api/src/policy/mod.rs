@@ -36,6 +36,7 @@ pub mod organisations;
 pub mod payments;
 pub mod properties;
 pub mod requests;
+pub mod staff;
 pub mod tasks;
 pub mod tenancy;
 pub mod tenants;

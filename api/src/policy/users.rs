@@ -12,7 +12,7 @@
 //!   mailbox: unlock an account, send a password reset, re-send an
 //!   invitation, reset a mobile number. Any staff member may restrict a
 //!   resident's or landlord user's access under the acceptable-use policy, and
-//!   lift it.
+//!   lift it; nobody else can lift it.
 //! - Everyone else is `FORBIDDEN` (residents, landlord users without
 //!   `MANAGE_USERS`, API tokens); nobody signed in is `UNAUTHENTICATED`.
 //!
@@ -26,6 +26,17 @@
 //!    remove the last administrator by mistake.
 //! 3. The action must fit the account's state (`CONFLICT`), e.g. only a
 //!    suspended account can be reinstated.
+//!
+//!    A **restricted** account stays restricted until staff lift the
+//!    restriction: it cannot be suspended, reinstated or deactivated, by the
+//!    organisation or by a service administrator (who lifts the restriction
+//!    first, as a decision of its own, in the audit log). Deactivation frees
+//!    the email address for a new invitation, so allowing it would let an
+//!    organisation administrator undo the restriction by closing the account
+//!    and inviting the person again. For the same reason the 90-day sweep
+//!    leaves restricted accounts alone, and inviting an address whose account
+//!    is restricted is refused with its own reason
+//!    ([`crate::users::accounts::check_email_usable`]).
 //! 4. The last active user with `MANAGE_USERS` in an organisation cannot
 //!    lose that permission, be suspended or be deactivated (`CONFLICT`).
 //!    Restriction by staff is exempt: the acceptable-use policy must be
@@ -249,7 +260,7 @@ impl Manager {
                 "You cannot change your own account here. Ask another person who can manage users.",
             ));
         }
-        check_state(self.action, &target)?;
+        check_state(self.action, self.scope, &target)?;
         if matches!(self.action, UserAction::Suspend | UserAction::Deactivate) {
             ensure_another_manager(conn, &target).await?;
         }
@@ -273,8 +284,9 @@ impl Manager {
     }
 }
 
-/// Whether `action` fits the state of `target`'s account.
-fn check_state(action: UserAction, target: &user::Model) -> ApiResult<()> {
+/// Whether `action`, by a manager of `scope`, fits the state of `target`'s
+/// account.
+fn check_state(action: UserAction, scope: Scope, target: &user::Model) -> ApiResult<()> {
     let conflict = |message: &str| Err(ApiError::Conflict(message.to_owned()));
     let status = target.status;
     match action {
@@ -303,6 +315,16 @@ fn check_state(action: UserAction, target: &user::Model) -> ApiResult<()> {
         UserAction::Reinstate if status != UserStatus::Suspended => {
             conflict("Only a suspended account can be reinstated; this one is active.")
         }
+        UserAction::Deactivate if status == UserStatus::Restricted => match scope {
+            Scope::Organisation(_) => conflict(
+                "This account's access has been restricted by the service, so it cannot be \
+                 deactivated. Only the service can lift the restriction.",
+            ),
+            Scope::Service => conflict(
+                "This account's access is restricted. Lift the restriction first: once an \
+                 account is deactivated its email address can be invited again.",
+            ),
+        },
         UserAction::Restrict if status == UserStatus::Restricted => {
             conflict("This account's access is already restricted.")
         }

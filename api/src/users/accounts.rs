@@ -181,10 +181,16 @@ impl Person {
 }
 
 const EMAIL_IN_USE: &str = "This email address is already used by another account.";
+const EMAIL_RESTRICTED: &str = "This email address belongs to an account whose access has been \
+    restricted by the service. It cannot be invited again until the service lifts the restriction.";
 
 /// Records why `email` cannot be invited into an organisation with
 /// `domains`, if it cannot: not at one of the domains, or already in use by
-/// an account that is not deactivated.
+/// an account that is not deactivated. An account restricted by staff gets
+/// its own reason: it is what stops a restriction from being worked around
+/// with a new account (see [`crate::policy::users`]: a restricted account
+/// cannot be deactivated, and the sweep leaves it alone, so its address
+/// stays taken until staff lift the restriction).
 pub(crate) async fn check_email_usable(
     conn: &impl ConnectionTrait,
     errors: &mut FieldErrors,
@@ -207,13 +213,17 @@ pub(crate) async fn check_email_usable(
         );
         return Ok(());
     }
-    let in_use = user::Entity::find()
+    let holders: Vec<UserStatus> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Status)
         .filter(user::Column::EmailNormalized.eq(&email.normalized))
         .filter(user::Column::Status.ne(UserStatus::Deactivated))
-        .count(conn)
-        .await?
-        > 0;
-    if in_use {
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if holders.contains(&UserStatus::Restricted) {
+        errors.add(field, vec![EMAIL_RESTRICTED.to_owned()]);
+    } else if !holders.is_empty() {
         errors.add(field, vec![EMAIL_IN_USE.to_owned()]);
     }
     Ok(())
@@ -265,6 +275,7 @@ pub(crate) async fn create_invited(
         address: Set(None),
         staff_team: Set(None),
         staff_role: Set(None),
+        staff_role_label: Set(None),
         failed_login_attempts: Set(0),
         locked_until: Set(None),
         last_login_at: Set(None),
@@ -401,7 +412,7 @@ fn recipient(user: &user::Model) -> Recipient {
 }
 
 /// Ends every live session of a user.
-async fn end_sessions(
+pub(crate) async fn end_sessions(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     now: DateTime<Utc>,
@@ -416,7 +427,7 @@ async fn end_sessions(
 }
 
 /// Voids every unused invitation and password-reset link of a user.
-async fn void_links(
+pub(crate) async fn void_links(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     now: DateTime<Utc>,

@@ -4,11 +4,27 @@
 //! The secret is shown once, in the answer to `createApiToken`, and stored
 //! only as its SHA-256 hash (see [`crate::auth::token`]) plus a 12-character
 //! display prefix. A token carries a non-empty subset of
-//! [`Permission::API_TOKEN_ALLOWED`]; it is accepted by
-//! [`crate::auth::session::authenticate`] until it is revoked. Revoked tokens
-//! stay listed (the audit log refers to them) but never work again.
+//! [`Permission::API_TOKEN_ALLOWED`], and never more than its creator:
+//!
+//! - at creation, every permission asked for must be one the creator holds
+//!   (otherwise `BAD_USER_INPUT` on `input.permissions`, naming the ones they
+//!   lack, and nothing is created);
+//! - it expires: `expiresInDays` from 1 to `PORTAL_API_TOKEN_MAX_DAYS`
+//!   (default 365), or `PORTAL_API_TOKEN_DEFAULT_DAYS` (default 90) when
+//!   omitted; never extended;
+//! - it acts for its creator, not for the organisation: it is accepted by
+//!   [`crate::auth::session::authenticate`] only while it is neither revoked
+//!   nor expired and its creator is an active user of the organisation, and
+//!   then carries the intersection of its own permissions and the ones its
+//!   creator holds at that moment (checked on every request). A creator who
+//!   is suspended, restricted or deactivated (including by the 90-day sweep)
+//!   takes their tokens with them; one who loses `VIEW_PAYMENTS` takes that
+//!   permission away from their tokens, and gives it back if it is restored.
+//!
+//! Revoked and expired tokens stay listed (the audit log refers to them) but
+//! never work again.
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -71,12 +87,43 @@ async fn permissions_of(
     Ok(map)
 }
 
-/// Creates a token; returns the secret (shown once) and the stored token.
+/// `PERM_A, PERM_B`: permissions as the API spells them.
+fn names(permissions: &[Permission]) -> String {
+    permissions
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The lifetime in days of a new token: `requested`, from 1 to the configured
+/// maximum, or the configured default.
+fn lifetime(
+    requested: Option<i32>,
+    config: &platform::config::ApiTokenConfig,
+) -> Result<u32, Vec<String>> {
+    let Some(requested) = requested else {
+        return Ok(config.default_days);
+    };
+    u32::try_from(requested)
+        .ok()
+        .filter(|days| (1..=config.max_days).contains(days))
+        .ok_or_else(|| {
+            vec![format!(
+                "Choose a number of days from 1 to {}; leave it out for {}.",
+                config.max_days, config.default_days
+            )]
+        })
+}
+
+/// Creates a token that expires after `expires_in_days` (the configured
+/// default when `None`); returns the secret (shown once) and the stored token.
 pub async fn create(
     app: &App,
     admin: &Allowed<TokenAdmin>,
     name: &str,
     permissions: Vec<Permission>,
+    expires_in_days: Option<i32>,
 ) -> Result<(String, TokenWithPermissions), Rejection> {
     let mut errors = FieldErrors::default();
     let name = errors.take(
@@ -88,21 +135,31 @@ pub async fn create(
     if permissions.is_empty() {
         reasons.push("Choose at least one permission.".to_owned());
     }
-    let refused: Vec<&str> = permissions
+    let (allowed, refused): (Vec<Permission>, Vec<Permission>) = permissions
         .iter()
-        .filter(|p| !Permission::API_TOKEN_ALLOWED.contains(p))
-        .map(|p| p.as_str())
-        .collect();
+        .copied()
+        .partition(|p| Permission::API_TOKEN_ALLOWED.contains(p));
     if !refused.is_empty() {
         reasons.push(format!(
             "API tokens can only view and export payments (VIEW_PAYMENTS, EXPORT_PAYMENTS); remove {}.",
-            refused.join(", ")
+            names(&refused)
+        ));
+    }
+    let lacking = admin.lacks(&allowed);
+    if !lacking.is_empty() {
+        reasons.push(format!(
+            "A token can only have permissions you hold yourself; you do not have {}.",
+            names(&lacking)
         ));
     }
     errors.add("input.permissions", reasons);
+    let days = errors.take(
+        "input.expiresInDays",
+        lifetime(expires_in_days, &app.config.api_tokens),
+    );
     errors.finish()?;
-    let Some(name) = name else {
-        return Err(ApiError::Internal(anyhow::anyhow!("checked name missing")).into());
+    let (Some(name), Some(days)) = (name, days) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("checked input missing")).into());
     };
 
     let secret = token::generate(token::API_TOKEN_PREFIX);
@@ -117,6 +174,7 @@ pub async fn create(
         created_by_user_id: Set(Some(admin.user_id)),
         created_at: Set(now),
         last_used_at: Set(None),
+        expires_at: Set(now + Duration::days(i64::from(days))),
         revoked_at: Set(None),
     }
     .insert(&txn)

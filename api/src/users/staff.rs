@@ -1,5 +1,8 @@
 //! Staff accounts: the first service administrator of an installation,
-//! created from the command line (`portal admin create-service-admin`).
+//! created from the command line (`portal admin create-service-admin`), and
+//! staff management by service administrators ([`list`], [`invite`],
+//! [`apply`]: team, role label and role, resend the invitation, suspend,
+//! reinstate, deactivate; the rules are `crate::policy::staff`'s).
 //!
 //! A new production install has no staff account, so nobody can sign in to
 //! invite anyone. The command creates the first service administrator as an
@@ -19,22 +22,27 @@
 //!   accident);
 //! - the address belongs to a resident or a landlord user: refused.
 //!
-//! Every creation and re-issue is audited, with the command line as actor.
+//! Every creation and re-issue is audited, with the command line as actor;
+//! every change by a service administrator with them as actor.
 
 use chrono::{SecondsFormat, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
 use entities::{StaffRole, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, user};
 
-use super::validate;
+use super::{Rejection, validate};
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
     identity::links,
     notifications::{self, Recipient, templates::EmailTemplate},
+    policy::{self, Allowed, Staff},
 };
 
 /// Who to create.
@@ -132,7 +140,7 @@ pub async fn create_service_admin(app: &App, input: NewServiceAdmin) -> ApiResul
             ));
         }
         Some(user) => {
-            let link = invite(&txn, app, &user).await?;
+            let link = invite_email(&txn, app, &user).await?;
             record(&txn, "staff.reissue_invitation", &user).await?;
             Bootstrap::Reissued {
                 user_id: user.id,
@@ -171,6 +179,7 @@ pub async fn create_service_admin(app: &App, input: NewServiceAdmin) -> ApiResul
                 address: Set(None),
                 staff_team: Set(team),
                 staff_role: Set(Some(StaffRole::ServiceAdmin)),
+                staff_role_label: Set(None),
                 failed_login_attempts: Set(0),
                 locked_until: Set(None),
                 last_login_at: Set(None),
@@ -183,7 +192,7 @@ pub async fn create_service_admin(app: &App, input: NewServiceAdmin) -> ApiResul
             }
             .insert(&txn)
             .await?;
-            let link = invite(&txn, app, &user).await?;
+            let link = invite_email(&txn, app, &user).await?;
             record(&txn, "staff.create_service_admin", &user).await?;
             Bootstrap::Created {
                 user_id: user.id,
@@ -197,7 +206,11 @@ pub async fn create_service_admin(app: &App, input: NewServiceAdmin) -> ApiResul
 
 /// Issues a fresh invitation link, queues the invitation email, and returns
 /// the link.
-async fn invite(conn: &impl ConnectionTrait, app: &App, user: &user::Model) -> ApiResult<String> {
+async fn invite_email(
+    conn: &impl ConnectionTrait,
+    app: &App,
+    user: &user::Model,
+) -> ApiResult<String> {
     let (token, expires_at) = links::issue(conn, user.id, TokenPurpose::Invitation).await?;
     notifications::queue_email(
         conn,
@@ -230,11 +243,313 @@ async fn record(conn: &impl ConnectionTrait, action: &str, user: &user::Model) -
             organisation_id: None,
         },
         None,
-        Some(json!({
-            "email": user.email,
-            "staff_role": user.staff_role,
-            "staff_team": user.staff_team,
-        })),
+        Some(snapshot(user)),
     )
     .await
+}
+
+/// A new staff member, invited by a service administrator.
+#[derive(Debug, Clone)]
+pub struct StaffInvite {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email address (their username).
+    pub email: String,
+    /// What they may do: caseworker or service administrator.
+    pub role: StaffRole,
+    /// Team, e.g. "Management".
+    pub team: Option<String>,
+    /// The case-handling role shown beside their name, e.g. "Case Handler".
+    pub role_label: Option<String>,
+}
+
+/// A change to a staff account.
+#[derive(Debug, Clone)]
+pub enum StaffChange {
+    /// New team, role label and/or role (`None`: unchanged; `Some(None)`:
+    /// cleared, for the team and label).
+    Details {
+        /// The team.
+        team: Option<Option<String>>,
+        /// The case-handling role label.
+        role_label: Option<Option<String>>,
+        /// Caseworker or service administrator.
+        role: Option<StaffRole>,
+    },
+    /// Send a new invitation link (the account has no password yet).
+    ResendInvitation,
+    /// Switch the account off, reversibly: sessions end, links stop working.
+    Suspend,
+    /// Switch a suspended account back on.
+    Reinstate,
+    /// Close the account for good: sessions end, the email address is free.
+    Deactivate,
+}
+
+impl StaffChange {
+    fn audit_name(&self) -> &'static str {
+        match self {
+            Self::Details { .. } => "staff.update",
+            Self::ResendInvitation => "staff.resend_invitation",
+            Self::Suspend => "staff.suspend",
+            Self::Reinstate => "staff.reinstate",
+            Self::Deactivate => "staff.deactivate",
+        }
+    }
+}
+
+/// Longest team name or role label.
+pub const LABEL_MAX: usize = 100;
+
+fn optional_label(
+    errors: &mut validate::FieldErrors,
+    field: &str,
+    value: Option<&str>,
+) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    errors.take(field, validate::text(value, "this", LABEL_MAX))
+}
+
+/// The staff accounts that are not deactivated, oldest first, after `after`;
+/// and whether more follow.
+pub async fn list(
+    app: &App,
+    _admin: &Allowed<Staff>,
+    limit: u64,
+    after: Option<Uuid>,
+) -> ApiResult<(Vec<user::Model>, bool)> {
+    let mut query = user::Entity::find()
+        .filter(user::Column::Kind.eq(UserKind::Staff))
+        .filter(user::Column::Status.ne(UserStatus::Deactivated))
+        .order_by_asc(user::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(user::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(limit + 1).all(&app.db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
+}
+
+/// Invites a caseworker or service administrator: an account without a
+/// password and the same 24-hour invitation link as landlord users. The
+/// address must be free, and at one of `PORTAL_STAFF_EMAIL_DOMAINS` when that
+/// is set. Every field at fault is reported.
+pub async fn invite(
+    app: &App,
+    admin: &Allowed<Staff>,
+    input: StaffInvite,
+) -> Result<user::Model, Rejection> {
+    let mut errors = validate::FieldErrors::default();
+    let first_name = errors.take(
+        "input.firstName",
+        validate::text(&input.first_name, "the first name", validate::NAME_MAX),
+    );
+    let last_name = errors.take(
+        "input.lastName",
+        validate::text(&input.last_name, "the last name", validate::NAME_MAX),
+    );
+    let email = errors.take("input.email", validate::email(&input.email));
+    let team = optional_label(&mut errors, "input.team", input.team.as_deref());
+    let role_label = optional_label(&mut errors, "input.roleLabel", input.role_label.as_deref());
+    let domains = &app.config.staff_email_domains;
+    if let Some(email) = &email
+        && !domains.is_empty()
+        && !domains.contains(&email.domain)
+    {
+        let list = domains
+            .iter()
+            .map(|d| format!("@{d}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        errors.add(
+            "input.email",
+            vec![format!("Staff email addresses must be at {list}.")],
+        );
+    }
+    let txn = platform::db::begin_write(&app.db).await?;
+    if let Some(email) = &email
+        && user::Entity::find()
+            .filter(user::Column::EmailNormalized.eq(&email.normalized))
+            .filter(user::Column::Status.ne(UserStatus::Deactivated))
+            .one(&txn)
+            .await?
+            .is_some()
+    {
+        errors.add(
+            "input.email",
+            vec!["This email address is already used by another account.".to_owned()],
+        );
+    }
+    errors.finish()?;
+    let (Some(first_name), Some(last_name), Some(email)) = (first_name, last_name, email) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("checked fields missing")).into());
+    };
+    let now = Utc::now();
+    let created = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(UserKind::Staff),
+        organisation_id: Set(None),
+        first_name: Set(first_name),
+        last_name: Set(last_name),
+        email: Set(email.address),
+        email_normalized: Set(email.normalized),
+        password_hash: Set(None),
+        status: Set(UserStatus::Active),
+        mobile_number: Set(None),
+        mobile_reset_pending: Set(false),
+        two_factor_method: Set(TwoFactorMethod::None),
+        address: Set(None),
+        staff_team: Set(team),
+        staff_role: Set(Some(input.role)),
+        staff_role_label: Set(role_label),
+        failed_login_attempts: Set(0),
+        locked_until: Set(None),
+        last_login_at: Set(None),
+        invited_at: Set(Some(now)),
+        password_changed_at: Set(None),
+        inactivity_warned_at: Set(None),
+        deactivated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            Rejection(vec![ApiError::bad_input(
+                "input.email",
+                "This email address is already used by another account.",
+            )])
+        }
+        _ => e.into(),
+    })?;
+    invite_email(&txn, app, &created).await?;
+    audit::record(
+        &txn,
+        admin.actor(),
+        Entry {
+            action: "staff.invite",
+            target_type: super::accounts::AUDIT_TARGET,
+            target_id: Some(created.id),
+            organisation_id: None,
+        },
+        None,
+        Some(snapshot(&created)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Applies one change to a staff account, after the rules of
+/// [`crate::policy::staff`]; audited with the account before and after.
+pub async fn apply(
+    app: &App,
+    admin: &Allowed<Staff>,
+    id: Uuid,
+    change: StaffChange,
+) -> Result<user::Model, Rejection> {
+    let mut errors = validate::FieldErrors::default();
+    let change = match change {
+        StaffChange::Details {
+            team,
+            role_label,
+            role,
+        } => StaffChange::Details {
+            team: team.map(|t| optional_label(&mut errors, "input.team", t.as_deref())),
+            role_label: role_label
+                .map(|l| optional_label(&mut errors, "input.roleLabel", l.as_deref())),
+            role,
+        },
+        other => other,
+    };
+    errors.finish()?;
+    let txn = platform::db::begin_write(&app.db).await?;
+    let before = policy::staff::find_managed(&txn, admin, id).await?;
+    let conflict = |message: &str| Err(ApiError::Conflict(message.to_owned()));
+    let now = Utc::now();
+    let mut row = before.clone().into_active_model();
+    match &change {
+        StaffChange::Details {
+            team,
+            role_label,
+            role,
+        } => {
+            if role.is_some_and(|r| r != StaffRole::ServiceAdmin) {
+                policy::staff::ensure_another_service_admin(&txn, &before).await?;
+            }
+            if let Some(team) = team {
+                row.staff_team = Set(team.clone());
+            }
+            if let Some(label) = role_label {
+                row.staff_role_label = Set(label.clone());
+            }
+            if let Some(role) = role {
+                row.staff_role = Set(Some(*role));
+            }
+        }
+        StaffChange::ResendInvitation if before.password_hash.is_some() => {
+            return conflict(
+                "This staff member has already accepted their invitation. They can reset \
+                 their password from the sign-in page.",
+            )?;
+        }
+        StaffChange::ResendInvitation if before.status != UserStatus::Active => {
+            return conflict("This account is suspended. Reinstate it first.")?;
+        }
+        StaffChange::ResendInvitation => invite_email(&txn, app, &before).await.map(|_| ())?,
+        StaffChange::Suspend if before.status == UserStatus::Suspended => {
+            return conflict("This account is already suspended.")?;
+        }
+        StaffChange::Suspend => {
+            policy::staff::ensure_another_service_admin(&txn, &before).await?;
+            row.status = Set(UserStatus::Suspended);
+            super::accounts::end_sessions(&txn, id, now).await?;
+            super::accounts::void_links(&txn, id, now).await?;
+        }
+        StaffChange::Reinstate if before.status != UserStatus::Suspended => {
+            return conflict("Only a suspended account can be reinstated; this one is active.")?;
+        }
+        StaffChange::Reinstate => row.status = Set(UserStatus::Active),
+        StaffChange::Deactivate => {
+            policy::staff::ensure_another_service_admin(&txn, &before).await?;
+            row.status = Set(UserStatus::Deactivated);
+            row.deactivated_at = Set(Some(now));
+            row.mobile_number = Set(None);
+            row.mobile_reset_pending = Set(false);
+            super::accounts::end_sessions(&txn, id, now).await?;
+            super::accounts::void_links(&txn, id, now).await?;
+        }
+    }
+    row.updated_at = Set(now);
+    let after = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        admin.actor(),
+        Entry {
+            action: change.audit_name(),
+            target_type: super::accounts::AUDIT_TARGET,
+            target_id: Some(id),
+            organisation_id: None,
+        },
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// What the audit log keeps of a staff account.
+fn snapshot(user: &user::Model) -> serde_json::Value {
+    json!({
+        "email": user.email,
+        "status": user.status,
+        "staff_role": user.staff_role,
+        "staff_team": user.staff_team,
+        "staff_role_label": user.staff_role_label,
+    })
 }

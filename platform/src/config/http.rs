@@ -1,5 +1,6 @@
 //! The HTTP and GraphQL surface: where the server listens, the links it
-//! sends, input limits, developer switches, CORS and trusted proxies.
+//! sends, input limits, developer switches, CORS, trusted proxies and the
+//! lifetime of the API tokens it accepts.
 
 use std::net::SocketAddr;
 
@@ -31,6 +32,42 @@ pub struct GraphqlConfig {
     pub introspection: bool,
     /// Suggest field names in validation errors.
     pub field_suggestions: bool,
+}
+
+/// How long organisation API tokens live (whole days from their creation).
+#[derive(Debug, Clone, Copy)]
+pub struct ApiTokenConfig {
+    /// The lifetime of a token created without an expiry.
+    pub default_days: u32,
+    /// The longest lifetime a creator may ask for.
+    pub max_days: u32,
+}
+
+/// Most days `PORTAL_API_TOKEN_MAX_DAYS` may allow (ten years).
+pub const API_TOKEN_MAX_DAYS_CEILING: u32 = 3650;
+
+/// Reads `PORTAL_API_TOKEN_DEFAULT_DAYS` (90) and `PORTAL_API_TOKEN_MAX_DAYS`
+/// (365): both at least 1, the default at most the maximum, the maximum at
+/// most [`API_TOKEN_MAX_DAYS_CEILING`].
+pub(super) fn api_tokens(vars: &Vars) -> Result<ApiTokenConfig, ConfigError> {
+    let max_days: u32 = vars.positive("PORTAL_API_TOKEN_MAX_DAYS", 365)?;
+    if max_days > API_TOKEN_MAX_DAYS_CEILING {
+        return Err(ConfigError::new(
+            "PORTAL_API_TOKEN_MAX_DAYS",
+            format!("must be at most {API_TOKEN_MAX_DAYS_CEILING} (ten years)"),
+        ));
+    }
+    let default_days: u32 = vars.positive("PORTAL_API_TOKEN_DEFAULT_DAYS", 90.min(max_days))?;
+    if default_days > max_days {
+        return Err(ConfigError::new(
+            "PORTAL_API_TOKEN_DEFAULT_DAYS",
+            format!("must be at most PORTAL_API_TOKEN_MAX_DAYS ({max_days})"),
+        ));
+    }
+    Ok(ApiTokenConfig {
+        default_days,
+        max_days,
+    })
 }
 
 /// Reads `PORTAL_BIND_ADDR` and `PORTAL_PUBLIC_BASE_URL` (which defaults to

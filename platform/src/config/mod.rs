@@ -9,7 +9,8 @@
 //! meaning): the unknown-variable check below and the README's table are made
 //! from that list. Each concern parses its own:
 //!
-//! - [`http`]: bind address, public URL, input limits, GraphQL switches, CORS;
+//! - [`http`]: bind address, public URL, input limits, GraphQL switches, CORS,
+//!   API-token lifetimes;
 //! - [`storage`]: local folder or S3;
 //! - [`delivery`]: SMTP, SMS provider, clamd;
 //! - [`jobs`]: worker id, concurrency, retries, leases, relay, queue name;
@@ -31,7 +32,7 @@ use url::Url;
 
 pub use self::{
     delivery::{MailConfig, SmsConfig},
-    http::{GraphqlConfig, Limits},
+    http::{ApiTokenConfig, GraphqlConfig, Limits},
     jobs::JobConfig,
     storage::{S3Config, StorageConfig},
 };
@@ -91,8 +92,12 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     /// Origins allowed by CORS (empty: same origin only).
     pub cors_origins: Vec<String>,
+    /// The email domains staff accounts must be at (lowercase); empty: any.
+    pub staff_email_domains: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` entries are trusted.
     pub trusted_proxy_hops: usize,
+    /// Lifetimes of organisation API tokens.
+    pub api_tokens: ApiTokenConfig,
     /// Log format.
     pub log_format: LogFormat,
     /// Job pipeline settings.
@@ -245,6 +250,8 @@ impl Config {
         let limits = http::limits(&vars)?;
         let graphql = http::graphql(&vars)?;
         let cors_origins = http::cors_origins(&vars)?;
+        let staff_email_domains = staff_email_domains(&vars)?;
+        let api_tokens = http::api_tokens(&vars)?;
         let log_format = match vars
             .get("PORTAL_LOG_FORMAT")
             .map(str::to_ascii_lowercase)
@@ -274,7 +281,9 @@ impl Config {
             limits,
             graphql,
             cors_origins,
+            staff_email_domains,
             trusted_proxy_hops: vars.parse("PORTAL_TRUSTED_PROXY_HOPS", 0)?,
+            api_tokens,
             log_format,
             jobs,
         })
@@ -290,6 +299,35 @@ impl Config {
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
+}
+
+/// Reads `PORTAL_STAFF_EMAIL_DOMAINS`: comma-separated domain names (a
+/// leading `@` is allowed), lowercased.
+fn staff_email_domains(vars: &Vars) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = vars.get("PORTAL_STAFF_EMAIL_DOMAINS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|d| {
+            let domain = d.trim_start_matches('@').to_ascii_lowercase();
+            let label_ok = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            };
+            if domain.split('.').count() >= 2 && domain.split('.').all(label_ok) {
+                Ok(domain)
+            } else {
+                Err(ConfigError::new(
+                    "PORTAL_STAFF_EMAIL_DOMAINS",
+                    format!("{d:?} is not a domain such as ombudsman.example.org"),
+                ))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -310,6 +348,23 @@ mod tests {
         assert_eq!(c.public_base_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(c.limits.max_batch_size, 10);
         assert_eq!(c.limits.max_upload_bytes, 55 * 1024 * 1024);
+        assert_eq!(c.api_tokens.default_days, 90);
+        assert_eq!(c.api_tokens.max_days, 365);
+    }
+
+    #[test]
+    fn api_token_lifetimes_are_read_and_checked() {
+        let c = config(&[("PORTAL_API_TOKEN_MAX_DAYS", "30")]).unwrap();
+        assert_eq!((c.api_tokens.default_days, c.api_tokens.max_days), (30, 30));
+        let c = config(&[
+            ("PORTAL_API_TOKEN_DEFAULT_DAYS", "7"),
+            ("PORTAL_API_TOKEN_MAX_DAYS", "3650"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.api_tokens.default_days, c.api_tokens.max_days),
+            (7, 3650)
+        );
     }
 
     #[test]
@@ -338,6 +393,22 @@ mod tests {
                 "PORTAL_CORS_ORIGINS",
             ),
             (&[("PORTAL_LOG_FORMAT", "xml")], "PORTAL_LOG_FORMAT"),
+            (
+                &[("PORTAL_API_TOKEN_DEFAULT_DAYS", "0")],
+                "PORTAL_API_TOKEN_DEFAULT_DAYS",
+            ),
+            (
+                &[("PORTAL_API_TOKEN_DEFAULT_DAYS", "400")],
+                "PORTAL_API_TOKEN_DEFAULT_DAYS",
+            ),
+            (
+                &[("PORTAL_API_TOKEN_MAX_DAYS", "3651")],
+                "PORTAL_API_TOKEN_MAX_DAYS",
+            ),
+            (
+                &[("PORTAL_API_TOKEN_MAX_DAYS", "-1")],
+                "PORTAL_API_TOKEN_MAX_DAYS",
+            ),
         ];
         for (vars, expected) in cases {
             let err = config(vars).expect_err(expected);

@@ -147,9 +147,24 @@ pub const VARIABLES: &[Variable] = &[
         "reverse proxies in front of the API whose `X-Forwarded-For` is trusted for the client address (rate limits, audit log); 0 = use the TCP peer",
     ),
     var(
+        "PORTAL_API_TOKEN_DEFAULT_DAYS",
+        "`90` (or the maximum, if lower)",
+        "lifetime in days of an organisation API token created without `expiresInDays`; at most `PORTAL_API_TOKEN_MAX_DAYS`",
+    ),
+    var(
+        "PORTAL_API_TOKEN_MAX_DAYS",
+        "`365`",
+        "longest lifetime in days `createApiToken` accepts (`expiresInDays`); at most 3650",
+    ),
+    var(
         "PORTAL_CORS_ORIGINS",
         "empty (same origin only)",
         "comma-separated allowed origins",
+    ),
+    var(
+        "PORTAL_STAFF_EMAIL_DOMAINS",
+        "empty (any domain)",
+        "comma-separated email domains staff accounts must be at (e.g. `ombudsman.example.org`); `inviteStaffMember` refuses other addresses",
     ),
     var("PORTAL_LOG_FORMAT", "`pretty`", "`pretty` or `json`"),
     var(

@@ -107,12 +107,28 @@ async fn signed_in_viewer_sees_themselves() {
 }
 
 #[tokio::test]
-async fn an_unknown_token_is_unauthenticated() {
+async fn an_unknown_session_token_is_anonymous_and_a_malformed_one_unauthenticated() {
     let app = TestApp::init().await;
+    // A session token that names no session (an old one a client still
+    // sends): the request runs as anonymous.
     let response = app
         .graphql(Some("ps_not-a-real-token"), "{ viewer { id } }", json!({}))
         .await;
+    assert_eq!(response.data()["viewer"], json!(null));
+    let response = app
+        .graphql(
+            Some("ps_not-a-real-token"),
+            "{ mySessions { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(response.error_code(), "UNAUTHENTICATED");
+    // Not a token this server issues: refused before anything runs.
+    let response = app
+        .graphql(Some("not-a-real-token"), "{ viewer { id } }", json!({}))
+        .await;
+    assert_eq!(response.error_code(), "UNAUTHENTICATED");
+    assert!(response.body.get("data").is_none(), "{:#}", response.body);
 }
 
 #[tokio::test]

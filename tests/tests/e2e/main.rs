@@ -44,6 +44,7 @@ mod properties;
 mod rate_limits;
 mod schema;
 mod sessions;
+mod staff;
 mod storage;
 mod subscriptions;
 mod sweep;

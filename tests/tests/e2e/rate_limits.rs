@@ -184,3 +184,99 @@ async fn forgot_password_is_limited_per_address_and_the_same_for_unknown_address
     }
     assert_rate_limited(&graphql_from(&app, &ip, None, forgot("late@example.test".into())).await);
 }
+
+/// The stored challenge of a raw challenge token.
+async fn challenge_of(app: &TestApp, token: &str) -> entities::two_factor_challenge::Model {
+    use entities::two_factor_challenge;
+    two_factor_challenge::Entity::find()
+        .filter(two_factor_challenge::Column::ChallengeTokenHash.eq(api::auth::token::hash(token)))
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("a challenge")
+}
+
+#[tokio::test]
+async fn the_code_send_limit_refuses_the_resend_not_the_sign_in() {
+    let app = TestApp::init().await;
+    let ada = landlord(&app, TwoFactorMethod::Email, None).await;
+    let first = login_ok(&app, &ada.user.email, PASSWORD).await;
+    let first = first["challengeToken"].as_str().unwrap().to_owned();
+    for _ in 0..4 {
+        // One at a time, so the newest email holds the valid code.
+        app.run_pending_jobs().await;
+        resend(&app, &first).await.data();
+    }
+    assert_rate_limited(&resend(&app, &first).await);
+    let code = emailed_code(&app, &ada.user.email).await;
+    assert_eq!(app.emails().await.len(), 5);
+
+    // The right password still gets the two-factor step: no new code is
+    // sent, and the one already sent completes it.
+    let again = login(&app, &ada.user.email, PASSWORD).await;
+    let step = &again.data()["login"];
+    assert_eq!(step["__typename"], "TwoFactorRequired", "{step:#}");
+    assert_eq!(step["channel"], "EMAIL");
+    let token = step["challengeToken"].as_str().unwrap().to_owned();
+    assert_ne!(token, first, "a new token for the step");
+    let reused = challenge_of(&app, &token).await;
+    assert_eq!(reused.sends, 5, "the step whose code was sent last");
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        step["expiresAt"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (expires_at - reused.expires_at).num_seconds().abs() <= 1,
+        "the expiry of the code already sent: {expires_at} {}",
+        reused.expires_at
+    );
+    app.run_pending_jobs().await;
+    assert_eq!(app.emails().await.len(), 5, "nothing more was sent");
+    // The re-send is what the limit refuses.
+    assert_rate_limited(&resend(&app, &token).await);
+    // The replaced token no longer works; the new one does, with the code.
+    assert_bad_input(&verify(&app, &first, &code).await, "challengeToken");
+    let done = verify(&app, &token, &code).await;
+    assert_eq!(done.data()["verifyTwoFactor"]["__typename"], "SignedIn");
+    // A wrong password is refused as ever, not rate-limited.
+    let wrong = login(&app, &ada.user.email, "Not-The-Password-1").await;
+    assert_eq!(wrong.error_code(), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_sign_in_over_the_code_send_limit_with_no_code_to_reuse_sends_none() {
+    let app = TestApp::init().await;
+    let ada = landlord(&app, TwoFactorMethod::Email, None).await;
+    // Five complete sign-ins in a few minutes use up the codes.
+    for _ in 0..5 {
+        let step = login_ok(&app, &ada.user.email, PASSWORD).await;
+        let code = emailed_code(&app, &ada.user.email).await;
+        let done = verify(&app, step["challengeToken"].as_str().unwrap(), &code).await;
+        assert_eq!(done.data()["verifyTwoFactor"]["__typename"], "SignedIn");
+    }
+    assert_eq!(app.emails().await.len(), 5);
+
+    // The sixth still gets the step, without a code.
+    let step = login(&app, &ada.user.email, PASSWORD).await;
+    let step = &step.data()["login"];
+    assert_eq!(step["__typename"], "TwoFactorRequired", "{step:#}");
+    let token = step["challengeToken"].as_str().unwrap().to_owned();
+    assert_eq!(challenge_of(&app, &token).await.sends, 0);
+    app.run_pending_jobs().await;
+    assert_eq!(app.emails().await.len(), 5, "nothing was sent");
+
+    // Entering a code says that none was sent; the re-send is refused with
+    // when to try again.
+    let message = assert_bad_input(&verify(&app, &token, "123456").await, "challengeToken");
+    assert!(
+        message.starts_with("No code has been sent for this step yet"),
+        "{message}"
+    );
+    assert_rate_limited(&resend(&app, &token).await);
+    // Bad input is still bad input.
+    assert_bad_input(&verify(&app, &token, "12ab").await, "code");
+    assert_bad_input(&resend(&app, "pc_not-a-challenge").await, "challengeToken");
+    // Nothing changed: still no code, nothing sent, not signed in.
+    assert_eq!(challenge_of(&app, &token).await.sends, 0);
+    assert!(challenge_of(&app, &token).await.consumed_at.is_none());
+    app.run_pending_jobs().await;
+    assert_eq!(app.emails().await.len(), 5);
+}

@@ -1,11 +1,14 @@
 //! A user's own sessions: listed with the current one marked, ended one at
 //! a time or by signing out; someone else's session does not exist for them;
-//! ended and expired sessions are `UNAUTHENTICATED`.
+//! an ended or expired session signs nobody in: the request is anonymous
+//! (`viewer` is null, what needs a user is `UNAUTHENTICATED`), so an old token
+//! never stops anyone signing in again, while a malformed `Authorization`
+//! header is refused as `UNAUTHENTICATED` before anything runs.
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, session};
 use portal_tests::{TestApp, TestResponse};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::json;
 
 use crate::support::identity::*;
@@ -73,10 +76,7 @@ async fn my_sessions_lists_the_live_ones_and_marks_the_current_one() {
         revoke(&app, &laptop, phone_id).await.data()["revokeSession"],
         true
     );
-    assert_eq!(
-        viewer_code(&app, &phone).await.as_deref(),
-        Some("UNAUTHENTICATED")
-    );
+    assert!(signed_out(&app, &phone).await);
     assert_eq!(viewer_code(&app, &laptop).await, None);
     let after = app.graphql(Some(&laptop), MY_SESSIONS, json!({})).await;
     assert_eq!(after.data()["mySessions"].as_array().unwrap().len(), 2);
@@ -140,10 +140,7 @@ async fn logout_ends_the_current_session_only() {
         .graphql(Some(&here), "mutation { logout }", json!({}))
         .await;
     assert_eq!(out.data()["logout"], true);
-    assert_eq!(
-        viewer_code(&app, &here).await.as_deref(),
-        Some("UNAUTHENTICATED")
-    );
+    assert!(signed_out(&app, &here).await);
     assert_eq!(
         viewer_code(&app, &ada.token).await,
         None,
@@ -162,7 +159,7 @@ async fn logout_ends_the_current_session_only() {
 }
 
 #[tokio::test]
-async fn idle_and_absolutely_expired_sessions_are_unauthenticated() {
+async fn idle_and_absolutely_expired_sessions_sign_nobody_in() {
     let app = TestApp::init().await;
     let ada = landlord(&app, TwoFactorMethod::None, None).await;
     let idle = sign_in(&app, &ada.user.email).await;
@@ -186,14 +183,282 @@ async fn idle_and_absolutely_expired_sessions_are_unauthenticated() {
         .exec(app.db())
         .await
         .unwrap();
-    assert_eq!(
-        viewer_code(&app, &idle).await.as_deref(),
-        Some("UNAUTHENTICATED")
-    );
-    assert_eq!(
-        viewer_code(&app, &old).await.as_deref(),
-        Some("UNAUTHENTICATED")
-    );
+    assert!(signed_out(&app, &idle).await);
+    assert!(signed_out(&app, &old).await);
     let list = app.graphql(Some(&ada.token), MY_SESSIONS, json!({})).await;
     assert_eq!(list.data()["mySessions"].as_array().unwrap().len(), 1);
+}
+
+/// Whether `token` signs nobody in any more: the request is anonymous, so
+/// `viewer` is null and what needs a user is `UNAUTHENTICATED`.
+async fn signed_out(app: &TestApp, token: &str) -> bool {
+    let viewer = app
+        .graphql(Some(token), "{ viewer { id } }", json!({}))
+        .await;
+    let sessions = app.graphql(Some(token), MY_SESSIONS, json!({})).await;
+    viewer.data()["viewer"].is_null() && sessions.error_code() == "UNAUTHENTICATED"
+}
+
+/// Session tokens a client may still hold that name no live session: signed
+/// out, idle-expired, past the absolute limit, of a suspended user, and one
+/// this server never issued.
+async fn stale_tokens(app: &TestApp) -> Vec<(&'static str, String)> {
+    let old = landlord(app, TwoFactorMethod::None, None).await;
+    let signed_out = sign_in(app, &old.user.email).await;
+    app.graphql(Some(&signed_out), "mutation { logout }", json!({}))
+        .await
+        .data();
+    let idle = sign_in(app, &old.user.email).await;
+    let absolute = sign_in(app, &old.user.email).await;
+    for (token, column) in [
+        (&idle, session::Column::IdleExpiresAt),
+        (&absolute, session::Column::AbsoluteExpiresAt),
+    ] {
+        session::Entity::update_many()
+            .col_expr(column, Expr::value(Utc::now() - Duration::seconds(1)))
+            .filter(session::Column::TokenHash.eq(api::auth::token::hash(token)))
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
+    let suspended = landlord(app, TwoFactorMethod::None, None).await;
+    set_status(app, suspended.user.id, entities::UserStatus::Suspended).await;
+    vec![
+        ("signed out", signed_out),
+        ("idle expired", idle),
+        ("absolutely expired", absolute),
+        ("user suspended", suspended.token),
+        (
+            "never issued",
+            api::auth::token::generate(api::auth::token::SESSION_PREFIX),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn an_old_session_token_does_not_stop_anyone_signing_in() {
+    let app = TestApp::init().await;
+    let ada = landlord(&app, TwoFactorMethod::None, None).await;
+    // The fixture's session, not a sign-in: five stale kinds, two sign-ins
+    // each, are all the per-account limit allows.
+    let live = ada.token.clone();
+    for (kind, stale) in stale_tokens(&app).await {
+        assert!(signed_out(&app, &stale).await, "{kind}");
+        let response = app
+            .graphql(
+                Some(&stale),
+                &format!(
+                    "mutation($input: LoginInput!) {{ login(input: $input) {{ {LOGIN_RESULT} }} }}"
+                ),
+                json!({ "input": { "email": ada.user.email, "password": PASSWORD } }),
+            )
+            .await;
+        let result = &response.data()["login"];
+        assert_eq!(result["__typename"], "SignedIn", "{kind}: {result:#}");
+        let new = result["token"].as_str().unwrap();
+        let me = app
+            .graphql(Some(new), "{ viewer { email } }", json!({}))
+            .await;
+        assert_eq!(
+            me.data()["viewer"]["email"],
+            json!(ada.user.email),
+            "{kind}"
+        );
+        // Still nothing for the old token: signing out needs a session.
+        assert_eq!(
+            app.graphql(Some(&stale), "mutation { logout }", json!({}))
+                .await
+                .error_code(),
+            "UNAUTHENTICATED",
+            "{kind}"
+        );
+        // A wrong password is refused as ever.
+        let wrong = app
+            .graphql(
+                Some(&stale),
+                "mutation($input: LoginInput!) { login(input: $input) { __typename } }",
+                json!({ "input": { "email": ada.user.email, "password": "Not-The-Password-1" } }),
+            )
+            .await;
+        assert_eq!(wrong.error_code(), "UNAUTHENTICATED", "{kind}");
+        assert_eq!(
+            message(&wrong),
+            "Email address or password is incorrect.",
+            "{kind}"
+        );
+    }
+    // A live session is still its user.
+    let me = app
+        .graphql(Some(&live), "{ viewer { email } }", json!({}))
+        .await;
+    assert_eq!(me.data()["viewer"]["email"], json!(ada.user.email));
+}
+
+#[tokio::test]
+async fn an_old_session_token_does_not_block_the_steps_before_sign_in() {
+    let app = TestApp::init().await;
+    let stale = stale_tokens(&app).await;
+    let stale = |i: usize| stale[i % stale.len()].1.clone();
+    let call = |token: String, query: String, variables: serde_json::Value| {
+        let app = &app;
+        async move { app.graphql(Some(&token), &query, variables).await }
+    };
+
+    // Forgot password, then the reset link.
+    let ada = landlord(&app, TwoFactorMethod::None, None).await;
+    let forgot = call(
+        stale(0),
+        "mutation($e: String!) { forgotPassword(email: $e) }".into(),
+        json!({ "e": ada.user.email }),
+    )
+    .await;
+    assert_eq!(forgot.data()["forgotPassword"], true);
+    let link = emailed_token(&app, &ada.user.email).await;
+    let reset = call(
+        stale(1),
+        "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) }".into(),
+        json!({ "t": link, "p": "Brand-New-Password-7" }),
+    )
+    .await;
+    assert_eq!(reset.data()["resetPassword"], true);
+
+    // An invitation.
+    let priya = landlord(&app, TwoFactorMethod::None, None).await;
+    update_user(&app, priya.user.id, |u| u.password_hash = Set(None)).await;
+    let (link, _) =
+        api::identity::links::issue(app.db(), priya.user.id, entities::TokenPurpose::Invitation)
+            .await
+            .unwrap();
+    let accepted = call(
+        stale(2),
+        format!("mutation($t: String!, $p: String!) {{ acceptInvitation(token: $t, newPassword: $p, confirmation: $p) {{ {LOGIN_RESULT} }} }}"),
+        json!({ "t": link, "p": "Brand-New-Password-7" }),
+    )
+    .await;
+    assert_eq!(
+        accepted.data()["acceptInvitation"]["__typename"],
+        "SignedIn"
+    );
+
+    // The two-factor step: re-send, verify, and "Later".
+    let bob = landlord(&app, TwoFactorMethod::Email, None).await;
+    let step = login_ok(&app, &bob.user.email, PASSWORD).await;
+    let challenge = step["challengeToken"].as_str().unwrap().to_owned();
+    // The first code's email goes out before the second is queued, so the
+    // newest email holds the valid code.
+    app.run_pending_jobs().await;
+    let resent = call(
+        stale(3),
+        "mutation($t: String!) { resendTwoFactorCode(challengeToken: $t) { channel } }".into(),
+        json!({ "t": challenge }),
+    )
+    .await;
+    assert_eq!(resent.data()["resendTwoFactorCode"]["channel"], "EMAIL");
+    let code = emailed_code(&app, &bob.user.email).await;
+    let verified = call(
+        stale(4),
+        format!("mutation($t: String!, $c: String!) {{ verifyTwoFactor(challengeToken: $t, code: $c) {{ {LOGIN_RESULT} }} }}"),
+        json!({ "t": challenge, "c": code }),
+    )
+    .await;
+    assert_eq!(verified.data()["verifyTwoFactor"]["__typename"], "SignedIn");
+    let step = login_ok(&app, &bob.user.email, PASSWORD).await;
+    let skipped = call(
+        stale(0),
+        format!(
+            "mutation($t: String!) {{ skipTwoFactor(challengeToken: $t) {{ {LOGIN_RESULT} }} }}"
+        ),
+        json!({ "t": step["challengeToken"] }),
+    )
+    .await;
+    assert_eq!(skipped.data()["skipTwoFactor"]["__typename"], "SignedIn");
+
+    // The new mobile number after an administrator reset it.
+    let carol = landlord(&app, TwoFactorMethod::None, None).await;
+    update_user(&app, carol.user.id, |u| u.mobile_reset_pending = Set(true)).await;
+    let step = login_ok(&app, &carol.user.email, PASSWORD).await;
+    assert_eq!(step["__typename"], "MobileNumberRequired", "{step:#}");
+    let submitted = call(
+        stale(1),
+        "mutation($t: String!, $m: String!) { submitMobileNumber(challengeToken: $t, mobileNumber: $m) { channel } }".into(),
+        json!({ "t": step["challengeToken"], "m": "07700 900456" }),
+    )
+    .await;
+    assert_eq!(submitted.data()["submitMobileNumber"]["channel"], "SMS");
+    let code = texted_code(&app, "+447700900456").await;
+    let done = call(
+        stale(2),
+        format!("mutation($t: String!, $c: String!) {{ verifyTwoFactor(challengeToken: $t, code: $c) {{ {LOGIN_RESULT} }} }}"),
+        json!({ "t": step["challengeToken"], "c": code }),
+    )
+    .await;
+    assert_eq!(done.data()["verifyTwoFactor"]["__typename"], "SignedIn");
+}
+
+#[tokio::test]
+async fn a_malformed_authorization_header_is_refused_before_anything_runs() {
+    use axum::{
+        body::Body,
+        http::{HeaderValue, Request, StatusCode, header},
+    };
+    use sea_orm::PaginatorTrait;
+
+    let app = TestApp::init().await;
+    let ada = landlord(&app, TwoFactorMethod::None, None).await;
+    let sessions = || {
+        session::Entity::find()
+            .filter(session::Column::UserId.eq(ada.user.id))
+            .count(app.db())
+    };
+    let before = sessions().await.unwrap();
+    let body = json!({
+        "query": "mutation($input: LoginInput!) { login(input: $input) { __typename } }",
+        "variables": { "input": { "email": ada.user.email, "password": PASSWORD } },
+    });
+    let over_long = format!("Bearer ps_{}", "a".repeat(300));
+    let values: Vec<(&str, HeaderValue)> = vec![
+        (
+            "another scheme",
+            HeaderValue::from_static("Basic YWRhOnBhc3N3b3Jk"),
+        ),
+        (
+            "no scheme",
+            HeaderValue::from_static("ps_no-scheme-in-front"),
+        ),
+        ("no token", HeaderValue::from_static("Bearer")),
+        ("an empty token", HeaderValue::from_static("Bearer   ")),
+        (
+            "not a token of ours",
+            HeaderValue::from_static("Bearer not-a-token"),
+        ),
+        ("over-long", HeaderValue::from_str(&over_long).unwrap()),
+        (
+            "not visible ASCII",
+            HeaderValue::from_bytes(b"Bearer ps_\xe9t\xe9").unwrap(),
+        ),
+    ];
+    for (case, value) in values {
+        let response = app
+            .send(
+                Request::post("/graphql")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::AUTHORIZATION, value)
+                    .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{case}");
+        assert_eq!(response.error_code(), "UNAUTHENTICATED", "{case}");
+        assert!(
+            response.body.get("data").is_none(),
+            "{case}: nothing ran: {:#}",
+            response.body
+        );
+    }
+    assert_eq!(sessions().await.unwrap(), before, "no sign-in happened");
+    assert!(
+        !audit_actions(&app, ada.user.id)
+            .await
+            .contains(&"session.login".to_owned())
+    );
 }

@@ -88,18 +88,13 @@ async fn users_count(app: &TestApp) -> u64 {
     user::Entity::find().count(app.db()).await.unwrap()
 }
 
-/// Whether the user's session token still works.
+/// Whether the user's session token still works (one that names no live
+/// session is anonymous: `viewer` is null).
 async fn signed_in(app: &TestApp, user: &TestUser) -> bool {
     let response = app
         .graphql(Some(&user.token), "{ viewer { id } }", json!({}))
         .await;
-    match response.body.get("errors") {
-        None => true,
-        Some(_) => {
-            assert_eq!(response.error_code(), "UNAUTHENTICATED");
-            false
-        }
-    }
+    !response.data()["viewer"].is_null()
 }
 
 /// The `token=` value of the link in an email's text.
@@ -1240,4 +1235,129 @@ async fn a_rejected_change_changes_nothing() {
         audit_before
     );
     assert_eq!(app.unfinished_jobs().await, 0, "no email was queued");
+}
+
+#[tokio::test]
+async fn a_restriction_cannot_be_undone_by_deactivating_and_inviting_again() {
+    let app = TestApp::init().await;
+    let org = organisation(&app).await;
+    let landlord = app.landlord_user(org.id, &[]).await;
+    let caseworker = app.caseworker().await;
+    let service_admin = app.service_admin().await;
+    let restricted = app
+        .graphql(
+            Some(&caseworker.token),
+            "mutation($id: ID!) { restrictUser(userId: $id, reason: \"Abusive messages to staff\") { status } }",
+            json!({ "id": landlord.user.id }),
+        )
+        .await;
+    assert_eq!(
+        restricted.data()["restrictUser"]["status"],
+        json!("RESTRICTED")
+    );
+    let (users_before, audit_before, jobs_before) = (
+        users_count(&app).await,
+        audit_log::Entity::find().count(app.db()).await.unwrap(),
+        app.unfinished_jobs().await,
+    );
+
+    // The organisation cannot close the account (which would free the
+    // address for a new invitation) ...
+    let refused = act(
+        &app,
+        Some(&org.admin.token),
+        "deactivateUser",
+        landlord.user.id,
+    )
+    .await;
+    assert_eq!(refused.error_code(), "CONFLICT", "{:#}", refused.body);
+    assert_eq!(
+        refused.body["errors"][0]["message"],
+        "This account's access has been restricted by the service, so it cannot be deactivated. \
+         Only the service can lift the restriction."
+    );
+    assert!(refused.body["data"].is_null());
+    // ... nor can a service administrator without lifting the restriction first.
+    let refused = act(
+        &app,
+        Some(&service_admin.token),
+        "deactivateUser",
+        landlord.user.id,
+    )
+    .await;
+    assert_eq!(refused.error_code(), "CONFLICT", "{:#}", refused.body);
+    assert!(
+        refused.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("This account's access is restricted. Lift the restriction first")
+    );
+
+    // Inviting the address again is refused with its own reason, in any
+    // case, by the organisation and by staff, and alongside other mistakes.
+    let restricted_reason = "This email address belongs to an account whose access has been \
+        restricted by the service. It cannot be invited again until the service lifts the restriction.";
+    let again = invite(
+        &app,
+        Some(&org.admin.token),
+        invitation(&landlord.user.email.to_uppercase()),
+    )
+    .await;
+    assert_eq!(
+        field_reasons(&again),
+        vec![("input.email".to_owned(), vec![restricted_reason.to_owned()])]
+    );
+    let mut by_staff = invitation(&landlord.user.email);
+    by_staff["organisationId"] = json!(org.id);
+    by_staff["firstName"] = json!(" ");
+    let again = invite(&app, Some(&service_admin.token), by_staff).await;
+    assert_eq!(
+        field_reasons(&again),
+        vec![
+            ("input.email".to_owned(), vec![restricted_reason.to_owned()]),
+            (
+                "input.firstName".to_owned(),
+                vec!["Enter a first name.".to_owned()]
+            ),
+        ]
+    );
+
+    // Nothing changed: still restricted, no new account, nothing audited or sent.
+    assert_eq!(
+        reload(&app, landlord.user.id).await.status,
+        UserStatus::Restricted
+    );
+    assert_eq!(users_count(&app).await, users_before);
+    assert_eq!(
+        audit_log::Entity::find().count(app.db()).await.unwrap(),
+        audit_before
+    );
+    assert_eq!(app.unfinished_jobs().await, jobs_before);
+
+    // Once staff lift the restriction, the usual deactivate-and-re-invite works.
+    act(
+        &app,
+        Some(&caseworker.token),
+        "liftRestriction",
+        landlord.user.id,
+    )
+    .await
+    .data();
+    act(
+        &app,
+        Some(&org.admin.token),
+        "deactivateUser",
+        landlord.user.id,
+    )
+    .await
+    .data();
+    invite(
+        &app,
+        Some(&org.admin.token),
+        invitation(&landlord.user.email),
+    )
+    .await
+    .data();
+    assert_eq!(users_count(&app).await, users_before + 1);
+    app.run_pending_jobs().await;
 }

@@ -1,5 +1,7 @@
 //! GraphQL over WebSocket at `/graphql/ws`, served on a real socket: the
-//! session token travels in `connection_init`, and a bad one is refused.
+//! session token travels in `connection_init`; one that names no live
+//! session gives an anonymous connection (as over `POST /graphql`), and a
+//! malformed value is refused.
 
 use futures::{SinkExt, StreamExt};
 use portal_tests::TestApp;
@@ -41,7 +43,7 @@ async fn init(addr: std::net::SocketAddr, payload: Value) -> Value {
 }
 
 #[tokio::test]
-async fn a_signed_in_client_is_acknowledged_and_a_bad_token_is_refused() {
+async fn a_signed_in_client_is_acknowledged_and_a_malformed_token_is_refused() {
     let app = TestApp::init().await;
     let addr = serve(&app).await;
     let user = app.resident().await;
@@ -56,6 +58,16 @@ async fn a_signed_in_client_is_acknowledged_and_a_bad_token_is_refused() {
     let anonymous = init(addr, json!({})).await;
     assert_eq!(anonymous["type"], json!("connection_ack"), "{anonymous}");
 
-    let refused = init(addr, json!({ "authorization": "Bearer ps_forged" })).await;
-    assert!(refused.get("closed").is_some(), "{refused}");
+    // An old or unknown session token: anonymous, like no token.
+    let stale = init(addr, json!({ "authorization": "Bearer ps_forged" })).await;
+    assert_eq!(stale["type"], json!("connection_ack"), "{stale}");
+
+    for malformed in [
+        json!({ "authorization": "Basic YWRhOnBhc3N3b3Jk" }),
+        json!({ "authorization": "Bearer not-a-token" }),
+        json!({ "authorization": 42 }),
+    ] {
+        let refused = init(addr, malformed.clone()).await;
+        assert!(refused.get("closed").is_some(), "{malformed}: {refused}");
+    }
 }

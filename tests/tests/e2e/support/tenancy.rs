@@ -69,9 +69,12 @@ pub async fn tenant(
 }
 
 /// An API token of `org` with `permissions`, created through the API by a
-/// new administrator of the organisation; returns the secret.
+/// new administrator of the organisation who holds them (a token carries only
+/// permissions its creator holds); returns the secret.
 pub async fn api_token(app: &TestApp, org: Uuid, permissions: &[Permission]) -> String {
-    let admin = app.landlord_user(org, &[Permission::ManageUsers]).await;
+    let mut held = vec![Permission::ManageUsers];
+    held.extend_from_slice(permissions);
+    let admin = app.landlord_user(org, &held).await;
     let response = app
         .graphql(
             Some(&admin.token),
