@@ -189,6 +189,9 @@ string_enum! {
         ConfirmMobile = "CONFIRM_MOBILE",
         /// Proving the chosen channel works before two-factor is switched on.
         EnableTwoFactor = "ENABLE_TWO_FACTOR",
+        /// Proving a new mobile number a signed-in user changes theirs to
+        /// (`changeMyMobileNumber`).
+        ChangeMobile = "CHANGE_MOBILE",
     }
 }
 

@@ -24,6 +24,10 @@ use crate::{
         self, Allowed, Staff,
         cases::{Reader, find_managed},
     },
+    users::{
+        Rejection,
+        residents::{self, NewResident},
+    },
 };
 
 /// Which cases a list shows.
@@ -461,15 +465,19 @@ pub async fn set_closed(
 }
 
 /// Who a new party is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum NewParty {
     /// A resident user.
     Resident(Uuid),
+    /// A resident who has no account yet: invited
+    /// ([`crate::users::residents::create_invited`]) in the same
+    /// transaction, so a failure adds nobody and invites nobody.
+    NewResident(NewResident),
     /// A landlord organisation (all of its users).
     Landlord(Uuid),
 }
 
-/// Adds a party. Open cases. A case has at most one landlord organisation
+/// Adds a party (for a new resident, invites them too). Open cases. A case has at most one landlord organisation
 /// (it is the case's "Landlord"), and a resident is on a case once
 /// (`CONFLICT` otherwise).
 pub async fn add_party(
@@ -477,10 +485,15 @@ pub async fn add_party(
     staff: &Allowed<Staff>,
     case_id: Uuid,
     who: NewParty,
-) -> ApiResult<case_party::Model> {
+) -> Result<case_party::Model, Rejection> {
     let txn = platform::db::begin_write(&app.db).await?;
     let case = find_managed(&txn, staff, case_id, false).await?;
     let row = match who {
+        NewParty::NewResident(input) => {
+            let created =
+                residents::create_invited(&txn, staff.actor(), input, "input.newResident").await?;
+            party(case_id, PartyKind::Resident, Some(created.user.id), None)
+        }
         NewParty::Resident(user_id) => {
             active_user(
                 &txn,
@@ -497,7 +510,8 @@ pub async fn add_party(
             if case.landlord_organisation_id.is_some() {
                 return Err(ApiError::Conflict(
                     "The case already has a landlord: remove it first.".into(),
-                ));
+                )
+                .into());
             }
             let mut model = case.clone().into_active_model();
             model.landlord_organisation_id = Set(Some(org));

@@ -26,6 +26,7 @@ use super::{
     },
     messages::Message,
     pagination::{connection, decode_offset, page_size},
+    residents::InviteResidentInput,
     scalars::{input_id, opt_input_id, parse_id},
     tasks::Task,
 };
@@ -531,11 +532,16 @@ pub struct UpdateCaseInput {
     pub category: Option<String>,
 }
 
-/// A new party: exactly one of a resident or a landlord organisation.
+/// A new party: exactly one of a resident, a new resident or a landlord
+/// organisation.
 #[derive(OneofObject)]
 pub enum CasePartyInput {
     /// A resident user.
     ResidentUserId(ID),
+    /// A resident who has no account yet: they are invited (as by
+    /// `inviteResident`) and added in one step; if either fails, neither
+    /// happens. Field errors are reported under `input.newResident`.
+    NewResident(InviteResidentInput),
     /// A landlord organisation.
     OrganisationId(ID),
 }
@@ -608,7 +614,8 @@ impl CasesMutation {
         ))
     }
 
-    /// Adds a resident or the landlord organisation to a case.
+    /// Adds a resident (an existing one, or a new one who is invited at the
+    /// same time) or the landlord organisation to a case.
     async fn add_case_party(
         &self,
         ctx: &Context<'_>,
@@ -617,15 +624,18 @@ impl CasesMutation {
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&case_id, "Case")?;
-        let who = match &input {
+        let who = match input {
             CasePartyInput::ResidentUserId(u) => {
-                NewParty::Resident(input_id(u, "input.residentUserId")?)
+                NewParty::Resident(input_id(&u, "input.residentUserId")?)
             }
+            CasePartyInput::NewResident(new) => NewParty::NewResident(new.into()),
             CasePartyInput::OrganisationId(o) => {
-                NewParty::Landlord(input_id(o, "input.organisationId")?)
+                NewParty::Landlord(input_id(&o, "input.organisationId")?)
             }
         };
-        casework::cases::add_party(ctx.app(), &allowed, id, who).await?;
+        casework::cases::add_party(ctx.app(), &allowed, id, who)
+            .await
+            .map_err(|r| ctx.reject(r))?;
         Ok(Case(
             casework::cases::get(ctx.app(), ctx.reader()?, id).await?,
         ))

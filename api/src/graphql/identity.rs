@@ -6,7 +6,8 @@
 //! - codes: [`crate::identity::challenge`];
 //! - forgot, reset, change, invitations: [`crate::identity::passwords`];
 //! - sessions: [`crate::identity::sessions`];
-//! - two-factor on and off: [`crate::identity::profile`].
+//! - two-factor on and off, one's own address and mobile number:
+//!   [`crate::identity::profile`].
 //!
 //! Passwords, codes and tokens are `#[graphql(secret)]`, so no GraphQL
 //! tracing or logging extension ever records them.
@@ -89,11 +90,34 @@ pub struct MobileNumberRequired {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A code was texted to the new mobile number given to
+/// `changeMyMobileNumber`: continue with `confirmMyMobileNumber`. The account
+/// keeps its current number until then.
+#[derive(SimpleObject)]
+pub struct MobileNumberConfirmationRequired {
+    /// Names this step in `confirmMyMobileNumber`. Keep it in memory only.
+    pub challenge_token: String,
+    /// The new number, mostly hidden (`07*** ***123`).
+    pub masked_mobile_number: String,
+    /// When this code stops working (ask again with `changeMyMobileNumber`).
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<ChallengeView> for MobileNumberConfirmationRequired {
+    fn from(v: ChallengeView) -> Self {
+        Self {
+            challenge_token: v.token,
+            masked_mobile_number: v.masked_destination,
+            expires_at: v.expires_at,
+        }
+    }
+}
+
 /// Where a sign-in stands.
 #[derive(Union)]
 pub enum LoginResult {
-    /// Done.
-    SignedIn(SignedIn),
+    /// Done. (Boxed: `Me` is far larger than the other steps.)
+    SignedIn(Box<SignedIn>),
     /// A code is needed.
     TwoFactorRequired(TwoFactorRequired),
     /// A new mobile number is needed.
@@ -136,10 +160,10 @@ impl Session {
 
 async fn login_result(ctx: &Context<'_>, step: SignInStep) -> async_graphql::Result<LoginResult> {
     Ok(match step {
-        SignInStep::SignedIn { token, user_id } => LoginResult::SignedIn(SignedIn {
+        SignInStep::SignedIn { token, user_id } => LoginResult::SignedIn(Box::new(SignedIn {
             token,
             user: profile::load(&ctx.app().db, user_id).await?.into(),
-        }),
+        })),
         SignInStep::TwoFactor(view) => LoginResult::TwoFactorRequired(view.into()),
         SignInStep::MobileRequired { token, expires_at } => {
             LoginResult::MobileNumberRequired(MobileNumberRequired {
@@ -363,6 +387,58 @@ impl IdentityMutation {
     ) -> async_graphql::Result<Me> {
         let caller = ctx.caller();
         profile::disable_two_factor(ctx.app(), &caller, &password).await?;
+        Ok(profile::load(&ctx.app().db, caller.user()?.id)
+            .await?
+            .into())
+    }
+
+    /// Sets the signed-in resident's postal address (up to 500 characters,
+    /// several lines allowed, trimmed); null or blank clears it. Residents
+    /// only: landlord users (whose address is their organisation's) and staff
+    /// are `FORBIDDEN`. Audited.
+    async fn update_my_address(
+        &self,
+        ctx: &Context<'_>,
+        address: Option<String>,
+    ) -> async_graphql::Result<Me> {
+        let caller = ctx.caller();
+        profile::update_my_address(ctx.app(), &caller, address.as_deref()).await?;
+        Ok(profile::load(&ctx.app().db, caller.user()?.id)
+            .await?
+            .into())
+    }
+
+    /// Starts changing the signed-in user's mobile number to `mobileNumber`
+    /// (a UK mobile: `07700 900123` or `+44 7700 900123`): texts a code to
+    /// the new number; `confirmMyMobileNumber` with it makes the change.
+    /// Residents and landlord users; staff are `FORBIDDEN` (they use
+    /// `enableTwoFactor`). The number already on the account, or one another
+    /// account uses, is `BAD_USER_INPUT`.
+    async fn change_my_mobile_number(
+        &self,
+        ctx: &Context<'_>,
+        mobile_number: String,
+    ) -> async_graphql::Result<MobileNumberConfirmationRequired> {
+        let caller = ctx.caller();
+        Ok(
+            profile::change_my_mobile_number(ctx.app(), &caller, &mobile_number)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Makes the number given to `changeMyMobileNumber` the account's, with
+    /// the code texted to it (single use; 5 wrong codes end the step). With
+    /// SMS two-factor, sign-in codes go to the new number from then on. An
+    /// email tells the account's address. Audited.
+    async fn confirm_my_mobile_number(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge_token: String,
+        #[graphql(secret)] code: String,
+    ) -> async_graphql::Result<Me> {
+        let caller = ctx.caller();
+        profile::confirm_my_mobile_number(ctx.app(), &caller, &challenge_token, &code).await?;
         Ok(profile::load(&ctx.app().db, caller.user()?.id)
             .await?
             .into())

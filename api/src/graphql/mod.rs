@@ -43,6 +43,7 @@ pub mod organisations;
 pub mod pagination;
 pub mod payments;
 pub mod properties;
+pub mod residents;
 pub mod scalars;
 pub mod staff;
 pub mod subscriptions;
@@ -64,6 +65,7 @@ pub struct Query(
     identity::IdentityQuery,
     jobs::JobsQuery,
     users::UsersQuery,
+    residents::ResidentsQuery,
     organisations::OrganisationsQuery,
     api_tokens::ApiTokensQuery,
     audit::AuditQuery,
@@ -86,6 +88,7 @@ pub struct Mutation(
     identity::IdentityMutation,
     jobs::JobsMutation,
     users::UsersMutation,
+    residents::ResidentsMutation,
     organisations::OrganisationsMutation,
     api_tokens::ApiTokensMutation,
     staff::StaffMutation,

@@ -34,7 +34,7 @@ use crate::{
 pub struct UserAccount {
     /// User id.
     pub id: ID,
-    /// Landlord user (or, for staff restrictions, resident).
+    /// Landlord user, or resident (whose support desk is staff).
     pub kind: UserKind,
     /// The organisation of a landlord user.
     pub organisation_id: Option<ID>,

@@ -49,6 +49,10 @@ pub struct Me {
     /// An administrator reset the mobile number: a new one is asked for at
     /// the next sign-in.
     pub mobile_reset_pending: bool,
+    /// A resident's postal address (set with `updateMyAddress`), lines
+    /// separated by newlines; null when none is kept (landlord users and
+    /// staff keep none of their own).
+    pub address: Option<String>,
     /// When the user last signed in.
     pub last_login_at: Option<DateTime<Utc>>,
     /// When the password was last set.
@@ -74,6 +78,7 @@ impl From<Profile> for Me {
             two_factor_method: u.two_factor_method.into(),
             masked_mobile_number: u.mobile_number.as_deref().map(phone::mask),
             mobile_reset_pending: u.mobile_reset_pending,
+            address: u.address,
             last_login_at: u.last_login_at,
             password_changed_at: u.password_changed_at,
         }

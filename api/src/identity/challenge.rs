@@ -1,6 +1,6 @@
 //! Two-factor challenges: one step that a 6-digit code, sent by email or SMS,
 //! must complete (the second step of signing in, confirming a new mobile
-//! number, switching two-factor on).
+//! number, switching two-factor on, changing one's mobile number).
 //!
 //! A challenge is a `two_factor_challenges` row plus an opaque **challenge
 //! token** that the client holds between the steps (256 bits from the OS
@@ -32,7 +32,7 @@
 //!   that it carries is the valid one.
 //!
 //! Opening a challenge closes the user's other open challenges of the same
-//! flow (sign-in, or enabling two-factor), so there is at most one live
+//! flow (sign-in, enabling two-factor, or changing the mobile number), so there is at most one live
 //! sign-in challenge per user and an attacker cannot multiply their guesses by
 //! opening many.
 
@@ -100,13 +100,16 @@ fn flow(purpose: ChallengePurpose) -> &'static [ChallengePurpose] {
             &[ChallengePurpose::Login, ChallengePurpose::ConfirmMobile]
         }
         ChallengePurpose::EnableTwoFactor => &[ChallengePurpose::EnableTwoFactor],
+        ChallengePurpose::ChangeMobile => &[ChallengePurpose::ChangeMobile],
     }
 }
 
 fn restart_hint(purpose: ChallengePurpose) -> &'static str {
     match purpose {
         ChallengePurpose::Login | ChallengePurpose::ConfirmMobile => "Start again by signing in.",
-        ChallengePurpose::EnableTwoFactor => "Start again from your profile.",
+        ChallengePurpose::EnableTwoFactor | ChallengePurpose::ChangeMobile => {
+            "Start again from your profile."
+        }
     }
 }
 
@@ -140,7 +143,9 @@ pub fn not_sent(purpose: ChallengePurpose) -> ApiError {
         ChallengePurpose::ConfirmMobile => {
             "Enter your mobile number first: we will send the code to it."
         }
-        ChallengePurpose::Login | ChallengePurpose::EnableTwoFactor => {
+        ChallengePurpose::Login
+        | ChallengePurpose::EnableTwoFactor
+        | ChallengePurpose::ChangeMobile => {
             "No code has been sent for this step yet, because several codes were sent to you in \
              the last few minutes. Ask for a new code once the wait is over."
         }

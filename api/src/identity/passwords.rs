@@ -194,6 +194,7 @@ async fn set_password(
             ChallengePurpose::Login,
             ChallengePurpose::ConfirmMobile,
             ChallengePurpose::EnableTwoFactor,
+            ChallengePurpose::ChangeMobile,
         ],
     )
     .await?;

@@ -5,8 +5,8 @@
 //! | operation | per account | per client address |
 //! |---|---|---|
 //! | password checks: `login`, `changePassword`, `disableTwoFactor` | normalised email | yes |
-//! | code checks: `verifyTwoFactor`, `confirmTwoFactor` | challenge owner | yes |
-//! | codes sent: sign-in, `resendTwoFactorCode`, `submitMobileNumber`, `enableTwoFactor` | user | no (see below) |
+//! | code checks: `verifyTwoFactor`, `confirmTwoFactor`, `confirmMyMobileNumber` | challenge owner | yes |
+//! | codes sent: sign-in, `resendTwoFactorCode`, `submitMobileNumber`, `enableTwoFactor`, `changeMyMobileNumber` | user | no (see below) |
 //! | `forgotPassword` | normalised email | yes |
 //!
 //! Over the limit of codes sent, a request to send one is refused

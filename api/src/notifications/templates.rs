@@ -32,6 +32,7 @@
 //! | `invitation` | `token`, `expires_at`, optional `organisation_name` |
 //! | `password_reset` | `token`, `expires_at` |
 //! | `password_changed` | `changed_at` |
+//! | `mobile_changed` | `changed_at`, `mobile_number_ending` (the last 3 digits) |
 //! | `two_factor_code` | `code`, `valid_minutes` |
 //! | `inactivity_warning` | `days_remaining`, `deactivates_on`, `organisation_member` |
 //! | `account_deactivated` | `by_administrator` (bool; false means the 90-day sweep), `organisation_member` (bool: landlord users are re-invited by their administrator, residents contact the service) |
@@ -113,11 +114,14 @@ pub enum EmailTemplate {
     /// To service administrators: the 90-day sweep kept an organisation's last
     /// user manager, who would otherwise have been deactivated.
     LastManagerKept,
+    /// "Your mobile number was changed" (to the account's email address), so
+    /// that a user whose number was changed by someone else finds out.
+    MobileChanged,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -133,6 +137,7 @@ impl EmailTemplate {
         Self::TenancyDetailsRequested,
         Self::HousingCostsOutcome,
         Self::LastManagerKept,
+        Self::MobileChanged,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -154,6 +159,7 @@ impl EmailTemplate {
             Self::TenancyDetailsRequested => "tenancy_details_requested",
             Self::HousingCostsOutcome => "housing_costs_outcome",
             Self::LastManagerKept => "last_manager_kept",
+            Self::MobileChanged => "mobile_changed",
         }
     }
 }
@@ -181,8 +187,9 @@ impl FromStr for EmailTemplate {
 pub enum SmsTemplate {
     /// A 6-digit sign-in code sent to the user's mobile (valid 15 minutes).
     TwoFactorCode,
-    /// A code that proves the user holds a newly entered mobile number, after an
-    /// administrator reset the old one.
+    /// A code that proves the user holds a newly entered mobile number: after an
+    /// administrator reset the old one, when switching SMS two-factor on, or
+    /// when the user changes their number.
     ConfirmMobileCode,
 }
 
@@ -332,7 +339,8 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "arrangement_decision",
         "tenancy_details_requested",
         "housing_costs_outcome",
-        "last_manager_kept"
+        "last_manager_kept",
+        "mobile_changed"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

@@ -13,6 +13,12 @@
 //!   invitation, reset a mobile number. Any staff member may restrict a
 //!   resident's or landlord user's access under the acceptable-use policy, and
 //!   lift it; nobody else can lift it.
+//! - **Residents** have no organisation administrator: their support desk
+//!   is staff. Staff do the same actions to residents as to landlord users
+//!   (caseworkers: re-send invitation, password reset, unlock, mobile reset;
+//!   service administrators also suspend, reinstate, deactivate), except
+//!   permissions, which residents do not have. Organisation administrators
+//!   never see residents.
 //! - Everyone else is `FORBIDDEN` (residents, landlord users without
 //!   `MANAGE_USERS`, API tokens); nobody signed in is `UNAUTHENTICATED`.
 //!
@@ -48,7 +54,7 @@
 //! other at the same moment cannot both succeed and leave nobody in charge.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     RelationTrait, sea_query::JoinType,
 };
 use uuid::Uuid;
@@ -115,6 +121,13 @@ impl UserAction {
         matches!(self, Self::Restrict | Self::LiftRestriction)
     }
 
+    /// Whether staff may do this to a resident's account: the support desk's
+    /// actions and the account's state, not permissions (residents have
+    /// none) nor the organisation user list.
+    fn applies_to_residents(self) -> bool {
+        !matches!(self, Self::View | Self::Invite | Self::UpdatePermissions)
+    }
+
     /// Whether a staff member with `role` may do this (to any organisation).
     fn staff_may(self, role: Option<StaffRole>) -> bool {
         match self {
@@ -148,7 +161,7 @@ impl UserAction {
 pub enum Scope {
     /// The landlord users of one organisation (an organisation administrator).
     Organisation(Uuid),
-    /// Any organisation's users, and residents for restrictions (staff).
+    /// Any organisation's users, and residents (staff).
     Service,
 }
 
@@ -215,16 +228,14 @@ impl Manager {
         if target.status == UserStatus::Deactivated {
             return false;
         }
-        let kind_ok = if self.action.is_restriction() {
-            matches!(target.kind, UserKind::Resident | UserKind::Landlord)
-        } else {
-            target.kind == UserKind::Landlord
-        };
-        kind_ok
-            && match self.scope {
-                Scope::Service => true,
-                Scope::Organisation(org) => target.organisation_id == Some(org),
-            }
+        match (self.scope, target.kind) {
+            (Scope::Service, UserKind::Landlord) => true,
+            (Scope::Service, UserKind::Resident) => self.action.applies_to_residents(),
+            (Scope::Organisation(org), UserKind::Landlord) => target.organisation_id == Some(org),
+            // Residents belong to no organisation; staff accounts are managed
+            // in `crate::policy::staff`.
+            _ => false,
+        }
     }
 
     /// A user this manager may see, for reading. `NOT_FOUND` otherwise.
@@ -371,4 +382,19 @@ async fn ensure_another_manager(
         ));
     }
     Ok(())
+}
+
+/// Inviting a resident (also while adding them to a case): any staff
+/// member; everyone else signed in is `FORBIDDEN`.
+pub fn can_invite_resident(caller: &Caller<'_>) -> ApiResult<Allowed<super::Staff>> {
+    super::staff(caller)
+}
+
+/// The residents a caller may find (to add them to a case): staff see every
+/// resident who is not deactivated; everyone else signed in is `FORBIDDEN`.
+pub fn visible_residents(caller: &Caller<'_>) -> ApiResult<Condition> {
+    super::staff(caller)?;
+    Ok(Condition::all()
+        .add(user::Column::Kind.eq(UserKind::Resident))
+        .add(user::Column::Status.ne(UserStatus::Deactivated)))
 }

@@ -180,7 +180,7 @@ impl Person {
     }
 }
 
-const EMAIL_IN_USE: &str = "This email address is already used by another account.";
+pub(crate) const EMAIL_IN_USE: &str = "This email address is already used by another account.";
 const EMAIL_RESTRICTED: &str = "This email address belongs to an account whose access has been \
     restricted by the service. It cannot be invited again until the service lifts the restriction.";
 
@@ -213,6 +213,18 @@ pub(crate) async fn check_email_usable(
         );
         return Ok(());
     }
+    check_email_free(conn, errors, field, email).await
+}
+
+/// Records why `email` cannot be given to a new account, if it cannot: it
+/// is in use by an account that is not deactivated (a restricted one with
+/// its own reason, see [`check_email_usable`]).
+pub(crate) async fn check_email_free(
+    conn: &impl ConnectionTrait,
+    errors: &mut FieldErrors,
+    field: &str,
+    email: &Email,
+) -> ApiResult<()> {
     let holders: Vec<UserStatus> = user::Entity::find()
         .select_only()
         .column(user::Column::Status)
@@ -296,7 +308,7 @@ pub(crate) async fn create_invited(
     })?;
     let permissions = normalize_permissions(permissions);
     set_permissions(txn, user.id, &permissions, now).await?;
-    send_invitation(txn, &user, &org.name).await?;
+    send_invitation(txn, &user, Some(&org.name)).await?;
     let created = ManagedUser { user, permissions };
     audit::record(
         txn,
@@ -383,24 +395,22 @@ async fn set_permissions(
 }
 
 /// Issues a fresh invitation link (earlier ones stop working) and queues the email.
-async fn send_invitation(
+/// Residents belong to no organisation: their email leaves the name out.
+pub(crate) async fn send_invitation(
     conn: &impl ConnectionTrait,
     user: &user::Model,
-    organisation_name: &str,
+    organisation_name: Option<&str>,
 ) -> ApiResult<()> {
     let (token, expires_at) = links::issue(conn, user.id, TokenPurpose::Invitation).await?;
-    notifications::queue_email(
-        conn,
-        &recipient(user),
-        EmailTemplate::Invitation,
-        json!({
-            "first_name": user.first_name,
-            "organisation_name": organisation_name,
-            "token": token,
-            "expires_at": rfc3339(expires_at),
-        }),
-    )
-    .await?;
+    let mut data = json!({
+        "first_name": user.first_name,
+        "token": token,
+        "expires_at": rfc3339(expires_at),
+    });
+    if let (Some(name), Some(map)) = (organisation_name, data.as_object_mut()) {
+        map.insert("organisation_name".into(), name.into());
+    }
+    notifications::queue_email(conn, &recipient(user), EmailTemplate::Invitation, data).await?;
     Ok(())
 }
 
@@ -523,7 +533,7 @@ pub async fn apply(
         Change::ResendInvitation => {
             user.invited_at = Set(Some(now));
             let org_name = organisation_name(&txn, &before.user).await?;
-            send_invitation(&txn, &before.user, &org_name).await?;
+            send_invitation(&txn, &before.user, org_name.as_deref()).await?;
         }
         Change::Permissions(new) => {
             set_permissions(&txn, id, &new, now).await?;
@@ -613,13 +623,16 @@ pub async fn apply(
     Ok(after)
 }
 
-async fn organisation_name(conn: &impl ConnectionTrait, user: &user::Model) -> ApiResult<String> {
+/// The name of the user's organisation; `None` for a resident.
+async fn organisation_name(
+    conn: &impl ConnectionTrait,
+    user: &user::Model,
+) -> ApiResult<Option<String>> {
     let Some(org) = user.organisation_id else {
-        return Ok(String::new());
+        return Ok(None);
     };
     Ok(organisation::Entity::find_by_id(org)
         .one(conn)
         .await?
-        .map(|o| o.name)
-        .unwrap_or_default())
+        .map(|o| o.name))
 }

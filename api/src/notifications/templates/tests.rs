@@ -26,6 +26,11 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "first_name": "Priya",
             "changed_at": "2026-07-01T08:41:17Z",
         }),
+        EmailTemplate::MobileChanged => json!({
+            "first_name": "Priya",
+            "changed_at": "2026-07-01T08:41:17Z",
+            "mobile_number_ending": "123",
+        }),
         EmailTemplate::TwoFactorCode => json!({
             "first_name": "Priya",
             "code": "048213",
