@@ -29,8 +29,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use entities::{
-    Permission, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, organisation,
-    organisation_domain, session, user, user_permission, user_token,
+    Permission, TokenPurpose, UserKind, UserStatus, organisation, organisation_domain, session,
+    user, user_permission, user_token,
 };
 
 use super::{
@@ -271,33 +271,16 @@ pub(crate) async fn create_invited(
     email_field: &str,
 ) -> Result<ManagedUser, Rejection> {
     let now = Utc::now();
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(UserKind::Landlord),
-        organisation_id: Set(Some(org.id)),
-        first_name: Set(person.first_name),
-        last_name: Set(person.last_name),
-        email: Set(person.email.address),
-        email_normalized: Set(person.email.normalized),
-        password_hash: Set(None),
-        status: Set(UserStatus::Active),
-        mobile_number: Set(None),
-        mobile_reset_pending: Set(false),
-        two_factor_method: Set(TwoFactorMethod::None),
-        address: Set(None),
-        staff_team: Set(None),
-        staff_role: Set(None),
-        staff_role_label: Set(None),
-        failed_login_attempts: Set(0),
-        locked_until: Set(None),
-        last_login_at: Set(None),
-        invited_at: Set(Some(now)),
-        password_changed_at: Set(None),
-        inactivity_warned_at: Set(None),
-        deactivated_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let user = super::NewAccount {
+        kind: Some(UserKind::Landlord),
+        organisation_id: Some(org.id),
+        first_name: person.first_name,
+        last_name: person.last_name,
+        email: person.email.address,
+        email_normalized: person.email.normalized,
+        ..Default::default()
     }
+    .into_row(now)
     .insert(txn)
     .await
     .map_err(|e| match e.sql_err() {

@@ -131,3 +131,65 @@ pub async fn with_permissions(
         .unwrap_or_default();
     Ok(ManagedUser { user, permissions })
 }
+
+/// Who a new invited account is for: the fields that differ between a
+/// landlord user, a resident and a staff member.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NewAccount {
+    /// Resident, landlord user or staff.
+    pub kind: Option<entities::UserKind>,
+    /// A landlord user's organisation.
+    pub organisation_id: Option<Uuid>,
+    /// First name, checked.
+    pub first_name: String,
+    /// Last name, checked.
+    pub last_name: String,
+    /// Email address as typed, checked.
+    pub email: String,
+    /// Its normalised form.
+    pub email_normalized: String,
+    /// A UK mobile (E.164), checked.
+    pub mobile_number: Option<String>,
+    /// A resident's postal address.
+    pub address: Option<String>,
+    /// Staff: team.
+    pub staff_team: Option<String>,
+    /// Staff: what they may do.
+    pub staff_role: Option<entities::StaffRole>,
+    /// Staff: the case-handling role label.
+    pub staff_role_label: Option<String>,
+}
+
+impl NewAccount {
+    /// The row of an invited account: active, no password yet, invited `now`.
+    pub(crate) fn into_row(self, now: chrono::DateTime<chrono::Utc>) -> user::ActiveModel {
+        use sea_orm::Set;
+        user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            kind: Set(self.kind.unwrap_or(entities::UserKind::Landlord)),
+            organisation_id: Set(self.organisation_id),
+            first_name: Set(self.first_name),
+            last_name: Set(self.last_name),
+            email: Set(self.email),
+            email_normalized: Set(self.email_normalized),
+            password_hash: Set(None),
+            status: Set(entities::UserStatus::Active),
+            mobile_number: Set(self.mobile_number),
+            mobile_reset_pending: Set(false),
+            two_factor_method: Set(entities::TwoFactorMethod::None),
+            address: Set(self.address),
+            staff_team: Set(self.staff_team),
+            staff_role: Set(self.staff_role),
+            staff_role_label: Set(self.staff_role_label),
+            failed_login_attempts: Set(0),
+            locked_until: Set(None),
+            last_login_at: Set(None),
+            invited_at: Set(Some(now)),
+            password_changed_at: Set(None),
+            inactivity_warned_at: Set(None),
+            deactivated_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}

@@ -20,12 +20,12 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr,
+    QueryOrder, QuerySelect, SqlErr,
     sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
 
-use entities::{TwoFactorMethod, UserKind, UserStatus, user};
+use entities::{UserKind, UserStatus, user};
 
 use super::{
     ManagedUser, Rejection,
@@ -128,33 +128,17 @@ pub(crate) async fn create_invited(
     };
 
     let now = Utc::now();
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(UserKind::Resident),
-        organisation_id: Set(None),
-        first_name: Set(person.first_name),
-        last_name: Set(person.last_name),
-        email: Set(person.email.address),
-        email_normalized: Set(person.email.normalized),
-        password_hash: Set(None),
-        status: Set(UserStatus::Active),
-        mobile_number: Set(mobile),
-        mobile_reset_pending: Set(false),
-        two_factor_method: Set(TwoFactorMethod::None),
-        address: Set(address),
-        staff_team: Set(None),
-        staff_role: Set(None),
-        staff_role_label: Set(None),
-        failed_login_attempts: Set(0),
-        locked_until: Set(None),
-        last_login_at: Set(None),
-        invited_at: Set(Some(now)),
-        password_changed_at: Set(None),
-        inactivity_warned_at: Set(None),
-        deactivated_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let user = super::NewAccount {
+        kind: Some(UserKind::Resident),
+        first_name: person.first_name,
+        last_name: person.last_name,
+        email: person.email.address,
+        email_normalized: person.email.normalized,
+        mobile_number: mobile,
+        address,
+        ..Default::default()
     }
+    .into_row(now)
     .insert(txn)
     .await
     .map_err(|e| match e.sql_err() {

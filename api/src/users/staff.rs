@@ -33,7 +33,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{StaffRole, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, user};
+use entities::{StaffRole, TokenPurpose, UserKind, UserStatus, user};
 
 use super::{Rejection, validate};
 use crate::{
@@ -163,33 +163,17 @@ pub async fn create_service_admin(app: &App, input: NewServiceAdmin) -> ApiResul
                 )));
             }
             let now = Utc::now();
-            let user = user::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                kind: Set(UserKind::Staff),
-                organisation_id: Set(None),
-                first_name: Set(first_name),
-                last_name: Set(last_name),
-                email: Set(email.address),
-                email_normalized: Set(email.normalized),
-                password_hash: Set(None),
-                status: Set(UserStatus::Active),
-                mobile_number: Set(None),
-                mobile_reset_pending: Set(false),
-                two_factor_method: Set(TwoFactorMethod::None),
-                address: Set(None),
-                staff_team: Set(team),
-                staff_role: Set(Some(StaffRole::ServiceAdmin)),
-                staff_role_label: Set(None),
-                failed_login_attempts: Set(0),
-                locked_until: Set(None),
-                last_login_at: Set(None),
-                invited_at: Set(Some(now)),
-                password_changed_at: Set(None),
-                inactivity_warned_at: Set(None),
-                deactivated_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
+            let user = super::NewAccount {
+                kind: Some(UserKind::Staff),
+                first_name,
+                last_name,
+                email: email.address,
+                email_normalized: email.normalized,
+                staff_team: team,
+                staff_role: Some(StaffRole::ServiceAdmin),
+                ..Default::default()
             }
+            .into_row(now)
             .insert(&txn)
             .await?;
             let link = invite_email(&txn, app, &user).await?;
@@ -388,33 +372,18 @@ pub async fn invite(
         return Err(ApiError::Internal(anyhow::anyhow!("checked fields missing")).into());
     };
     let now = Utc::now();
-    let created = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(UserKind::Staff),
-        organisation_id: Set(None),
-        first_name: Set(first_name),
-        last_name: Set(last_name),
-        email: Set(email.address),
-        email_normalized: Set(email.normalized),
-        password_hash: Set(None),
-        status: Set(UserStatus::Active),
-        mobile_number: Set(None),
-        mobile_reset_pending: Set(false),
-        two_factor_method: Set(TwoFactorMethod::None),
-        address: Set(None),
-        staff_team: Set(team),
-        staff_role: Set(Some(input.role)),
-        staff_role_label: Set(role_label),
-        failed_login_attempts: Set(0),
-        locked_until: Set(None),
-        last_login_at: Set(None),
-        invited_at: Set(Some(now)),
-        password_changed_at: Set(None),
-        inactivity_warned_at: Set(None),
-        deactivated_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let created = super::NewAccount {
+        kind: Some(UserKind::Staff),
+        first_name,
+        last_name,
+        email: email.address,
+        email_normalized: email.normalized,
+        staff_team: team,
+        staff_role: Some(input.role),
+        staff_role_label: role_label,
+        ..Default::default()
     }
+    .into_row(now)
     .insert(&txn)
     .await
     .map_err(|e| match e.sql_err() {
