@@ -67,7 +67,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn reader(&self) -> ApiResult<Reader> {
-        crate::policy::cases::reader(&self.caller())
+        crate::policy::cases::reader_of(self.viewer())
     }
 
     async fn load<K>(&self, key: K) -> ApiResult<Option<<DbLoader as Loader<K>>::Value>>

@@ -118,14 +118,19 @@ pub const KEPT_AUDIT_ACTION: &str = "user.sweep_kept_last_manager";
 /// A user's last sign-in or invitation, in SQL.
 const SIGNED_IN: &str = "COALESCE(last_login_at, invited_at, created_at)";
 
-/// The closing of a resident's most recent case after their last sign-in, in
-/// SQL (NULL when there is none). Only residents are parties by `user_id`.
-const CASE_CLOSED: &str = "(SELECT MAX(c.closed_at) FROM case_parties cp \
-     JOIN cases c ON c.id = cp.case_id WHERE cp.user_id = users.id)";
-
-/// A user's last activity, in SQL (see the module docs).
+/// A user's last activity, in SQL (see the module docs): the closing of a
+/// resident's most recent case when it came after their last sign-in (only
+/// residents are parties by `user_id`), else the last sign-in or invitation.
+/// One correlated subquery a row (its columns qualified: `cases` and
+/// `case_parties` have a `created_at` too).
 fn last_active() -> String {
-    format!("CASE WHEN {CASE_CLOSED} > {SIGNED_IN} THEN {CASE_CLOSED} ELSE {SIGNED_IN} END")
+    format!(
+        "COALESCE((SELECT MAX(c.closed_at) FROM case_parties cp \
+           JOIN cases c ON c.id = cp.case_id \
+           WHERE cp.user_id = users.id \
+             AND c.closed_at > COALESCE(users.last_login_at, users.invited_at, users.created_at)), \
+         {SIGNED_IN})"
+    )
 }
 
 /// Whether a user is a resident with an open case, in SQL.

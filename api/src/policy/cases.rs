@@ -86,7 +86,13 @@ impl Reader {
 /// The casework reader the caller is (`UNAUTHENTICATED` / `FORBIDDEN` for
 /// anonymous callers and API tokens).
 pub fn reader(caller: &Caller<'_>) -> ApiResult<Reader> {
-    let user = casework_user(caller.viewer)?;
+    reader_of(caller.viewer)
+}
+
+/// [`reader`] from the viewer alone: what every casework field resolver
+/// needs, without building the request's audit actor each time.
+pub fn reader_of(viewer: &Viewer) -> ApiResult<Reader> {
+    let user = casework_user(viewer)?;
     Ok(Reader {
         user_id: user.id,
         side: side(user)?,
