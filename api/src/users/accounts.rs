@@ -383,7 +383,7 @@ pub(crate) async fn send_invitation(
     conn: &impl ConnectionTrait,
     user: &user::Model,
     organisation_name: Option<&str>,
-) -> ApiResult<()> {
+) -> ApiResult<String> {
     let (token, expires_at) = links::issue(conn, user.id, TokenPurpose::Invitation).await?;
     let mut data = json!({
         "first_name": user.first_name,
@@ -394,7 +394,7 @@ pub(crate) async fn send_invitation(
         map.insert("organisation_name".into(), name.into());
     }
     notifications::queue_email(conn, &recipient(user), EmailTemplate::Invitation, data).await?;
-    Ok(())
+    Ok(token)
 }
 
 fn recipient(user: &user::Model) -> Recipient {

@@ -25,7 +25,7 @@
 //! Every creation and re-issue is audited, with the command line as actor;
 //! every change by a service administrator with them as actor.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -33,15 +33,13 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{StaffRole, TokenPurpose, UserKind, UserStatus, user};
+use entities::{StaffRole, UserKind, UserStatus, user};
 
 use super::{Rejection, validate};
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
-    identity::links,
-    notifications::{self, Recipient, templates::EmailTemplate},
     policy::{self, Allowed, Staff},
 };
 
@@ -188,29 +186,15 @@ pub async fn create_service_admin(app: &App, input: NewServiceAdmin) -> ApiResul
     Ok(outcome)
 }
 
-/// Issues a fresh invitation link, queues the invitation email, and returns
-/// the link.
+/// Issues a fresh invitation link, queues the invitation email (no
+/// organisation name: "an account has been set up for you"), and returns the
+/// link as the email has it (`templates/email/invitation.txt`).
 async fn invite_email(
     conn: &impl ConnectionTrait,
     app: &App,
     user: &user::Model,
 ) -> ApiResult<String> {
-    let (token, expires_at) = links::issue(conn, user.id, TokenPurpose::Invitation).await?;
-    notifications::queue_email(
-        conn,
-        &Recipient {
-            address: user.email.clone(),
-            user_id: Some(user.id),
-        },
-        EmailTemplate::Invitation,
-        json!({
-            "first_name": user.first_name,
-            "token": token,
-            "expires_at": expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        }),
-    )
-    .await?;
-    // The same link as the email's (`templates/email/invitation.txt`).
+    let token = super::accounts::send_invitation(conn, user, None).await?;
     let base = app.config.public_base_url.as_str().trim_end_matches('/');
     let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
     Ok(format!("{base}/accept-invitation?token={token}"))
@@ -354,18 +338,8 @@ pub async fn invite(
         );
     }
     let txn = platform::db::begin_write(&app.db).await?;
-    if let Some(email) = &email
-        && user::Entity::find()
-            .filter(user::Column::EmailNormalized.eq(&email.normalized))
-            .filter(user::Column::Status.ne(UserStatus::Deactivated))
-            .one(&txn)
-            .await?
-            .is_some()
-    {
-        errors.add(
-            "input.email",
-            vec!["This email address is already used by another account.".to_owned()],
-        );
+    if let Some(email) = &email {
+        super::accounts::check_email_free(&txn, &mut errors, "input.email", email).await?;
     }
     errors.finish()?;
     let (Some(first_name), Some(last_name), Some(email)) = (first_name, last_name, email) else {
@@ -390,7 +364,7 @@ pub async fn invite(
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
             Rejection(vec![ApiError::bad_input(
                 "input.email",
-                "This email address is already used by another account.",
+                super::accounts::EMAIL_IN_USE,
             )])
         }
         _ => e.into(),
@@ -469,7 +443,10 @@ pub async fn apply(
         StaffChange::ResendInvitation if before.status != UserStatus::Active => {
             return conflict("This account is suspended. Reinstate it first.")?;
         }
-        StaffChange::ResendInvitation => invite_email(&txn, app, &before).await.map(|_| ())?,
+        StaffChange::ResendInvitation => {
+            invite_email(&txn, app, &before).await?;
+            row.invited_at = Set(Some(now));
+        }
         StaffChange::Suspend if before.status == UserStatus::Suspended => {
             return conflict("This account is already suspended.")?;
         }
