@@ -63,6 +63,9 @@ pub async fn send(
     body: &str,
     attachments: Vec<NewFile>,
 ) -> ApiResult<(message::Model, Vec<task::Model>)> {
+    // Authorise before any file is checked or stored (the transaction checks
+    // again, under its lock).
+    open(policy::cases::find_managed(&app.db, staff, case_id, true).await?)?;
     let staged = documents::stage(app, attachments).await?;
     let sent = send_staged(app, staff, case_id, subject, body, &staged).await;
     documents::keep_or_discard(app, &staged, sent).await
@@ -215,6 +218,10 @@ pub async fn reply(
     body: &str,
     attachments: Vec<NewFile>,
 ) -> ApiResult<message::Model> {
+    // Authorise before any file is checked or stored (the transaction checks
+    // again, under its lock).
+    let parent = policy::messages::find_repliable(&app.db, allowed, message_id).await?;
+    open(policy::cases::find_visible(&app.db, **allowed, parent.case_id).await?)?;
     let staged = documents::stage(app, attachments).await?;
     let replied = reply_staged(app, allowed, message_id, body, &staged).await;
     documents::keep_or_discard(app, &staged, replied).await
