@@ -384,6 +384,9 @@ fn demo_user(
         mobile_number: None,
         mobile_reset_pending: false,
         two_factor_method: TwoFactorMethod::None,
+        totp_secret: None,
+        totp_last_step: None,
+        two_factor_declined_at: None,
         address: None,
         staff_team: None,
         staff_role: None,
@@ -431,6 +434,7 @@ impl Demo {
                 name: org.name.into(),
                 address: org.address.into(),
                 requires_two_factor: org.requires_two_factor,
+                two_factor_methods: None,
                 created_at: created,
                 updated_at: created,
             });

@@ -133,6 +133,8 @@ string_enum! {
         Email = "EMAIL",
         /// An access code sent by SMS to the user's mobile number.
         Sms = "SMS",
+        /// A code from an authenticator app (TOTP, RFC 6238).
+        AuthenticatorApp = "AUTHENTICATOR_APP",
     }
 }
 
@@ -177,6 +179,9 @@ string_enum! {
         Invitation = "INVITATION",
         /// Reset a forgotten password (expires after 1 hour).
         PasswordReset = "PASSWORD_RESET",
+        /// Confirm a new email address that staff set on the account (sent to
+        /// the new address; expires after 24 hours).
+        EmailChange = "EMAIL_CHANGE",
     }
 }
 
@@ -202,6 +207,8 @@ string_enum! {
         Email = "EMAIL",
         /// To a mobile number by SMS.
         Sms = "SMS",
+        /// Nothing is sent: the user's authenticator app shows the code.
+        AuthenticatorApp = "AUTHENTICATOR_APP",
     }
 }
 

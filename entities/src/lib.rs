@@ -43,6 +43,7 @@ pub mod payment_arrangement;
 pub mod payment_arrangement_event;
 pub mod payment_export;
 pub mod property;
+pub mod recovery_code;
 pub mod session;
 pub mod task;
 pub mod tenancy_request;

@@ -16,6 +16,9 @@ pub struct Model {
     pub address: String,
     /// When set, every user of the organisation must use two-factor sign-in.
     pub requires_two_factor: bool,
+    /// Where two-factor is required, the methods that count
+    /// (comma-separated `TwoFactorMethod` values); `None`: any method.
+    pub two_factor_methods: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -24,6 +24,9 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    /// The session may only set up two-factor sign-in: the user's
+    /// organisation requires it (or the user is staff) and none is set up.
+    pub enrolment_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

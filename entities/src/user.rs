@@ -37,6 +37,15 @@ pub struct Model {
     /// confirm a new one at their next sign-in.
     pub mobile_reset_pending: bool,
     pub two_factor_method: TwoFactorMethod,
+    /// The authenticator app's shared secret (RFC 6238, base32), once set
+    /// up. It must be readable to check codes, so it cannot be hashed; serde
+    /// skips it so the audit log never holds it.
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    /// The last authenticator time step accepted: a code works once only.
+    pub totp_last_step: Option<i64>,
+    /// When the user answered "Later" to the offer of two-factor sign-in.
+    pub two_factor_declined_at: Option<DateTimeUtc>,
     /// Postal address of a resident.
     #[sea_orm(column_type = "Text", nullable)]
     pub address: Option<String>,

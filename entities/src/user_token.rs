@@ -20,6 +20,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     /// Set when the link is followed; a used link never works again.
     pub used_at: Option<DateTimeUtc>,
+    /// An email change: the new address, which becomes the account's when
+    /// the link sent to it is followed.
+    pub new_email: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -219,6 +219,9 @@ fn user(
         mobile_number: None,
         mobile_reset_pending: false,
         two_factor_method: TwoFactorMethod::None,
+        totp_secret: None,
+        totp_last_step: None,
+        two_factor_declined_at: None,
         address: None,
         staff_team: None,
         staff_role: None,
@@ -245,6 +248,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             name: "Example Housing".into(),
             address: "1 High Street\nLondon".into(),
             requires_two_factor: true,
+            two_factor_methods: None,
             created_at: at(0),
             updated_at: at(1),
         },
@@ -331,6 +335,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             revoked_at: Some(at(2)),
             ip_address: Some("192.0.2.1".into()),
             user_agent: Some("test".into()),
+            enrolment_only: false,
         },
     )
     .await;
@@ -343,6 +348,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             token_hash: "b".repeat(64),
             expires_at: at(60),
             used_at: None,
+            new_email: None,
             created_at: at(0),
         },
     )

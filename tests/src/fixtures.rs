@@ -41,6 +41,9 @@ impl TestApp {
             mobile_number: Set(None),
             mobile_reset_pending: Set(false),
             two_factor_method: Set(TwoFactorMethod::None),
+            totp_secret: Set(None),
+            totp_last_step: Set(None),
+            two_factor_declined_at: Set(None),
             address: Set(None),
             staff_team: Set(None),
             staff_role: Set(staff_role),
@@ -105,6 +108,7 @@ impl TestApp {
             name: Set("Test Housing Association".into()),
             address: Set("1 Test Street, Testtown TE1 1ST".into()),
             requires_two_factor: Set(requires_two_factor),
+            two_factor_methods: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }

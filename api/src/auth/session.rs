@@ -183,6 +183,7 @@ pub async fn create(
         revoked_at: Set(None),
         ip_address: Set(client.ip.clone()),
         user_agent: Set(client.user_agent.clone()),
+        enrolment_only: Set(false),
     }
     .insert(db)
     .await?;

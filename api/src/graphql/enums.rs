@@ -56,6 +56,9 @@ pub enum TwoFactorMethod {
     Email,
     /// A code by SMS to the user's mobile.
     Sms,
+    /// A code from an authenticator app (TOTP: Google Authenticator,
+    /// Microsoft Authenticator, 1Password and the like).
+    AuthenticatorApp,
 }
 
 /// Role of a staff member.

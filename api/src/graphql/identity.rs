@@ -30,6 +30,8 @@ pub enum TwoFactorChannel {
     Email,
     /// By SMS to a mobile number.
     Sms,
+    /// Nothing is sent: the code is the one the authenticator app shows.
+    AuthenticatorApp,
 }
 
 /// Email address and password.

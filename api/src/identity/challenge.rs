@@ -184,6 +184,7 @@ fn destination(challenge: &two_factor_challenge::Model, user: &user::Model) -> O
     match challenge.channel {
         TwoFactorChannel::Email => Some(user.email.clone()),
         TwoFactorChannel::Sms => challenge.destination.clone(),
+        TwoFactorChannel::AuthenticatorApp => None,
     }
 }
 
@@ -197,6 +198,7 @@ pub fn view(
     let masked_destination = match (challenge.channel, destination(challenge, user)) {
         (TwoFactorChannel::Email, Some(email)) => mask_email(&email),
         (TwoFactorChannel::Sms, Some(number)) => phone::mask(&number),
+        (TwoFactorChannel::AuthenticatorApp, _) => "your authenticator app".to_owned(),
         (_, None) => String::new(),
     };
     ChallengeView {
@@ -358,6 +360,7 @@ pub async fn send(
             )
             .await?;
         }
+        TwoFactorChannel::AuthenticatorApp => {}
     }
     Ok(updated)
 }

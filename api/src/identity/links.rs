@@ -42,6 +42,7 @@ pub async fn issue(
         + match purpose {
             TokenPurpose::Invitation => INVITATION_TTL,
             TokenPurpose::PasswordReset => RESET_TTL,
+            TokenPurpose::EmailChange => INVITATION_TTL,
         };
     user_token::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -50,6 +51,7 @@ pub async fn issue(
         token_hash: Set(token::hash(&raw)),
         expires_at: Set(expires_at),
         used_at: Set(None),
+        new_email: Set(None),
         created_at: Set(now),
     }
     .insert(conn)

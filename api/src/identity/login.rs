@@ -390,7 +390,7 @@ pub(crate) async fn advance(
         Plan::Code(channel) => {
             let destination = match channel {
                 TwoFactorChannel::Sms => user.mobile_number.clone(),
-                TwoFactorChannel::Email => None,
+                TwoFactorChannel::Email | TwoFactorChannel::AuthenticatorApp => None,
             };
             // Over the code-send limit the step is still given, without a
             // new code (module docs, "Codes and the send limit").
@@ -509,6 +509,11 @@ pub async fn verify(
                     email: false,
                     sms: true,
                     how: "password, SMS code",
+                },
+                TwoFactorChannel::AuthenticatorApp => Proven {
+                    email: true,
+                    sms: true,
+                    how: "password, authenticator app code",
                 },
             };
             advance(app, &txn, client, &user, org.as_ref(), proven).await?

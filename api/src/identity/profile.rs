@@ -115,6 +115,12 @@ pub async fn enable_two_factor(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let destination = match channel {
+        TwoFactorChannel::AuthenticatorApp => {
+            return Err(ApiError::bad_input(
+                "method",
+                "Set up an authenticator app with setUpAuthenticatorApp.",
+            ));
+        }
         TwoFactorChannel::Email => {
             if number.is_some() {
                 return Err(ApiError::bad_input(
@@ -187,11 +193,12 @@ pub async fn confirm_two_factor(
     } = challenge::verify(app, client, raw_token, code, &purposes).await?;
     let user = match challenge.channel {
         TwoFactorChannel::Sms => login::store_mobile(&txn, client, &user, &challenge).await?,
-        TwoFactorChannel::Email => user,
+        TwoFactorChannel::Email | TwoFactorChannel::AuthenticatorApp => user,
     };
     let method = match challenge.channel {
         TwoFactorChannel::Email => TwoFactorMethod::Email,
         TwoFactorChannel::Sms => TwoFactorMethod::Sms,
+        TwoFactorChannel::AuthenticatorApp => TwoFactorMethod::AuthenticatorApp,
     };
     let before = user.two_factor_method;
     let mut active = user.clone().into_active_model();

@@ -193,6 +193,7 @@ pub async fn create(
         name: Set(name),
         address: Set(address),
         requires_two_factor: Set(input.requires_two_factor),
+        two_factor_methods: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -105,6 +105,7 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
         name: Set("Northside Housing".into()),
         address: Set("1 High Street".into()),
         requires_two_factor: Set(false),
+        two_factor_methods: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -33,6 +33,7 @@ async fn organisation(app: &TestApp) -> Uuid {
         name: Set("Northside Housing Association".into()),
         address: Set("1 High Street, Northtown NT1 1AA".into()),
         requires_two_factor: Set(false),
+        two_factor_methods: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -17,6 +17,9 @@ fn user(method: TwoFactorMethod, mobile: Option<&str>, reset: bool) -> user::Mod
         mobile_number: mobile.map(Into::into),
         mobile_reset_pending: reset,
         two_factor_method: method,
+        totp_secret: None,
+        totp_last_step: None,
+        two_factor_declined_at: None,
         address: None,
         staff_team: None,
         staff_role: None,
@@ -40,6 +43,7 @@ fn org(requires: bool) -> organisation::Model {
         name: "Org".into(),
         address: "1 Street".into(),
         requires_two_factor: requires,
+        two_factor_methods: None,
         created_at: now,
         updated_at: now,
     }

@@ -42,6 +42,7 @@ pub async fn organisation(app: &TestApp, requires_two_factor: bool) -> organisat
         name: Set("Northside Housing".into()),
         address: Set("1 High Street, Northtown NT1 1AA".into()),
         requires_two_factor: Set(requires_two_factor),
+        two_factor_methods: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
