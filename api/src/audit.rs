@@ -34,7 +34,7 @@ impl Actor {
     /// The actor of a request.
     pub fn of(viewer: &Viewer, client: &ClientInfo) -> Self {
         let (user_id, api_token_id) = match viewer {
-            Viewer::User(u) => (Some(u.id), None),
+            Viewer::User(u) | Viewer::Enrolling(u) => (Some(u.id), None),
             Viewer::ApiToken(t) => (None, Some(t.id)),
             Viewer::Anonymous => (None, None),
         };

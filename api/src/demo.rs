@@ -421,6 +421,9 @@ impl Demo {
                 staff_role: Some(role),
                 staff_team: Some(team.into()),
                 staff_role_label: (role == StaffRole::Caseworker).then(|| "Case Handler".into()),
+                // Staff always use two-factor: the demo's by email, so the
+                // code is in the outbox folder.
+                two_factor_method: TwoFactorMethod::Email,
                 ..demo_user(now, hash, UserKind::Staff, email, first, last)
             };
             people.staff.push(staff.id);

@@ -75,6 +75,11 @@ pub enum ApiError {
     /// See [`ErrorCode::Forbidden`].
     #[error("You do not have permission to do this.")]
     Forbidden,
+    /// An enrolment-only session asked for anything but setting up
+    /// two-factor: `FORBIDDEN`, with `extensions.reason`
+    /// `TWO_FACTOR_SETUP_REQUIRED`.
+    #[error("Set up two-factor sign-in to continue: your account requires it.")]
+    TwoFactorSetupRequired,
     /// See [`ErrorCode::NotFound`].
     #[error("{0} not found.")]
     NotFound(&'static str),
@@ -126,7 +131,7 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials => ErrorCode::Unauthenticated,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden | Self::TwoFactorSetupRequired => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
@@ -159,6 +164,7 @@ impl ErrorExtensions for ApiError {
                 Self::RateLimited { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }
+                Self::TwoFactorSetupRequired => ext.set("reason", "TWO_FACTOR_SETUP_REQUIRED"),
                 _ => {}
             }
         })

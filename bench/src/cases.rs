@@ -148,7 +148,7 @@ async fn measure(
         user_agent: Some("bench".into()),
         request_id: "bench".into(),
     };
-    let token = api::auth::session::create(&db, resident, &client_info).await?;
+    let token = api::auth::session::create(&db, resident, &client_info, false).await?;
     let queue = Queue::connect(&config, &db).await?;
     let app = api::run::build_app(config.clone(), db, queue)
         .await

@@ -223,8 +223,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             user_agent: Some("bench soak".into()),
             request_id: "bench".into(),
         };
-        let resident = api::auth::session::create(&db, resident_id, &info).await?;
-        let staff = api::auth::session::create(&db, staff_id, &info).await?;
+        let resident = api::auth::session::create(&db, resident_id, &info, false).await?;
+        let staff = api::auth::session::create(&db, staff_id, &info, false).await?;
         let cases = dataset::resident_cases(&db).await?;
         let vars = suite::production_vars(&url, &args.redis_url, &prefix, data_dir.path())?;
         let api = Server::start_portal(&portal, "api", &vars).await?;

@@ -66,7 +66,7 @@ impl TestApp {
             user_agent: Some("tests".into()),
             request_id: "test".into(),
         };
-        let token = api::auth::session::create(self.db(), user.id, &client)
+        let token = api::auth::session::create(self.db(), user.id, &client, false)
             .await
             .expect("session");
         TestUser { user, token }

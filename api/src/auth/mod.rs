@@ -48,6 +48,11 @@ pub enum Viewer {
     Anonymous,
     /// A user with a session.
     User(Arc<AuthUser>),
+    /// A user whose session may only set up two-factor sign-in (their
+    /// organisation requires it, or they are staff, and none is set up:
+    /// see [`crate::identity::login`]). Not a [`Viewer::user`]: every policy
+    /// treats it as no user, and only the enrolment operations accept it.
+    Enrolling(Arc<AuthUser>),
     /// An organisation API token.
     ApiToken(Arc<AuthToken>),
 }
@@ -57,6 +62,15 @@ impl Viewer {
     pub fn user(&self) -> Option<&AuthUser> {
         match self {
             Self::User(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// The signed-in user acting on their own sign-in factors: a full
+    /// session's user, or an enrolment-only session's.
+    pub fn account(&self) -> Option<&AuthUser> {
+        match self {
+            Self::User(u) | Self::Enrolling(u) => Some(u),
             _ => None,
         }
     }

@@ -26,7 +26,8 @@ pub const ABSOLUTE: Duration = Duration::hours(12);
 /// `connection_init` value), before any operation runs:
 ///
 /// - no header: anonymous;
-/// - `Bearer ps_…` naming a live session of an active user: that user;
+/// - `Bearer ps_…` naming a live session of an active user: that user
+///   ([`Viewer::Enrolling`] for an enrolment-only session);
 /// - `Bearer ps_…` naming no live session (unknown, signed out, expired,
 ///   revoked, or its user suspended, restricted or deactivated): **anonymous**,
 ///   exactly as if no header had been sent. A client that still holds an old
@@ -154,14 +155,19 @@ async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Vi
         active.idle_expires_at = Set(idle);
         active.update(db).await?;
     }
-    Ok(Viewer::User(Arc::new(AuthUser {
+    let auth = Arc::new(AuthUser {
         id: user.id,
         kind: user.kind,
         organisation_id: user.organisation_id,
         staff_role: user.staff_role,
         permissions,
         session_id: session.id,
-    })))
+    });
+    Ok(if session.enrolment_only {
+        Viewer::Enrolling(auth)
+    } else {
+        Viewer::User(auth)
+    })
 }
 
 /// Starts a session for a user and returns the bearer token (shown once).
@@ -169,6 +175,7 @@ pub async fn create(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     client: &ClientInfo,
+    enrolment_only: bool,
 ) -> ApiResult<String> {
     let bearer = token::generate(token::SESSION_PREFIX);
     let now = Utc::now();
@@ -183,7 +190,7 @@ pub async fn create(
         revoked_at: Set(None),
         ip_address: Set(client.ip.clone()),
         user_agent: Set(client.user_agent.clone()),
-        enrolment_only: Set(false),
+        enrolment_only: Set(enrolment_only),
     }
     .insert(db)
     .await?;

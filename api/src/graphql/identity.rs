@@ -17,9 +17,13 @@ use chrono::{DateTime, Utc};
 
 use entities::session;
 
-use super::{ContextExt, scalars::parse_id, viewer::Me};
+use super::{
+    ContextExt,
+    scalars::parse_id,
+    viewer::{Me, TwoFactorSetup},
+};
 use crate::identity::{
-    challenge::ChallengeView, login, login::SignInStep, passwords, profile, sessions,
+    challenge::ChallengeView, login, login::SignInStep, passwords, profile, recovery, sessions,
 };
 
 /// Where a code is sent.
@@ -52,10 +56,15 @@ pub struct SignedIn {
     pub token: String,
     /// Who is signed in.
     pub user: Me,
+    /// What to do about two-factor sign-in now: nothing, offer it, or set it
+    /// up before anything else (`REQUIRED`: this session is enrolment-only).
+    pub two_factor_setup: TwoFactorSetup,
 }
 
-/// A code was sent: continue with `verifyTwoFactor` (or, when `canSkip`,
-/// `skipTwoFactor`); `resendTwoFactorCode` sends a new one.
+/// A second factor is needed: continue with `verifyTwoFactor` and the code
+/// (sent by email or SMS, or shown by the authenticator app), or with
+/// `verifyRecoveryCode` and one of the user's recovery codes.
+/// `resendTwoFactorCode` sends a new email or SMS code.
 #[derive(SimpleObject)]
 pub struct TwoFactorRequired {
     /// Names this step in the following calls. Keep it in memory only.
@@ -64,8 +73,14 @@ pub struct TwoFactorRequired {
     pub channel: TwoFactorChannel,
     /// The destination, mostly hidden (`p****@****.example`, `07*** ***123`).
     pub masked_destination: String,
-    /// Whether "Later" is offered: `skipTwoFactor` signs in without the code.
-    pub can_skip: bool,
+    /// Whether a code was sent by email or SMS for this step: false for an
+    /// authenticator app (nothing is sent), and when several codes were sent
+    /// in the last few minutes (then `resendAvailableInSeconds` says when
+    /// `resendTwoFactorCode` can send it).
+    pub code_sent: bool,
+    /// When no code was sent because of the code-send limit: seconds until
+    /// `resendTwoFactorCode` can send one.
+    pub resend_available_in_seconds: Option<u64>,
     /// When this code stops working.
     pub expires_at: DateTime<Utc>,
 }
@@ -76,7 +91,8 @@ impl From<ChallengeView> for TwoFactorRequired {
             challenge_token: v.token,
             channel: v.channel.into(),
             masked_destination: v.masked_destination,
-            can_skip: v.can_skip,
+            code_sent: v.code_sent,
+            resend_available_in_seconds: v.resend_after_secs,
             expires_at: v.expires_at,
         }
     }
@@ -162,9 +178,14 @@ impl Session {
 
 async fn login_result(ctx: &Context<'_>, step: SignInStep) -> async_graphql::Result<LoginResult> {
     Ok(match step {
-        SignInStep::SignedIn { token, user_id } => LoginResult::SignedIn(Box::new(SignedIn {
+        SignInStep::SignedIn {
+            token,
+            user_id,
+            setup,
+        } => LoginResult::SignedIn(Box::new(SignedIn {
             token,
             user: profile::load(&ctx.app().db, user_id).await?.into(),
+            two_factor_setup: setup.into(),
         })),
         SignInStep::TwoFactor(view) => LoginResult::TwoFactorRequired(view.into()),
         SignInStep::MobileRequired { token, expires_at } => {
@@ -236,13 +257,19 @@ impl IdentityMutation {
             .into())
     }
 
-    /// "Later": signs in without the code, when `canSkip` said so.
-    async fn skip_two_factor(
+    /// Answers the sign-in's second-factor step with one of the user's
+    /// recovery codes (`abcde-23456`, any case, hyphen optional) instead of
+    /// the code. Each code works once; its use is audited and emailed to the
+    /// account's address. A wrong or used code counts as a wrong code (5 end
+    /// the step).
+    async fn verify_recovery_code(
         &self,
         ctx: &Context<'_>,
         #[graphql(secret)] challenge_token: String,
+        #[graphql(secret)] recovery_code: String,
     ) -> async_graphql::Result<LoginResult> {
-        let step = login::skip(ctx.app(), &ctx.client(), &challenge_token).await?;
+        let step =
+            recovery::sign_in(ctx.app(), &ctx.client(), &challenge_token, &recovery_code).await?;
         login_result(ctx, step).await
     }
 
@@ -349,51 +376,6 @@ impl IdentityMutation {
         Ok(true)
     }
 
-    /// Starts switching two-factor sign-in on: sends a code by `method`
-    /// (for `SMS`, to `mobileNumber`, or to the number on file when it is
-    /// omitted). `confirmTwoFactor` with the code switches it on.
-    async fn enable_two_factor(
-        &self,
-        ctx: &Context<'_>,
-        method: TwoFactorChannel,
-        mobile_number: Option<String>,
-    ) -> async_graphql::Result<TwoFactorRequired> {
-        let caller = ctx.caller();
-        Ok(
-            profile::enable_two_factor(ctx.app(), &caller, method.into(), mobile_number.as_deref())
-                .await?
-                .into(),
-        )
-    }
-
-    /// Switches two-factor sign-in on with the code `enableTwoFactor` sent.
-    async fn confirm_two_factor(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(secret)] challenge_token: String,
-        #[graphql(secret)] code: String,
-    ) -> async_graphql::Result<Me> {
-        let caller = ctx.caller();
-        profile::confirm_two_factor(ctx.app(), &caller, &challenge_token, &code).await?;
-        Ok(profile::load(&ctx.app().db, caller.user()?.id)
-            .await?
-            .into())
-    }
-
-    /// Switches two-factor sign-in off, given the password. Refused
-    /// (`CONFLICT`) when the organisation requires two-factor.
-    async fn disable_two_factor(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(secret)] password: String,
-    ) -> async_graphql::Result<Me> {
-        let caller = ctx.caller();
-        profile::disable_two_factor(ctx.app(), &caller, &password).await?;
-        Ok(profile::load(&ctx.app().db, caller.user()?.id)
-            .await?
-            .into())
-    }
-
     /// Sets the signed-in resident's postal address (up to 500 characters,
     /// several lines allowed, trimmed); null or blank clears it. Residents
     /// only: landlord users (whose address is their organisation's) and staff
@@ -414,16 +396,18 @@ impl IdentityMutation {
     /// (a UK mobile: `07700 900123` or `+44 7700 900123`): texts a code to
     /// the new number; `confirmMyMobileNumber` with it makes the change.
     /// Residents and landlord users; staff are `FORBIDDEN` (they use
-    /// `enableTwoFactor`). The number already on the account, or one another
-    /// account uses, is `BAD_USER_INPUT`.
+    /// `enableTwoFactor`). Needs the account's password (`BAD_USER_INPUT` on
+    /// `password` when wrong). The number already on the account, or one
+    /// another account uses, is `BAD_USER_INPUT`.
     async fn change_my_mobile_number(
         &self,
         ctx: &Context<'_>,
         mobile_number: String,
+        #[graphql(secret)] password: String,
     ) -> async_graphql::Result<MobileNumberConfirmationRequired> {
         let caller = ctx.caller();
         Ok(
-            profile::change_my_mobile_number(ctx.app(), &caller, &mobile_number)
+            profile::change_my_mobile_number(ctx.app(), &caller, &mobile_number, &password)
                 .await?
                 .into(),
         )

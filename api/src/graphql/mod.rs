@@ -2,7 +2,8 @@
 //! and policies.
 //!
 //! - [`viewer`]: who am I.
-//! - [`identity`]: signing in, two-factor codes, passwords, own sessions.
+//! - [`identity`]: signing in, two-factor codes, passwords, own sessions;
+//!   [`factors`]: setting up second factors and recovery codes.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
 //! - [`users`]: organisation user management and staff restrictions;
 //!   [`staff`]: staff management by service administrators.
@@ -17,7 +18,8 @@
 //! - [`exports`], [`housing_costs`]: payments CSV exports and bulk
 //!   housing-cost updates from an uploaded CSV.
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
-//! - [`errors`]: the extension that gives every error its stable code.
+//! - [`errors`]: the extension that gives every error its stable code;
+//!   [`enrolment`]: the one that fences an enrolment-only session in.
 //! - Shared plumbing, imported by every resolver module and by no other:
 //!   [`context`] (`ctx.caller()`, `ctx.load()`, …), [`pagination`]
 //!   (cursors, page sizes, connections), [`scalars`] (ids), [`inputs`] (shared input types), [`loaders`]
@@ -29,9 +31,11 @@ pub mod audit;
 pub mod cases;
 pub mod context;
 pub mod documents;
+pub mod enrolment;
 pub mod enums;
 pub mod errors;
 pub mod exports;
+pub mod factors;
 pub mod housing_costs;
 pub mod identity;
 pub mod inputs;
@@ -86,6 +90,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     identity::IdentityMutation,
+    factors::FactorsMutation,
     jobs::JobsMutation,
     users::UsersMutation,
     residents::ResidentsMutation,
@@ -119,7 +124,8 @@ pub fn build(state: Option<AppState>, config: &platform::config::Config) -> Port
     .limit_complexity(config.limits.max_query_complexity)
     .limit_recursive_depth(32)
     .limit_directives(8)
-    .extension(errors::ErrorCodes);
+    .extension(errors::ErrorCodes)
+    .extension(enrolment::EnrolmentFence);
     if !config.graphql.introspection {
         builder = builder.disable_introspection();
     }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     ContextExt,
+    enums::TwoFactorMethod,
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::parse_id,
     users::UserAccount,
@@ -33,6 +34,9 @@ pub struct Organisation {
     pub address: String,
     /// Whether every user must use two-factor sign-in.
     pub requires_two_factor: bool,
+    /// Where two-factor is required, the methods that count (every method
+    /// when the organisation named none).
+    pub accepted_two_factor_methods: Vec<TwoFactorMethod>,
     /// Email domains users can be invited from (lowercase, without `@`).
     pub domains: Vec<String>,
     /// When it was created.
@@ -43,12 +47,14 @@ pub struct Organisation {
 
 impl From<OrganisationWithDomains> for Organisation {
     fn from(o: OrganisationWithDomains) -> Self {
+        let accepted = crate::identity::login::accepted_methods(Some(&o.organisation));
         let m = o.organisation;
         Self {
             id: ID(m.id.to_string()),
             name: m.name,
             address: m.address,
             requires_two_factor: m.requires_two_factor,
+            accepted_two_factor_methods: accepted.into_iter().map(Into::into).collect(),
             domains: o.domains,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -82,6 +88,18 @@ pub struct CreateOrganisationInput {
     pub requires_two_factor: bool,
     /// The lead administrator.
     pub lead_administrator: LeadAdministratorInput,
+}
+
+/// An organisation's two-factor rule.
+#[derive(InputObject)]
+pub struct SetOrganisationTwoFactorRuleInput {
+    /// The organisation.
+    pub organisation_id: ID,
+    /// Whether every user must use two-factor sign-in.
+    pub required: bool,
+    /// Where it is required, the methods that count (omitted or empty: any
+    /// method). Not `NONE`; only with `required: true`.
+    pub methods: Option<Vec<TwoFactorMethod>>,
 }
 
 /// The answer to `createOrganisation`.
@@ -172,6 +190,28 @@ impl OrganisationsMutation {
             organisation: organisation.into(),
             lead_administrator: lead.into(),
         })
+    }
+
+    /// Switches an organisation's two-factor requirement on or off and names
+    /// the methods that count (service administrators). Users without an
+    /// accepted method are asked to set one up before anything else: their
+    /// live sessions become enrolment-only at once, and so do their next
+    /// sign-ins until they have. Audited.
+    async fn set_organisation_two_factor_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: SetOrganisationTwoFactorRuleInput,
+    ) -> async_graphql::Result<Organisation> {
+        let staff = policy::organisations::can_administer(&ctx.caller())?;
+        let id = parse_id(&input.organisation_id, "Organisation")?;
+        let methods = input
+            .methods
+            .map(|m| m.into_iter().map(Into::into).collect());
+        Ok(
+            organisations::set_two_factor_rule(ctx.app(), &staff, id, input.required, methods)
+                .await?
+                .into(),
+        )
     }
 
     /// Replaces an organisation's email domains (at least one). Existing

@@ -76,8 +76,13 @@ pub struct ChallengeView {
     pub channel: TwoFactorChannel,
     /// The destination, masked: `p****@****.example`, `07*** ***123`.
     pub masked_destination: String,
-    /// Whether the user may sign in without the code ("Later").
-    pub can_skip: bool,
+    /// Whether a code was sent by email or SMS for this step: false for an
+    /// authenticator app, and while the account's code-send limit holds the
+    /// first code back.
+    pub code_sent: bool,
+    /// When the limit held the code back: seconds until
+    /// `resendTwoFactorCode` can send it.
+    pub resend_after_secs: Option<u64>,
     /// When the current code expires.
     pub expires_at: DateTime<Utc>,
 }
@@ -91,6 +96,21 @@ pub struct Verified {
     pub challenge: two_factor_challenge::Model,
     /// Its user.
     pub user: user::Model,
+    /// For an authenticator-app code: the time step it belongs to (stored as
+    /// the last one used, so the code works once).
+    pub totp_step: Option<i64>,
+    /// For a recovery code: the code's row, already marked used in `txn`.
+    pub recovery_code: Option<entities::recovery_code::Model>,
+}
+
+/// What the user answered a challenge with.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// The 6-digit code sent by email or SMS, or shown by the authenticator
+    /// app.
+    Code(&'a str),
+    /// One of the user's recovery codes (sign-in only).
+    RecoveryCode(&'a str),
 }
 
 /// Which purposes belong to the same flow (and close each other).
@@ -193,7 +213,6 @@ pub fn view(
     challenge: &two_factor_challenge::Model,
     user: &user::Model,
     token: String,
-    can_skip: bool,
 ) -> ChallengeView {
     let masked_destination = match (challenge.channel, destination(challenge, user)) {
         (TwoFactorChannel::Email, Some(email)) => mask_email(&email),
@@ -205,7 +224,8 @@ pub fn view(
         token,
         channel: challenge.channel,
         masked_destination,
-        can_skip,
+        code_sent: challenge.sends > 0,
+        resend_after_secs: None,
         expires_at: challenge.expires_at,
     }
 }
@@ -432,10 +452,15 @@ pub async fn verify(
     app: &App,
     client: &ClientInfo,
     raw_token: &str,
-    raw_code: &str,
+    answer: Answer<'_>,
     purposes: &[ChallengePurpose],
 ) -> ApiResult<Verified> {
-    let code = input::code("code", raw_code)?;
+    // Checked before anything is looked up: a malformed answer costs no
+    // guess.
+    let (code, recovery) = match answer {
+        Answer::Code(raw) => (Some(input::code("code", raw)?), None),
+        Answer::RecoveryCode(raw) => (None, Some(super::recovery::normalize(raw)?)),
+    };
     throttle::code_check_address(app, client).await?;
     let Some(found) = find(&app.db, raw_token, purposes).await? else {
         return Err(invalid(purposes[0]));
@@ -444,21 +469,51 @@ pub async fn verify(
 
     let txn = platform::db::begin_write(&app.db).await?;
     let (challenge, user) = lock(&txn, &found).await?;
-    if challenge.sends == 0 {
+    let sent_code = matches!(answer, Answer::Code(_))
+        && challenge.channel != TwoFactorChannel::AuthenticatorApp;
+    if sent_code && challenge.sends == 0 {
         // Nothing was sent: a mobile-number step before a number was
         // entered, or a sign-in over the code-send limit.
         return Err(not_sent(challenge.purpose));
     }
     let now = Utc::now();
     if now >= challenge.expires_at {
-        return Err(ApiError::bad_input(
-            "code",
-            "This code has expired. Ask for a new code.",
-        ));
+        return Err(match answer {
+            Answer::Code(_) if sent_code => {
+                ApiError::bad_input("code", "This code has expired. Ask for a new code.")
+            }
+            _ => invalid(challenge.purpose),
+        });
     }
-    // Comparing hex digests of salted hashes: an early mismatch tells a
-    // timing attacker about the hash, not about the code.
-    if hash_code(challenge.id, &code) != challenge.code_hash {
+    let (mut totp_step, mut recovery_code) = (None, None);
+    let right = match (code, recovery) {
+        (None, Some(normalized)) => {
+            if challenge.purpose != ChallengePurpose::Login {
+                return Err(invalid(challenge.purpose));
+            }
+            recovery_code = super::recovery::take(&txn, user.id, &normalized, now).await?;
+            recovery_code.is_some()
+        }
+        (Some(code), _) if challenge.channel == TwoFactorChannel::AuthenticatorApp => {
+            // Signing in checks the account's secret; setting an app up
+            // checks the new secret the step holds.
+            let (secret, last) = match challenge.purpose {
+                ChallengePurpose::Login => (user.totp_secret.as_deref(), user.totp_last_step),
+                _ => (challenge.destination.as_deref(), None),
+            };
+            totp_step = secret.and_then(|s| super::totp::verify(s, &code, now, last));
+            totp_step.is_some()
+        }
+        // Comparing hex digests of salted hashes: an early mismatch tells a
+        // timing attacker about the hash, not about the code.
+        (Some(code), _) => hash_code(challenge.id, &code) == challenge.code_hash,
+        (None, None) => false,
+    };
+    let field = match answer {
+        Answer::Code(_) => "code",
+        Answer::RecoveryCode(_) => "recoveryCode",
+    };
+    if !right {
         let attempts = challenge.attempts + 1;
         let now_locked = attempts >= MAX_WRONG_CODES;
         let mut active = challenge.clone().into_active_model();
@@ -487,10 +542,16 @@ pub async fn verify(
             return Err(locked(challenge.purpose));
         }
         let left = MAX_WRONG_CODES - attempts;
+        let what = match answer {
+            Answer::Code(_) => "The code is not correct",
+            Answer::RecoveryCode(_) => {
+                "This recovery code is not one of yours, or it has been used"
+            }
+        };
         return Err(ApiError::bad_input(
-            "code",
+            field,
             format!(
-                "The code is not correct. You can try {left} more time{}.",
+                "{what}. You can try {left} more time{}.",
                 if left == 1 { "" } else { "s" }
             ),
         ));
@@ -507,6 +568,8 @@ pub async fn verify(
         txn,
         challenge,
         user,
+        totp_step,
+        recovery_code,
     })
 }
 

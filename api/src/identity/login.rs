@@ -4,51 +4,62 @@
 //! # The steps
 //!
 //! `login(email, password)` checks the password and answers one of:
-//! - **signed in** (a session token), when nothing more is needed;
-//! - **two-factor required**: a 6-digit code was sent by email or SMS (see
-//!   "Codes and the send limit" for when it is not), and
-//!   `verifyTwoFactor(challengeToken, code)` continues;
+//! - **signed in** (a session token), when nothing more is needed. The result
+//!   says what the client should do about two-factor sign-in
+//!   (`SignedIn.twoFactorSetup`): nothing, **offer** it (the user has none),
+//!   or **set it up now** (the session can do nothing else yet);
+//! - **two-factor required**: the user has a second factor, and
+//!   `verifyTwoFactor(challengeToken, code)` continues with its code (sent by
+//!   email or SMS, or shown by the authenticator app), or
+//!   `verifyRecoveryCode(challengeToken, recoveryCode)` with one of the
+//!   user's recovery codes ([`super::recovery`]);
 //! - **mobile number required**: an administrator reset the user's mobile
 //!   number (UC seed), so they enter a new one (`submitMobileNumber`), which
 //!   gets a code by SMS, and `verifyTwoFactor` with that code stores the number
 //!   and continues.
 //!
-//! Which steps a user gets ([`plan`]) follows from their two-factor method and
-//! their organisation's rule, one step at a time, each time from the factors
-//! proven so far:
+//! Which steps a user gets ([`plan`]) follows from their method, one step at a
+//! time, each time from what has been proven so far:
 //!
-//! | method (after the organisation's rule) | steps after the password |
+//! | method | steps after the password |
 //! |---|---|
 //! | none | — (plus the mobile step if the number was reset) |
-//! | email (or none in an organisation that requires two-factor) | email code, then the mobile step if the number was reset |
-//! | SMS | SMS code to the number on file; if that number was reset (or there is none), the mobile step instead, whose code to the new number is the SMS factor |
+//! | email | email code |
+//! | authenticator app | the app's code (nothing is sent) |
+//! | SMS | SMS code to the number on file; if that number was reset (or there is none), an **email code** first, then the mobile step |
 //!
-//! The email code comes before the mobile step on purpose: someone holding
-//! only the password of an email-2FA user must not get as far as registering
-//! their own phone. For an SMS user whose number was reset there is no other
-//! factor left; that is the UC seed's design, where the administrator's reset
-//! is what authorises the new number.
+//! A user with a second factor always completes it: there is no way past it
+//! with the password alone. For an SMS user whose number was reset the phone
+//! is gone, so the account's mailbox (proven when the invitation was
+//! accepted) stands in, and only then may they register a new number: someone
+//! holding only the password never gets as far as registering their own
+//! phone. A recovery code answers any of these code steps.
 //!
-//! # "Later" (skipping the code)
+//! # Offering two-factor, and "Later"
 //!
-//! The Ombudsman seed's verification page offers "Later". Here:
-//! - `canSkip` is true on a sign-in code step when the user's organisation
-//!   does not require two-factor. Residents (no organisation) may skip; staff
-//!   may not: they see every organisation's data, so their chosen second
-//!   factor is always enforced.
-//! - `skipTwoFactor(challengeToken)` signs in without the code for this
-//!   sign-in only. The method stays as it is, so the next sign-in asks again;
-//!   the challenge is used up; the skip is in the audit log
-//!   (`two_factor.skipped`) and the session's `session.login` entry records
-//!   the factors as `password, two-factor skipped`.
-//! - It is never offered on the mobile-number step (the reset must be
-//!   completed), nor when the organisation requires two-factor
-//!   (`FORBIDDEN`).
+//! The Ombudsman seed asks at first sign-in whether the user wishes to enable
+//! two-factor, with "Later" as an answer. Here "Later" declines the
+//! **enrolment**, never the code of a factor that is on:
+//! - a user without two-factor whose organisation does not require it gets
+//!   `twoFactorSetup: OFFERED` on signing in, the first time and again once
+//!   [`OFFER_AGAIN`] (30 days) have passed since they last said "Later";
+//! - `declineTwoFactorSetup` is "Later": it records the date (audited,
+//!   `two_factor.declined`), so the next sign-ins answer `NONE` until the
+//!   period is over; `enableTwoFactor`/`setUpAuthenticatorApp` accept the
+//!   offer at any time.
 //!
-//! Note what this means: for a user whose organisation does not require
-//! two-factor, the code is a convenience the password alone can get past.
-//! An organisation that wants the second factor enforced sets
-//! `requires_two_factor`.
+//! # When two-factor is required
+//!
+//! Staff always use two-factor (they see every organisation's data), and an
+//! organisation can require it of its users, optionally naming the methods
+//! that count (`setOrganisationTwoFactorRule`, by service administrators). A
+//! user who must but has no accepted method set up gets, after the password
+//! (and their current factor, if they have one), an **enrolment-only
+//! session** (`twoFactorSetup: REQUIRED`): `viewer`, `enableTwoFactor`,
+//! `confirmTwoFactor`, `setUpAuthenticatorApp`, `generateRecoveryCodes` and
+//! `logout` work; everything else answers `FORBIDDEN` with
+//! `extensions.reason` `TWO_FACTOR_SETUP_REQUIRED`. Confirming an accepted
+//! method makes the session a full one.
 //!
 //! # Codes and the send limit
 //!
@@ -129,6 +140,20 @@ pub const MAX_FAILED_LOGINS: i32 = 5;
 /// How long a lock-out lasts.
 pub const LOCKOUT: Duration = Duration::minutes(15);
 
+/// How long "Later" holds off the offer of two-factor sign-in.
+pub const OFFER_AGAIN: Duration = Duration::days(30);
+
+/// What a new session should do about two-factor sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupPrompt {
+    /// Nothing: two-factor is on, or the user said "Later" recently.
+    None,
+    /// Offer it ("Later" is `declineTwoFactorSetup`).
+    Offered,
+    /// It must be set up: the session is enrolment-only until it is.
+    Required,
+}
+
 /// Where a sign-in stands after a step.
 #[derive(Debug)]
 pub enum SignInStep {
@@ -138,8 +163,10 @@ pub enum SignInStep {
         token: String,
         /// The user.
         user_id: Uuid,
+        /// Whether to offer (or require) setting up two-factor.
+        setup: SetupPrompt,
     },
-    /// A code was sent; verify it (or skip, when allowed).
+    /// A second factor is needed: its code, or a recovery code.
     TwoFactor(ChallengeView),
     /// The user must enter a new mobile number.
     MobileRequired {
@@ -150,29 +177,37 @@ pub enum SignInStep {
     },
 }
 
-/// Which factors a sign-in has proven so far, and how (for the audit entry).
+/// What a sign-in has proven so far, and how (for the audit entry).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Proven {
-    /// Holds the account's mailbox (email code or emailed link).
-    pub email: bool,
-    /// Holds the phone (SMS code).
-    pub sms: bool,
+    /// A second factor (a code, a recovery code, or an emailed link).
+    pub factor: bool,
     /// Written to the `session.login` entry.
     pub how: &'static str,
 }
 
 impl Proven {
-    const PASSWORD: Self = Self {
-        email: false,
-        sms: false,
+    /// The password alone.
+    pub(crate) const PASSWORD: Self = Self {
+        factor: false,
         how: "password",
     };
+    /// The password and a second factor.
+    pub(crate) const SECOND_FACTOR: Self = Self {
+        factor: true,
+        how: "password, second factor",
+    };
+
+    /// The same, described as `how`.
+    pub(crate) const fn how(self, how: &'static str) -> Self {
+        Self { how, ..self }
+    }
 }
 
 /// The next step of a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    SignIn,
+    SignIn(SetupPrompt),
     Code(TwoFactorChannel),
     Mobile,
 }
@@ -182,32 +217,84 @@ pub(crate) fn required(org: Option<&organisation::Model>) -> bool {
     org.is_some_and(|o| o.requires_two_factor)
 }
 
-/// The method the user must use: their own, or email when their organisation
-/// requires two-factor and they chose none.
-pub(crate) fn effective_method(
+/// The methods that count where `org` requires two-factor (every method
+/// when it names none).
+pub fn accepted_methods(org: Option<&organisation::Model>) -> Vec<TwoFactorMethod> {
+    let named: Vec<TwoFactorMethod> = org
+        .and_then(|o| o.two_factor_methods.as_deref())
+        .map(|list| {
+            list.split(',')
+                .filter_map(|m| m.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if named.is_empty() {
+        TwoFactorMethod::ALL
+            .iter()
+            .copied()
+            .filter(|m| *m != TwoFactorMethod::None)
+            .collect()
+    } else {
+        named
+    }
+}
+
+/// Whether the user must set up (another) second factor before doing
+/// anything else: staff without one, or a user of an organisation that
+/// requires two-factor whose method is none or not one it accepts.
+pub fn must_set_up(user: &user::Model, org: Option<&organisation::Model>) -> bool {
+    let method = user.two_factor_method;
+    match user.kind {
+        UserKind::Staff => method == TwoFactorMethod::None,
+        _ => required(org) && !accepted_methods(org).contains(&method),
+    }
+}
+
+/// What the session should do about two-factor (see the module docs).
+pub fn setup_prompt(
     user: &user::Model,
     org: Option<&organisation::Model>,
-) -> TwoFactorMethod {
-    match user.two_factor_method {
-        TwoFactorMethod::None if required(org) => TwoFactorMethod::Email,
-        method => method,
+    now: DateTime<Utc>,
+) -> SetupPrompt {
+    if must_set_up(user, org) {
+        SetupPrompt::Required
+    } else if user.two_factor_method == TwoFactorMethod::None
+        && user
+            .two_factor_declined_at
+            .is_none_or(|at| now - at >= OFFER_AGAIN)
+    {
+        SetupPrompt::Offered
+    } else {
+        SetupPrompt::None
     }
 }
 
-/// Whether "Later" is offered (see the module docs).
-pub(crate) fn can_skip(user: &user::Model, org: Option<&organisation::Model>) -> bool {
-    user.kind != UserKind::Staff && !required(org)
-}
-
-fn plan(user: &user::Model, org: Option<&organisation::Model>, proven: Proven) -> Plan {
+fn plan(
+    user: &user::Model,
+    org: Option<&organisation::Model>,
+    proven: Proven,
+    now: DateTime<Utc>,
+) -> Plan {
     let number_missing = user.mobile_reset_pending || user.mobile_number.is_none();
-    match effective_method(user, org) {
-        TwoFactorMethod::Sms if !proven.sms && number_missing => Plan::Mobile,
-        TwoFactorMethod::Sms if !proven.sms => Plan::Code(TwoFactorChannel::Sms),
-        TwoFactorMethod::Email if !proven.email => Plan::Code(TwoFactorChannel::Email),
-        _ if user.mobile_reset_pending => Plan::Mobile,
-        _ => Plan::SignIn,
+    if !proven.factor {
+        match user.two_factor_method {
+            TwoFactorMethod::None => {}
+            // The phone is gone: the mailbox stands in (module docs).
+            TwoFactorMethod::Sms if number_missing => return Plan::Code(TwoFactorChannel::Email),
+            TwoFactorMethod::Email => return Plan::Code(TwoFactorChannel::Email),
+            TwoFactorMethod::Sms => return Plan::Code(TwoFactorChannel::Sms),
+            TwoFactorMethod::AuthenticatorApp if user.totp_secret.is_some() => {
+                return Plan::Code(TwoFactorChannel::AuthenticatorApp);
+            }
+            TwoFactorMethod::AuthenticatorApp => return Plan::Code(TwoFactorChannel::Email),
+        }
     }
+    let sms_without_number =
+        user.two_factor_method == TwoFactorMethod::Sms && user.mobile_number.is_none();
+    if user.mobile_reset_pending || sms_without_number {
+        return Plan::Mobile;
+    }
+    Plan::SignIn(setup_prompt(user, org, now))
 }
 
 /// A hash to check passwords against when there is no account (or it has no
@@ -382,16 +469,30 @@ pub(crate) async fn advance(
     org: Option<&organisation::Model>,
     proven: Proven,
 ) -> ApiResult<SignInStep> {
-    Ok(match plan(user, org, proven) {
-        Plan::SignIn => SignInStep::SignedIn {
-            token: complete(txn, client, user, proven.how).await?,
+    Ok(match plan(user, org, proven, Utc::now()) {
+        Plan::SignIn(setup) => SignInStep::SignedIn {
+            token: complete(txn, client, user, proven.how, setup).await?,
             user_id: user.id,
+            setup,
         },
+        Plan::Code(TwoFactorChannel::AuthenticatorApp) => {
+            // Nothing to send: the app shows the code.
+            let (row, raw) = challenge::open(
+                txn,
+                user,
+                ChallengePurpose::Login,
+                TwoFactorChannel::AuthenticatorApp,
+                None,
+            )
+            .await?;
+            SignInStep::TwoFactor(challenge::view(&row, user, raw))
+        }
         Plan::Code(channel) => {
             let destination = match channel {
                 TwoFactorChannel::Sms => user.mobile_number.clone(),
                 TwoFactorChannel::Email | TwoFactorChannel::AuthenticatorApp => None,
             };
+            let mut held_back = None;
             // Over the code-send limit the step is still given, without a
             // new code (module docs, "Codes and the send limit").
             let (row, raw) = match throttle::code_send(app, user.id).await {
@@ -411,6 +512,7 @@ pub(crate) async fn advance(
                         }
                         None => {
                             tracing::info!(user = %user.id, retry_after_secs, "code-send limit reached: the sign-in step sends no code yet");
+                            held_back = Some(retry_after_secs);
                             challenge::open(
                                 txn,
                                 user,
@@ -424,7 +526,9 @@ pub(crate) async fn advance(
                 }
                 Err(e) => return Err(e),
             };
-            SignInStep::TwoFactor(challenge::view(&row, user, raw, can_skip(user, org)))
+            let mut view = challenge::view(&row, user, raw);
+            view.resend_after_secs = held_back;
+            SignInStep::TwoFactor(view)
         }
         Plan::Mobile => {
             let (row, raw) = challenge::open(
@@ -444,12 +548,13 @@ pub(crate) async fn advance(
 }
 
 /// Completes a sign-in: clears the lock-out count, records the login, starts
-/// a session.
+/// a session (enrolment-only when two-factor must be set up first).
 async fn complete(
     txn: &DatabaseTransaction,
     client: &ClientInfo,
     user: &user::Model,
     how: &str,
+    setup: SetupPrompt,
 ) -> ApiResult<String> {
     let now = Utc::now();
     let mut active = user.clone().into_active_model();
@@ -458,7 +563,8 @@ async fn complete(
     active.last_login_at = Set(Some(now));
     active.updated_at = Set(now);
     active.update(txn).await?;
-    let token = session::create(txn, user.id, client).await?;
+    let enrolment_only = setup == SetupPrompt::Required;
+    let token = session::create(txn, user.id, client, enrolment_only).await?;
     audit::record(
         txn,
         &Actor::of(&Viewer::Anonymous, client).as_user(user.id),
@@ -469,7 +575,7 @@ async fn complete(
             organisation_id: user.organisation_id,
         },
         None,
-        Some(json!({ "factors": how })),
+        Some(json!({ "factors": how, "enrolment_only": enrolment_only })),
     )
     .await?;
     Ok(token)
@@ -487,7 +593,7 @@ pub async fn verify(
         app,
         client,
         raw_token,
-        code,
+        challenge::Answer::Code(code),
         &[ChallengePurpose::Login, ChallengePurpose::ConfirmMobile],
     )
     .await?;
@@ -495,38 +601,34 @@ pub async fn verify(
         txn,
         challenge,
         user,
+        totp_step,
+        ..
     } = verified;
     let org = organisation_of(&txn, &user).await?;
     let step = match challenge.purpose {
         ChallengePurpose::Login => {
-            let proven = match challenge.channel {
-                TwoFactorChannel::Email => Proven {
-                    email: true,
-                    sms: false,
-                    how: "password, email code",
-                },
-                TwoFactorChannel::Sms => Proven {
-                    email: false,
-                    sms: true,
-                    how: "password, SMS code",
-                },
-                TwoFactorChannel::AuthenticatorApp => Proven {
-                    email: true,
-                    sms: true,
-                    how: "password, authenticator app code",
-                },
+            let how = match challenge.channel {
+                TwoFactorChannel::Email => "password, email code",
+                TwoFactorChannel::Sms => "password, SMS code",
+                TwoFactorChannel::AuthenticatorApp => "password, authenticator app code",
             };
+            if let Some(step) = totp_step {
+                user::Entity::update_many()
+                    .col_expr(user::Column::TotpLastStep, Expr::value(Some(step)))
+                    .filter(user::Column::Id.eq(user.id))
+                    .exec(&txn)
+                    .await?;
+            }
+            let proven = Proven::SECOND_FACTOR.how(how);
             advance(app, &txn, client, &user, org.as_ref(), proven).await?
         }
         _ => {
             let user = store_mobile(&txn, client, &user, &challenge).await?;
-            // The mobile step is planned only once every other factor is
-            // proven (or skipped), so the new number's code completes it.
-            let proven = Proven {
-                email: true,
-                sms: true,
-                how: "password, new mobile number confirmed by SMS code",
-            };
+            // The mobile step is planned only once the second factor is
+            // proven (or the user has none), so the new number's code
+            // completes it.
+            let proven =
+                Proven::SECOND_FACTOR.how("password, new mobile number confirmed by SMS code");
             advance(app, &txn, client, &user, org.as_ref(), proven).await?
         }
     };
@@ -629,7 +731,7 @@ pub async fn submit_mobile(
     let row = active.update(&txn).await?;
     let row = challenge::send(&txn, row, &user).await?;
     txn.commit().await?;
-    Ok(challenge::view(&row, &user, raw_token.to_owned(), false))
+    Ok(challenge::view(&row, &user, raw_token.to_owned()))
 }
 
 /// `resendTwoFactorCode`: a new code for an open challenge (the old one stops
@@ -655,6 +757,12 @@ pub async fn resend(app: &App, caller: &Caller<'_>, raw_token: &str) -> ApiResul
     {
         return Err(challenge::invalid(row.purpose));
     }
+    if row.channel == TwoFactorChannel::AuthenticatorApp {
+        return Err(ApiError::bad_input(
+            "challengeToken",
+            "Nothing is sent for an authenticator app: enter the code it shows now.",
+        ));
+    }
     if row.sends == 0 {
         match row.purpose {
             // Nothing to re-send before the number is entered.
@@ -668,54 +776,8 @@ pub async fn resend(app: &App, caller: &Caller<'_>, raw_token: &str) -> ApiResul
     // Over the limit this is `RATE_LIMITED` with `retryAfterSeconds`.
     throttle::code_send(app, user.id).await?;
     let row = challenge::send(&txn, row, &user).await?;
-    let org = organisation_of(&txn, &user).await?;
-    let skip = row.purpose == ChallengePurpose::Login && can_skip(&user, org.as_ref());
     txn.commit().await?;
-    Ok(challenge::view(&row, &user, raw_token.to_owned(), skip))
-}
-
-/// `skipTwoFactor` ("Later"): signs in without the code where that is allowed
-/// (module docs).
-pub async fn skip(app: &App, client: &ClientInfo, raw_token: &str) -> ApiResult<SignInStep> {
-    let txn = platform::db::begin_write(&app.db).await?;
-    let (row, user) = challenge::find_open(&txn, raw_token, &[ChallengePurpose::Login]).await?;
-    let now = Utc::now();
-    if now >= row.expires_at {
-        return Err(challenge::invalid(row.purpose));
-    }
-    let org = organisation_of(&txn, &user).await?;
-    if !can_skip(&user, org.as_ref()) {
-        return Err(ApiError::Forbidden);
-    }
-    two_factor_challenge::Entity::update_many()
-        .col_expr(
-            two_factor_challenge::Column::ConsumedAt,
-            Expr::value(Some(now)),
-        )
-        .filter(two_factor_challenge::Column::Id.eq(row.id))
-        .exec(&txn)
-        .await?;
-    audit::record(
-        &txn,
-        &Actor::of(&Viewer::Anonymous, client).as_user(user.id),
-        Entry {
-            action: "two_factor.skipped",
-            target_type: "user",
-            target_id: Some(user.id),
-            organisation_id: user.organisation_id,
-        },
-        None,
-        Some(json!({ "channel": row.channel })),
-    )
-    .await?;
-    let proven = Proven {
-        email: true,
-        sms: true,
-        how: "password, two-factor skipped",
-    };
-    let step = advance(app, &txn, client, &user, org.as_ref(), proven).await?;
-    txn.commit().await?;
-    Ok(step)
+    Ok(challenge::view(&row, &user, raw_token.to_owned()))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! `graphql::identity` stay thin and call these.
 
 pub mod challenge;
+pub mod factors;
 pub mod inactivity_sweep;
 pub mod input;
 pub mod links;
@@ -11,5 +12,7 @@ pub mod password_policy;
 pub mod passwords;
 pub mod phone;
 pub mod profile;
+pub mod recovery;
 pub mod sessions;
 pub mod throttle;
+pub mod totp;

@@ -31,7 +31,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{ChallengePurpose, TokenPurpose, UserStatus, user, user_token};
+use entities::{ChallengePurpose, TokenPurpose, TwoFactorMethod, UserStatus, user, user_token};
 
 use super::{
     challenge, input, links,
@@ -358,11 +358,13 @@ pub async fn accept_invitation(
     )
     .await?;
     let org = login::organisation_of(&txn, &user).await?;
-    let proven = Proven {
-        email: true,
-        sms: false,
-        how: "invitation link, new password",
-    };
+    // The link proves the mailbox: the second factor of a user whose method
+    // is email (or who has none yet), not of one whose codes go elsewhere.
+    let proven = match user.two_factor_method {
+        TwoFactorMethod::None | TwoFactorMethod::Email => Proven::SECOND_FACTOR,
+        _ => Proven::PASSWORD,
+    }
+    .how("invitation link, new password");
     let step = login::advance(app, &txn, client, &user, org.as_ref(), proven).await?;
     txn.commit().await?;
     Ok(step)

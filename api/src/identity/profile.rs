@@ -1,17 +1,5 @@
-//! The signed-in user's own account: what `viewer` shows, and switching
-//! two-factor sign-in on and off.
-//!
-//! Switching it on is two steps, so that nobody ends up with a second factor
-//! they cannot receive: `enableTwoFactor(method)` sends a code by the chosen
-//! channel and `confirmTwoFactor(challengeToken, code)` switches the method
-//! on. For SMS the code goes to the number given (`mobileNumber`, which then
-//! becomes the account's number once confirmed) or, when none is given, to the
-//! number on file. Enabling the method already in use (same number) is a
-//! `CONFLICT`.
-//!
-//! Switching it off asks for the password (a borrowed session alone must not
-//! be enough), and is refused with a `CONFLICT` that says why when the
-//! organisation requires two-factor.
+//! The signed-in user's own account: what `viewer` shows, and their contact
+//! details. Second factors are in [`super::factors`].
 //!
 //! Contact details:
 //! - `updateMyAddress(address)`: **residents only**. A landlord user's
@@ -20,7 +8,7 @@
 //!   [`MAX_ADDRESS`] characters, no other control characters; null or blank
 //!   clears it. Audited (`profile.address_changed`, before and after); an
 //!   unchanged address records nothing.
-//! - `changeMyMobileNumber(mobileNumber)` then
+//! - `changeMyMobileNumber(mobileNumber, password)` then
 //!   `confirmMyMobileNumber(challengeToken, code)`: **residents and landlord
 //!   users**. Staff are `FORBIDDEN`: a staff account's contact details are
 //!   kept by the service, and staff move their SMS codes to a new number with
@@ -51,7 +39,6 @@ use entities::{
 
 use super::{
     challenge::{self, ChallengeView},
-    input,
     login::{self, organisation_of},
     phone, throttle,
 };
@@ -72,6 +59,8 @@ pub struct Profile {
     pub organisation: Option<organisation::Model>,
     /// Their permissions (landlord users; empty otherwise).
     pub permissions: Vec<Permission>,
+    /// Their unused recovery codes.
+    pub recovery_codes_remaining: u64,
 }
 
 /// Loads a user's profile.
@@ -90,190 +79,13 @@ pub async fn load(conn: &impl ConnectionTrait, user_id: uuid::Uuid) -> ApiResult
         .collect();
     // A stable order (the declaration order), whatever the rows' order.
     permissions.sort_by_key(|p| Permission::ALL.iter().position(|q| q == p));
+    let recovery_codes_remaining = super::recovery::remaining(conn, user.id).await?;
     Ok(Profile {
         user,
         organisation,
         permissions,
+        recovery_codes_remaining,
     })
-}
-
-/// `enableTwoFactor`: sends a code by the chosen channel (module docs).
-pub async fn enable_two_factor(
-    app: &App,
-    caller: &Caller<'_>,
-    channel: TwoFactorChannel,
-    mobile_number: Option<&str>,
-) -> ApiResult<ChallengeView> {
-    let auth = caller.user()?;
-    let number = mobile_number
-        .map(|m| phone::parse_uk_mobile("mobileNumber", m))
-        .transpose()?;
-    let txn = platform::db::begin_write(&app.db).await?;
-    let user = user::Entity::find_by_id(auth.id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let destination = match channel {
-        TwoFactorChannel::AuthenticatorApp => {
-            return Err(ApiError::bad_input(
-                "method",
-                "Set up an authenticator app with setUpAuthenticatorApp.",
-            ));
-        }
-        TwoFactorChannel::Email => {
-            if number.is_some() {
-                return Err(ApiError::bad_input(
-                    "mobileNumber",
-                    "A mobile number is only used for codes by SMS.",
-                ));
-            }
-            if user.two_factor_method == TwoFactorMethod::Email {
-                return Err(ApiError::Conflict(
-                    "Two-factor sign-in by email is already on.".into(),
-                ));
-            }
-            None
-        }
-        TwoFactorChannel::Sms => {
-            let on_file = user
-                .mobile_number
-                .clone()
-                .filter(|_| !user.mobile_reset_pending);
-            let Some(number) = number.or(on_file.clone()) else {
-                return Err(ApiError::bad_input(
-                    "mobileNumber",
-                    "Enter the mobile number to send codes to.",
-                ));
-            };
-            if user.two_factor_method == TwoFactorMethod::Sms && on_file.as_ref() == Some(&number) {
-                return Err(ApiError::Conflict(
-                    "Two-factor sign-in by SMS to this number is already on.".into(),
-                ));
-            }
-            login::ensure_number_free(&txn, &number, user.id).await?;
-            Some(number)
-        }
-    };
-    throttle::code_send(app, user.id).await?;
-    let (row, raw) = challenge::open(
-        &txn,
-        &user,
-        ChallengePurpose::EnableTwoFactor,
-        channel,
-        destination,
-    )
-    .await?;
-    let row = challenge::send(&txn, row, &user).await?;
-    txn.commit().await?;
-    Ok(challenge::view(&row, &user, raw, false))
-}
-
-/// `confirmTwoFactor`: the code from `enableTwoFactor` switches the method on
-/// (and, for SMS, makes the number the account's).
-pub async fn confirm_two_factor(
-    app: &App,
-    caller: &Caller<'_>,
-    raw_token: &str,
-    code: &str,
-) -> ApiResult<()> {
-    let (auth, client) = (caller.user()?, &caller.client);
-    let purposes = [ChallengePurpose::EnableTwoFactor];
-    // Someone else's challenge is answered like an unknown one, before any
-    // code is counted against it.
-    if let Some(found) = challenge::find(&app.db, raw_token, &purposes).await?
-        && !policy::identity::owns_challenge(auth, &found)
-    {
-        return Err(challenge::invalid(found.purpose));
-    }
-    let challenge::Verified {
-        txn,
-        challenge,
-        user,
-    } = challenge::verify(app, client, raw_token, code, &purposes).await?;
-    let user = match challenge.channel {
-        TwoFactorChannel::Sms => login::store_mobile(&txn, client, &user, &challenge).await?,
-        TwoFactorChannel::Email | TwoFactorChannel::AuthenticatorApp => user,
-    };
-    let method = match challenge.channel {
-        TwoFactorChannel::Email => TwoFactorMethod::Email,
-        TwoFactorChannel::Sms => TwoFactorMethod::Sms,
-        TwoFactorChannel::AuthenticatorApp => TwoFactorMethod::AuthenticatorApp,
-    };
-    let before = user.two_factor_method;
-    let mut active = user.clone().into_active_model();
-    active.two_factor_method = Set(method);
-    active.updated_at = Set(chrono::Utc::now());
-    active.update(&txn).await?;
-    audit::record(
-        &txn,
-        &caller.actor,
-        Entry {
-            action: "two_factor.enabled",
-            target_type: "user",
-            target_id: Some(user.id),
-            organisation_id: user.organisation_id,
-        },
-        Some(json!({ "two_factor_method": before })),
-        Some(json!({ "two_factor_method": method })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// `disableTwoFactor`: switches two-factor off, given the password, unless
-/// the organisation requires it.
-pub async fn disable_two_factor(app: &App, caller: &Caller<'_>, password: &str) -> ApiResult<()> {
-    let (auth, client) = (caller.user()?, &caller.client);
-    input::max_len("password", password, input::MAX_PASSWORD)?;
-    let user = user::Entity::find_by_id(auth.id)
-        .one(&app.db)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let org = organisation_of(&app.db, &user).await?;
-    if login::required(org.as_ref()) {
-        return Err(ApiError::Conflict(
-            "Your organisation requires two-factor sign-in, so it cannot be turned off.".into(),
-        ));
-    }
-    throttle::password_check(app, client, &user.email_normalized).await?;
-    if !login::check_password(Some(&user), password).await? {
-        return Err(ApiError::bad_input(
-            "password",
-            "Your password is not correct.",
-        ));
-    }
-    let txn = platform::db::begin_write(&app.db).await?;
-    let user = user::Entity::find_by_id(auth.id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let before = user.two_factor_method;
-    if before == TwoFactorMethod::None {
-        return Ok(());
-    }
-    let mut active = user.clone().into_active_model();
-    active.two_factor_method = Set(TwoFactorMethod::None);
-    active.updated_at = Set(chrono::Utc::now());
-    active.update(&txn).await?;
-    challenge::close_open(&txn, user.id, &[ChallengePurpose::EnableTwoFactor]).await?;
-    audit::record(
-        &txn,
-        &caller.actor,
-        Entry {
-            action: "two_factor.disabled",
-            target_type: "user",
-            target_id: Some(user.id),
-            organisation_id: user.organisation_id,
-        },
-        Some(json!({ "two_factor_method": before })),
-        Some(json!({ "two_factor_method": TwoFactorMethod::None })),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// The longest postal address kept, in characters.
@@ -366,9 +178,12 @@ pub async fn change_my_mobile_number(
     app: &App,
     caller: &Caller<'_>,
     mobile_number: &str,
+    password: &str,
 ) -> ApiResult<ChallengeView> {
     let auth = may_change_mobile(caller)?;
     let number = phone::parse_uk_mobile("mobileNumber", mobile_number)?;
+    let current = load(&app.db, auth.id).await?.user;
+    super::factors::check_own_password(app, caller, &current, password).await?;
     let txn = platform::db::begin_write(&app.db).await?;
     let user = user::Entity::find_by_id(auth.id)
         .lock_exclusive()
@@ -397,7 +212,7 @@ pub async fn change_my_mobile_number(
     .await?;
     let row = challenge::send(&txn, row, &user).await?;
     txn.commit().await?;
-    Ok(challenge::view(&row, &user, raw, false))
+    Ok(challenge::view(&row, &user, raw))
 }
 
 /// `confirmMyMobileNumber`: the code texted by `changeMyMobileNumber` makes
@@ -421,7 +236,15 @@ pub async fn confirm_my_mobile_number(
         txn,
         challenge,
         user,
-    } = challenge::verify(app, client, raw_token, code, &purposes).await?;
+        ..
+    } = challenge::verify(
+        app,
+        client,
+        raw_token,
+        challenge::Answer::Code(code),
+        &purposes,
+    )
+    .await?;
     let number = challenge.destination.clone().ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "challenge {} confirmed no number",

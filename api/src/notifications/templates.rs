@@ -117,11 +117,18 @@ pub enum EmailTemplate {
     /// "Your mobile number was changed" (to the account's email address), so
     /// that a user whose number was changed by someone else finds out.
     MobileChanged,
+    /// "Two-factor sign-in was switched on, changed or switched off", with the
+    /// method now in use.
+    TwoFactorChanged,
+    /// "A recovery code was used to sign in", with how many are left.
+    RecoveryCodeUsed,
+    /// "New recovery codes were made" (the old ones stopped working).
+    RecoveryCodesGenerated,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 19] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -138,6 +145,9 @@ impl EmailTemplate {
         Self::HousingCostsOutcome,
         Self::LastManagerKept,
         Self::MobileChanged,
+        Self::TwoFactorChanged,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesGenerated,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -160,6 +170,9 @@ impl EmailTemplate {
             Self::HousingCostsOutcome => "housing_costs_outcome",
             Self::LastManagerKept => "last_manager_kept",
             Self::MobileChanged => "mobile_changed",
+            Self::TwoFactorChanged => "two_factor_changed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesGenerated => "recovery_codes_generated",
         }
     }
 }
@@ -340,7 +353,10 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "tenancy_details_requested",
         "housing_costs_outcome",
         "last_manager_kept",
-        "mobile_changed"
+        "mobile_changed",
+        "two_factor_changed",
+        "recovery_code_used",
+        "recovery_codes_generated"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

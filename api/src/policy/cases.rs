@@ -60,6 +60,7 @@ pub fn casework_user(viewer: &Viewer) -> ApiResult<&AuthUser> {
     match viewer {
         Viewer::Anonymous => Err(ApiError::Unauthenticated),
         Viewer::ApiToken(_) => Err(ApiError::Forbidden),
+        Viewer::Enrolling(_) => Err(ApiError::TwoFactorSetupRequired),
         Viewer::User(user) => Ok(user),
     }
 }

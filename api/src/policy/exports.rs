@@ -74,6 +74,7 @@ pub fn can_request(
         Viewer::User(u) => Requester::User(u.id),
         Viewer::ApiToken(t) => Requester::ApiToken(t.id),
         Viewer::Anonymous => return Err(ApiError::Unauthenticated),
+        Viewer::Enrolling(_) => return Err(ApiError::TwoFactorSetupRequired),
     };
     let organisation = match (own_organisation(viewer)?, requested) {
         (None, Some(org)) => org,

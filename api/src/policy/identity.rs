@@ -25,3 +25,10 @@ pub fn can_manage_session(viewer: &AuthUser, session: &session::Model) -> ApiRes
 pub fn owns_challenge(viewer: &AuthUser, challenge: &two_factor_challenge::Model) -> bool {
     challenge.user_id == viewer.id
 }
+
+/// A user acting on their own sign-in factors: a full session's user, or an
+/// enrolment-only session's (which may do nothing else). Anonymous callers
+/// and API tokens are `UNAUTHENTICATED`.
+pub fn own_account<'a>(caller: &super::Caller<'a>) -> ApiResult<&'a AuthUser> {
+    caller.viewer.account().ok_or(ApiError::Unauthenticated)
+}

@@ -81,7 +81,11 @@ impl<'a> Caller<'a> {
 
     /// The signed-in user, or `UNAUTHENTICATED`.
     pub fn user(&self) -> ApiResult<&'a AuthUser> {
-        self.viewer.user().ok_or(ApiError::Unauthenticated)
+        match self.viewer {
+            Viewer::User(u) => Ok(u),
+            Viewer::Enrolling(_) => Err(ApiError::TwoFactorSetupRequired),
+            _ => Err(ApiError::Unauthenticated),
+        }
     }
 }
 

@@ -182,6 +182,7 @@ pub fn can_manage(caller: &Caller<'_>, action: UserAction) -> ApiResult<Allowed<
     let user = match caller.viewer {
         Viewer::Anonymous => return Err(ApiError::Unauthenticated),
         Viewer::ApiToken(_) => return Err(ApiError::Forbidden),
+        Viewer::Enrolling(_) => return Err(ApiError::TwoFactorSetupRequired),
         Viewer::User(user) => user,
     };
     let scope = match user.kind {

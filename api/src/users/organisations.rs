@@ -19,11 +19,13 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, Query},
 };
 use serde::Serialize;
+use serde_json::json;
 use uuid::Uuid;
 
-use entities::{Permission, organisation, organisation_domain};
+use entities::{Permission, TwoFactorMethod, organisation, organisation_domain, session, user};
 
 use super::{
     ManagedUser, Rejection,
@@ -347,4 +349,89 @@ pub async fn get(app: &App, id: Uuid) -> ApiResult<OrganisationWithDomains> {
         .await?
         .pop()
         .ok_or(ApiError::NotFound("Organisation"))
+}
+
+/// Sets whether an organisation requires two-factor sign-in and, if it does,
+/// which methods count (`None` or empty: any). Switching it on (or
+/// narrowing the methods) puts the live sessions of every user who no
+/// longer meets the rule into enrolment-only mode at once, rather than at
+/// their next sign-in. Audited (`organisation.two_factor_rule`).
+pub async fn set_two_factor_rule(
+    app: &App,
+    staff: &Allowed<Staff>,
+    id: Uuid,
+    required: bool,
+    methods: Option<Vec<TwoFactorMethod>>,
+) -> ApiResult<OrganisationWithDomains> {
+    let mut methods = methods.unwrap_or_default();
+    if methods.contains(&TwoFactorMethod::None) {
+        return Err(ApiError::bad_input(
+            "input.methods",
+            "NONE is not a second factor: name the methods that count.",
+        ));
+    }
+    if !required && !methods.is_empty() {
+        return Err(ApiError::bad_input(
+            "input.methods",
+            "Methods only apply when two-factor sign-in is required.",
+        ));
+    }
+    methods.sort_by_key(|m| TwoFactorMethod::ALL.iter().position(|n| n == m));
+    methods.dedup();
+    let list = (!methods.is_empty()).then(|| {
+        methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    let txn = platform::db::begin_write(&app.db).await?;
+    let organisation = organisation::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("Organisation"))?;
+    let before = json!({
+        "requires_two_factor": organisation.requires_two_factor,
+        "two_factor_methods": organisation.two_factor_methods,
+    });
+    let mut active = organisation.into_active_model();
+    active.requires_two_factor = Set(required);
+    active.two_factor_methods = Set(list.clone());
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    if required {
+        let accepted = crate::identity::login::accepted_methods(Some(&updated));
+        let out_of_rule = Query::select()
+            .column(user::Column::Id)
+            .from(user::Entity)
+            .and_where(user::Column::OrganisationId.eq(id))
+            .and_where(user::Column::TwoFactorMethod.is_not_in(accepted))
+            .to_owned();
+        session::Entity::update_many()
+            .col_expr(session::Column::EnrolmentOnly, Expr::value(true))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::UserId.in_subquery(out_of_rule))
+            .exec(&txn)
+            .await?;
+    }
+    audit::record(
+        &txn,
+        staff.actor(),
+        Entry {
+            action: "organisation.two_factor_rule",
+            target_type: AUDIT_TARGET,
+            target_id: Some(id),
+            organisation_id: Some(id),
+        },
+        Some(before),
+        Some(json!({ "requires_two_factor": required, "two_factor_methods": list })),
+    )
+    .await?;
+    let after = OrganisationWithDomains {
+        domains: domains_of(&txn, id).await?,
+        organisation: updated,
+    };
+    txn.commit().await?;
+    Ok(after)
 }

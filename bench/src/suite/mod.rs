@@ -165,7 +165,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             user_agent: Some("bench".into()),
             request_id: "bench".into(),
         };
-        let session = api::auth::session::create(&db, resident, &client_info).await?;
+        let session = api::auth::session::create(&db, resident, &client_info, false).await?;
         let case_id = dataset::derived_id(&db, "case1").await?;
         db.close().await.ok();
 

@@ -194,6 +194,6 @@ pub(super) async fn seed(db: &DatabaseConnection) -> anyhow::Result<(Uuid, Strin
         user_agent: Some("bench".into()),
         request_id: "bench".into(),
     };
-    let token = api::auth::session::create(db, resident, &client).await?;
+    let token = api::auth::session::create(db, resident, &client, false).await?;
     Ok((case_id, token))
 }

@@ -468,7 +468,7 @@ async fn the_demo_casework_reads_through_the_api_and_new_references_continue_it(
             .await
             .unwrap()
             .unwrap();
-        let token = api::auth::session::create(app.db(), user.id, &client)
+        let token = api::auth::session::create(app.db(), user.id, &client, false)
             .await
             .unwrap();
         let response = gql(&app, Some(&token), query, json!({})).await;

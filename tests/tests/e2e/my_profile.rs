@@ -23,8 +23,8 @@ async fn update_address(app: &TestApp, token: Option<&str>, address: Value) -> T
 async fn change_mobile(app: &TestApp, token: Option<&str>, number: &str) -> TestResponse {
     app.graphql(
         token,
-        "mutation($n: String!) { changeMyMobileNumber(mobileNumber: $n) { challengeToken maskedMobileNumber expiresAt } }",
-        json!({ "n": number }),
+        "mutation($n: String!, $p: String!) { changeMyMobileNumber(mobileNumber: $n, password: $p) { challengeToken maskedMobileNumber expiresAt } }",
+        json!({ "n": number, "p": PASSWORD }),
     )
     .await
 }

@@ -15,8 +15,8 @@ const ME: &str = "id email firstName lastName kind staffRole organisation { id n
 async fn enable(app: &TestApp, token: &str, method: &str, mobile: Option<&str>) -> TestResponse {
     app.graphql(
         Some(token),
-        "mutation($m: TwoFactorChannel!, $n: String) { enableTwoFactor(method: $m, mobileNumber: $n) { challengeToken channel maskedDestination canSkip } }",
-        json!({ "m": method, "n": mobile }),
+        "mutation($m: TwoFactorChannel!, $n: String, $p: String!) { enableTwoFactor(method: $m, mobileNumber: $n, password: $p) { challengeToken channel maskedDestination codeSent } }",
+        json!({ "m": method, "n": mobile, "p": PASSWORD }),
     )
     .await
 }
@@ -96,7 +96,7 @@ async fn email_two_factor_is_switched_on_by_a_code_and_off_with_the_password() {
 
     let started = enable(&app, &ada.token, "EMAIL", None).await;
     assert_eq!(started.data()["enableTwoFactor"]["channel"], "EMAIL");
-    assert_eq!(started.data()["enableTwoFactor"]["canSkip"], false);
+    assert_eq!(started.data()["enableTwoFactor"]["codeSent"], true);
     let challenge = challenge_of(&started);
     assert_eq!(
         reload(&app, ada.user.id).await.two_factor_method,
@@ -144,6 +144,14 @@ async fn email_two_factor_is_switched_on_by_a_code_and_off_with_the_password() {
     assert_eq!(
         login_ok(&app, &ada.user.email, PASSWORD).await["__typename"],
         "SignedIn"
+    );
+    // Each change is emailed to the account's address.
+    app.run_pending_jobs().await;
+    let subjects: Vec<String> = app.emails().await.into_iter().map(|e| e.subject).collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("was changed"))
+            && subjects.iter().any(|s| s.contains("was switched off")),
+        "{subjects:?}"
     );
 }
 

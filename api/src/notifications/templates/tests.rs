@@ -31,6 +31,22 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "changed_at": "2026-07-01T08:41:17Z",
             "mobile_number_ending": "123",
         }),
+        EmailTemplate::TwoFactorChanged => json!({
+            "first_name": "Priya",
+            "at": "2026-07-01T08:41:17Z",
+            "method": "an authenticator app",
+            "enabled": true,
+        }),
+        EmailTemplate::RecoveryCodeUsed => json!({
+            "first_name": "Priya",
+            "at": "2026-07-01T08:41:17Z",
+            "recovery_codes_left": 9,
+        }),
+        EmailTemplate::RecoveryCodesGenerated => json!({
+            "first_name": "Priya",
+            "at": "2026-07-01T08:41:17Z",
+            "recovery_codes_left": 10,
+        }),
         EmailTemplate::TwoFactorCode => json!({
             "first_name": "Priya",
             "code": "048213",

@@ -116,8 +116,8 @@ pub async fn set_status(app: &TestApp, id: Uuid, status: UserStatus) {
 
 /// Everything a client asks of a sign-in step.
 pub const LOGIN_RESULT: &str = "__typename \
-    ... on SignedIn { token user { id email twoFactorMethod } } \
-    ... on TwoFactorRequired { challengeToken channel maskedDestination canSkip expiresAt } \
+    ... on SignedIn { token twoFactorSetup user { id email twoFactorMethod } } \
+    ... on TwoFactorRequired { challengeToken channel maskedDestination codeSent resendAvailableInSeconds expiresAt } \
     ... on MobileNumberRequired { challengeToken expiresAt }";
 
 /// `login`.
@@ -158,7 +158,7 @@ pub async fn verify(app: &TestApp, challenge: &str, code: &str) -> TestResponse 
 pub async fn resend(app: &TestApp, challenge: &str) -> TestResponse {
     app.graphql(
         None,
-        "mutation($t: String!) { resendTwoFactorCode(challengeToken: $t) { challengeToken channel maskedDestination canSkip } }",
+        "mutation($t: String!) { resendTwoFactorCode(challengeToken: $t) { challengeToken channel maskedDestination codeSent } }",
         json!({ "t": challenge }),
     )
     .await
