@@ -27,6 +27,7 @@ mod demo;
 mod documents;
 mod documents_transport;
 mod exports;
+mod factors;
 mod faults;
 mod first_admin;
 mod harness;

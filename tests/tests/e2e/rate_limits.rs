@@ -258,6 +258,10 @@ async fn a_sign_in_over_the_code_send_limit_with_no_code_to_reuse_sends_none() {
     let step = login(&app, &ada.user.email, PASSWORD).await;
     let step = &step.data()["login"];
     assert_eq!(step["__typename"], "TwoFactorRequired", "{step:#}");
+    // The client is told no code went out, and when it can ask for one.
+    assert_eq!(step["codeSent"], false);
+    let wait = step["resendAvailableInSeconds"].as_u64().expect("a wait");
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
     let token = step["challengeToken"].as_str().unwrap().to_owned();
     assert_eq!(challenge_of(&app, &token).await.sends, 0);
     app.run_pending_jobs().await;

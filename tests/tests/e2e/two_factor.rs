@@ -5,7 +5,7 @@
 //! required enrolment are in `factors`.
 
 use chrono::{Duration, Utc};
-use entities::{TwoFactorMethod, UserKind, UserStatus, two_factor_challenge};
+use entities::{TwoFactorMethod, UserStatus, two_factor_challenge};
 use portal_tests::TestApp;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
