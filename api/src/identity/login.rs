@@ -105,7 +105,10 @@
 //! Every decision is written in one transaction with its audit entries
 //! (`session.login`, `session.login_failed` with the reason,
 //! `session.locked`), holding the user row locked so concurrent wrong
-//! passwords are all counted.
+//! passwords are all counted. The password is checked before the lock (argon2
+//! takes tens of milliseconds) against the row as first read; under the lock
+//! the stored hash must still be that one, so a sign-in with the old password
+//! that started before a reset or change cannot finish after it.
 
 use std::sync::LazyLock;
 
@@ -373,6 +376,14 @@ pub async fn login(
     };
     if let Some(reason) = refusal {
         login_failed(&txn, client, &user, reason).await?;
+        txn.commit().await?;
+        return Err(ApiError::InvalidCredentials);
+    }
+    // The password was checked against the row as read before the lock (the
+    // argon2 work must not hold it). A reset or change that committed in
+    // between makes that check stale: refuse, without counting a failure.
+    if user.password_hash != found.password_hash {
+        login_failed(&txn, client, &user, "password_changed_during_sign_in").await?;
         txn.commit().await?;
         return Err(ApiError::InvalidCredentials);
     }

@@ -90,9 +90,7 @@ pub fn verify(secret: &str, code: &str, now: DateTime<Utc>, last_step: Option<i6
     let current = step_of(now);
     let mut matched = None;
     for step in (current - SKEW)..=(current + SKEW) {
-        let Some(expected) = code_at(secret, step, DIGITS) else {
-            return None;
-        };
+        let expected = code_at(secret, step, DIGITS)?;
         let equal = expected
             .bytes()
             .zip(code.bytes())

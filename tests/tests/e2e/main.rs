@@ -19,6 +19,7 @@ mod abuse;
 mod api_tokens;
 mod arrangement_evidence;
 mod arrangements;
+mod attacks;
 mod audit;
 mod cases;
 mod casework_matrix;

@@ -1,0 +1,49 @@
+//! The attack suite (issue 14): requests an attacker would send, over the
+//! real HTTP surface, each of which must be refused or harmless.
+
+use entities::{TokenPurpose, TwoFactorMethod, session};
+use portal_tests::TestApp;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+
+use crate::support::identity::*;
+
+const NEW_PASSWORD: &str = "Brand-New-Password-7";
+
+/// A sign-in with the old password that races a password reset never ends
+/// with a live session: either it finished first (and the reset ended its
+/// session) or it is refused. The password is checked before the row lock,
+/// so without the check under the lock the old password would win whenever
+/// the reset committed in between.
+#[tokio::test]
+async fn a_sign_in_racing_a_password_reset_never_outlives_it() {
+    let app = TestApp::init().await;
+    for _ in 0..8 {
+        let ada = landlord(&app, TwoFactorMethod::None, None).await;
+        let (link, _) =
+            api::identity::links::issue(app.db(), ada.user.id, TokenPurpose::PasswordReset)
+                .await
+                .unwrap();
+        let (signed_in, reset) = tokio::join!(
+            login(&app, &ada.user.email, PASSWORD),
+            app.graphql(
+                None,
+                "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) }",
+                json!({ "t": link, "p": NEW_PASSWORD }),
+            )
+        );
+        assert_eq!(reset.data()["resetPassword"], true);
+        let live = session::Entity::find()
+            .filter(session::Column::UserId.eq(ada.user.id))
+            .filter(session::Column::RevokedAt.is_null())
+            .count(app.db())
+            .await
+            .unwrap();
+        assert_eq!(
+            live, 0,
+            "a session signed in with the old password outlived the reset: {:#}",
+            signed_in.body
+        );
+    }
+    app.run_pending_jobs().await;
+}
