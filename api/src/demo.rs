@@ -337,6 +337,11 @@ pub async fn load_demo_data(
     Ok(Some(DemoLogins::known()))
 }
 
+/// Whether the demo data is in `db` (loaded earlier, on purpose).
+pub async fn is_loaded(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    already_loaded(db).await
+}
+
 async fn already_loaded(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let found = user::Entity::find()
         .filter(user::Column::EmailNormalized.eq(MARKER_EMAIL))

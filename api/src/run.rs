@@ -131,7 +131,21 @@ pub async fn serve_all(config: Config) -> anyhow::Result<()> {
     platform::db::migrate(&db)
         .await
         .context("migrations failed")?;
-    let loaded = crate::demo::load_demo_data(&db, &config).await?;
+    // Demo data (with its shared password) goes only into the embedded
+    // SQLite database: a PostgreSQL one gets it only from an explicit
+    // `portal migrate --demo`.
+    let demo = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            Demo::Loaded(crate::demo::load_demo_data(&db, &config).await?)
+        }
+        _ if crate::demo::is_loaded(&db).await? => Demo::Loaded(None),
+        _ => {
+            tracing::info!(
+                "DATABASE_URL is not SQLite: no demo data loaded (`portal migrate --demo` loads it on purpose)"
+            );
+            Demo::NotLoaded
+        }
+    };
     let queue = Queue::connect(&config, &db).await?;
     if config.clamd_addr.is_none() {
         tracing::warn!(
@@ -146,7 +160,7 @@ pub async fn serve_all(config: Config) -> anyhow::Result<()> {
         queue,
         shutdown.clone(),
     ));
-    print_banner(&config, loaded);
+    print_banner(&config, demo);
     let served = http::serve(app, shutdown.clone()).await;
     shutdown.cancel();
     worker_task.await??;
@@ -230,7 +244,15 @@ pub async fn create_service_admin(
     Ok(())
 }
 
-fn print_banner(config: &Config, loaded: Option<crate::demo::DemoLogins>) {
+/// Whether the embedded server loaded (or found) the demo data.
+enum Demo {
+    /// Loaded now (`Some`) or earlier (`None`).
+    Loaded(Option<crate::demo::DemoLogins>),
+    /// Not loaded: the database is not the embedded SQLite one.
+    NotLoaded,
+}
+
+fn print_banner(config: &Config, demo: Demo) {
     let base = config.public_base_url.as_str().trim_end_matches('/');
     println!();
     println!("  Landlord & Resident Portal is running (embedded mode)");
@@ -239,6 +261,13 @@ fn print_banner(config: &Config, loaded: Option<crate::demo::DemoLogins>) {
     println!("  Data:       {}", config.data_dir.display());
     println!("  Emails:     {}/*.eml", config.outbox_dir().display());
     println!("  SMS:        {}/sms.log", config.outbox_dir().display());
+    let Demo::Loaded(loaded) = demo else {
+        println!();
+        println!("  No demo data: the database is not the embedded SQLite one.");
+        println!("  Create the first administrator with `portal admin create-service-admin`.");
+        println!();
+        return;
+    };
     let logins = loaded.unwrap_or_else(crate::demo::DemoLogins::known);
     println!();
     println!("  Demo logins (password for all: {}):", logins.password);

@@ -255,6 +255,14 @@ async fn replace_password(
 ) -> ApiResult<()> {
     let user = set_password(txn, user, hash).await?;
     let ended = sessions::end_all(txn, &user, keep).await?;
+    // A reset link sent before must not set the password again later.
+    user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(Some(Utc::now())))
+        .filter(user_token::Column::UserId.eq(user.id))
+        .filter(user_token::Column::Purpose.eq(TokenPurpose::PasswordReset))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
     email_password_changed(txn, &user).await?;
     audit::record(
         txn,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     app::App,
+    audit::{self, Entry},
     error::{ApiError, ApiResult},
     policy::{Allowed, Staff},
 };
@@ -45,12 +46,34 @@ pub async fn counts(app: &App, _operator: &Allowed<Staff>) -> ApiResult<Vec<(Job
 /// Puts a dead job back in line with a fresh set of attempts. Only dead jobs
 /// can be retried (`CONFLICT` otherwise; `NOT_FOUND` for no such job).
 pub async fn retry(app: &App, operator: &Allowed<Staff>, id: Uuid) -> ApiResult<outbox_job::Model> {
-    if !worker::outbox::retry_dead(&app.db, id).await? {
+    let txn = platform::db::begin_write(&app.db).await?;
+    if !worker::outbox::retry_dead(&txn, id).await? {
+        drop(txn);
         return Err(match get(app, operator, id).await {
             Err(e) => e,
             Ok(_) => ApiError::Conflict("Only a dead job can be retried.".into()),
         });
     }
+    // Who put a dead job back in line, and which (its kind and last error;
+    // never its payload).
+    let job = outbox_job::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("Job"))?;
+    audit::record(
+        &txn,
+        operator.actor(),
+        Entry {
+            action: "job.retried",
+            target_type: "job",
+            target_id: Some(id),
+            organisation_id: None,
+        },
+        Some(serde_json::json!({ "status": JobStatus::Dead, "last_error": job.last_error })),
+        Some(serde_json::json!({ "status": job.status, "kind": job.kind })),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(job = %id, "dead job retried by an operator");
-    get(app, operator, id).await
+    Ok(job)
 }

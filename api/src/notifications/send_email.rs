@@ -39,7 +39,10 @@ impl Job for SendEmail {
         let Some(delivery) = unsent_delivery(&ctx, self.delivery_id).await? else {
             return Ok(());
         };
-        let result = send(&ctx, &delivery).await;
+        let result = match ensure_secrets_kept(&delivery) {
+            Ok(()) => send(&ctx, &delivery).await,
+            Err(e) => Err(e),
+        };
         record_outcome(&ctx, delivery, result, attempt).await
     }
 }
@@ -95,19 +98,40 @@ fn message_id(id: Uuid, base: &url::Url) -> String {
     format!("<{id}@{}>", base.host_str().unwrap_or("portal.localhost"))
 }
 
-/// Parameters that hold one-time secrets, replaced once a message is sent.
+/// Parameters that hold one-time secrets, replaced once a message is sent
+/// or has failed for good.
 const SECRET_PARAMS: &[&str] = &["code", "token"];
 
-/// The parameters with every secret value replaced by `"[sent]"`.
-pub(crate) fn scrub_secrets(mut params: serde_json::Value) -> serde_json::Value {
+/// What replaces a secret once the message that carried it failed for good.
+const DISCARDED: &str = "[discarded]";
+
+/// The parameters with every secret value replaced by `marker`.
+pub(crate) fn scrub_secrets(mut params: serde_json::Value, marker: &str) -> serde_json::Value {
     if let Some(map) = params.as_object_mut() {
         for key in SECRET_PARAMS {
             if let Some(value) = map.get_mut(*key) {
-                *value = serde_json::Value::String("[sent]".into());
+                *value = serde_json::Value::String(marker.into());
             }
         }
     }
     params
+}
+
+/// Refuses to send a message whose one-time secret was discarded when it
+/// failed (an operator's `retryJob` of it): the code or link is gone, and
+/// the user asks for a new one.
+pub(crate) fn ensure_secrets_kept(delivery: &notification_delivery::Model) -> Result<(), JobError> {
+    let discarded = delivery.params.as_object().is_some_and(|map| {
+        SECRET_PARAMS
+            .iter()
+            .any(|key| map.get(*key).and_then(|v| v.as_str()) == Some(DISCARDED))
+    });
+    if discarded {
+        return Err(JobError::Permanent(
+            "the one-time code or link of this message was discarded when it failed; the user must ask for a new one".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes the outcome on the delivery row: `SENT` with the provider's reference,
@@ -127,7 +151,10 @@ pub(crate) async fn record_outcome(
         Ok(reference) => {
             // The message is out; the one-time secrets it carried (sign-in
             // codes, link tokens) must not outlive it in our database.
-            row.params = Set(scrub_secrets(row.params.take().unwrap_or_default()));
+            row.params = Set(scrub_secrets(
+                row.params.take().unwrap_or_default(),
+                "[sent]",
+            ));
             row.status = Set(DeliveryStatus::Sent);
             row.provider_reference = Set(Some(reference));
             row.sent_at = Set(Some(now));
@@ -136,7 +163,12 @@ pub(crate) async fn record_outcome(
         }
         Err(e) => {
             if e.is_permanent() || attempt.is_last {
+                // No attempt follows: the secret must not linger either.
                 row.status = Set(DeliveryStatus::Failed);
+                row.params = Set(scrub_secrets(
+                    row.params.take().unwrap_or_default(),
+                    DISCARDED,
+                ));
             }
             row.last_error = Set(Some(e.to_string()));
             Err(e)

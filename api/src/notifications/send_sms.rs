@@ -11,7 +11,7 @@ use uuid::Uuid;
 use worker::job::{Attempt, Job, JobError};
 
 use super::{
-    send_email::{record_outcome, unsent_delivery},
+    send_email::{ensure_secrets_kept, record_outcome, unsent_delivery},
     templates::{SmsTemplate, render_sms},
 };
 use crate::jobs::JobContext;
@@ -32,6 +32,7 @@ impl Job for SendSms {
             return Ok(());
         };
         let result = async {
+            ensure_secrets_kept(&delivery)?;
             let template: SmsTemplate = delivery.template.parse().map_err(|_| {
                 JobError::Permanent(format!("unknown SMS template {:?}", delivery.template))
             })?;

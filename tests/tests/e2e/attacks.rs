@@ -47,3 +47,35 @@ async fn a_sign_in_racing_a_password_reset_never_outlives_it() {
     }
     app.run_pending_jobs().await;
 }
+
+/// A password-reset link sent before a password change (say, to a mailbox
+/// someone else reads) no longer works after it.
+#[tokio::test]
+async fn a_reset_link_does_not_survive_a_password_change() {
+    let app = TestApp::init().await;
+    let ada = landlord(&app, TwoFactorMethod::None, None).await;
+    let (link, _) = api::identity::links::issue(app.db(), ada.user.id, TokenPurpose::PasswordReset)
+        .await
+        .unwrap();
+    let changed = app
+        .graphql(
+            Some(&ada.token),
+            "mutation($c: String!, $p: String!) { changePassword(currentPassword: $c, newPassword: $p, confirmation: $p) }",
+            json!({ "c": PASSWORD, "p": NEW_PASSWORD }),
+        )
+        .await;
+    assert_eq!(changed.data()["changePassword"], true);
+    let late = app
+        .graphql(
+            None,
+            "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) }",
+            json!({ "t": link, "p": "Another-Password-9" }),
+        )
+        .await;
+    assert_bad_input(&late, "token");
+    assert_eq!(
+        login_ok(&app, &ada.user.email, NEW_PASSWORD).await["__typename"],
+        "SignedIn"
+    );
+    app.run_pending_jobs().await;
+}

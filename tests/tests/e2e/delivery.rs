@@ -170,3 +170,30 @@ async fn one_time_secrets_are_scrubbed_once_sent() {
         "the email itself has it"
     );
 }
+
+#[tokio::test]
+async fn one_time_secrets_are_discarded_when_a_message_fails_for_good() {
+    let app = TestApp::builder().allow_leftover_jobs().build().await;
+    // A message that can never be sent: its template needs `expires_at`.
+    let id = notifications::queue_email(
+        app.db(),
+        &Recipient {
+            address: "ada@example.test".into(),
+            user_id: None,
+        },
+        EmailTemplate::PasswordReset,
+        json!({ "first_name": "Ada", "token": "secret-token-2" }),
+    )
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    let failed = notification_delivery::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.status, DeliveryStatus::Failed);
+    assert_eq!(failed.params["token"], json!("[discarded]"));
+    assert_eq!(failed.params["first_name"], json!("Ada"));
+    assert!(app.emails().await.is_empty());
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use api::jobs::noop::Noop;
 use entities::{JobStatus, outbox_job};
 use portal_tests::TestApp;
-use sea_orm::{EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 use worker::{
     outbox,
@@ -170,6 +170,15 @@ async fn retries_back_off_then_dead_letter_and_an_operator_can_retry() {
         retried.data()["retryJob"],
         json!({ "status": "PENDING", "attempts": 0 })
     );
+    // The retry is in the audit log, naming the operator.
+    let entry = entities::audit_log::Entity::find()
+        .filter(entities::audit_log::Column::Action.eq("job.retried"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("an audit entry for the retry");
+    assert_eq!(entry.actor_user_id, Some(admin.user.id));
+    assert_eq!(entry.target_id.map(|t| t.to_string()), Some(id.clone()));
     // Retrying a job that is not dead is a conflict, and changes nothing.
     let again = app
         .graphql(
