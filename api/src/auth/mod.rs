@@ -75,6 +75,17 @@ impl Viewer {
         }
     }
 
+    /// The credential behind the caller: the session (full or
+    /// enrolment-only) or the API token; `None` when anonymous. A WebSocket
+    /// connection is tied to the credential it opened with.
+    pub fn credential(&self) -> Option<Uuid> {
+        match self {
+            Self::User(u) | Self::Enrolling(u) => Some(u.session_id),
+            Self::ApiToken(t) => Some(t.id),
+            Self::Anonymous => None,
+        }
+    }
+
     /// Whether the caller is staff with the given role (any staff role when `None`).
     pub fn is_staff(&self, role: Option<StaffRole>) -> bool {
         self.user().is_some_and(|u| {

@@ -40,6 +40,22 @@ pub const ABSOLUTE: Duration = Duration::hours(12);
 ///   token of a shape this service never issues): `UNAUTHENTICATED`, since
 ///   the client is broken rather than holding an old session.
 pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> ApiResult<Viewer> {
+    resolve(db, header, true).await
+}
+
+/// [`authenticate`] without counting as use: the session's idle expiry and
+/// a token's last use stay as they are. The WebSocket server checks its
+/// open connections with this, so an idle socket does not keep a session
+/// alive.
+pub async fn recheck(db: &impl ConnectionTrait, header: Option<&str>) -> ApiResult<Viewer> {
+    resolve(db, header, false).await
+}
+
+async fn resolve(
+    db: &impl ConnectionTrait,
+    header: Option<&str>,
+    touch: bool,
+) -> ApiResult<Viewer> {
     let Some(header) = header else {
         return Ok(Viewer::Anonymous);
     };
@@ -52,10 +68,10 @@ pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> Ap
         return Err(ApiError::Unauthenticated);
     };
     if bearer.starts_with(token::SESSION_PREFIX) {
-        return session_viewer(db, bearer).await;
+        return session_viewer(db, bearer, touch).await;
     }
     if bearer.starts_with(token::API_TOKEN_PREFIX) {
-        return api_token_viewer(db, bearer).await;
+        return api_token_viewer(db, bearer, touch).await;
     }
     Err(ApiError::Unauthenticated)
 }
@@ -69,7 +85,11 @@ pub async fn authenticate(db: &impl ConnectionTrait, header: Option<&str>) -> Ap
 /// the token with its creator, then the effective permissions. Like a
 /// session's last-seen time, its `last_used_at` is written at most once a
 /// minute.
-async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
+async fn api_token_viewer(
+    db: &impl ConnectionTrait,
+    bearer: &str,
+    touch: bool,
+) -> ApiResult<Viewer> {
     let now = Utc::now();
     let Some((found, Some(creator))) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token::hash(bearer)))
@@ -104,9 +124,10 @@ async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<
         // row says.
         .filter(|p| entities::Permission::API_TOKEN_ALLOWED.contains(p))
         .collect();
-    if found
-        .last_used_at
-        .is_none_or(|at| now - at > Duration::minutes(1))
+    if touch
+        && found
+            .last_used_at
+            .is_none_or(|at| now - at > Duration::minutes(1))
     {
         api_token::Entity::update_many()
             .col_expr(api_token::Column::LastUsedAt, Expr::value(Some(now)))
@@ -123,7 +144,7 @@ async fn api_token_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<
 
 /// The user of a live session, or anonymous when `bearer` names none (see
 /// [`authenticate`]).
-async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Viewer> {
+async fn session_viewer(db: &impl ConnectionTrait, bearer: &str, touch: bool) -> ApiResult<Viewer> {
     let now = Utc::now();
     // One statement: the session, its user and the user's permissions (a row
     // per permission, or one row with none).
@@ -148,7 +169,7 @@ async fn session_viewer(db: &impl ConnectionTrait, bearer: &str) -> ApiResult<Vi
         tracing::debug!("no live session for the bearer token; the request is anonymous");
         return Ok(Viewer::Anonymous);
     };
-    if now - session.last_seen_at > Duration::minutes(1) {
+    if touch && now - session.last_seen_at > Duration::minutes(1) {
         let idle = (now + IDLE).min(session.absolute_expires_at);
         let mut active = session.clone().into_active_model();
         active.last_seen_at = Set(now);

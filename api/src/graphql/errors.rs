@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use async_graphql::{
     ErrorExtensions, Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
+use futures::{StreamExt, stream::BoxStream};
 
 use crate::error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 
@@ -28,6 +29,24 @@ impl Extension for ErrorCodesExtension {
             normalize(error);
         }
         response
+    }
+
+    /// Every operation over WebSocket (a query and a mutation too) is a
+    /// stream of responses, which `request` does not see.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut response| {
+                for error in &mut response.errors {
+                    normalize(error);
+                }
+                response
+            })
+            .boxed()
     }
 }
 

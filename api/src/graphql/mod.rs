@@ -19,7 +19,8 @@
 //!   housing-cost updates from an uploaded CSV.
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code;
-//!   [`enrolment`]: the one that fences an enrolment-only session in.
+//!   [`enrolment`]: the one that fences an enrolment-only session in;
+//!   [`socket`]: the one that resolves a WebSocket operation's caller anew.
 //! - Shared plumbing, imported by every resolver module and by no other:
 //!   [`context`] (`ctx.caller()`, `ctx.load()`, …), [`pagination`]
 //!   (cursors, page sizes, connections), [`scalars`] (ids), [`inputs`] (shared input types), [`loaders`]
@@ -49,6 +50,7 @@ pub mod payments;
 pub mod properties;
 pub mod residents;
 pub mod scalars;
+pub mod socket;
 pub mod staff;
 pub mod subscriptions;
 pub mod tasks;
@@ -125,7 +127,8 @@ pub fn build(state: Option<AppState>, config: &platform::config::Config) -> Port
     .limit_recursive_depth(32)
     .limit_directives(8)
     .extension(errors::ErrorCodes)
-    .extension(enrolment::EnrolmentFence);
+    .extension(enrolment::EnrolmentFence)
+    .extension(socket::SocketSessions);
     if !config.graphql.introspection {
         builder = builder.disable_introspection();
     }

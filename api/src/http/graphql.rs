@@ -6,8 +6,8 @@
 //! `application/json` is accepted), enforce the body limit with a GraphQL
 //! `PAYLOAD_TOO_LARGE` error, cap the batch size, and resolve the caller.
 //!
-//! The caller is resolved once per request (per connection for WebSocket),
-//! before anything runs, by [`session::authenticate`], the same way on both
+//! The caller is resolved once per request (per operation over WebSocket:
+//! see `websocket`), before anything runs, by [`session::authenticate`], the same way on both
 //! transports: a live session is its user; a session token that is no longer
 //! live (signed out, expired, revoked) makes the request anonymous, so sign-in
 //! and the other operations before sign-in work whatever old token a client
@@ -16,14 +16,10 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, ErrorExtensions,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
-};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, http::GraphiQLSource};
 use axum::{
     Json,
-    extract::{ConnectInfo, Request, State, WebSocketUpgrade},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -82,7 +78,11 @@ fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, hops: usize) -> Opti
     peer.map(|p| p.ip().to_string())
 }
 
-fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>, hops: usize) -> ClientInfo {
+pub(super) fn client_info(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    hops: usize,
+) -> ClientInfo {
     ClientInfo {
         ip: client_ip(headers, peer, hops),
         user_agent: headers
@@ -480,55 +480,6 @@ pub async fn graphiql(State(state): State<HttpState>) -> Response {
             .finish(),
     )
     .into_response()
-}
-
-/// `GET /graphql/ws`: subscriptions (graphql-transport-ws and the older
-/// graphql-ws protocol). The session token goes in the `connection_init`
-/// payload as `{"authorization": "Bearer ..."}`, since browsers cannot set
-/// headers on a WebSocket. It is resolved like the `Authorization` header of
-/// `POST /graphql` (module docs): a stale session token gives an anonymous
-/// connection (whose subscriptions answer `UNAUTHENTICATED`), a malformed
-/// value refuses the connection.
-pub async fn graphql_ws(
-    State(state): State<HttpState>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-    headers: HeaderMap,
-    extensions: http::Extensions,
-) -> Response {
-    let HttpState { app, schema } = state;
-    // The peer address matters here too: operations sent over the socket are
-    // rate-limited and audited like those over POST.
-    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let client = client_info(&headers, peer, app.config.trusted_proxy_hops);
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload: serde_json::Value| async move {
-                    // Present but not a string is malformed, not absent.
-                    let token = match ["authorization", "Authorization"]
-                        .iter()
-                        .find_map(|k| payload.get(*k))
-                    {
-                        None => None,
-                        Some(value) => Some(
-                            value
-                                .as_str()
-                                .ok_or_else(|| ApiError::Unauthenticated.extend())?
-                                .to_owned(),
-                        ),
-                    };
-                    let viewer = session::authenticate(&app.db, token.as_deref())
-                        .await
-                        .map_err(|e| e.extend())?;
-                    let mut data = Data::default();
-                    data.insert(viewer);
-                    data.insert(client);
-                    Ok(data)
-                })
-                .serve()
-        })
 }
 
 #[cfg(test)]

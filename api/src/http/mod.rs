@@ -17,6 +17,7 @@ mod files;
 mod graphql;
 mod health;
 pub mod metrics;
+pub mod websocket;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -57,7 +58,7 @@ pub fn router(app: AppState) -> Router {
             "/graphql",
             get(graphql::graphiql).post(graphql::graphql_post),
         )
-        .route("/graphql/ws", get(graphql::graphql_ws))
+        .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

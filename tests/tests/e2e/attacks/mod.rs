@@ -1,5 +1,8 @@
 //! The attack suite (issue 14): requests an attacker would send, over the
-//! real HTTP surface, each of which must be refused or harmless.
+//! real HTTP and WebSocket surface, each of which must be refused or
+//! harmless: `websocket` for sockets that outlive their session.
+
+mod websocket;
 
 use entities::{TokenPurpose, TwoFactorMethod, session};
 use portal_tests::TestApp;
