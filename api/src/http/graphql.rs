@@ -28,7 +28,7 @@ use serde_json::json;
 
 use super::{HttpState, REQUEST_ID};
 use crate::{
-    auth::{ClientInfo, session},
+    auth::{ClientInfo, Viewer, session},
     error::{ApiError, ErrorCode},
 };
 
@@ -144,6 +144,21 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
 
+    // A header that is not visible ASCII cannot be a bearer token: it is
+    // malformed, not absent.
+    let authorization = match parts.headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(value) => Some(value),
+            Err(_) => return error_response(StatusCode::OK, ApiError::Unauthenticated),
+        },
+    };
+    // Before the body is read, and before any operation runs; a stale
+    // session token is anonymous (module docs).
+    let viewer = match session::authenticate(&state.app.db, authorization).await {
+        Ok(viewer) => viewer,
+        Err(e) => return error_response(StatusCode::OK, e),
+    };
     let batch = if lowercase.starts_with("application/json") {
         let too_large = || {
             error_response(
@@ -185,6 +200,21 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
                      (or Apollo-Require-Preflight) header, or an Authorization header.",
                 ),
             );
+        }
+        // Uploads are for signed-in users: an anonymous caller, an API token
+        // or an enrolment-only session is answered before a single file
+        // byte is read (nothing is spooled, scanned or stored for them).
+        match &viewer {
+            Viewer::User(_) => {}
+            Viewer::Anonymous => {
+                return error_response(StatusCode::UNAUTHORIZED, ApiError::Unauthenticated);
+            }
+            Viewer::Enrolling(_) => {
+                return error_response(StatusCode::FORBIDDEN, ApiError::TwoFactorSetupRequired);
+            }
+            Viewer::ApiToken(_) => {
+                return error_response(StatusCode::FORBIDDEN, ApiError::Forbidden);
+            }
         }
         let total = multipart_request_limit(limits);
         if declared.is_some_and(|n| n > total) {
@@ -233,20 +263,6 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         );
     }
 
-    // A header that is not visible ASCII cannot be a bearer token: it is
-    // malformed, not absent.
-    let authorization = match parts.headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(value) => match value.to_str() {
-            Ok(value) => Some(value),
-            Err(_) => return error_response(StatusCode::OK, ApiError::Unauthenticated),
-        },
-    };
-    // Before any operation runs; a stale session token is anonymous (module docs).
-    let viewer = match session::authenticate(&state.app.db, authorization).await {
-        Ok(viewer) => viewer,
-        Err(e) => return error_response(StatusCode::OK, e),
-    };
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -362,11 +378,24 @@ mod multipart {
                         .bytes()
                         .await
                         .map_err(|e| stream_error(e, None, limits, total))?;
-                    map = Some(serde_json::from_slice(&bytes).map_err(|e| {
-                        malformed(format!(
-                            "The multipart \"map\" is not a JSON object of paths: {e}"
-                        ))
-                    })?);
+                    let parsed: HashMap<String, Vec<String>> = serde_json::from_slice(&bytes)
+                        .map_err(|e| {
+                            malformed(format!(
+                                "The multipart \"map\" is not a JSON object of paths: {e}"
+                            ))
+                        })?;
+                    // One variable per file part: a part mapped to many would be checked,
+                    // scanned and stored once per variable from one upload.
+                    if let Some((part, paths)) = parsed.iter().find(|(_, paths)| paths.len() != 1) {
+                        return Err(ApiError::bad_input(
+                            "map",
+                            format!(
+                                "Each file part is mapped to exactly one variable; \"{part}\" is mapped to {}.",
+                                paths.len()
+                            ),
+                        ));
+                    }
+                    map = Some(parsed);
                 }
                 (_, Some(filename)) => {
                     if files.len() >= MAX_FILES_PER_REQUEST {

@@ -1,6 +1,6 @@
 //! The multipart transport of `POST /graphql` (the GraphQL multipart request
-//! spec): the CSRF header rule and the size and count limits, before any
-//! resolver runs.
+//! spec): the CSRF header rule, authentication before the body is read, and
+//! the size and count limits, before any resolver runs.
 
 use axum::{
     body::Body,
@@ -53,19 +53,21 @@ async fn multipart_needs_a_header_a_cross_site_form_cannot_send() {
                     .unwrap(),
             )
             .await;
-        if name == "authorization" {
-            // Past the transport: the bad token is what is refused.
-            assert_eq!(response.error_code(), "UNAUTHENTICATED", "{name}");
-        } else {
-            assert_eq!(
-                response.status,
-                StatusCode::OK,
-                "{name}: {:#}",
-                response.body
-            );
-            assert_eq!(response.data()["__typename"], "Query");
-        }
+        // Past the CSRF rule; then an anonymous caller (or a bad token) is
+        // refused before the body is read: uploads need a signed-in user.
+        assert_eq!(response.error_code(), "UNAUTHENTICATED", "{name}");
     }
+    let user = app.resident().await;
+    let signed_in = app
+        .graphql_multipart(
+            Some(&user.token),
+            QUERY,
+            json!({}),
+            &[("variables.file", "a.txt", file)],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{:#}", signed_in.body);
+    assert_eq!(signed_in.data()["__typename"], "Query");
 }
 
 #[tokio::test]
@@ -74,11 +76,12 @@ async fn a_file_over_the_limit_is_refused_naming_it() {
         .env("PORTAL_MAX_UPLOAD_BYTES", "1000")
         .build()
         .await;
+    let user = app.resident().await;
     let small = vec![b'a'; 1000];
     let big = vec![b'a'; 1001];
     let ok = app
         .graphql_multipart(
-            None,
+            Some(&user.token),
             QUERY,
             json!({}),
             &[("variables.file", "exact.txt", &small)],
@@ -88,7 +91,7 @@ async fn a_file_over_the_limit_is_refused_naming_it() {
 
     let response = app
         .graphql_multipart(
-            None,
+            Some(&user.token),
             QUERY,
             json!({}),
             &[("variables.file", "big-photo.jpg", &big)],
@@ -108,6 +111,7 @@ async fn the_number_of_files_and_the_whole_request_are_bounded() {
         .env("PORTAL_MAX_BODY_BYTES", "2000")
         .build()
         .await;
+    let user = app.resident().await;
     let content = vec![b'a'; 10];
     let paths: Vec<String> = (0..21).map(|i| format!("variables.files.{i}")).collect();
     let files: Vec<(&str, &str, &[u8])> = paths
@@ -115,7 +119,9 @@ async fn the_number_of_files_and_the_whole_request_are_bounded() {
         .map(|p| (p.as_str(), "a.txt", content.as_slice()))
         .collect();
     let query = QUERY;
-    let too_many = app.graphql_multipart(None, query, json!({}), &files).await;
+    let too_many = app
+        .graphql_multipart(Some(&user.token), query, json!({}), &files)
+        .await;
     assert_eq!(too_many.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
         too_many.body["errors"][0]["message"]
@@ -131,7 +137,9 @@ async fn the_number_of_files_and_the_whole_request_are_bounded() {
         .iter()
         .map(|p| (p.as_str(), "a.txt", full.as_slice()))
         .collect();
-    let whole = app.graphql_multipart(None, query, json!({}), &files).await;
+    let whole = app
+        .graphql_multipart(Some(&user.token), query, json!({}), &files)
+        .await;
     assert_eq!(
         whole.status,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -144,6 +152,7 @@ async fn the_number_of_files_and_the_whole_request_are_bounded() {
 #[tokio::test]
 async fn malformed_multipart_requests_are_bad_input() {
     let app = TestApp::init().await;
+    let bearer = format!("Bearer {}", app.resident().await.token);
     // The map names a file part the request does not carry.
     let (content_type, body) = multipart_body(QUERY, json!({}), &[]);
     let body = String::from_utf8(body).unwrap().replace(
@@ -154,7 +163,7 @@ async fn malformed_multipart_requests_are_bad_input() {
         .send(
             Request::post("/graphql")
                 .header(header::CONTENT_TYPE, &content_type)
-                .header("graphql-require-preflight", "1")
+                .header(header::AUTHORIZATION, &bearer)
                 .body(Body::from(body))
                 .unwrap(),
         )
@@ -171,11 +180,78 @@ async fn malformed_multipart_requests_are_bad_input() {
         .send(
             Request::post("/graphql")
                 .header(header::CONTENT_TYPE, "multipart/form-data")
-                .header("graphql-require-preflight", "1")
+                .header(header::AUTHORIZATION, &bearer)
                 .body(Body::from("x"))
                 .unwrap(),
         )
         .await;
     assert_eq!(no_boundary.status, StatusCode::BAD_REQUEST);
     assert_eq!(no_boundary.error_code(), "BAD_USER_INPUT");
+}
+
+/// An anonymous upload is answered before its file parts are read: the
+/// request below sends `operations` and `map`, then holds the file back.
+#[tokio::test]
+async fn an_anonymous_upload_is_refused_before_its_files_are_read() {
+    let app = TestApp::init().await;
+    let (content_type, body) =
+        multipart_body(QUERY, json!({}), &[("variables.file", "a.txt", b"x")]);
+    let head_end = body
+        .windows(8)
+        .position(|w| w == b"filename")
+        .expect("a file part");
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    tx.send(Ok(body[..head_end].to_vec())).await.unwrap();
+    let stream = tokio_stream_from(rx);
+    let answered = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, &content_type)
+                .header("graphql-require-preflight", "1")
+                .body(Body::from_stream(stream))
+                .unwrap(),
+        ),
+    )
+    .await
+    .expect("answered while the file part is still held back");
+    assert_eq!(answered.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answered.error_code(), "UNAUTHENTICATED");
+    drop(tx);
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// One file part mapped to many variables would be checked, scanned and
+/// stored once per variable: refused before any file is read.
+#[tokio::test]
+async fn a_file_part_mapped_to_two_variables_is_refused() {
+    let app = TestApp::init().await;
+    let user = app.resident().await;
+    let (content_type, body) = multipart_body(QUERY, json!({}), &[("variables.a", "a.txt", b"x")]);
+    let body = String::from_utf8(body).unwrap().replace(
+        "{\"0\":[\"variables.a\"]}",
+        "{\"0\":[\"variables.a\",\"variables.b\"]}",
+    );
+    let refused = app
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, &content_type)
+                .header(header::AUTHORIZATION, format!("Bearer {}", user.token))
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "BAD_USER_INPUT");
+    assert_eq!(refused.body["errors"][0]["extensions"]["field"], "map");
 }
