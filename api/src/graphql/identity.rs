@@ -397,8 +397,9 @@ impl IdentityMutation {
     /// the new number; `confirmMyMobileNumber` with it makes the change.
     /// Residents and landlord users; staff are `FORBIDDEN` (they use
     /// `enableTwoFactor`). Needs the account's password (`BAD_USER_INPUT` on
-    /// `password` when wrong). The number already on the account, or one
-    /// another account uses, is `BAD_USER_INPUT`.
+    /// `password` when wrong). The number already on the account is
+    /// `BAD_USER_INPUT`; a number another account holds gets the same answer
+    /// as any other, but no code is sent to it (numbers cannot be probed).
     async fn change_my_mobile_number(
         &self,
         ctx: &Context<'_>,

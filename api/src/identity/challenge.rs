@@ -385,6 +385,30 @@ pub async fn send(
     Ok(updated)
 }
 
+/// Like [`send`], except that when `deliver` is false nothing goes out: the
+/// step looks exactly as if a code had been sent (a new code's hash, one
+/// more send, a new expiry), but nobody receives the code. For a mobile
+/// number another account holds, so the answer does not tell whether a
+/// number is registered (the caller has counted the send all the same).
+pub async fn send_or_withhold(
+    conn: &impl ConnectionTrait,
+    challenge: two_factor_challenge::Model,
+    user: &user::Model,
+    deliver: bool,
+) -> ApiResult<two_factor_challenge::Model> {
+    if deliver {
+        return send(conn, challenge, user).await;
+    }
+    if challenge.sends >= MAX_SENDS {
+        return send(conn, challenge, user).await;
+    }
+    let mut active = challenge.clone().into_active_model();
+    active.code_hash = Set(hash_code(challenge.id, &generate_code()));
+    active.sends = Set(challenge.sends + 1);
+    active.expires_at = Set(Utc::now() + CODE_TTL);
+    Ok(active.update(conn).await?)
+}
+
 /// Finds a challenge by its token among `purposes`, whatever its state.
 pub async fn find(
     conn: &impl ConnectionTrait,

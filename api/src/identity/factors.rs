@@ -161,7 +161,6 @@ pub async fn enable_two_factor(
                     "Two-factor sign-in by SMS to this number is already on.".into(),
                 ));
             }
-            login::ensure_number_free(&txn, &number, user.id).await?;
             Some(number)
         }
         _ if user.two_factor_method == TwoFactorMethod::Email => {
@@ -171,7 +170,14 @@ pub async fn enable_two_factor(
         }
         _ => None,
     };
+    // The send is counted first, and a number another account holds gets
+    // the same answer as any other, with nothing sent to it: the answer does
+    // not tell which numbers are registered.
     throttle::code_send(app, user.id).await?;
+    let free = match &destination {
+        Some(number) => login::number_free(&txn, number, user.id).await?,
+        None => true,
+    };
     let (row, raw) = challenge::open(
         &txn,
         &user,
@@ -180,7 +186,7 @@ pub async fn enable_two_factor(
         destination,
     )
     .await?;
-    let row = challenge::send(&txn, row, &user).await?;
+    let row = challenge::send_or_withhold(&txn, row, &user, free).await?;
     txn.commit().await?;
     Ok(challenge::view(&row, &user, raw))
 }

@@ -701,6 +701,19 @@ fn number_taken_on_conflict(e: DbErr) -> ApiError {
     }
 }
 
+/// Whether no other account that is not deactivated holds `number`.
+pub(crate) async fn number_free(
+    conn: &impl ConnectionTrait,
+    number: &str,
+    user_id: Uuid,
+) -> ApiResult<bool> {
+    match ensure_number_free(conn, number, user_id).await {
+        Ok(()) => Ok(true),
+        Err(ApiError::BadInput { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Refuses a number held by another account that is not deactivated, without
 /// saying whose it is.
 pub(crate) async fn ensure_number_free(
@@ -735,12 +748,15 @@ pub async fn submit_mobile(
     if row.sends == 0 && Utc::now() >= row.expires_at {
         return Err(challenge::invalid(row.purpose));
     }
-    ensure_number_free(&txn, &number, user.id).await?;
+    // The send is counted first, and a number another account holds gets
+    // the same answer as any other (nothing is sent to it): the step does
+    // not tell which numbers are registered.
     throttle::code_send(app, user.id).await?;
+    let free = number_free(&txn, &number, user.id).await?;
     let mut active = row.into_active_model();
     active.destination = Set(Some(number));
     let row = active.update(&txn).await?;
-    let row = challenge::send(&txn, row, &user).await?;
+    let row = challenge::send_or_withhold(&txn, row, &user, free).await?;
     txn.commit().await?;
     Ok(challenge::view(&row, &user, raw_token.to_owned()))
 }

@@ -14,8 +14,9 @@
 //!   kept by the service, and staff move their SMS codes to a new number with
 //!   `enableTwoFactor(SMS, mobileNumber)`, which proves it the same way. The
 //!   first step parses a UK mobile ([`phone`]; `BAD_USER_INPUT` on
-//!   `mobileNumber` otherwise, or for the number already on the account, or
-//!   one held by another account) and texts a code to the NEW number through
+//!   `mobileNumber` otherwise, or for the number already on the account) and
+//!   texts a code to the NEW number (to a number another account holds,
+//!   nothing, with the same answer: numbers cannot be probed) through
 //!   the challenge machinery ([`challenge`], purpose `CHANGE_MOBILE`: 15
 //!   minutes, single use, 5 wrong codes lock it, code sends rate-limited per
 //!   account). Nothing changes until the second step gets the right code:
@@ -200,8 +201,10 @@ pub async fn change_my_mobile_number(
             "This is already your mobile number. Enter the new number.",
         ));
     }
-    login::ensure_number_free(&txn, &number, user.id).await?;
+    // Counted first; a number another account holds gets the same answer,
+    // with nothing sent (the answer does not tell which are registered).
     throttle::code_send(app, user.id).await?;
+    let free = login::number_free(&txn, &number, user.id).await?;
     let (row, raw) = challenge::open(
         &txn,
         &user,
@@ -210,7 +213,7 @@ pub async fn change_my_mobile_number(
         Some(number),
     )
     .await?;
-    let row = challenge::send(&txn, row, &user).await?;
+    let row = challenge::send_or_withhold(&txn, row, &user, free).await?;
     txn.commit().await?;
     Ok(challenge::view(&row, &user, raw))
 }

@@ -174,7 +174,22 @@ async fn sms_two_factor_needs_a_number_and_confirms_it_by_a_code_sent_to_it() {
         Some(bob.user.mobile_number.as_deref().unwrap()),
     )
     .await;
-    assert_bad_input(&taken, "mobileNumber");
+    // A number another account holds gets the same answer as any other
+    // (numbers cannot be probed), but nothing is sent to it, and no code
+    // completes the step.
+    let taken = &taken.data()["enableTwoFactor"];
+    assert_eq!(taken["codeSent"], true);
+    let taken_challenge = taken["challengeToken"].as_str().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    assert!(
+        app.sms().iter().all(|(to, _)| to != "+447700900002"),
+        "{:?}",
+        app.sms()
+    );
+    assert_bad_input(
+        &confirm(&app, &ada.token, &taken_challenge, "000000").await,
+        "code",
+    );
 
     let started = enable(&app, &ada.token, "SMS", Some("07700 900123")).await;
     assert_eq!(
