@@ -52,22 +52,57 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`.
-pub async fn render(State(state): State<HttpState>) -> impl IntoResponse {
-    match worker::outbox::counts(&state.app.db).await {
-        Ok(counts) => {
-            for status in entities::JobStatus::ALL.iter().copied() {
-                let n = counts
-                    .iter()
-                    .find(|(s, _)| s == &status)
-                    .map_or(0, |(_, n)| *n);
-                metrics::gauge!("jobs", "status" => status.as_str()).set(n as f64);
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot count jobs for metrics"),
+/// Whether the request carries the metrics token (when one is configured),
+/// compared in constant time.
+fn authorised(state: &HttpState, headers: &http::HeaderMap) -> bool {
+    use secrecy::ExposeSecret;
+    let Some(token) = &state.app.config.metrics_token else {
+        return true;
+    };
+    let expected = format!("Bearer {}", token.expose_secret());
+    let given = headers
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// `GET /metrics`: behind `PORTAL_METRICS_TOKEN` when it is set; the job
+/// counts are refreshed at most once a second (see `health`).
+pub async fn render(State(state): State<HttpState>, headers: http::HeaderMap) -> Response {
+    if !authorised(&state, &headers) {
+        return (
+            http::StatusCode::UNAUTHORIZED,
+            [(http::header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the metrics token\n",
+        )
+            .into_response();
     }
+    state
+        .probes
+        .refresh_jobs(|| async {
+            match worker::outbox::counts(&state.app.db).await {
+                Ok(counts) => {
+                    for status in entities::JobStatus::ALL.iter().copied() {
+                        let n = counts
+                            .iter()
+                            .find(|(s, _)| s == &status)
+                            .map_or(0, |(_, n)| *n);
+                        metrics::gauge!("jobs", "status" => status.as_str()).set(n as f64);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot count jobs for metrics"),
+            }
+        })
+        .await;
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.app.metrics.render(),
     )
+        .into_response()
 }

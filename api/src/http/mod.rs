@@ -6,8 +6,8 @@
 //! | `GET /graphql` | GraphiQL (when enabled) |
 //! | `GET /graphql/ws` | GraphQL subscriptions over WebSocket |
 //! | `GET /healthz` | the process is alive |
-//! | `GET /readyz` | database and queue reachable, else 503 |
-//! | `GET /metrics` | Prometheus metrics |
+//! | `GET /readyz` | database, queue and storage reachable, else 503 (checked at most once a second) |
+//! | `GET /metrics` | Prometheus metrics (behind `PORTAL_METRICS_TOKEN` when set) |
 //! | `GET /files/<key>` | local-storage downloads behind signed, expiring URLs |
 //!
 //! Every response carries an `x-request-id` (the caller's, or a new UUID), and
@@ -44,6 +44,8 @@ pub struct HttpState {
     pub app: AppState,
     /// The GraphQL schema.
     pub schema: PortalSchema,
+    /// The probes' cached answers.
+    pub probes: std::sync::Arc<health::Probes>,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,7 +54,11 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(app: AppState) -> Router {
     let schema = crate::graphql::build(Some(app.clone()), &app.config);
     let cors = cors(&app.config.cors_origins);
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        app,
+        schema,
+        probes: Default::default(),
+    };
     Router::new()
         .route(
             "/graphql",

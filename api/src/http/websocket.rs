@@ -115,7 +115,7 @@ pub async fn graphql_ws(
     headers: HeaderMap,
     extensions: http::Extensions,
 ) -> Response {
-    let HttpState { app, schema } = state;
+    let HttpState { app, schema, .. } = state;
     // The subprotocol: the first of the client's that we speak.
     let Some(protocol) = headers
         .get(http::header::SEC_WEBSOCKET_PROTOCOL)

@@ -92,6 +92,8 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     /// Origins allowed by CORS (empty: same origin only).
     pub cors_origins: Vec<String>,
+    /// The bearer token `GET /metrics` needs, if any.
+    pub metrics_token: Option<SecretString>,
     /// The email domains staff accounts must be at (lowercase); empty: any.
     pub staff_email_domains: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` entries are trusted.
@@ -250,6 +252,16 @@ impl Config {
         let limits = http::limits(&vars)?;
         let graphql = http::graphql(&vars)?;
         let cors_origins = http::cors_origins(&vars)?;
+        let metrics_token = match vars.get("PORTAL_METRICS_TOKEN") {
+            None => None,
+            Some(token) if token.len() >= 16 => Some(SecretString::from(token.to_owned())),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "PORTAL_METRICS_TOKEN",
+                    "must be at least 16 characters",
+                ));
+            }
+        };
         let staff_email_domains = staff_email_domains(&vars)?;
         let api_tokens = http::api_tokens(&vars)?;
         let log_format = match vars
@@ -281,6 +293,7 @@ impl Config {
             limits,
             graphql,
             cors_origins,
+            metrics_token,
             staff_email_domains,
             trusted_proxy_hops: vars.parse("PORTAL_TRUSTED_PROXY_HOPS", 0)?,
             api_tokens,

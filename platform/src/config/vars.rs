@@ -157,6 +157,11 @@ pub const VARIABLES: &[Variable] = &[
         "longest lifetime in days `createApiToken` accepts (`expiresInDays`); at most 3650",
     ),
     var(
+        "PORTAL_METRICS_TOKEN",
+        "unset (open)",
+        "when set (at least 16 characters), `GET /metrics` needs `Authorization: Bearer <token>` (401 otherwise); set it in production",
+    ),
+    var(
         "PORTAL_CORS_ORIGINS",
         "empty (same origin only)",
         "comma-separated allowed origins",

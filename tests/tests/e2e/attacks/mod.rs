@@ -82,3 +82,65 @@ async fn a_reset_link_does_not_survive_a_password_change() {
     );
     app.run_pending_jobs().await;
 }
+
+/// `/readyz` is unauthenticated, so hammering it must not hammer the
+/// database, queue and storage: its answer is reused for a second. Shown by
+/// closing the database under it: the cached "ready" still stands within the
+/// second, and the next check after it sees the failure.
+#[tokio::test]
+async fn readiness_is_checked_at_most_once_a_second() {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+
+    let app = TestApp::init().await;
+    let router = api::http::router(app.state.clone());
+    let ready = |router: axum::Router| async move {
+        router
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ready(router.clone()).await, 200);
+    app.state.db.clone().close().await.unwrap();
+    assert_eq!(
+        ready(router.clone()).await,
+        200,
+        "the answer of the last second"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(ready(router).await, 503);
+}
+
+/// With `PORTAL_METRICS_TOKEN` set, `/metrics` answers only with it.
+#[tokio::test]
+async fn metrics_need_the_metrics_token_when_one_is_set() {
+    use axum::{body::Body, http::Request};
+
+    let app = TestApp::builder()
+        .env("PORTAL_METRICS_TOKEN", "metrics-token-0123456789")
+        .build()
+        .await;
+    for header in [
+        None,
+        Some("Bearer wrong-token-0123456789"),
+        Some("metrics-token-0123456789"),
+    ] {
+        let mut request = Request::get("/metrics");
+        if let Some(value) = header {
+            request = request.header("authorization", value);
+        }
+        let response = app.send(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(response.status, 401, "{header:?}");
+    }
+    let response = app
+        .send(
+            Request::get("/metrics")
+                .header("authorization", "Bearer metrics-token-0123456789")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response.body.as_str().unwrap().contains("jobs{status="));
+}
