@@ -12,6 +12,12 @@
 //! - Files are kept [`EXPIRES_AFTER_DAYS`] days, then deleted by the daily
 //!   `expire_exports` job; the link is refused from `expires_at` on even if
 //!   that job has not run yet.
+//! - An organisation has at most [`MAX_ACTIVE_PER_ORGANISATION`] exports
+//!   queued or running at once; one more is `RATE_LIMITED` (with
+//!   `retryAfterSeconds`) and records nothing. Counted with the
+//!   organisation's row locked, so concurrent requests cannot overshoot.
+//! - Each request is audited (`export.requested`, with the filter), and so
+//!   is each download link issued (`export.download_url_issued`).
 
 pub mod csv_format;
 pub mod expire_exports;
@@ -20,15 +26,19 @@ pub mod export_payments;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
+use serde_json::json;
 use uuid::Uuid;
 
-use entities::{ExportStatus, payment_export};
+use entities::{ExportStatus, organisation, payment_export};
 use platform::storage::DownloadSpec;
 use worker::outbox;
 
 use crate::{
     app::App,
+    audit::{self, Entry},
     error::{ApiError, ApiResult},
     payments::search::{PaymentFilter, PaymentFilterInput},
     policy::{
@@ -36,6 +46,9 @@ use crate::{
         exports::{self as policy, ExportRequest, Requester},
     },
 };
+
+/// Exports queued or running at once per organisation.
+pub const MAX_ACTIVE_PER_ORGANISATION: u64 = 3;
 
 /// Days a completed export's file is kept.
 pub const EXPIRES_AFTER_DAYS: i64 = 7;
@@ -85,6 +98,22 @@ pub async fn request(
     };
     let id = Uuid::now_v7();
     let txn = platform::db::begin_write(&app.db).await?;
+    // The organisation's row, locked: concurrent requests count in turn.
+    organisation::Entity::find_by_id(allowed.organisation_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("Organisation"))?;
+    let active = payment_export::Entity::find()
+        .filter(payment_export::Column::OrganisationId.eq(allowed.organisation_id))
+        .filter(payment_export::Column::Status.is_in([ExportStatus::Queued, ExportStatus::Running]))
+        .count(&txn)
+        .await?;
+    if active >= MAX_ACTIVE_PER_ORGANISATION {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: 30,
+        });
+    }
     let row = queued(
         id,
         allowed.organisation_id,
@@ -95,6 +124,19 @@ pub async fn request(
     .insert(&txn)
     .await?;
     outbox::enqueue(&txn, &export_payments::ExportPayments { export_id: id }).await?;
+    audit::record(
+        &txn,
+        allowed.actor(),
+        Entry {
+            action: "export.requested",
+            target_type: "payment_export",
+            target_id: Some(id),
+            organisation_id: Some(allowed.organisation_id),
+        },
+        None,
+        Some(json!({ "filter": row.filter })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -138,9 +180,14 @@ pub fn filename(export: &payment_export::Model) -> String {
     )
 }
 
-/// A short-lived download link, when the file is ready and not expired.
-/// The caller has already been allowed to see `export` (the policy).
-pub async fn download_url(app: &App, export: &payment_export::Model) -> ApiResult<Option<String>> {
+/// A short-lived download link, when the file is ready and not expired,
+/// audited as issued to `caller`. The caller has already been allowed to see
+/// `export` (the policy).
+pub async fn download_url(
+    app: &App,
+    caller: &Caller<'_>,
+    export: &payment_export::Model,
+) -> ApiResult<Option<String>> {
     let Some(key) = export
         .storage_key
         .as_deref()
@@ -159,6 +206,19 @@ pub async fn download_url(app: &App, export: &payment_export::Model) -> ApiResul
         })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("download URL: {e}")))?;
+    audit::record(
+        &app.db,
+        &caller.actor,
+        Entry {
+            action: "export.download_url_issued",
+            target_type: "payment_export",
+            target_id: Some(export.id),
+            organisation_id: Some(export.organisation_id),
+        },
+        None,
+        Some(json!({ "valid_seconds": DOWNLOAD_URL_TTL.as_secs() })),
+    )
+    .await?;
     Ok(Some(url))
 }
 

@@ -96,7 +96,7 @@ impl PaymentExport {
     /// A link that downloads the CSV for the next 5 minutes; ask again for a
     /// fresh one. Only while `COMPLETED` and not expired.
     async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        Ok(exports::download_url(ctx.app(), &self.0).await?)
+        Ok(exports::download_url(ctx.app(), &ctx.caller(), &self.0).await?)
     }
 }
 

@@ -10,7 +10,9 @@ use chrono::{Duration, NaiveDate, Utc};
 use entities::{ExportStatus, Permission, payment, payment_export};
 use http_body_util::BodyExt;
 use portal_tests::TestApp;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -549,4 +551,61 @@ async fn a_failing_export_ends_failed_with_a_generic_message_and_no_file() {
     let key = platform::storage::keys::export(id);
     assert_eq!(app.state.storage.size(&key).await.unwrap(), None);
     assert!(app.emails().await.is_empty());
+}
+
+/// An export flood: an organisation has at most three exports queued or
+/// running; the fourth (even sent at once) is RATE_LIMITED and records
+/// nothing; requests and download links are audited.
+#[tokio::test]
+async fn exports_are_limited_per_organisation_and_audited() {
+    let app = TestApp::builder().allow_leftover_jobs().build().await;
+    let org = organisation_with_payments(&app).await;
+    let exporter = app
+        .landlord_user(org, &[Permission::ExportPayments, Permission::ViewPayments])
+        .await;
+    let burst = futures::future::join_all(
+        (0..6).map(|_| app.graphql(Some(&exporter.token), REQUEST, json!({ "filter": {} }))),
+    )
+    .await;
+    let accepted = burst.iter().filter(|r| r.body["errors"].is_null()).count();
+    assert_eq!(
+        accepted,
+        3,
+        "{:#?}",
+        burst.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for refused in burst.iter().filter(|r| !r.body["errors"].is_null()) {
+        assert_eq!(refused.error_code(), "RATE_LIMITED");
+        assert!(
+            refused.body["errors"][0]["extensions"]["retryAfterSeconds"]
+                .as_u64()
+                .is_some()
+        );
+    }
+    let rows = payment_export::Entity::find()
+        .filter(payment_export::Column::OrganisationId.eq(org))
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(rows, 3, "the refused requests recorded nothing");
+    assert_eq!(audited(&app, "export.requested").await, 3);
+
+    // Once they have run, new ones are accepted again; each link issued is audited.
+    app.run_pending_jobs().await;
+    let id = request(&app, &exporter.token, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.run_pending_jobs().await;
+    let done = export(&app, &exporter.token, &id).await;
+    assert!(done["downloadUrl"].is_string(), "{done:#}");
+    assert_eq!(audited(&app, "export.download_url_issued").await, 1);
+}
+
+async fn audited(app: &TestApp, action: &str) -> u64 {
+    entities::audit_log::Entity::find()
+        .filter(entities::audit_log::Column::Action.eq(action))
+        .count(app.db())
+        .await
+        .unwrap()
 }

@@ -459,7 +459,7 @@ async fn the_relay_keeps_the_redis_backlog_bounded() {
         "full: the rest waits in the outbox"
     );
     let pending = outbox_job::Entity::find()
-        .filter(sea_orm::ColumnTrait::eq(
+        .filter(ColumnTrait::eq(
             &outbox_job::Column::Status,
             JobStatus::Pending,
         ))
