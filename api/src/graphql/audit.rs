@@ -50,6 +50,11 @@ pub struct AuditLogEntry {
     pub request_id: Option<String>,
     /// When it happened.
     pub created_at: DateTime<Utc>,
+    /// Whether `before`, `after`, `ipAddress` and `requestId` are withheld:
+    /// an organisation administrator reading an entry written by someone
+    /// outside their organisation (staff, a resident) sees what happened, to
+    /// what, when and by whom, but not those details.
+    pub redacted: bool,
 }
 
 fn id(u: Uuid) -> ID {
@@ -73,6 +78,7 @@ impl From<AuditEntry> for AuditLogEntry {
             ip_address: m.ip_address,
             request_id: m.request_id,
             created_at: m.created_at,
+            redacted: e.redacted,
         }
     }
 }

@@ -2,6 +2,15 @@
 //! to what the caller's [`AuditScope`] allows. Entries are only ever
 //! inserted (by [`crate::audit::record`]); nothing here or anywhere else
 //! changes them, and the database refuses it.
+//!
+//! **Redaction.** An organisation administrator reads the entries filed
+//! under their organisation, but an entry written by someone outside it
+//! (staff, a resident) may hold what the organisation must not see: a
+//! resident's private reason in a task's `before`, a staff member's address.
+//! For such an entry they see what happened, to what, when and by whom, with
+//! `before`, `after`, the client address and the request id withheld
+//! (`redacted: true`). Entries by their own users and API tokens, and by the
+//! system, are shown whole. Staff see every entry whole.
 
 use std::collections::HashMap;
 
@@ -45,6 +54,8 @@ pub struct AuditEntry {
     pub entry: audit_log::Model,
     /// "First Last" of the acting user.
     pub actor_name: Option<String>,
+    /// Whether the details were withheld from this reader (module docs).
+    pub redacted: bool,
 }
 
 /// A page of entries, newest first, after the entry `after`; and whether
@@ -104,7 +115,7 @@ pub async fn page(
     let mut actor_ids: Vec<Uuid> = rows.iter().filter_map(|e| e.actor_user_id).collect();
     actor_ids.sort();
     actor_ids.dedup();
-    let names: HashMap<Uuid, String> = if actor_ids.is_empty() {
+    let actors: HashMap<Uuid, (String, Option<Uuid>)> = if actor_ids.is_empty() {
         HashMap::new()
     } else {
         user::Entity::find()
@@ -112,14 +123,38 @@ pub async fn page(
             .all(db)
             .await?
             .into_iter()
-            .map(|u| (u.id, format!("{} {}", u.first_name, u.last_name)))
+            .map(|u| {
+                (
+                    u.id,
+                    (
+                        format!("{} {}", u.first_name, u.last_name),
+                        u.organisation_id,
+                    ),
+                )
+            })
             .collect()
     };
     let entries = rows
         .into_iter()
-        .map(|entry| AuditEntry {
-            actor_name: entry.actor_user_id.and_then(|id| names.get(&id).cloned()),
-            entry,
+        .map(|mut entry| {
+            let actor = entry.actor_user_id.and_then(|id| actors.get(&id));
+            let outsider = match scope {
+                AuditScope::All => false,
+                AuditScope::Organisation(org) => {
+                    entry.actor_user_id.is_some() && actor.is_none_or(|(_, o)| *o != Some(org))
+                }
+            };
+            if outsider {
+                entry.before = None;
+                entry.after = None;
+                entry.ip_address = None;
+                entry.request_id = None;
+            }
+            AuditEntry {
+                actor_name: actor.map(|(name, _)| name.clone()),
+                redacted: outsider,
+                entry,
+            }
         })
         .collect();
     Ok((entries, has_next))

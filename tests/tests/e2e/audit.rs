@@ -295,3 +295,60 @@ async fn entries_can_never_be_changed_or_deleted() {
         .await;
     assert_eq!(response.error_code(), "BAD_USER_INPUT");
 }
+
+/// An entry written by someone outside the organisation (here a service
+/// administrator) is filed under it, but its details are withheld from the
+/// organisation's administrators: no before/after, no client address, no
+/// request id. Staff see it whole; the organisation's own entries stay whole.
+#[tokio::test]
+async fn administrators_see_outsiders_entries_without_their_details() {
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    let admin = app.service_admin().await;
+    act(
+        &app,
+        &admin.token,
+        "reinstateUser",
+        w.north_colleague.user.id,
+    )
+    .await;
+    let query = "query { auditLog(first: 50) { edges { node { action actorUserId actorName before after ipAddress requestId redacted } } } }";
+    let entries = |token: String| {
+        let app = &app;
+        async move {
+            app.graphql(Some(&token), query, json!({})).await.data()["auditLog"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let seen = entries(w.north_admin.token.clone()).await;
+    let by_staff = seen
+        .iter()
+        .find(|e| e["action"] == "user.reinstate")
+        .expect("the staff entry is listed");
+    assert_eq!(by_staff["redacted"], true);
+    assert_eq!(by_staff["actorUserId"], json!(admin.user.id.to_string()));
+    for field in ["before", "after", "ipAddress", "requestId"] {
+        assert_eq!(by_staff[field], Value::Null, "{field}: {by_staff:#}");
+    }
+    let own = seen
+        .iter()
+        .find(|e| e["action"] == "user.suspend")
+        .expect("their own entry");
+    assert_eq!(own["redacted"], false);
+    assert!(!own["after"].is_null(), "{own:#}");
+
+    let staff_view = entries(w.staff.token.clone()).await;
+    let whole = staff_view
+        .iter()
+        .find(|e| e["action"] == "user.reinstate")
+        .unwrap();
+    assert_eq!(whole["redacted"], false);
+    assert!(
+        !whole["after"].is_null() && !whole["requestId"].is_null(),
+        "{whole:#}"
+    );
+}
