@@ -142,13 +142,12 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
     };
     let kind = match ext.as_str() {
         "pdf" => {
-            if !head[..head.len().min(1024)]
-                .windows(5)
-                .any(|w| w == b"%PDF-")
-            {
+            // At the very start: a file that is something else first and a
+            // PDF later (a polyglot) is not a PDF here.
+            if !head.starts_with(b"%PDF-") {
                 return mismatch("a PDF");
             }
-            if contains(file, b"/Encrypt")? {
+            if super::office::pdf_encrypted(file)? {
                 return Ok(Err(encrypted(name)));
             }
             Kind::Pdf
@@ -180,11 +179,17 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
         "webp" if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") => Kind::Webp,
         "webp" => return mismatch("a WebP picture"),
         "doc" | "xls" | "ppt" | "msg" => {
+            let what = match ext.as_str() {
+                "msg" => "an Outlook message",
+                _ => "a Microsoft Office document",
+            };
             if !head.starts_with(OLE2_MAGIC) {
-                return mismatch(match ext.as_str() {
-                    "msg" => "an Outlook message",
-                    _ => "a Microsoft Office document",
-                });
+                return mismatch(what);
+            }
+            match super::office::ole2_encrypted(file)? {
+                None => return mismatch(what),
+                Some(true) => return Ok(Err(encrypted(name))),
+                Some(false) => {}
             }
             Kind::Ole2(match ext.as_str() {
                 "doc" => "application/msword",
@@ -211,7 +216,7 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
             if head.starts_with(OLE2_MAGIC) {
                 // A password-protected OOXML file is an OLE2 container holding
                 // the encrypted package.
-                if contains(file, &utf16le("EncryptedPackage"))? {
+                if super::office::ole2_encrypted(file)? == Some(true) {
                     return Ok(Err(encrypted(name)));
                 }
                 return mismatch("a Microsoft Office document");
@@ -274,10 +279,6 @@ fn encrypted(name: &str) -> Refusal {
     ))
 }
 
-fn utf16le(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-}
-
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -287,27 +288,6 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Whether `needle` occurs anywhere in the file (streamed in 64 KiB windows
-/// that overlap by the needle's length).
-fn contains(file: &mut File, needle: &[u8]) -> io::Result<bool> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut buf = vec![0u8; 64 * 1024 + needle.len()];
-    let mut kept = 0;
-    loop {
-        let n = read_up_to(file, &mut buf[kept..])?;
-        if n == 0 {
-            return Ok(false);
-        }
-        let end = kept + n;
-        if buf[..end].windows(needle.len()).any(|w| w == needle) {
-            return Ok(true);
-        }
-        let tail = needle.len().saturating_sub(1).min(end);
-        buf.copy_within(end - tail..end, 0);
-        kept = tail;
-    }
 }
 
 /// Text: no NUL bytes and no control characters other than tab, line
@@ -436,8 +416,7 @@ mod tests {
             check_bytes("letter.docx", &docx).unwrap(),
             Kind::Ooxml(_)
         ));
-        let mut msg = OLE2_MAGIC.to_vec();
-        msg.extend_from_slice(&[0; 100]);
+        let msg = crate::documents::office::tests::compound(&[("/__substg1.0_0037001F", b"s")]);
         assert_eq!(
             check_bytes("mail.msg", &msg).unwrap().content_type(),
             "application/vnd.ms-outlook"
@@ -483,24 +462,51 @@ mod tests {
         assert!(
             matches!(check_bytes("a.pdf", &pdf), Err(Refusal::Encrypted(m)) if m.contains("password"))
         );
-        let mut ole = OLE2_MAGIC.to_vec();
-        ole.extend(std::iter::repeat_n(0u8, 70_000));
-        ole.extend(utf16le("EncryptedPackage"));
+        use crate::documents::office::tests::compound;
+        let ole = compound(&[("/EncryptionInfo", b"x"), ("/EncryptedPackage", b"y")]);
         assert!(matches!(
             check_bytes("secret.xlsx", &ole),
             Err(Refusal::Encrypted(_))
         ));
+        // A name written with an escape is the same name.
+        let escaped = b"%PDF-1.7\ntrailer<</Root 1 0 R/Encr#79pt 9 0 R>>\n%%EOF";
+        assert!(matches!(
+            check_bytes("a.pdf", escaped),
+            Err(Refusal::Encrypted(_))
+        ));
+        // Legacy Word and Excel with a password.
+        let mut fib = [0u8; 32];
+        fib[11] = 0x01;
+        let doc = compound(&[("/WordDocument", &fib)]);
+        assert!(matches!(
+            check_bytes("a.doc", &doc),
+            Err(Refusal::Encrypted(_))
+        ));
+        let biff = [
+            0x09, 0x08, 0x04, 0x00, 0, 6, 0x10, 0, 0x2F, 0x00, 0x00, 0x00,
+        ];
+        let xls = compound(&[("/Workbook", &biff)]);
+        assert!(matches!(
+            check_bytes("a.xls", &xls),
+            Err(Refusal::Encrypted(_))
+        ));
+        let open_doc = compound(&[("/WordDocument", &[0u8; 32])]);
+        assert!(check_bytes("a.doc", &open_doc).is_ok());
     }
 
     #[test]
-    fn the_needle_is_found_across_window_edges() {
-        for at in [0, 65_530, 65_536, 65_540, 131_070] {
-            let mut bytes = vec![b'.'; 140_000];
-            bytes[at..at + 8].copy_from_slice(b"/Encrypt");
-            let mut file = tempfile::tempfile().unwrap();
-            file.write_all(&bytes).unwrap();
-            assert!(contains(&mut file, b"/Encrypt").unwrap(), "{at}");
-        }
+    fn a_pdf_starts_with_its_header_and_ole2_must_be_a_real_compound_file() {
+        // Something else first, a PDF later: a polyglot.
+        assert!(matches!(
+            check_bytes("a.pdf", b"GIF89a....%PDF-1.7\n"),
+            Err(Refusal::Mismatch(_))
+        ));
+        let mut fake = OLE2_MAGIC.to_vec();
+        fake.extend_from_slice(&[0; 100]);
+        assert!(matches!(
+            check_bytes("a.doc", &fake),
+            Err(Refusal::Mismatch(_))
+        ));
     }
 
     #[test]

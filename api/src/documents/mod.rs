@@ -24,6 +24,7 @@
 //! through `policy::documents`.
 
 pub mod checks;
+pub mod office;
 pub mod scan_document;
 
 use std::{

@@ -319,9 +319,29 @@ async fn refused_files_name_the_file_and_nothing_is_stored() {
     let w = world(&app).await;
     let mut encrypted = pdf("secret");
     encrypted.extend_from_slice(b"trailer << /Root 1 0 R /Encrypt 2 0 R >>\n");
+    let mut escaped = pdf("secret");
+    escaped.extend_from_slice(b"trailer<</Root 1 0 R/Encr#79pt 2 0 R>>\n");
+    let mut polyglot = PNG.to_vec();
+    polyglot.extend_from_slice(&pdf("hidden"));
+    // Word 97: the FIB's fEncrypted flag; Excel: a FILEPASS record.
+    let mut fib = [0u8; 32];
+    fib[11] = 0x01;
+    let word = compound(&[("/WordDocument", &fib)]);
+    let excel = compound(&[(
+        "/Workbook",
+        &[
+            0x09, 0x08, 0x04, 0x00, 0, 6, 0x10, 0, 0x2F, 0x00, 0x00, 0x00,
+        ],
+    )]);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("scan.pdf", PNG.to_vec(), "not a PDF"),
         ("statement.pdf", encrypted, "password-protected"),
+        // The same key written with a name escape, as PDF readers accept it.
+        ("escaped.pdf", escaped, "password-protected"),
+        // A picture first and a PDF later: a polyglot is not a PDF.
+        ("polyglot.pdf", polyglot, "not a PDF"),
+        ("minutes.doc", word, "password-protected"),
+        ("rents.xls", excel, "password-protected"),
         ("letter.odt", b"PK\x03\x04rest".to_vec(), "OpenDocument"),
         ("photos.zip", b"PK\x03\x04rest".to_vec(), "archive"),
         ("setup.exe", b"MZ\x90\0".to_vec(), "not an accepted type"),
@@ -650,4 +670,21 @@ async fn clamd_down_keeps_the_document_pending_and_retries_until_it_is_up() {
         .unwrap()
         .to_owned();
     assert_eq!(fetch(&app, &url).await.2, b"hello");
+}
+
+/// A compound (OLE2) file with the given streams.
+fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut file = cfb::CompoundFile::create(&mut cursor).unwrap();
+        for (path, content) in streams {
+            file.create_stream(path)
+                .unwrap()
+                .write_all(content)
+                .unwrap();
+        }
+        file.flush().unwrap();
+    }
+    cursor.into_inner()
 }
