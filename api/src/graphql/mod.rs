@@ -5,7 +5,9 @@
 //! - [`identity`]: signing in, two-factor codes, passwords, own sessions.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
 //! - [`users`]: organisation user management and staff restrictions;
-//!   [`staff`]: staff management by service administrators.
+//!   [`email_change`]: a user's email address changed for them, confirmed
+//!   at the new address; [`staff`]: staff management by service
+//!   administrators.
 //! - [`organisations`]: landlord organisations and their email domains.
 //! - [`api_tokens`]: partner dashboards' organisation API tokens.
 //! - [`audit`]: the audit log.
@@ -29,6 +31,7 @@ pub mod audit;
 pub mod cases;
 pub mod context;
 pub mod documents;
+pub mod email_change;
 pub mod enums;
 pub mod errors;
 pub mod exports;
@@ -88,6 +91,7 @@ pub struct Mutation(
     identity::IdentityMutation,
     jobs::JobsMutation,
     users::UsersMutation,
+    email_change::EmailChangeMutation,
     residents::ResidentsMutation,
     organisations::OrganisationsMutation,
     api_tokens::ApiTokensMutation,

@@ -33,6 +33,9 @@
 //! | `password_reset` | `token`, `expires_at` |
 //! | `password_changed` | `changed_at` |
 //! | `mobile_changed` | `changed_at`, `mobile_number_ending` (the last 3 digits) |
+//! | `confirm_email_change` | `token`, `expires_at` (to the new address) |
+//! | `email_change_requested` | `new_email_masked`, `expires_at`, `organisation_member` (to the old address) |
+//! | `email_changed` | `new_email_masked`, `changed_at`, `organisation_member` (to the old address) |
 //! | `two_factor_code` | `code`, `valid_minutes` |
 //! | `inactivity_warning` | `days_remaining`, `deactivates_on`, `organisation_member` |
 //! | `account_deactivated` | `by_administrator` (bool; false means the 90-day sweep), `organisation_member` (bool: landlord users are re-invited by their administrator, residents contact the service) |
@@ -47,7 +50,7 @@
 //! | SMS `two_factor_code`, `confirm_mobile_code` | `code`, `valid_minutes` |
 //!
 //! Front-end routes the links point at: `/accept-invitation?token=`,
-//! `/reset-password?token=`, `/forgot-password`, `/sign-in`, `/cases/<reference>`,
+//! `/reset-password?token=`, `/confirm-email-change?token=`, `/forgot-password`, `/sign-in`, `/cases/<reference>`,
 //! `/cases/<reference>/messages`, `/cases/<reference>/tasks`,
 //! `/cases/<reference>/documents`, `/tasks`, `/payments/exports/<id>`,
 //! `/arrangements/<reference>`, `/tenancy-requests`,
@@ -117,11 +120,20 @@ pub enum EmailTemplate {
     /// "Your mobile number was changed" (to the account's email address), so
     /// that a user whose number was changed by someone else finds out.
     MobileChanged,
+    /// To the NEW address of an email change: the single-use link that makes
+    /// it the account's (valid 24 hours).
+    ConfirmEmailChange,
+    /// To the OLD address: a change to a (masked) new address was asked for,
+    /// and happens only if the link sent there is opened.
+    EmailChangeRequested,
+    /// To the OLD address: the account's email address was changed (to a
+    /// masked new one) and every session ended.
+    EmailChanged,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 19] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -138,6 +150,9 @@ impl EmailTemplate {
         Self::HousingCostsOutcome,
         Self::LastManagerKept,
         Self::MobileChanged,
+        Self::ConfirmEmailChange,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -160,6 +175,9 @@ impl EmailTemplate {
             Self::HousingCostsOutcome => "housing_costs_outcome",
             Self::LastManagerKept => "last_manager_kept",
             Self::MobileChanged => "mobile_changed",
+            Self::ConfirmEmailChange => "confirm_email_change",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
         }
     }
 }
@@ -340,7 +358,10 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "tenancy_details_requested",
         "housing_costs_outcome",
         "last_manager_kept",
-        "mobile_changed"
+        "mobile_changed",
+        "confirm_email_change",
+        "email_change_requested",
+        "email_changed"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

@@ -26,6 +26,7 @@ mod delivery;
 mod demo;
 mod documents;
 mod documents_transport;
+mod email_change;
 mod exports;
 mod faults;
 mod first_admin;
