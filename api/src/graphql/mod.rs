@@ -6,7 +6,9 @@
 //!   [`factors`]: setting up second factors and recovery codes.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
 //! - [`users`]: organisation user management and staff restrictions;
-//!   [`staff`]: staff management by service administrators.
+//!   [`email_change`]: a user's email address changed for them, confirmed
+//!   at the new address; [`staff`]: staff management by service
+//!   administrators.
 //! - [`organisations`]: landlord organisations and their email domains.
 //! - [`api_tokens`]: partner dashboards' organisation API tokens.
 //! - [`audit`]: the audit log.
@@ -32,6 +34,7 @@ pub mod audit;
 pub mod cases;
 pub mod context;
 pub mod documents;
+pub mod email_change;
 pub mod enrolment;
 pub mod enums;
 pub mod errors;
@@ -95,6 +98,7 @@ pub struct Mutation(
     factors::FactorsMutation,
     jobs::JobsMutation,
     users::UsersMutation,
+    email_change::EmailChangeMutation,
     residents::ResidentsMutation,
     organisations::OrganisationsMutation,
     api_tokens::ApiTokensMutation,

@@ -1,5 +1,8 @@
-//! Single-use links (invitation and password reset): a random token emailed
-//! to the user, stored only as its SHA-256 hash, valid once and until it expires.
+//! Single-use links (invitation, password reset, email change): a random
+//! token emailed to the user, stored only as its SHA-256 hash, valid once and
+//! until it expires. An email-change link also carries the address it moves
+//! the account to (`user_tokens.new_email`): the link is sent to that
+//! address, so following it proves the address is the person's.
 
 use chrono::{Duration, Utc};
 use sea_orm::{
@@ -24,10 +27,38 @@ const PREFIX: &str = "pl_";
 
 /// Issues a link for `user_id`, invalidating earlier unused links of the same
 /// purpose (only the newest email works). Returns the raw token and its expiry.
+/// Email changes use [`issue_email_change`], which also stores the address.
 pub async fn issue(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     purpose: TokenPurpose,
+) -> ApiResult<(String, chrono::DateTime<Utc>)> {
+    insert(conn, user_id, purpose, None).await
+}
+
+/// Issues an email-change link for `user_id` that moves the account to
+/// `new_email` when it is followed, invalidating the user's earlier unused
+/// email-change link (a new request replaces the old one). Returns the raw
+/// token and its expiry.
+pub async fn issue_email_change(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    new_email: &str,
+) -> ApiResult<(String, chrono::DateTime<Utc>)> {
+    insert(
+        conn,
+        user_id,
+        TokenPurpose::EmailChange,
+        Some(new_email.to_owned()),
+    )
+    .await
+}
+
+async fn insert(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    purpose: TokenPurpose,
+    new_email: Option<String>,
 ) -> ApiResult<(String, chrono::DateTime<Utc>)> {
     let now = Utc::now();
     user_token::Entity::update_many()
@@ -51,7 +82,7 @@ pub async fn issue(
         token_hash: Set(token::hash(&raw)),
         expires_at: Set(expires_at),
         used_at: Set(None),
-        new_email: Set(None),
+        new_email: Set(new_email),
         created_at: Set(now),
     }
     .insert(conn)
@@ -76,6 +107,32 @@ pub async fn consume(
     purpose: TokenPurpose,
     field: &str,
 ) -> ApiResult<Uuid> {
+    Ok(use_up(conn, raw, purpose, field).await?.user_id)
+}
+
+/// [`consume`] for an email-change link: returns its user and the address
+/// the link moves the account to.
+pub async fn consume_email_change(
+    conn: &impl ConnectionTrait,
+    raw: &str,
+    field: &str,
+) -> ApiResult<(Uuid, String)> {
+    let row = use_up(conn, raw, TokenPurpose::EmailChange, field).await?;
+    let new_email = row.new_email.ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "email-change link {} has no address",
+            row.id
+        ))
+    })?;
+    Ok((row.user_id, new_email))
+}
+
+async fn use_up(
+    conn: &impl ConnectionTrait,
+    raw: &str,
+    purpose: TokenPurpose,
+    field: &str,
+) -> ApiResult<user_token::Model> {
     let invalid = || invalid_link(field);
     if raw.len() > 128 {
         return Err(invalid());
@@ -100,5 +157,5 @@ pub async fn consume(
     if used.rows_affected != 1 {
         return Err(invalid());
     }
-    Ok(row.user_id)
+    Ok(row)
 }

@@ -33,6 +33,9 @@
 //! | `password_reset` | `token`, `expires_at` |
 //! | `password_changed` | `changed_at` |
 //! | `mobile_changed` | `changed_at`, `mobile_number_ending` (the last 3 digits) |
+//! | `confirm_email_change` | `token`, `expires_at` (to the new address) |
+//! | `email_change_requested` | `new_email_masked`, `expires_at`, `organisation_member` (to the old address) |
+//! | `email_changed` | `new_email_masked`, `changed_at`, `organisation_member` (to the old address) |
 //! | `two_factor_code` | `code`, `valid_minutes` |
 //! | `inactivity_warning` | `days_remaining`, `deactivates_on`, `organisation_member` |
 //! | `account_deactivated` | `by_administrator` (bool; false means the 90-day sweep), `organisation_member` (bool: landlord users are re-invited by their administrator, residents contact the service) |
@@ -47,7 +50,7 @@
 //! | SMS `two_factor_code`, `confirm_mobile_code` | `code`, `valid_minutes` |
 //!
 //! Front-end routes the links point at: `/accept-invitation?token=`,
-//! `/reset-password?token=`, `/forgot-password`, `/sign-in`, `/cases/<reference>`,
+//! `/reset-password?token=`, `/confirm-email-change?token=`, `/forgot-password`, `/sign-in`, `/cases/<reference>`,
 //! `/cases/<reference>/messages`, `/cases/<reference>/tasks`,
 //! `/cases/<reference>/documents`, `/tasks`, `/payments/exports/<id>`,
 //! `/arrangements/<reference>`, `/tenancy-requests`,
@@ -124,11 +127,20 @@ pub enum EmailTemplate {
     RecoveryCodeUsed,
     /// "New recovery codes were made" (the old ones stopped working).
     RecoveryCodesGenerated,
+    /// To the NEW address of an email change: the single-use link that makes
+    /// it the account's (valid 24 hours).
+    ConfirmEmailChange,
+    /// To the OLD address: a change to a (masked) new address was asked for,
+    /// and happens only if the link sent there is opened.
+    EmailChangeRequested,
+    /// To the OLD address: the account's email address was changed (to a
+    /// masked new one) and every session ended.
+    EmailChanged,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 22] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -148,6 +160,9 @@ impl EmailTemplate {
         Self::TwoFactorChanged,
         Self::RecoveryCodeUsed,
         Self::RecoveryCodesGenerated,
+        Self::ConfirmEmailChange,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -173,6 +188,9 @@ impl EmailTemplate {
             Self::TwoFactorChanged => "two_factor_changed",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesGenerated => "recovery_codes_generated",
+            Self::ConfirmEmailChange => "confirm_email_change",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
         }
     }
 }
@@ -356,7 +374,10 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "mobile_changed",
         "two_factor_changed",
         "recovery_code_used",
-        "recovery_codes_generated"
+        "recovery_codes_generated",
+        "confirm_email_change",
+        "email_change_requested",
+        "email_changed"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

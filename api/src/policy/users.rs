@@ -19,6 +19,13 @@
 //!   service administrators also suspend, reinstate, deactivate), except
 //!   permissions, which residents do not have. Organisation administrators
 //!   never see residents.
+//! - **Email addresses** ([`UserAction::ChangeEmail`], confirmed at the new
+//!   address: [`crate::users::email_change`]): any staff member changes a
+//!   resident's (the residents' support desk); a landlord user's is changed
+//!   by their organisation's administrator or a service administrator, not
+//!   a caseworker (`FORBIDDEN`): moving an account to another mailbox is
+//!   the organisation's decision, like inviting someone, not a repair of the
+//!   same person's access like a password reset or an unlock.
 //! - Everyone else is `FORBIDDEN` (residents, landlord users without
 //!   `MANAGE_USERS`, API tokens); nobody signed in is `UNAUTHENTICATED`.
 //!
@@ -31,7 +38,9 @@
 //!    administrator who could deactivate or suspend themselves could also
 //!    remove the last administrator by mistake.
 //! 3. The action must fit the account's state (`CONFLICT`), e.g. only a
-//!    suspended account can be reinstated.
+//!    suspended account can be reinstated, and a restricted account's email
+//!    address cannot be changed (that would free the address for a new
+//!    account, like a deactivation).
 //!
 //!    A **restricted** account stays restricted until staff lift the
 //!    restriction: it cannot be suspended, reinstated or deactivated, by the
@@ -94,6 +103,9 @@ pub enum UserAction {
     Restrict,
     /// Staff: lift a restriction.
     LiftRestriction,
+    /// Ask to move an account to a new email address (confirmed by a link
+    /// sent to it).
+    ChangeEmail,
 }
 
 impl UserAction {
@@ -112,6 +124,7 @@ impl UserAction {
             Self::Deactivate => "user.deactivate",
             Self::Restrict => "user.restrict",
             Self::LiftRestriction => "user.lift_restriction",
+            Self::ChangeEmail => "user.email_change_requested",
         }
     }
 
@@ -137,7 +150,9 @@ impl UserAction {
             | Self::SendPasswordReset
             | Self::Unlock
             | Self::Restrict
-            | Self::LiftRestriction => true,
+            | Self::LiftRestriction
+            // Caseworkers only for residents: see [`Manager::may_act_on`].
+            | Self::ChangeEmail => true,
             Self::Invite
             | Self::UpdatePermissions
             | Self::Suspend
@@ -175,6 +190,9 @@ pub struct Manager {
     pub scope: Scope,
     /// What they are doing.
     pub action: UserAction,
+    /// The acting staff member's role (`None` for an organisation
+    /// administrator), for the rules that depend on the target too.
+    pub staff_role: Option<StaffRole>,
 }
 
 /// Checks that the caller may do `action` at all.
@@ -198,6 +216,7 @@ pub fn can_manage(caller: &Caller<'_>, action: UserAction) -> ApiResult<Allowed<
         user_id: user.id,
         scope,
         action,
+        staff_role: user.staff_role,
     };
     Ok(Allowed::grant(caller, manager))
 }
@@ -239,6 +258,19 @@ impl Manager {
         }
     }
 
+    /// Whether this manager may do their action to `target`, whom they can
+    /// see: the one rule that depends on both the staff role and the
+    /// target's kind. A caseworker changes a resident's email address, not a
+    /// landlord user's (module docs).
+    fn may_act_on(&self, target: &user::Model) -> bool {
+        match (self.scope, self.action, target.kind) {
+            (Scope::Service, UserAction::ChangeEmail, UserKind::Landlord) => {
+                self.staff_role == Some(StaffRole::ServiceAdmin)
+            }
+            _ => true,
+        }
+    }
+
     /// A user this manager may see, for reading. `NOT_FOUND` otherwise.
     pub async fn visible(&self, conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<user::Model> {
         user::Entity::find_by_id(id)
@@ -265,6 +297,11 @@ impl Manager {
             // Read again under the lock: a concurrent change may have
             // committed while we waited.
             target = self.visible(conn, id).await?;
+        }
+        // The target is one they can see (staff see every landlord user), so
+        // `FORBIDDEN` reveals nothing.
+        if !self.may_act_on(&target) {
+            return Err(ApiError::Forbidden);
         }
         if target.id == self.user_id {
             return Err(ApiError::bad_input(
@@ -343,6 +380,10 @@ fn check_state(action: UserAction, scope: Scope, target: &user::Model) -> ApiRes
         UserAction::LiftRestriction if status != UserStatus::Restricted => {
             conflict("This account's access is not restricted.")
         }
+        UserAction::ChangeEmail if status == UserStatus::Restricted => conflict(
+            "This account's access has been restricted by the service, so its email address \
+             cannot be changed: that would free the address for a new account.",
+        ),
         _ => Ok(()),
     }
 }

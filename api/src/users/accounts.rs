@@ -56,7 +56,7 @@ pub const AUDIT_TARGET: &str = "user";
 
 /// Refuses a manager made for a different action (a programming error that
 /// would otherwise be a way round the policy).
-fn require(manager: &Manager, action: UserAction) -> ApiResult<()> {
+pub(crate) fn require(manager: &Manager, action: UserAction) -> ApiResult<()> {
     if manager.action == action {
         Ok(())
     } else {
@@ -253,7 +253,8 @@ pub(crate) async fn domains_of(conn: &impl ConnectionTrait, org: Uuid) -> ApiRes
         .collect())
 }
 
-fn rfc3339(at: DateTime<Utc>) -> String {
+/// A timestamp as template parameters carry it (RFC 3339, whole seconds).
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -397,7 +398,8 @@ pub(crate) async fn send_invitation(
     Ok(token)
 }
 
-fn recipient(user: &user::Model) -> Recipient {
+/// The account's email address, as a message's recipient.
+pub(crate) fn recipient(user: &user::Model) -> Recipient {
     Recipient {
         address: user.email.clone(),
         user_id: Some(user.id),
@@ -419,7 +421,8 @@ pub(crate) async fn end_sessions(
     Ok(())
 }
 
-/// Voids every unused invitation and password-reset link of a user.
+/// Voids every unused link of a user (invitation, password reset, email
+/// change).
 pub(crate) async fn void_links(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -607,7 +610,7 @@ pub async fn apply(
 }
 
 /// The name of the user's organisation; `None` for a resident.
-async fn organisation_name(
+pub(crate) async fn organisation_name(
     conn: &impl ConnectionTrait,
     user: &user::Model,
 ) -> ApiResult<Option<String>> {

@@ -19,12 +19,15 @@
 //! - [`api_tokens`]: partner dashboards' tokens, created and revoked by
 //!   organisation administrators.
 //! - [`audit_log`]: reading the append-only audit log.
+//! - [`email_change`]: a user's email address changed for them, confirmed
+//!   by a link sent to the new address.
 //! - [`residents`]: staff invite residents and find them to add to cases.
 //! - [`staff`]: the first service administrator, from the command line.
 
 pub mod accounts;
 pub mod api_tokens;
 pub mod audit_log;
+pub mod email_change;
 pub mod organisations;
 pub mod residents;
 pub mod staff;

@@ -27,6 +27,7 @@ mod delivery;
 mod demo;
 mod documents;
 mod documents_transport;
+mod email_change;
 mod exports;
 mod factors;
 mod faults;

@@ -47,6 +47,23 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "at": "2026-07-01T08:41:17Z",
             "recovery_codes_left": 10,
         }),
+        EmailTemplate::ConfirmEmailChange => json!({
+            "first_name": "Priya",
+            "token": "pl_Yc3kR8wq0ZmT5vN2xJb7",
+            "expires_at": "2026-07-02T08:41:17Z",
+        }),
+        EmailTemplate::EmailChangeRequested => json!({
+            "first_name": "Priya",
+            "new_email_masked": "p****@****.example",
+            "expires_at": "2026-07-02T08:41:17Z",
+            "organisation_member": false,
+        }),
+        EmailTemplate::EmailChanged => json!({
+            "first_name": "Priya",
+            "new_email_masked": "p****@****.example",
+            "changed_at": "2026-07-01T08:41:17Z",
+            "organisation_member": true,
+        }),
         EmailTemplate::TwoFactorCode => json!({
             "first_name": "Priya",
             "code": "048213",
