@@ -99,6 +99,20 @@ impl RateLimiter {
     /// address); `RATE_LIMITED` when over the limit. The subject is hashed into
     /// the key, so Redis never holds email addresses.
     pub async fn hit(&self, operation: &str, subject: &str, limit: Limit) -> ApiResult<()> {
+        self.spend(operation, subject, 1, limit).await.map(|_| ())
+    }
+
+    /// Spends `amount` of `subject`'s budget for `operation` (`limit.max` per
+    /// window); `RATE_LIMITED` when the window's total goes over (a refused
+    /// attempt counts too, so hammering does not help). Returns what is left
+    /// in the window and when it resets.
+    pub async fn spend(
+        &self,
+        operation: &str,
+        subject: &str,
+        amount: u32,
+        limit: Limit,
+    ) -> ApiResult<Budget> {
         let subject = &crate::auth::token::hash(&subject.to_lowercase())[..32];
         let key = match self {
             Self::Memory(_) => format!("ratelimit:{operation}:{subject}"),
@@ -118,7 +132,7 @@ impl RateLimiter {
                 if now.duration_since(entry.0) >= limit.window {
                     *entry = (now, 0);
                 }
-                entry.1 += 1;
+                entry.1 = entry.1.saturating_add(amount);
                 (
                     entry.1,
                     limit.window.saturating_sub(now.duration_since(entry.0)),
@@ -127,19 +141,23 @@ impl RateLimiter {
             Self::Redis { conn, .. } => {
                 let mut conn = conn.clone();
                 let result: Result<(u32, i64), _> = redis::Script::new(
-                    "local n = redis.call('INCR', KEYS[1]) \
-                     if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+                    "local n = redis.call('INCRBY', KEYS[1], ARGV[2]) \
+                     if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
                      return {n, redis.call('PTTL', KEYS[1])}",
                 )
                 .key(&key)
                 .arg(limit.window.as_millis() as u64)
+                .arg(amount)
                 .invoke_async(&mut conn)
                 .await;
                 match result {
                     Ok((n, ttl)) => (n, Duration::from_millis(ttl.max(0) as u64)),
                     Err(e) => {
                         tracing::warn!(error = %e, operation, "rate limiter unavailable; allowing the attempt");
-                        return Ok(());
+                        return Ok(Budget {
+                            remaining: limit.max,
+                            resets_in: limit.window,
+                        });
                     }
                 }
             }
@@ -151,8 +169,20 @@ impl RateLimiter {
                 retry_after_secs: retry_after.as_secs().max(1),
             });
         }
-        Ok(())
+        Ok(Budget {
+            remaining: limit.max - count,
+            resets_in: retry_after,
+        })
     }
+}
+
+/// What is left of a budget after spending from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Left in the current window.
+    pub remaining: u32,
+    /// Until the window starts again.
+    pub resets_in: Duration,
 }
 
 #[cfg(test)]

@@ -222,6 +222,9 @@ where
                 ("PORTAL_QUEUE_NAME", prefix.to_owned()),
                 ("PORTAL_DATA_DIR", data_dir.path().display().to_string()),
                 ("PORTAL_BIND_ADDR", free_port()?.to_string()),
+                // Throughput from one session per client, not the
+                // per-principal cost budget, is what is measured.
+                ("PORTAL_COST_PER_MINUTE", "1000000000000".to_owned()),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v)),

@@ -211,12 +211,14 @@ impl TestApp {
             .await
             .expect("body")
             .to_bytes();
-        let body = serde_json::from_slice(&bytes)
+        let mut body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let cost = take_cost(&mut body);
         TestResponse {
             status,
             headers,
             body,
+            cost,
         }
     }
 
@@ -425,8 +427,36 @@ pub struct TestResponse {
     pub status: StatusCode,
     /// Response headers.
     pub headers: http::HeaderMap,
-    /// JSON body (or a JSON string holding a non-JSON body).
+    /// JSON body (or a JSON string holding a non-JSON body), without the
+    /// cost report, which differs from one request to the next.
     pub body: Value,
+    /// `extensions.cost` of the response (of each operation of a batch, as
+    /// an array), taken out of `body`.
+    pub cost: Value,
+}
+
+/// Takes `extensions.cost` out of a GraphQL response body (or of each
+/// response of a batch), dropping `extensions` when nothing else is in it.
+fn take_cost(body: &mut Value) -> Value {
+    fn take(response: &mut Value) -> Value {
+        let Some(extensions) = response
+            .get_mut("extensions")
+            .and_then(Value::as_object_mut)
+        else {
+            return Value::Null;
+        };
+        let cost = extensions.remove("cost").unwrap_or(Value::Null);
+        if extensions.is_empty()
+            && let Some(map) = response.as_object_mut()
+        {
+            map.remove("extensions");
+        }
+        cost
+    }
+    match body {
+        Value::Array(responses) => Value::Array(responses.iter_mut().map(take).collect()),
+        response => take(response),
+    }
 }
 
 impl TestResponse {

@@ -97,6 +97,7 @@ pub struct ApiTokensQuery;
 impl ApiTokensQuery {
     /// The organisation's API tokens, revoked and expired ones included,
     /// newest first.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,

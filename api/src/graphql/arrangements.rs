@@ -155,6 +155,7 @@ pub struct ArrangementsQuery;
 impl ArrangementsQuery {
     /// My organisation's arrangements (staff: `organisationId`'s, or every
     /// organisation's), newest first.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn payment_arrangements(
         &self,
         ctx: &Context<'_>,

@@ -126,6 +126,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// Audit entries, newest first. Staff see every entry; organisation
     /// administrators (`MANAGE_USERS`) see their organisation's.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -401,6 +401,7 @@ impl CasesQuery {
     /// The cases I may see (residents: where they are a party; landlord
     /// users: their organisation's; staff: all), filtered and sorted
     /// (default: by reference).
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn cases(
         &self,
         ctx: &Context<'_>,
@@ -458,6 +459,7 @@ impl CasesQuery {
 
     /// The home page: each open case I may see with my next outstanding task,
     /// soonest first (cases with nothing to do last).
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn home(
         &self,
         ctx: &Context<'_>,

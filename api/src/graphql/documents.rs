@@ -102,6 +102,7 @@ impl Document {
     }
     /// A download link valid for 5 minutes, with the file name in its
     /// `Content-Disposition`; null unless the document is `CLEAN`.
+    #[graphql(complexity = "super::cost::DOWNLOAD_URL_COST")]
     async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(documents::download_url(ctx.app(), &ctx.caller(), &self.0).await?)
     }

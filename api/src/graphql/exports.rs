@@ -95,6 +95,7 @@ impl PaymentExport {
     }
     /// A link that downloads the CSV for the next 5 minutes; ask again for a
     /// fresh one. Only while `COMPLETED` and not expired.
+    #[graphql(complexity = "super::cost::DOWNLOAD_URL_COST")]
     async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(exports::download_url(ctx.app(), &ctx.caller(), &self.0).await?)
     }
@@ -142,6 +143,7 @@ impl ExportsQuery {
 
     /// My organisation's exports, newest first (`EXPORT_PAYMENTS`; staff:
     /// every organisation's, or `organisationId`'s).
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn payment_exports(
         &self,
         ctx: &Context<'_>,

@@ -119,6 +119,7 @@ impl HousingCostsQuery {
 
     /// My organisation's updates, newest first (staff: every organisation's,
     /// or `organisationId`'s).
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn housing_cost_updates(
         &self,
         ctx: &Context<'_>,

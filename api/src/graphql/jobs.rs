@@ -94,6 +94,7 @@ pub struct JobsQuery;
 impl JobsQuery {
     /// Jobs, newest first, optionally of one status (`DEAD` lists the
     /// dead-letter queue). Service administrators only.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,

@@ -22,7 +22,8 @@
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code;
 //!   [`enrolment`]: the one that fences an enrolment-only session in;
-//!   [`socket`]: the one that resolves a WebSocket operation's caller anew.
+//!   [`socket`]: the one that resolves a WebSocket operation's caller anew;
+//!   [`cost`]: the one that reports what an operation costs and charges it.
 //! - Shared plumbing, imported by every resolver module and by no other:
 //!   [`context`] (`ctx.caller()`, `ctx.load()`, …), [`pagination`]
 //!   (cursors, page sizes, connections), [`scalars`] (ids), [`inputs`] (shared input types), [`loaders`]
@@ -33,6 +34,7 @@ pub mod arrangements;
 pub mod audit;
 pub mod cases;
 pub mod context;
+pub mod cost;
 pub mod documents;
 pub mod email_change;
 pub mod enrolment;
@@ -132,7 +134,8 @@ pub fn build(state: Option<AppState>, config: &platform::config::Config) -> Port
     .limit_directives(8)
     .extension(errors::ErrorCodes)
     .extension(enrolment::EnrolmentFence)
-    .extension(socket::SocketSessions);
+    .extension(socket::SocketSessions)
+    .extension(cost::CostLimits);
     if !config.graphql.introspection {
         builder = builder.disable_introspection();
     }

@@ -118,6 +118,7 @@ pub struct OrganisationsQuery;
 #[Object]
 impl OrganisationsQuery {
     /// Every organisation, oldest first. Staff only.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,

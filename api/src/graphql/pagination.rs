@@ -19,11 +19,28 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
+/// The page size when `first` is not given.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// The largest page.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// What a connection field costs against the complexity limit and the
+/// caller's cost budget: its selection once per node it may return (`first`,
+/// or the default page size), plus one. So `payments(first: 100) { nodes {
+/// amount } totalCount }` costs as much as the hundred rows it reads, and a
+/// hundred aliases of it cost a hundred times that (see `graphql::cost`).
+pub fn connection_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let nodes = first.map_or(DEFAULT_PAGE_SIZE, |n| {
+        n.clamp(1, MAX_PAGE_SIZE as i32) as u64
+    });
+    1 + nodes as usize * child_complexity.max(1)
+}
+
 /// Clamps a requested page size: default 20, at most 100.
 pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
     match first {
-        None => Ok(20),
-        Some(n) if (1..=100).contains(&n) => Ok(n as u64),
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE as i32).contains(&n) => Ok(n as u64),
         Some(_) => Err(ApiError::bad_input("first", "Must be between 1 and 100.")),
     }
 }

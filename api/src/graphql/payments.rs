@@ -111,10 +111,12 @@ impl PaymentTotals {
 #[Object]
 impl PaymentTotals {
     /// How many payments match the filter.
+    #[graphql(complexity = "super::cost::TOTALS_COST + child_complexity")]
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(self.get(ctx).await?.count)
     }
     /// The sum of their amounts (exact).
+    #[graphql(complexity = "super::cost::TOTALS_COST + child_complexity")]
     async fn total_amount(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
         Ok(Money::from_pence(self.get(ctx).await?.amount_pence))
     }
@@ -129,6 +131,7 @@ impl PaymentsQuery {
     /// Payments made to my organisation (`VIEW_PAYMENTS`; an API token: its
     /// organisation's; staff: `organisationId`'s, required), newest first,
     /// at most 100 a page, with the totals of the whole search.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,

@@ -159,6 +159,7 @@ pub struct PropertiesQuery;
 impl PropertiesQuery {
     /// The properties of my organisation (staff: of `organisationId`, or of
     /// every organisation), by reference.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn properties(
         &self,
         ctx: &Context<'_>,
@@ -190,6 +191,7 @@ impl PropertiesQuery {
 
     /// The tenants of my organisation (staff: of `organisationId`, or of
     /// every organisation), by name.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,

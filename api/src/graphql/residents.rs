@@ -115,6 +115,7 @@ impl ResidentsQuery {
     /// Staff: residents who are not deactivated whose name, email address or
     /// postcode (anywhere in the address, whatever its spacing or case)
     /// contains `search`, oldest first, at most 20 a page.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn residents(
         &self,
         ctx: &Context<'_>,

@@ -118,6 +118,7 @@ pub struct StaffQuery;
 impl StaffQuery {
     /// Staff accounts that are not deactivated, oldest first. Service
     /// administrators only.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn staff_members(
         &self,
         ctx: &Context<'_>,

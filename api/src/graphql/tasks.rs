@@ -179,6 +179,7 @@ pub struct TasksQuery;
 #[Object]
 impl TasksQuery {
     /// My tasks across cases, soonest first (staff: every task).
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn my_tasks(
         &self,
         ctx: &Context<'_>,

@@ -153,6 +153,7 @@ pub struct TenancyQuery;
 impl TenancyQuery {
     /// My organisation's to-do list (staff: `organisationId`'s, or every
     /// organisation's), soonest due first.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn tenancy_requests(
         &self,
         ctx: &Context<'_>,

@@ -122,6 +122,7 @@ impl UsersQuery {
     /// The users of an organisation who are not deactivated, oldest first.
     /// Organisation administrators (`MANAGE_USERS`) see their own
     /// organisation (leave `organisationId` out); staff name the organisation.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn organisation_users(
         &self,
         ctx: &Context<'_>,

@@ -275,6 +275,23 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         .data(crate::graphql::loaders::RequestLoader::new(&state.app.db));
     let response = state.schema.execute_batch(batch).await;
     count_errors(&response);
+    // Every operation refused for the caller's cost budget: the whole
+    // request was refused, so say so in HTTP too (`graphql::cost`).
+    let waits: Option<Vec<u64>> = match &response {
+        BatchResponse::Single(r) => crate::graphql::cost::budget_refusal(r).map(|w| vec![w]),
+        BatchResponse::Batch(rs) => rs
+            .iter()
+            .map(crate::graphql::cost::budget_refusal)
+            .collect(),
+    };
+    if let Some(wait) = waits.and_then(|w| w.into_iter().max()) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.to_string())],
+            Json(response),
+        )
+            .into_response();
+    }
     Json(response).into_response()
 }
 

@@ -21,6 +21,8 @@ pub struct Limits {
     pub max_query_complexity: usize,
     /// Most operations in one batched request.
     pub max_batch_size: usize,
+    /// Cost each principal may spend per minute.
+    pub cost_per_minute: u64,
 }
 
 /// Switches for the developer-facing parts of the GraphQL endpoint.
@@ -89,8 +91,9 @@ pub(super) fn limits(vars: &Vars) -> Result<Limits, ConfigError> {
         max_body_bytes: vars.positive("PORTAL_MAX_BODY_BYTES", 1024 * 1024)?,
         max_upload_bytes: vars.positive("PORTAL_MAX_UPLOAD_BYTES", 55 * 1024 * 1024)?,
         max_query_depth: vars.positive("PORTAL_MAX_QUERY_DEPTH", 15)?,
-        max_query_complexity: vars.positive("PORTAL_MAX_QUERY_COMPLEXITY", 2000)?,
+        max_query_complexity: vars.positive("PORTAL_MAX_QUERY_COMPLEXITY", 5000)?,
         max_batch_size: vars.positive("PORTAL_MAX_BATCH_SIZE", 10)?,
+        cost_per_minute: vars.positive("PORTAL_COST_PER_MINUTE", 60_000)?,
     })
 }
 

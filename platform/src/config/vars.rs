@@ -118,8 +118,13 @@ pub const VARIABLES: &[Variable] = &[
     var("PORTAL_MAX_QUERY_DEPTH", "`15`", "GraphQL depth limit"),
     var(
         "PORTAL_MAX_QUERY_COMPLEXITY",
-        "`2000`",
-        "GraphQL complexity limit",
+        "`5000`",
+        "the most one GraphQL operation may cost (a field 1, a connection its selection times `first`, totals and download links more; see \"Cost\")",
+    ),
+    var(
+        "PORTAL_COST_PER_MINUTE",
+        "`60000`",
+        "cost each principal (user, API token, anonymous address) may spend per minute; over it `RATE_LIMITED` with `retryAfterSeconds` (HTTP 429 and `Retry-After`)",
     ),
     var(
         "PORTAL_MAX_BATCH_SIZE",

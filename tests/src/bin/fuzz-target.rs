@@ -26,6 +26,10 @@ async fn main() -> anyhow::Result<()> {
         .allow_leftover_jobs()
         .env("PORTAL_INTROSPECTION", "true")
         .env("PORTAL_FIELD_SUGGESTIONS", "true")
+        // The fuzzer sends thousands of operations from one session; the
+        // per-principal cost budget (tested in `attacks::cost`) would end
+        // the run early.
+        .env("PORTAL_COST_PER_MINUTE", "1000000000")
         .build()
         .await;
     api::demo::load_demo_data(app.db(), app.config()).await?;

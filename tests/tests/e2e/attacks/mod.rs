@@ -1,7 +1,9 @@
 //! The attack suite (issue 14): requests an attacker would send, over the
 //! real HTTP and WebSocket surface, each of which must be refused or
-//! harmless: `websocket` for sockets that outlive their session.
+//! harmless: `websocket` for sockets that outlive their session, `cost`
+//! for aliases and batches that multiply work.
 
+mod cost;
 mod websocket;
 
 use entities::{TokenPurpose, TwoFactorMethod, session};
