@@ -463,7 +463,11 @@ async fn other_cases_and_organisations_answer_not_found() {
     .await;
     assert_eq!(share.data()["shareDocument"]["sharedWithParties"], true);
     let resident = gql(&app, Some(&w.resident.token), ONE, json!({ "id": id })).await;
-    assert!(resident.data()["document"]["downloadUrl"].is_string());
+    assert!(
+        resident.data()["document"]["downloadUrl"].is_string(),
+        "{:#}",
+        resident.body
+    );
     let landlord = gql(&app, Some(&w.landlord.token), ONE, json!({ "id": id })).await;
     assert!(landlord.data()["document"]["downloadUrl"].is_string());
 
