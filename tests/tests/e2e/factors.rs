@@ -359,8 +359,10 @@ async fn recovery_codes_are_shown_once_stored_hashed_and_each_works_once() {
     app.run_pending_jobs().await;
     snapshot_email(&app, "recovery_codes_generated_email", &ada.user.email).await;
 
-    // At sign-in, a recovery code answers the code step.
+    // At sign-in, a recovery code answers the code step. (The code emailed
+    // for the step goes out first, so the snapshot below is of the notice.)
     let step = login_ok(&app, &ada.user.email, PASSWORD).await;
+    app.run_pending_jobs().await;
     let challenge = str_of(&step, "challengeToken").to_owned();
     assert_bad_input(
         &use_recovery_code(&app, &challenge, "not-a-code").await,
