@@ -36,9 +36,9 @@ schemathesis.graphql.scalar(
         text.map(nodes.String),
     ),
 )
-# NaiveDate: ISO dates, and garbage.
+# Date: ISO dates, and garbage.
 schemathesis.graphql.scalar(
-    "NaiveDate",
+    "Date",
     st.one_of(st.dates().map(lambda d: nodes.String(d.isoformat())), text.map(nodes.String)),
 )
 schemathesis.graphql.scalar(

@@ -165,6 +165,7 @@ audited! {
     entities::case::Model => "case", |_m| None;
     entities::task::Model => "task", |m| m.assignee_organisation_id;
     entities::property::Model => "property", |m| Some(m.organisation_id);
+    entities::tenant::Model => "tenant", |m| Some(m.organisation_id);
     entities::tenancy_request::Model => "tenancy_request", |m| Some(m.organisation_id);
     entities::payment_arrangement::Model => "payment_arrangement", |m| Some(m.organisation_id);
 }

@@ -5,7 +5,7 @@
 //! hand before a single query showed anything. This module fills the database
 //! once with a small, coherent world: ombudsman staff, two landlord
 //! organisations with a user for every role, residents, cases with tasks,
-//! messages and documents, and each landlord's properties, tenants, tenancy
+//! messages (and a staff note) and documents, and each landlord's properties, tenants, tenancy
 //! requests, payment arrangements and three years of payments.
 //!
 //! How it is built:
@@ -23,10 +23,10 @@ use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use entities::{
     ArrangementStatus as Apa, DocumentCategory as Doc, PartyKind, Permission as P, RentFrequency,
-    ScanStatus, StaffRole, TaskStatus, TenancyRequestStatus, TwoFactorMethod, UserKind, UserStatus,
-    case, case_party, case_reference_counter, document, message, message_read, organisation,
-    organisation_domain, payment, payment_arrangement, payment_arrangement_event, property, task,
-    tenancy_request, tenant, user, user_permission,
+    ScanStatus, StaffRole, TaskStatus, TenancyRequestReason, TenancyRequestStatus, TwoFactorMethod,
+    UserKind, UserStatus, case, case_note, case_party, case_reference_counter, document, message,
+    message_read, organisation, organisation_domain, payment, payment_arrangement,
+    payment_arrangement_event, property, task, tenancy_request, tenant, user, user_permission,
 };
 use platform::config::Config;
 use sea_orm::{
@@ -228,6 +228,11 @@ const REPLY: (usize, &str) = (
     0,
     "Thank you. I have attached my diary of the damp since October. The mould in the back bedroom came back three weeks after the wall was treated.",
 );
+/// The case whose staff message went to the resident alone (the others
+/// went to both parties).
+const RESIDENT_ONLY_CASE: usize = 3;
+/// The case owner's internal note (staff only) on the reply's case.
+const NOTE: &str = "Resident phoned: the landlord's contractor treated the wall in November. Ask the landlord for the job sheet.";
 /// The case whose staff message has an unread "Read message" task.
 const READ_TASK_CASE: usize = 1;
 /// The case whose staff message the landlord's complaints handler has read.
@@ -273,6 +278,7 @@ struct Demo {
     counters: Vec<case_reference_counter::Model>,
     parties: Vec<case_party::Model>,
     messages: Vec<message::Model>,
+    notes: Vec<case_note::Model>,
     tasks: Vec<task::Model>,
     reads: Vec<message_read::Model>,
     documents: Vec<document::Model>,
@@ -522,6 +528,9 @@ impl Demo {
                 closed_at,
                 created_at: created,
                 updated_at: closed_at.unwrap_or(created),
+                // The demo's closed cases are labelled "Closed" already; what
+                // they showed before is not part of the story.
+                status_label_before_close: None,
             });
             let party = |kind, user_id, organisation_id| case_party::Model {
                 id: Uuid::now_v7(),
@@ -562,6 +571,8 @@ impl Demo {
                 subject: Some(subject.into()),
                 body: body.into(),
                 created_at: sent,
+                to_resident: true,
+                to_landlord: c != RESIDENT_ONLY_CASE,
             });
             staff_messages[c] = Some((id, sent));
         }
@@ -577,6 +588,8 @@ impl Demo {
             subject: None,
             body: reply_body.into(),
             created_at: parent_sent + days(3),
+            to_resident: false,
+            to_landlord: false,
         };
         // The resident read the message they replied to, and the owner read the
         // reply; one landlord user read theirs. Everything else shows as unread.
@@ -597,6 +610,13 @@ impl Demo {
         ]);
         let reply_id = reply.id;
         let reply_sent = reply.created_at;
+        self.notes.push(case_note::Model {
+            id: Uuid::now_v7(),
+            case_id,
+            author_user_id: owner,
+            body: NOTE.into(),
+            created_at: reply.created_at + Duration::hours(21),
+        });
         self.messages.push(reply);
 
         let new_task = |c: usize, title: String, kind, due: i64, status| {
@@ -753,6 +773,8 @@ impl Demo {
                 } else {
                     TenancyRequestStatus::Open
                 },
+                reason: TenancyRequestReason::NewClaim,
+                property_id: home.filter(|_| answered).map(|p| p.id),
                 due_date: today + days(due),
                 created_by_user_id: Some(people.staff[CASEWORKER]),
                 answered_by_user_id: answered.then_some(users[TENANCY_OFFICER]),
@@ -858,6 +880,7 @@ impl Demo {
         insert_all::<case_reference_counter::Entity>(txn, &self.counters).await?;
         insert_all::<case_party::Entity>(txn, &self.parties).await?;
         insert_all::<message::Entity>(txn, &self.messages).await?;
+        insert_all::<case_note::Entity>(txn, &self.notes).await?;
         insert_all::<task::Entity>(txn, &self.tasks).await?;
         insert_all::<message_read::Entity>(txn, &self.reads).await?;
         insert_all::<document::Entity>(txn, &self.documents).await?;

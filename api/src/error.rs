@@ -96,6 +96,11 @@ pub enum ApiError {
     /// See [`ErrorCode::Conflict`].
     #[error("{0}")]
     Conflict(String),
+    /// A change to a closed case, which is read-only until it is reopened:
+    /// `CONFLICT`, with `extensions.reason` `CASE_CLOSED` (so a client can
+    /// offer "Reopen" or show the case as closed without parsing the text).
+    #[error("The case is closed: reopen it first.")]
+    CaseClosed,
     /// See [`ErrorCode::RateLimited`].
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited {
@@ -134,7 +139,7 @@ impl ApiError {
             Self::Forbidden | Self::TwoFactorSetupRequired => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadInput { .. } => ErrorCode::BadUserInput,
-            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::CaseClosed => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::Internal(_) => ErrorCode::Internal,
@@ -165,6 +170,7 @@ impl ErrorExtensions for ApiError {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }
                 Self::TwoFactorSetupRequired => ext.set("reason", "TWO_FACTOR_SETUP_REQUIRED"),
+                Self::CaseClosed => ext.set("reason", "CASE_CLOSED"),
                 _ => {}
             }
         })

@@ -26,11 +26,13 @@
 //!   schedule as one table.
 //! - [`events`]: live updates for subscriptions; [`ratelimit`]; [`audit`]:
 //!   audit entries of changes.
-//! - [`demo`]: the demo data of the embedded mode.
+//! - [`demo`]: the demo data of the embedded mode; [`lists`]: what every
+//!   list shares (totals, literal text search).
 
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod casework;
 pub mod demo;
 pub mod documents;
@@ -42,6 +44,7 @@ pub mod housing_costs;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod lists;
 pub mod notifications;
 pub mod payments;
 pub mod policy;

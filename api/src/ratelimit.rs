@@ -163,7 +163,7 @@ impl RateLimiter {
             }
         };
         if count > limit.max {
-            metrics::counter!("rate_limited_total", "operation" => operation.to_owned())
+            metrics::counter!("portal_rate_limited_total", "operation" => operation.to_owned())
                 .increment(1);
             return Err(ApiError::RateLimited {
                 retry_after_secs: retry_after.as_secs().max(1),

@@ -172,19 +172,39 @@ pub async fn serve_api(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
     check_migrated(&db).await?;
-    let queue = Queue::connect(&config, &db).await?;
+    // The API only probes the queue: a Redis down at start-up is a degraded
+    // queue (`/readyz`), not a reason to refuse to serve.
+    let queue = Queue::connect_or_degraded(&config, &db).await?;
     let shutdown = shutdown_on_signals();
     let app = build_app(config, db, queue).await?;
     http::serve(app, shutdown).await
 }
 
-/// Production worker process.
+/// Production worker process, with its own small listener for probes and
+/// metrics on `PORTAL_WORKER_BIND_ADDR` (the embedded [`serve_all`] has the
+/// API's listener for those, so it binds no second port).
 pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = connect(&config).await?;
     check_migrated(&db).await?;
     let queue = Queue::connect(&config, &db).await?;
-    crate::jobs::run_worker(config, db, queue, shutdown_on_signals()).await
+    let shutdown = shutdown_on_signals();
+    let state = http::worker::WorkerHttpState::new(config.clone(), db.clone(), queue.clone());
+    // Bound before the worker starts, so a taken port stops the process at
+    // once instead of leaving a worker nobody can scrape or probe.
+    let listener = tokio::net::TcpListener::bind(config.worker_bind_addr)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} (PORTAL_WORKER_BIND_ADDR): {e}",
+                config.worker_bind_addr
+            )
+        })?;
+    let listener_task = tokio::spawn(http::worker::serve_on(state, listener, shutdown.clone()));
+    let worked = crate::jobs::run_worker(config, db, queue, shutdown.clone()).await;
+    shutdown.cancel();
+    listener_task.await??;
+    worked
 }
 
 /// Applies migrations; with `demo`, also loads the demo data.

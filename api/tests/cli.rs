@@ -31,8 +31,8 @@ fn malformed_and_unknown_settings_stop_the_process_naming_the_variable() {
         (vec![("PORTAL_GRAPHQL_DEPTH", "3")], "PORTAL_GRAPHQL_DEPTH"),
         (vec![("DATABASE_URL", "postgres://db/portal")], "REDIS_URL"),
         (
-            vec![("PORTAL_SMS_PROVIDER_URL", "https://sms.example")],
-            "PORTAL_SMS_API_KEY",
+            vec![("PORTAL_SMS_TRANSPORT", "notify")],
+            "PORTAL_NOTIFY_API_KEY",
         ),
     ] {
         for args in [&["api"][..], &["worker"], &["migrate"], &[]] {

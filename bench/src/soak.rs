@@ -102,7 +102,7 @@ const EXPORT: &str = "mutation Export($filter: PaymentFilter) { \
 const CREATE_TASK: &str = "mutation Task($caseId: ID!, $input: CreateTaskInput!) { \
     createTask(caseId: $caseId, input: $input) { id status } }";
 const MARK_READ: &str =
-    "mutation Read($caseId: ID!) { markMessagesRead(caseId: $caseId) { __typename } }";
+    "mutation Read($caseId: ID!) { markMessagesRead(input: {caseId: $caseId}) { __typename } }";
 
 impl Mix {
     /// Request number `i` of the mix; Ok(false) on an error answer.

@@ -27,9 +27,13 @@ pub struct Model {
     pub landlord_organisation_id: Option<Uuid>,
     /// The staff member who owns the case.
     pub owner_user_id: Option<Uuid>,
+    /// When the case was closed (its label is then "Closed").
     pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The status label the case had when it was closed, restored when it
+    /// is reopened (`None` while open).
+    pub status_label_before_close: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -235,6 +235,16 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a party's "I don't recognise this case" report stands.
+    pub enum AccessReportStatus {
+        /// On the staff queue, not yet looked into.
+        Open = "OPEN",
+        /// A staff member looked into it and said what they found and did.
+        Resolved = "RESOLVED",
+    }
+}
+
+string_enum! {
     /// The category an uploader gives a document.
     pub enum DocumentCategory {
         /// Evidence supporting the complaint or response.
@@ -294,6 +304,18 @@ string_enum! {
         Answered = "ANSWERED",
         /// The landlord said the person is not their tenant.
         NotTenant = "NOT_TENANT",
+    }
+}
+
+string_enum! {
+    /// Why staff raised a "Provide tenancy details" request (the UC seed's
+    /// to-do item says "New claim").
+    pub enum TenancyRequestReason {
+        /// The tenant has made a new Universal Credit claim.
+        NewClaim = "NEW_CLAIM",
+        /// The tenant's circumstances changed (a move, a new rent, a new
+        /// household): the housing costs must be verified again.
+        ChangeOfCircumstances = "CHANGE_OF_CIRCUMSTANCES",
     }
 }
 
@@ -373,7 +395,10 @@ string_enum! {
         Queued = "QUEUED",
         /// Accepted by the provider (see `provider_reference`).
         Sent = "SENT",
-        /// Gave up after retries (see `last_error`).
+        /// The provider reported it delivered (a GOV.UK Notify callback).
+        Delivered = "DELIVERED",
+        /// Gave up after retries, or the provider reported that it could not
+        /// deliver it (see `last_error` and `provider_status`).
         Failed = "FAILED",
     }
 }

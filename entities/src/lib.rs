@@ -28,6 +28,8 @@ pub mod api_token;
 pub mod api_token_permission;
 pub mod audit_log;
 pub mod case;
+pub mod case_access_report;
+pub mod case_note;
 pub mod case_party;
 pub mod case_reference_counter;
 pub mod document;

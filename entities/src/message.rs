@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 /// (the staff message it answers) and `replying_party_id` (the party it is
 /// from). A party replies at most once per staff message (partial unique
 /// index).
+///
+/// A staff message goes to the parties chosen by its sender
+/// (`to_resident`, `to_landlord`); only they see it, its attachments and its
+/// "Read message" tasks. A reply goes to the caseworker alone (both false):
+/// its own side sees it through `replying_party_id`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "messages")]
 pub struct Model {
@@ -24,6 +29,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub created_at: DateTimeUtc,
+    /// Sent to the case's resident parties.
+    pub to_resident: bool,
+    /// Sent to the case's landlord organisation (all of its users).
+    pub to_landlord: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

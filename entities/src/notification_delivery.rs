@@ -35,6 +35,15 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// What the provider last reported after accepting the message, in its
+    /// own words (GOV.UK Notify: `delivered`, `permanent-failure`,
+    /// `temporary-failure`, `technical-failure`, `sending`); `None` until a
+    /// delivery-status callback arrives.
+    #[sea_orm(column_type = "String(StringLen::N(32))", nullable)]
+    pub provider_status: Option<String>,
+    /// When the provider says that status was reached (Notify's
+    /// `completed_at`, else `sent_at`, else the time of the callback).
+    pub provider_status_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

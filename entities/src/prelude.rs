@@ -5,6 +5,8 @@ pub use crate::api_token::Entity as ApiToken;
 pub use crate::api_token_permission::Entity as ApiTokenPermission;
 pub use crate::audit_log::Entity as AuditLog;
 pub use crate::case::Entity as Case;
+pub use crate::case_access_report::Entity as CaseAccessReport;
+pub use crate::case_note::Entity as CaseNote;
 pub use crate::case_party::Entity as CaseParty;
 pub use crate::case_reference_counter::Entity as CaseReferenceCounter;
 pub use crate::document::Entity as Document;

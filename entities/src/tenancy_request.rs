@@ -4,7 +4,7 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::enums::{RentFrequency, TenancyRequestStatus};
+use crate::enums::{RentFrequency, TenancyRequestReason, TenancyRequestStatus};
 
 /// A request for a tenant's tenancy details. The answer fields stay `None`
 /// while `OPEN` and when the answer is `NOT_TENANT`.
@@ -21,6 +21,11 @@ pub struct Model {
     /// The postcode the tenant gave on their claim (normalised).
     pub postcode: String,
     pub status: TenancyRequestStatus,
+    /// Why it was raised.
+    pub reason: TenancyRequestReason,
+    /// The property the details are for, when the request or its answer
+    /// named one (always a property of the same organisation).
+    pub property_id: Option<Uuid>,
     pub due_date: Date,
     pub created_by_user_id: Option<Uuid>,
     pub answered_by_user_id: Option<Uuid>,

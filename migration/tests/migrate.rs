@@ -38,6 +38,7 @@ const TABLES: &[&str] = &[
     "api_tokens",
     "api_token_permissions",
     "cases",
+    "case_notes",
     "case_reference_counters",
     "case_parties",
     "tasks",
@@ -119,7 +120,12 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 async fn exercise(db: &DatabaseConnection) {
+    // Up to the migration before message recipients, with rows it must
+    // carry over, then the rest.
+    Migrator::up(db, Some(12)).await.unwrap();
+    let before = rows_before_recipients(db).await;
     Migrator::up(db, None).await.unwrap();
+    recipients_and_closed_labels_are_carried_over(db, &before).await;
     assert_tables(db, true).await;
     assert!(
         Migrator::get_pending_migrations(db)
@@ -143,6 +149,130 @@ async fn exercise(db: &DatabaseConnection) {
     // `down` must also work on a database that holds data.
     Migrator::down(db, None).await.unwrap();
     assert_tables(db, false).await;
+}
+
+/// Rows written before `m20261203_000013_message_recipients`.
+struct Before {
+    staff_message: Uuid,
+    reply: Uuid,
+    closed_case: Uuid,
+    open_case: Uuid,
+}
+
+/// A staff message and a reply on a case closed while "Decision made", and
+/// an open case, written as the schema before message recipients had them
+/// (plain statements: the entities already have the new columns).
+async fn rows_before_recipients(db: &DatabaseConnection) -> Before {
+    use sea_orm_migration::sea_query::{Alias, Query};
+    let staff = round_trip(
+        db,
+        user(Uuid::now_v7(), UserKind::Staff, None, "before@example.gov"),
+    )
+    .await;
+    let ids = Before {
+        staff_message: Uuid::now_v7(),
+        reply: Uuid::now_v7(),
+        closed_case: Uuid::now_v7(),
+        open_case: Uuid::now_v7(),
+    };
+    for (id, reference, label, closed_at) in [
+        (ids.closed_case, "202500001", "Decision made", Some(at(5))),
+        (ids.open_case, "202500002", "Case under assessment", None),
+    ] {
+        let insert = Query::insert()
+            .into_table(Alias::new("cases"))
+            .columns(
+                [
+                    "id",
+                    "reference",
+                    "case_type",
+                    "stage",
+                    "status_label",
+                    "category",
+                    "closed_at",
+                    "created_at",
+                    "updated_at",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                id.into(),
+                reference.into(),
+                "Complaint".into(),
+                "DR2 Review".into(),
+                label.into(),
+                "Asbestos".into(),
+                closed_at.into(),
+                at(0).into(),
+                at(0).into(),
+            ])
+            .to_owned();
+        db.execute(&insert).await.unwrap();
+    }
+    for (id, parent) in [
+        (ids.staff_message, None),
+        (ids.reply, Some(ids.staff_message)),
+    ] {
+        let insert = Query::insert()
+            .into_table(Alias::new("messages"))
+            .columns(
+                [
+                    "id",
+                    "case_id",
+                    "sender_user_id",
+                    "parent_message_id",
+                    "body",
+                    "created_at",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                id.into(),
+                ids.closed_case.into(),
+                staff.id.into(),
+                parent.into(),
+                "Text".into(),
+                at(1).into(),
+            ])
+            .to_owned();
+        db.execute(&insert).await.unwrap();
+    }
+    ids
+}
+
+/// Every existing staff message was sent to every party (and stays so);
+/// replies go to the caseworker only; a closed case is labelled "Closed"
+/// and keeps its old label for reopening; an open case is untouched.
+async fn recipients_and_closed_labels_are_carried_over(db: &DatabaseConnection, ids: &Before) {
+    let staff_message = Message::find_by_id(ids.staff_message)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(staff_message.to_resident && staff_message.to_landlord);
+    let reply = Message::find_by_id(ids.reply)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!reply.to_resident && !reply.to_landlord);
+    let closed = Case::find_by_id(ids.closed_case)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(closed.status_label, "Closed");
+    assert_eq!(
+        closed.status_label_before_close.as_deref(),
+        Some("Decision made")
+    );
+    let open = Case::find_by_id(ids.open_case)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(open.status_label, "Case under assessment");
+    assert_eq!(open.status_label_before_close, None);
 }
 
 async fn assert_tables(db: &DatabaseConnection, present: bool) {
@@ -422,6 +552,18 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             closed_at: None,
             created_at: at(0),
             updated_at: at(0),
+            status_label_before_close: Some("Case under assessment".into()),
+        },
+    )
+    .await;
+    round_trip(
+        db,
+        case_note::Model {
+            id: Uuid::now_v7(),
+            case_id: case.id,
+            author_user_id: staff.id,
+            body: "Resident called: photos on Monday.".into(),
+            created_at: at(1),
         },
     )
     .await;
@@ -460,6 +602,8 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             subject: Some("Your complaint".into()),
             body: "Please send photographs.".into(),
             created_at: at(1),
+            to_resident: true,
+            to_landlord: false,
         },
     )
     .await;
@@ -474,6 +618,8 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             subject: None,
             body: "Attached.".into(),
             created_at: at(2),
+            to_resident: false,
+            to_landlord: false,
         },
     )
     .await;
@@ -581,6 +727,8 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             tenant_id: tenant.id,
             postcode: "SW1A 1AA".into(),
             status: TenancyRequestStatus::Answered,
+            reason: TenancyRequestReason::ChangeOfCircumstances,
+            property_id: Some(property.id),
             due_date: day(3),
             created_by_user_id: Some(staff.id),
             answered_by_user_id: Some(landlord.id),
@@ -761,13 +909,15 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             user_id: Some(landlord.id),
             subject: Some("You have been invited".into()),
             params: json!({"first_name": "Alex"}),
-            status: DeliveryStatus::Sent,
+            status: DeliveryStatus::Delivered,
             attempts: 1,
             provider_reference: Some("msg-1".into()),
             last_error: None,
             created_at: at(0),
             updated_at: at(1),
             sent_at: Some(at(1)),
+            provider_status: Some("delivered".into()),
+            provider_status_at: Some(at(2)),
         },
     )
     .await;
@@ -861,6 +1011,8 @@ async fn a_party_replies_once_per_staff_message(db: &DatabaseConnection, fixture
         subject: None,
         body: "A second reply".into(),
         created_at: at(9),
+        to_resident: false,
+        to_landlord: false,
     }
     .into_active_model()
     .insert(db)
@@ -881,6 +1033,8 @@ async fn a_party_replies_once_per_staff_message(db: &DatabaseConnection, fixture
                 subject: None,
                 body: "Update".into(),
                 created_at: at(minute),
+                to_resident: true,
+                to_landlord: true,
             },
         )
         .await;
@@ -934,6 +1088,7 @@ async fn deleting_a_case_removes_its_subtree(db: &DatabaseConnection, fixture: &
     let deleted = Case::delete_by_id(fixture.case_id).exec(db).await.unwrap();
     assert_eq!(deleted.rows_affected, 1);
     assert_eq!(CaseParty::find().count(db).await.unwrap(), 0);
+    assert_eq!(CaseNote::find().count(db).await.unwrap(), 0);
     assert_eq!(Message::find().count(db).await.unwrap(), 0);
     assert_eq!(Task::find().count(db).await.unwrap(), 0);
     assert_eq!(MessageRead::find().count(db).await.unwrap(), 0);

@@ -42,6 +42,7 @@ impl TestApp {
             closed_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            status_label_before_close: Set(None),
         }
         .insert(self.db())
         .await
@@ -106,8 +107,22 @@ impl TestApp {
         .expect("insert task")
     }
 
-    /// A staff message on `case_id` from `sender`.
+    /// A staff message on `case_id` from `sender`, to every party.
     pub async fn create_message(&self, case_id: Uuid, sender: Uuid, body: &str) -> message::Model {
+        self.create_message_to(case_id, sender, body, true, true)
+            .await
+    }
+
+    /// A staff message on `case_id` from `sender`, to the resident parties
+    /// (`to_resident`) and the landlord (`to_landlord`).
+    pub async fn create_message_to(
+        &self,
+        case_id: Uuid,
+        sender: Uuid,
+        body: &str,
+        to_resident: bool,
+        to_landlord: bool,
+    ) -> message::Model {
         message::ActiveModel {
             id: Set(Uuid::now_v7()),
             case_id: Set(case_id),
@@ -117,6 +132,8 @@ impl TestApp {
             subject: Set(Some("About your case".into())),
             body: Set(body.to_owned()),
             created_at: Set(Utc::now()),
+            to_resident: Set(to_resident),
+            to_landlord: Set(to_landlord),
         }
         .insert(self.db())
         .await

@@ -15,9 +15,13 @@
 //! embedded mode, or from the real SMTP server's API (maildev) when
 //! `TEST_SMTP_URL` and `TEST_SMTP_API_URL` are set; both give the same
 //! [`Email`] values, so email snapshots hold in both modes.
+//!
+//! [`notify::NotifyServer`] is a GOV.UK Notify-compatible server for the
+//! tests of the Notify transports and callbacks.
 
 pub mod case_fixtures;
 pub mod fixtures;
+pub mod notify;
 pub mod services;
 
 use std::{path::PathBuf, sync::Arc};
@@ -308,7 +312,7 @@ impl TestApp {
             services::env("TEST_SMTP_URL"),
             services::env("TEST_SMTP_API_URL"),
         ) {
-            (Some(_), Some(api)) if self.config().mail.smtp_url.is_some() => {
+            (Some(_), Some(api)) if self.config().mail.smtp_url().is_some() => {
                 services::maildev_emails(&api, &self.host).await
             }
             _ => services::eml_files(&self.config().outbox_dir()),

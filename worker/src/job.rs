@@ -14,7 +14,7 @@
 //! job reads the current state by id and does only what is still to do (an
 //! email already `SENT` is not sent again).
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures::future::BoxFuture;
 use sea_orm::DbErr;
@@ -61,6 +61,13 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     const JOB_NAME: &'static str;
     /// Attempts before the job is dead-lettered.
     const MAX_ATTEMPTS: i32 = 8;
+    /// The longest one attempt may run. A job still running then is
+    /// cancelled and counted as a failed attempt (retried with backoff, then
+    /// dead-lettered): without a limit, a job hung on a socket would keep
+    /// renewing its lease for ever and hold a worker slot with it. Jobs that
+    /// work through a whole table or file (exports, bulk uploads, sweeps)
+    /// declare more.
+    const TIMEOUT: Duration = DEFAULT_TIMEOUT;
     /// What the job is given to run with (built once per worker process).
     type Context: Send + Sync + 'static;
 
@@ -78,6 +85,9 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), JobError>> + Send;
 }
 
+/// [`Job::TIMEOUT`] unless a job says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Which attempt of a job is running, so a job can record a final failure
 /// (an email delivery marked `FAILED`) on its last try.
 #[derive(Debug, Clone, Copy)]
@@ -92,9 +102,9 @@ pub struct Attempt {
 pub type Handler<C> =
     fn(serde_json::Value, Arc<C>, Attempt) -> BoxFuture<'static, Result<(), JobError>>;
 
-/// Jobs by name, each run with a context `C`.
+/// Jobs by name, each run with a context `C`, with their time limits.
 pub struct Registry<C> {
-    handlers: HashMap<&'static str, Handler<C>>,
+    handlers: HashMap<&'static str, (Handler<C>, Duration)>,
 }
 
 impl<C: Send + Sync + 'static> Default for Registry<C> {
@@ -117,14 +127,21 @@ impl<C: Send + Sync + 'static> Registry<C> {
     /// If another job already has that name: two jobs under one name would
     /// run each other's payloads.
     pub fn register<J: Job<Context = C>>(mut self) -> Self {
-        let previous = self.handlers.insert(J::JOB_NAME, handler::<J>);
+        let previous = self
+            .handlers
+            .insert(J::JOB_NAME, (handler::<J>, J::TIMEOUT));
         assert!(previous.is_none(), "two jobs are named {:?}", J::JOB_NAME);
         self
     }
 
     /// The handler of the job named `name`.
     pub fn get(&self, name: &str) -> Option<&Handler<C>> {
-        self.handlers.get(name)
+        self.handlers.get(name).map(|(handler, _)| handler)
+    }
+
+    /// The [`Job::TIMEOUT`] of the job named `name`.
+    pub fn timeout(&self, name: &str) -> Option<Duration> {
+        self.handlers.get(name).map(|(_, timeout)| *timeout)
     }
 
     /// The names of every registered job, sorted.

@@ -6,13 +6,18 @@
 //! rolled back. Each `outbox_jobs` row then moves through these states:
 //!
 //! ```text
-//!  PENDING ──relay──▶ QUEUED ──worker claims──▶ RUNNING ──▶ DONE
+//!  PENDING ──relay──▶ QUEUED ──worker claims──▶ RUNNING ──▶ DONE ──retention──▶ deleted
 //!     ▲                  │                         │
 //!     │   not started in │ requeue_after           ├─ error, attempts left: PENDING at now + backoff
 //!     └──────────────────┘                         ├─ error, none left / permanent: DEAD
 //!     ▲                                            │
 //!     └────────── lease expired (worker died) ─────┘
 //! ```
+//!
+//! A running attempt also fails when it outlives its kind's time limit
+//! (`Job::TIMEOUT`). `DONE` rows are history: [`prune_done`] deletes them
+//! after the retention period (`PORTAL_JOB_RETENTION_DAYS`); `DEAD` rows stay
+//! until an operator retries them.
 //!
 //! The queue (Redis or SQLite, through apalis) only carries job ids; the ledger
 //! decides what runs. A worker must *claim* a row (a conditional `UPDATE`)
@@ -479,7 +484,69 @@ pub async fn due_ids(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<Uuid
         .await
 }
 
-/// Counts of jobs by status, for `/metrics` and the operator API.
+/// Deletes `DONE` jobs that finished before `finished_before`, `batch` rows
+/// per statement until none is left; returns how many. Dead jobs are kept
+/// (an operator retries or reads them), and so is everything unfinished.
+/// Each statement picks its rows through `ix_outbox_jobs_status_finished_at`.
+pub async fn prune_done(
+    conn: &impl ConnectionTrait,
+    finished_before: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut total = 0;
+    loop {
+        let res = conn
+            .execute_raw(stmt(
+                backend,
+                "DELETE FROM outbox_jobs WHERE id IN (\
+                     SELECT id FROM outbox_jobs WHERE status = $1 AND finished_at < $2 LIMIT $3)",
+                vec![
+                    status(JobStatus::Done),
+                    finished_before.into(),
+                    (batch as i64).into(),
+                ],
+            ))
+            .await?;
+        total += res.rows_affected();
+        if res.rows_affected() < batch {
+            return Ok(total);
+        }
+    }
+}
+
+/// Counts of unfinished and dead jobs by status (everything but `DONE`),
+/// for the `portal_jobs` gauge: bounded by the work in flight and the dead
+/// letters, not by the history, so a scrape stays cheap however long the
+/// service has run.
+pub async fn open_counts(conn: &impl ConnectionTrait) -> Result<Vec<(JobStatus, i64)>, DbErr> {
+    outbox_job::Entity::find()
+        .select_only()
+        .column(outbox_job::Column::Status)
+        .column_as(
+            sea_orm::sea_query::Expr::from(sea_orm::sea_query::Func::count(
+                sea_orm::sea_query::Expr::col(outbox_job::Column::Id),
+            )),
+            "n",
+        )
+        // `IN` the open statuses rather than `<> 'DONE'`: each is a seek on
+        // `ix_outbox_jobs_status_run_at`, never a pass over finished jobs.
+        .filter(sea_orm::ColumnTrait::is_in(
+            &outbox_job::Column::Status,
+            [
+                JobStatus::Pending,
+                JobStatus::Queued,
+                JobStatus::Running,
+                JobStatus::Dead,
+            ],
+        ))
+        .group_by(outbox_job::Column::Status)
+        .into_tuple::<(JobStatus, i64)>()
+        .all(conn)
+        .await
+}
+
+/// Counts of jobs by status, for the operator API.
 pub async fn counts(conn: &impl ConnectionTrait) -> Result<Vec<(JobStatus, i64)>, DbErr> {
     outbox_job::Entity::find()
         .select_only()

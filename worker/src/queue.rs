@@ -40,6 +40,13 @@ pub enum Queue {
     },
     /// apalis-sqlite, in the service's own database file.
     Sqlite(SqliteStorage<JobRef>),
+    /// Redis could not be reached when the process started (see
+    /// [`Queue::connect_or_degraded`]): every probe tries again, every other
+    /// operation fails.
+    Unreachable {
+        /// The Redis URL to try.
+        url: secrecy::SecretString,
+    },
 }
 
 /// How often an idle consumer asks the transport for work. Without it apalis
@@ -60,6 +67,24 @@ impl Queue {
         match &config.redis_url {
             Some(url) => Self::connect_redis(url.expose_secret(), &config.jobs.queue_name).await,
             None => Self::sqlite(db, &config.jobs.queue_name).await,
+        }
+    }
+
+    /// Like [`Queue::connect`], but a Redis that cannot be reached gives an
+    /// [`Queue::Unreachable`] queue instead of an error. For the API process,
+    /// which only probes the queue (requests write jobs to the outbox, and
+    /// the workers' relay hands them over): a Redis outage while instances
+    /// start must not stop them serving.
+    pub async fn connect_or_degraded(
+        config: &Config,
+        db: &DatabaseConnection,
+    ) -> Result<Self, QueueError> {
+        match (Self::connect(config, db).await, &config.redis_url) {
+            (Err(e), Some(url)) => {
+                tracing::warn!(error = %e, "Redis unreachable at start-up: the queue is degraded, jobs wait in the outbox");
+                Ok(Self::Unreachable { url: url.clone() })
+            }
+            (result, _) => result,
         }
     }
 
@@ -111,6 +136,7 @@ impl Queue {
                 .push_bulk(refs)
                 .await
                 .map_err(|e| QueueError(e.to_string())),
+            Self::Unreachable { .. } => Err(unreachable()),
         }
     }
 
@@ -130,6 +156,7 @@ impl Queue {
                 .vacuum_before(age)
                 .await
                 .map_err(|e| QueueError(e.to_string())),
+            Self::Unreachable { .. } => Err(unreachable()),
         }
     }
 
@@ -154,6 +181,7 @@ impl Queue {
             }
             // The SQLite queue fetches with SQL and has no such limit.
             Self::Sqlite(_) => Ok(0),
+            Self::Unreachable { .. } => Err(unreachable()),
         }
     }
 
@@ -173,6 +201,21 @@ impl Queue {
                 .await
                 .map(|_| ())
                 .map_err(|e| QueueError(e.to_string())),
+            // A fresh connection each time (probes are cached for a second):
+            // the answer turns `ok` as soon as Redis is back.
+            Self::Unreachable { url } => {
+                let client = redis::Client::open(url.expose_secret())
+                    .map_err(|e| QueueError(e.to_string()))?;
+                let mut conn = client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .map_err(|e| QueueError(e.to_string()))?;
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| QueueError(e.to_string()))
+            }
         }
     }
 
@@ -209,9 +252,14 @@ impl Queue {
                     .run_until(signal)
                     .await
             }
+            Self::Unreachable { .. } => return Err(unreachable()),
         };
         result.map_err(|e| QueueError(format!("worker stopped: {e}")))
     }
+}
+
+fn unreachable() -> QueueError {
+    QueueError("Redis was unreachable when this process started".into())
 }
 
 /// The apalis task function: hands the id to the runner. Errors here mean the

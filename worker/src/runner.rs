@@ -116,12 +116,17 @@ impl<C: Send + Sync + 'static> Runner<C> {
             None => Err(JobError::Permanent(format!("unknown job kind {kind:?}"))),
             Some(handler) => {
                 // Run on its own task so that a panic is an error of this job,
-                // not of the worker, while a heartbeat keeps the lease alive.
+                // not of the worker, while a heartbeat keeps the lease alive
+                // up to the job's time limit.
+                let timeout = self
+                    .registry
+                    .timeout(kind.as_str())
+                    .unwrap_or(crate::job::DEFAULT_TIMEOUT);
                 let task = tokio::spawn(handler(job.payload.clone(), self.ctx.clone(), attempt));
-                self.with_heartbeat(id, task).await
+                self.with_heartbeat(id, &kind, task, timeout).await
             }
         };
-        metrics::histogram!("job_duration_seconds", "kind" => kind.clone())
+        metrics::histogram!("portal_job_duration_seconds", "kind" => kind.clone())
             .record(started.elapsed().as_secs_f64());
         let outcome = match result {
             Ok(()) => {
@@ -152,22 +157,41 @@ impl<C: Send + Sync + 'static> Runner<C> {
             Outcome::Dead => "dead",
             Outcome::Skipped => "skipped",
         };
-        metrics::counter!("job_outcomes_total", "kind" => kind, "outcome" => label).increment(1);
+        metrics::counter!("portal_job_outcomes_total", "kind" => kind, "outcome" => label)
+            .increment(1);
         Ok(outcome)
     }
 
+    /// Awaits `task`, renewing the lease meanwhile, for at most `timeout`:
+    /// then the task is aborted and the attempt fails (retried with backoff
+    /// while attempts remain). Aborting takes effect at the job's next
+    /// `.await`, which is where a hung job is (a socket, a lock); the lease
+    /// is no longer renewed either way.
     async fn with_heartbeat(
         &self,
         id: Uuid,
+        kind: &str,
         mut task: tokio::task::JoinHandle<Result<(), JobError>>,
+        timeout: Duration,
     ) -> Result<(), JobError> {
         let every = (self.jobs.lease / 3).max(Duration::from_millis(200));
         let mut ticker = tokio::time::interval(every);
         ticker.tick().await;
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
         loop {
             tokio::select! {
                 joined = &mut task => {
                     return joined.unwrap_or_else(|e| Err(JobError::Retry(format!("job panicked: {e}"))));
+                }
+                _ = &mut deadline => {
+                    task.abort();
+                    metrics::counter!("portal_job_timeouts_total", "kind" => kind.to_owned())
+                        .increment(1);
+                    return Err(JobError::Retry(format!(
+                        "timed out after {} s (the {kind} job's limit)",
+                        timeout.as_secs_f64()
+                    )));
                 }
                 _ = ticker.tick() => {
                     if let Err(e) = outbox::heartbeat(&self.db, id, &self.jobs.worker_id, self.lease()).await {
@@ -201,7 +225,12 @@ impl<C: Send + Sync + 'static> Runner<C> {
     }
 }
 
-/// Moves due outbox rows to the queue, and recovers lost or orphaned jobs.
+/// Rows deleted per statement when pruning, so that a first prune of a
+/// large backlog never holds a long lock or a huge transaction.
+pub const PRUNE_BATCH: u64 = 1000;
+
+/// Moves due outbox rows to the queue, recovers lost or orphaned jobs, and
+/// prunes finished ones.
 pub struct Relay {
     db: DatabaseConnection,
     queue: Queue,
@@ -259,8 +288,22 @@ impl Relay {
         Ok(reaped + requeued)
     }
 
-    /// Relays until `shutdown`, recovering orphans every few seconds. Errors
-    /// (database or queue down) are logged and retried: the outbox keeps the jobs.
+    /// Deletes `DONE` jobs that finished more than the retention period ago
+    /// (`PORTAL_JOB_RETENTION_DAYS`), in batches; returns how many.
+    pub async fn prune(&self) -> Result<u64, DbErr> {
+        let retention =
+            chrono::Duration::from_std(self.jobs.retention).unwrap_or(chrono::Duration::days(14));
+        let pruned = outbox::prune_done(&self.db, Utc::now() - retention, PRUNE_BATCH).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, "pruned finished jobs past their retention");
+            metrics::counter!("portal_outbox_pruned_total").increment(pruned);
+        }
+        Ok(pruned)
+    }
+
+    /// Relays until `shutdown`, recovering orphans every few seconds and
+    /// pruning finished jobs hourly. Errors (database or queue down) are
+    /// logged and retried: the outbox keeps the jobs.
     pub async fn run(self, shutdown: Shutdown) {
         let mut ticker = tokio::time::interval(self.jobs.relay_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -269,6 +312,12 @@ impl Relay {
         let mut last_recover = std::time::Instant::now() - recover_every;
         let vacuum_every = Duration::from_secs(300);
         let mut last_vacuum = std::time::Instant::now();
+        // Hourly, starting a minute after start-up (not at once: a rolling
+        // deploy restarts every worker together).
+        let prune_every = Duration::from_secs(3600);
+        let mut last_prune = std::time::Instant::now()
+            .checked_sub(prune_every - Duration::from_secs(60))
+            .unwrap_or_else(std::time::Instant::now);
         let mut failing = false;
         while !shutdown.is_cancelled() {
             tokio::select! {
@@ -289,6 +338,12 @@ impl Relay {
                     Err(e) => tracing::warn!(error = %e, "queue vacuum failed"),
                 }
             }
+            if last_prune.elapsed() >= prune_every {
+                last_prune = std::time::Instant::now();
+                if let Err(e) = self.prune().await {
+                    tracing::warn!(error = %e, "pruning finished jobs failed; will retry");
+                }
+            }
             match self.relay_once().await {
                 Ok(n) => {
                     if failing {
@@ -296,7 +351,7 @@ impl Relay {
                         failing = false;
                     }
                     if n > 0 {
-                        metrics::counter!("outbox_relayed_total").increment(n as u64);
+                        metrics::counter!("portal_outbox_relayed_total").increment(n as u64);
                     }
                 }
                 Err(e) => {
@@ -341,7 +396,7 @@ pub async fn run_worker<C: Send + Sync + 'static>(
             Ok(()) => break,
             Err(e) => {
                 tracing::error!(error = %e, "job consumer stopped; restarting in 1 s");
-                metrics::counter!("worker_consumer_restarts_total").increment(1);
+                metrics::counter!("portal_worker_consumer_restarts_total").increment(1);
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -2,6 +2,15 @@
 //! changes (create, parties, owner, details, close, reopen), which take the
 //! `Allowed<Staff>` of `policy::cases::can_manage` and read the case through
 //! `policy::cases::find_managed`.
+//!
+//! Closed means Closed (the brief's status list ends with "Closed" and its
+//! date): closing sets the status label to [`CLOSED`] (the date is
+//! `closedAt`) and keeps the label it replaced, which reopening restores
+//! (["Case reopened"](REOPENED) if there is none to restore). A closed case
+//! is read-only for everything but reopening: every other change answers
+//! `CONFLICT` with reason `CASE_CLOSED` ([`crate::error::ApiError::CaseClosed`]).
+//! Because only closing may say "Closed", no open case is given that label
+//! (`BAD_USER_INPUT`).
 
 use chrono::{Datelike, NaiveDate, Utc};
 use sea_orm::{
@@ -20,6 +29,7 @@ use crate::{
     app::App,
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
+    lists::{Total, contains, search_words},
     policy::{
         self, Allowed, Staff,
         cases::{Reader, find_managed},
@@ -29,6 +39,27 @@ use crate::{
         residents::{self, NewResident},
     },
 };
+
+/// The status label of a closed case.
+pub const CLOSED: &str = "Closed";
+
+/// The status label of a reopened case that had none to restore (closed
+/// before labels were kept).
+pub const REOPENED: &str = "Case reopened";
+
+/// A status label staff may set: any short text but [`CLOSED`], which only
+/// closing gives (an open case labelled "Closed" would tell the parties the
+/// opposite of what is true).
+fn status_label(field: &str, value: &str) -> ApiResult<String> {
+    let value = text(field, value, MAX_SHORT)?;
+    if value.eq_ignore_ascii_case(CLOSED) {
+        return Err(ApiError::bad_input(
+            field,
+            "\"Closed\" is set by closing the case (closeCase).",
+        ));
+    }
+    Ok(value)
+}
 
 /// Which cases a list shows.
 #[derive(Debug, Clone, Default)]
@@ -124,26 +155,16 @@ fn never() -> NaiveDate {
 
 fn search_condition(search: &str) -> Condition {
     let mut all = Condition::all();
-    for word in search.split_whitespace().take(8) {
-        // `%` and `_` are LIKE wildcards: a search for them matches literally
-        // nothing special, so drop them rather than escape (no reference or
-        // name needs them).
-        let word: String = word
-            .chars()
-            .filter(|c| *c != '%' && *c != '_')
-            .flat_map(char::to_lowercase)
-            .collect();
-        if word.is_empty() {
-            continue;
-        }
-        let pattern = format!("%{word}%");
+    // `%` and `_` are matched literally (escaped), so a search for `_`
+    // finds only what contains an underscore.
+    for word in search_words(search) {
         let names = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
             .filter(
                 Condition::any()
-                    .add(Expr::expr(Func::lower(Expr::col(user::Column::FirstName))).like(&pattern))
-                    .add(Expr::expr(Func::lower(Expr::col(user::Column::LastName))).like(&pattern)),
+                    .add(contains(user::Column::FirstName, &word))
+                    .add(contains(user::Column::LastName, &word)),
             )
             .into_query();
         let complainant = case_party::Entity::find()
@@ -154,11 +175,11 @@ fn search_condition(search: &str) -> Condition {
         let landlords = organisation::Entity::find()
             .select_only()
             .column(organisation::Column::Id)
-            .filter(Expr::expr(Func::lower(Expr::col(organisation::Column::Name))).like(&pattern))
+            .filter(contains(organisation::Column::Name, &word))
             .into_query();
         all = all.add(
             Condition::any()
-                .add(case::Column::Reference.like(&pattern))
+                .add(contains(case::Column::Reference, &word))
                 .add(case::Column::Id.in_subquery(complainant))
                 .add(case::Column::LandlordOrganisationId.in_subquery(landlords)),
         );
@@ -166,13 +187,14 @@ fn search_condition(search: &str) -> Condition {
     all
 }
 
-/// One page of the cases `reader` may see, and whether there are more.
+/// One page of the cases `reader` may see, whether there are more, and the
+/// total of the whole list.
 pub async fn list(
     app: &App,
     reader: Reader,
     filter: &CaseFilter,
     page: Page,
-) -> ApiResult<(Vec<case::Model>, bool)> {
+) -> ApiResult<(Vec<case::Model>, bool, Total)> {
     let mut query = case::Entity::find().filter(policy::cases::visible(reader));
     match filter.open {
         Some(true) => query = query.filter(case::Column::ClosedAt.is_null()),
@@ -188,6 +210,7 @@ pub async fn list(
     if let Some(s) = &filter.status_label {
         query = query.filter(case::Column::StatusLabel.eq(s.as_str()));
     }
+    let total = Total::of(&query);
     let order = if page.descending {
         Order::Desc
     } else {
@@ -212,7 +235,7 @@ pub async fn list(
         .await?;
     let has_next = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
-    Ok((rows, has_next))
+    Ok((rows, has_next, total))
 }
 
 /// One case, if `reader` may see it (`NOT_FOUND` otherwise).
@@ -302,7 +325,7 @@ fn party(
 pub async fn create(app: &App, staff: &Allowed<Staff>, input: NewCase) -> ApiResult<case::Model> {
     let case_type = text("input.caseType", &input.case_type, MAX_SHORT)?;
     let stage = text("input.stage", &input.stage, MAX_SHORT)?;
-    let status_label = text("input.statusLabel", &input.status_label, MAX_SHORT)?;
+    let status_label = status_label("input.statusLabel", &input.status_label)?;
     let category = text("input.category", &input.category, MAX_SHORT)?;
     let owner_id = input.owner_user_id.unwrap_or(staff.user_id);
     let now = Utc::now();
@@ -337,6 +360,7 @@ pub async fn create(app: &App, staff: &Allowed<Staff>, input: NewCase) -> ApiRes
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        status_label_before_close: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -382,7 +406,7 @@ pub async fn update(
         .transpose()?;
     let status_label = changes
         .status_label
-        .map(|v| text("input.statusLabel", &v, MAX_SHORT))
+        .map(|v| status_label("input.statusLabel", &v))
         .transpose()?;
     let category = changes
         .category
@@ -436,8 +460,10 @@ pub async fn assign_owner(
     Ok(after)
 }
 
-/// Closes (`close == true`) or reopens a case. Closing a closed case or
-/// reopening an open one is a `CONFLICT`.
+/// Closes (`close == true`) or reopens a case. Closing labels it
+/// [`CLOSED`] and keeps the label it had; reopening restores that label (or
+/// [`REOPENED`]). Closing a closed case or reopening an open one is a
+/// `CONFLICT`.
 pub async fn set_closed(
     app: &App,
     staff: &Allowed<Staff>,
@@ -456,6 +482,16 @@ pub async fn set_closed(
     let now = Utc::now();
     let mut model = before.clone().into_active_model();
     model.closed_at = Set(close.then_some(now));
+    if close {
+        model.status_label = Set(CLOSED.to_owned());
+        model.status_label_before_close = Set(Some(before.status_label.clone()));
+    } else {
+        model.status_label = Set(before
+            .status_label_before_close
+            .clone()
+            .unwrap_or_else(|| REOPENED.to_owned()));
+        model.status_label_before_close = Set(None);
+    }
     model.updated_at = Set(now);
     let after = model.update(&txn).await?;
     let action = if close { "case.close" } else { "case.reopen" };

@@ -1,21 +1,31 @@
-//! Messages: staff write to the parties of a case; each party may reply once
-//! to each staff message; read receipts drive the unread counts.
+//! Messages: staff write to the parties of a case they choose; each
+//! recipient party may reply once to each staff message; read receipts drive
+//! the unread counts.
 //!
-//! A staff message, in its transaction: emails every recipient (`new_message`)
-//! — the resident parties, and every active user of the landlord party's
-//! organisation (the organisation is the party; any of its users may act) —
-//! and sets one "Read message" task per party (`source_message_id`), due in
-//! [`READ_TASK_DAYS`] days.
+//! A staff message names its recipients ([`Recipient`]: the resident
+//! parties, the landlord organisation, or both; stored as
+//! `messages.to_resident` / `to_landlord`). Only they see it and its
+//! attachments (`policy::messages`, `policy::documents`), and in its
+//! transaction it emails exactly them (`new_message`) — the resident
+//! parties, and every active user of the landlord party's organisation (the
+//! organisation is the party; any of its users may act) — and sets one
+//! "Read message" task per recipient party (`source_message_id`), due in
+//! [`READ_TASK_DAYS`] days. Unread counts and live updates follow, because
+//! they are built on the same visibility.
 //!
 //! A "Read message" task is completed when a user of its party marks the
 //! message read (for a landlord organisation, the first of its users to read
 //! it): reading is what the task asks for, so nobody has to tick it off by
-//! hand as well.
+//! hand as well. On a closed case reading still records the receipt (the
+//! reader's own unread count is theirs, and the thread stays readable), but
+//! completes no task: a closed case is read-only, its tasks stay as they were
+//! when it closed.
 //!
 //! Sending takes the back office's `Allowed<Staff>`; replying and marking
 //! read take the party's `Allowed<Reader>`. A message's attachments are
 //! staged (checked and stored) by [`send`] and [`reply`] themselves, and
-//! deleted again if the message is not recorded.
+//! deleted again if the message is not recorded. Staff-only notes are not
+//! messages: see [`super::notes`].
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -44,30 +54,113 @@ use crate::{
     documents::{self, Attach, NewFile},
     error::{ApiError, ApiResult},
     events::CaseEvent,
+    notifications,
     notifications::templates::EmailTemplate,
-    notifications::{self, Recipient},
     policy::{self, Allowed, Staff, cases::Reader},
 };
 
 /// Days a party has to read a staff message (the "Read message" task's date).
 pub const READ_TASK_DAYS: i64 = 7;
 
-/// A staff message to the parties of an open case (the back office), with
-/// its attachments (shared with the parties; every file is checked before
-/// any is kept, and none is kept if the message is not sent).
+/// A party a staff message can be sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Recipient {
+    /// The case's resident parties.
+    Resident,
+    /// The case's landlord organisation (every one of its users).
+    Landlord,
+}
+
+/// The recipients of a staff message, checked against the case: the given
+/// ones (at least one, each a party on it), or every party on it when none
+/// are given (there must be one); `BAD_USER_INPUT` on `input.recipients`
+/// otherwise. Returns (to the residents, to the landlord).
+fn recipients_on(
+    recipients: Option<&[Recipient]>,
+    parties: &[case_party::Model],
+) -> ApiResult<(bool, bool)> {
+    const FIELD: &str = "input.recipients";
+    let has = |kind| parties.iter().any(|p| p.party_kind == kind);
+    let Some(recipients) = recipients else {
+        let every = (has(PartyKind::Resident), has(PartyKind::Landlord));
+        if every == (false, false) {
+            return Err(ApiError::bad_input(
+                FIELD,
+                "The case has no party to send it to: add one, or write an internal note.",
+            ));
+        }
+        return Ok(every);
+    };
+    if recipients.is_empty() {
+        return Err(ApiError::bad_input(
+            FIELD,
+            "Choose who the message is for: the resident, the landlord, or both.",
+        ));
+    }
+    let mut reasons = vec![];
+    let wanted: BTreeSet<Recipient> = recipients.iter().copied().collect();
+    if wanted.contains(&Recipient::Resident) && !has(PartyKind::Resident) {
+        reasons.push("The case has no resident party.".to_owned());
+    }
+    if wanted.contains(&Recipient::Landlord) && !has(PartyKind::Landlord) {
+        reasons.push("The case has no landlord party.".to_owned());
+    }
+    if !reasons.is_empty() {
+        return Err(ApiError::BadInput {
+            message: reasons.join(" "),
+            field: Some(FIELD.to_owned()),
+            reasons,
+        });
+    }
+    Ok((
+        wanted.contains(&Recipient::Resident),
+        wanted.contains(&Recipient::Landlord),
+    ))
+}
+
+async fn parties_of(
+    conn: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> ApiResult<Vec<case_party::Model>> {
+    Ok(case_party::Entity::find()
+        .filter(case_party::Column::CaseId.eq(case_id))
+        .all(conn)
+        .await?)
+}
+
+/// What a staff message says and whom it is for.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Subject (at most 200 characters).
+    pub subject: String,
+    /// Text (at most 2000 characters).
+    pub body: String,
+    /// Who receives it (at least one, each a party on the case); `None`:
+    /// every party on the case.
+    pub recipients: Option<Vec<Recipient>>,
+}
+
+/// A staff message to the chosen parties of an open case (the back office),
+/// with its attachments (shared with the recipients only; every file is
+/// checked before any is kept, and none is kept if the message is not sent).
 pub async fn send(
     app: &App,
     staff: &Allowed<Staff>,
     case_id: Uuid,
-    subject: &str,
-    body: &str,
+    input: &NewMessage,
     attachments: Vec<NewFile>,
 ) -> ApiResult<(message::Model, Vec<task::Model>)> {
-    // Authorise before any file is checked or stored (the transaction checks
-    // again, under its lock).
+    // Authorise and check the input before any file is checked or stored
+    // (the transaction checks again, under its lock).
     open(policy::cases::find_managed(&app.db, staff, case_id, true).await?)?;
+    text("input.subject", &input.subject, MAX_SHORT)?;
+    text("input.body", &input.body, MAX_BODY)?;
+    recipients_on(
+        input.recipients.as_deref(),
+        &parties_of(&app.db, case_id).await?,
+    )?;
     let staged = documents::stage(app, attachments).await?;
-    let sent = send_staged(app, staff, case_id, subject, body, &staged).await;
+    let sent = send_staged(app, staff, case_id, input, &staged).await;
     documents::keep_or_discard(app, &staged, sent).await
 }
 
@@ -75,14 +168,15 @@ async fn send_staged(
     app: &App,
     staff: &Allowed<Staff>,
     case_id: Uuid,
-    subject: &str,
-    body: &str,
+    input: &NewMessage,
     attachments: &documents::Staged,
 ) -> ApiResult<(message::Model, Vec<task::Model>)> {
-    let subject = text("input.subject", subject, MAX_SHORT)?;
-    let body = text("input.body", body, MAX_BODY)?;
+    let subject = text("input.subject", &input.subject, MAX_SHORT)?;
+    let body = text("input.body", &input.body, MAX_BODY)?;
     let txn = platform::db::begin_write(&app.db).await?;
     let case = open(policy::cases::find_managed(&txn, staff, case_id, true).await?)?;
+    let parties = parties_of(&txn, case_id).await?;
+    let (to_resident, to_landlord) = recipients_on(input.recipients.as_deref(), &parties)?;
     let sender = user::Entity::find_by_id(staff.user_id)
         .one(&txn)
         .await?
@@ -96,9 +190,13 @@ async fn send_staged(
         subject: Set(Some(subject)),
         body: Set(body),
         created_at: Set(Utc::now()),
+        to_resident: Set(to_resident),
+        to_landlord: Set(to_landlord),
     }
     .insert(&txn)
     .await?;
+    // Shared with the parties, and (by the document policy) seen only by
+    // those who see the message: its recipients.
     attachments
         .insert(
             &txn,
@@ -112,12 +210,15 @@ async fn send_staged(
         )
         .await?;
 
-    let parties = case_party::Entity::find()
-        .filter(case_party::Column::CaseId.eq(case_id))
-        .all(&txn)
-        .await?;
+    let recipients: Vec<&case_party::Model> = parties
+        .iter()
+        .filter(|p| match p.party_kind {
+            PartyKind::Resident => to_resident,
+            PartyKind::Landlord => to_landlord,
+        })
+        .collect();
     let mut tasks = vec![];
-    for party in &parties {
+    for party in &recipients {
         let assignee = match (party.party_kind, party.user_id, party.organisation_id) {
             (PartyKind::Resident, Some(id), _) => Assignee::Resident(id),
             (PartyKind::Landlord, _, Some(org)) => Assignee::Landlord(org),
@@ -138,8 +239,11 @@ async fn send_staged(
         );
     }
 
-    let resident_ids: Vec<Uuid> = parties.iter().filter_map(|p| p.user_id).collect();
-    let org_ids: Vec<Uuid> = parties.iter().filter_map(|p| p.organisation_id).collect();
+    let resident_ids: Vec<Uuid> = recipients.iter().filter_map(|p| p.user_id).collect();
+    let org_ids: Vec<Uuid> = recipients
+        .iter()
+        .filter_map(|p| p.organisation_id)
+        .collect();
     let recipients = user::Entity::find()
         .filter(user::Column::Status.eq(UserStatus::Active))
         .filter(
@@ -165,7 +269,7 @@ async fn send_staged(
             .into_iter()
             .map(|u| {
                 (
-                    Recipient {
+                    notifications::Recipient {
                         address: u.email,
                         user_id: Some(u.id),
                     },
@@ -189,7 +293,12 @@ async fn send_staged(
             organisation_id: None,
         },
         None,
-        Some(json!({ "case_id": case_id, "tasks": tasks.len() })),
+        Some(json!({
+            "case_id": case_id,
+            "to_resident": to_resident,
+            "to_landlord": to_landlord,
+            "tasks": tasks.len(),
+        })),
     )
     .await?;
     txn.commit().await?;
@@ -259,6 +368,9 @@ async fn reply_staged(
         subject: Set(parent.subject.as_ref().map(|s| format!("Re: {s}"))),
         body: Set(body),
         created_at: Set(Utc::now()),
+        // To the caseworker alone; the replying side sees it as its own.
+        to_resident: Set(false),
+        to_landlord: Set(false),
     }
     .insert(&txn)
     .await
@@ -309,8 +421,8 @@ pub enum ReadScope {
 }
 
 /// Marks messages read by the caller and completes the "Read message"
-/// tasks of their side for the staff messages among them. Returns the ids of
-/// the cases touched.
+/// tasks of their side for the staff messages among them (on open cases
+/// only). Returns the ids of the cases touched.
 pub async fn mark_read(
     app: &App,
     allowed: &Allowed<Reader>,
@@ -370,6 +482,16 @@ pub async fn mark_read(
             .filter(policy::tasks::visible(reader))
             .filter(task::Column::SourceMessageId.is_in(staff_messages))
             .filter(task::Column::Status.eq(TaskStatus::Pending))
+            // A closed case is read-only: its tasks stay as they were.
+            .filter(
+                task::Column::CaseId.in_subquery(
+                    case::Entity::find()
+                        .select_only()
+                        .column(case::Column::Id)
+                        .filter(case::Column::ClosedAt.is_null())
+                        .into_query(),
+                ),
+            )
             .all(&txn)
             .await?;
         if !completed.is_empty() {

@@ -1,4 +1,4 @@
-//! Casework services: cases, their parties, tasks and messages.
+//! Casework services: cases, their parties, tasks, messages and staff notes.
 //!
 //! The GraphQL resolvers in `crate::graphql::{cases, tasks, messages}` are
 //! thin: they parse input, ask the policy (`crate::policy::cases::can_manage`
@@ -16,13 +16,13 @@
 //!
 //! [`CaseEvent`]: crate::events::CaseEvent
 
+pub mod access_reports;
 pub mod cases;
 pub mod messages;
+pub mod notes;
 pub mod reference;
 pub mod task_reminders;
 pub mod tasks;
-
-use chrono::Utc;
 
 use entities::case;
 
@@ -60,10 +60,9 @@ pub fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
     }
 }
 
-/// Today in UTC (due dates are calendar dates; "overdue" means before today).
-pub fn today() -> chrono::NaiveDate {
-    Utc::now().date_naive()
-}
+/// Today in the UK (due dates are calendar dates; "overdue" means before
+/// today): see [`crate::calendar`].
+pub use crate::calendar::today;
 
 /// The casework reader a staff member is: staff see every case, task,
 /// message and document, so a back-office change reads the objects it acts
@@ -75,10 +74,12 @@ pub fn staff_reader(staff: &Allowed<Staff>) -> Reader {
     }
 }
 
-/// `case`, if it is open; `CONFLICT` ("The case is closed.") otherwise.
+/// `case`, if it is open; [`ApiError::CaseClosed`] (`CONFLICT`, reason
+/// `CASE_CLOSED`) otherwise: a closed case is read-only for everything but
+/// `reopenCase`.
 pub fn open(case: case::Model) -> ApiResult<case::Model> {
     if case.closed_at.is_some() {
-        return Err(ApiError::Conflict("The case is closed.".into()));
+        return Err(ApiError::CaseClosed);
     }
     Ok(case)
 }

@@ -44,8 +44,9 @@
 //!   listed in exactly one email per kind. (Two runs racing over one assignee
 //!   can split that assignee's tasks over two emails; the scheduler's dedupe
 //!   key makes such races rare.)
-//! - **Dates** are UTC calendar days, bound as values (never `CURRENT_DATE`),
-//!   for the same portability reason as the sweep's timestamps.
+//! - **Dates** are UK calendar days ([`crate::calendar`]), bound as values
+//!   (never `CURRENT_DATE`, which is the database server's zone), for the same
+//!   portability reason as the sweep's timestamps.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -88,6 +89,8 @@ pub struct TaskReminders {
 impl Job for TaskReminders {
     type Context = JobContext;
     const JOB_NAME: &'static str = "task_reminders";
+    /// Works through every open task due soon in batches.
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
     fn dedupe_key(&self) -> Option<String> {
         Some(format!("{}:{}", Self::JOB_NAME, self.day))
@@ -247,7 +250,7 @@ async fn remind_batch(
 ) -> Result<Option<Uuid>, DbErr> {
     let txn = platform::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
-    let today = now.date_naive();
+    let today = crate::calendar::uk_date(now);
     let soon = today + Days::new(DUE_SOON_DAYS);
     let shared: Vec<Value> = vec![
         TaskStatus::Pending.as_str().into(),

@@ -374,14 +374,15 @@ pub struct TaskFilter {
     pub open_cases_only: bool,
 }
 
-/// One page of the tasks `reader` may see across cases, by due date.
+/// One page of the tasks `reader` may see across cases, by due date; whether
+/// more follow; and the total of the whole list.
 pub async fn list(
     app: &App,
     reader: Reader,
     filter: TaskFilter,
     offset: u64,
     limit: u64,
-) -> ApiResult<(Vec<task::Model>, bool)> {
+) -> ApiResult<(Vec<task::Model>, bool, crate::lists::Total)> {
     let mut query = task::Entity::find().filter(policy::tasks::visible(reader));
     if let Some(status) = filter.status {
         query = query.filter(task::Column::Status.eq(status));
@@ -401,6 +402,7 @@ pub async fn list(
             )),
         );
     }
+    let total = crate::lists::Total::of(&query);
     let mut rows = query
         .order_by_asc(task::Column::DueDate)
         .order_by_asc(task::Column::Id)
@@ -410,7 +412,7 @@ pub async fn list(
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    Ok((rows, has_next))
+    Ok((rows, has_next, total))
 }
 
 /// A task changed event's task and its case, if `reader` may see both

@@ -3,11 +3,18 @@
 //! password-protected, not empty. The client's declared content type is never
 //! trusted: the stored type is the one of the checked kind.
 //!
-//! Allowed (the seed's "Notes about uploading documents"): common picture
-//! files, Microsoft Office documents, PDFs, emails (`.eml`, `.msg`) and text.
-//! Refused with a specific reason: OpenDocument (`.odt` ...), archives
-//! (`.zip`, `.7z`, `.rar` ...), executables, and password-protected PDFs and
-//! Office files.
+//! Allowed: the seed's list ("Drag and drop files here or upload": pictures,
+//! Microsoft Office documents, PDFs, emails, text, audio and video, XML and
+//! MHT), less what the seed itself asks people not to send and what is not
+//! evidence (see [`check`]'s refusals and the README's "Documents"), plus
+//! HEIC/HEIF and WebP pictures (what phones send) and M4A (a phone's voice
+//! recorder). Refused with a specific reason: OpenDocument (`.odt` ...),
+//! archives (`.zip`, `.7z`, `.rar` ...), password-protected PDFs and Office
+//! files, rights-protected messages, Flash, web pages, stylesheets, schemas
+//! and templates, executables.
+//!
+//! Audio and video containers are checked in [`super::media`], XML and MHT in
+//! [`super::markup`], password protection in [`super::office`].
 //!
 //! The checks read the spooled file with blocking I/O; callers run them on a
 //! blocking thread. Only bounded windows are held in memory.
@@ -36,6 +43,28 @@ pub enum Kind {
     Text(&'static str),
     /// Rich Text Format.
     Rtf,
+    /// A Windows icon (`.ico`, from the seed's list).
+    Ico,
+    /// MP3 audio.
+    Mp3,
+    /// MP4 video (ISO base media, an MP4-family brand).
+    Mp4,
+    /// M4A audio (ISO base media, an MP4-family brand).
+    M4a,
+    /// QuickTime video (`.mov`).
+    Mov,
+    /// WAVE audio.
+    Wav,
+    /// AVI video.
+    Avi,
+    /// Windows Media video (ASF).
+    Wmv,
+    /// MPEG-1/2 video (`.mpg`, `.mpeg`).
+    Mpeg,
+    /// Well-formed XML without entity declarations.
+    Xml,
+    /// A web page saved as a MIME `multipart/related` message (`.mht`).
+    Mht,
 }
 
 impl Kind {
@@ -52,6 +81,17 @@ impl Kind {
             Self::Webp => "image/webp",
             Self::Ole2(t) | Self::Ooxml(t) | Self::Text(t) => t,
             Self::Rtf => "application/rtf",
+            Self::Ico => "image/vnd.microsoft.icon",
+            Self::Mp3 => "audio/mpeg",
+            Self::Mp4 => "video/mp4",
+            Self::M4a => "audio/mp4",
+            Self::Mov => "video/quicktime",
+            Self::Wav => "audio/wav",
+            Self::Avi => "video/x-msvideo",
+            Self::Wmv => "video/x-ms-wmv",
+            Self::Mpeg => "video/mpeg",
+            Self::Xml => "application/xml",
+            Self::Mht => "multipart/related",
         }
     }
 }
@@ -83,8 +123,9 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
 /// The extensions accepted, for messages and the README.
 pub const ALLOWED_EXTENSIONS: &[&str] = &[
-    "pdf", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "heic", "heif", "webp", "doc",
-    "docx", "xls", "xlsx", "ppt", "pptx", "msg", "eml", "txt", "csv", "rtf",
+    "pdf", "jpg", "jpeg", "jpe", "png", "gif", "bmp", "tif", "tiff", "ico", "heic", "heif", "webp",
+    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "msg", "eml", "txt", "csv", "rtf", "xml", "mht",
+    "mhtml", "mp3", "m4a", "wav", "mp4", "mov", "avi", "wmv", "mpg", "mpeg",
 ];
 
 /// The lower-case extension of a display name.
@@ -152,8 +193,8 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
             }
             Kind::Pdf
         }
-        "jpg" | "jpeg" if head.starts_with(&[0xFF, 0xD8, 0xFF]) => Kind::Jpeg,
-        "jpg" | "jpeg" => return mismatch("a JPEG picture"),
+        "jpg" | "jpeg" | "jpe" if head.starts_with(&[0xFF, 0xD8, 0xFF]) => Kind::Jpeg,
+        "jpg" | "jpeg" | "jpe" => return mismatch("a JPEG picture"),
         "png" if head.starts_with(b"\x89PNG\r\n\x1a\n") => Kind::Png,
         "png" => return mismatch("a PNG picture"),
         "gif" if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") => Kind::Gif,
@@ -178,6 +219,70 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
         }
         "webp" if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") => Kind::Webp,
         "webp" => return mismatch("a WebP picture"),
+        // ICONDIR: reserved 0, type 1 (icon), at least one image.
+        "ico"
+            if head.starts_with(&[0, 0, 1, 0])
+                && head.get(4..6).is_some_and(|n| n != [0, 0])
+                && head.len() >= 22 =>
+        {
+            Kind::Ico
+        }
+        "ico" => return mismatch("an icon"),
+        "mp3" if super::media::is_mp3(file, size)? => Kind::Mp3,
+        "mp3" => return mismatch("MP3 audio"),
+        "mp4" | "m4a" => match super::media::iso_media(&head) {
+            Some(m) if m.mp4 => {
+                if ext == "mp4" {
+                    Kind::Mp4
+                } else {
+                    Kind::M4a
+                }
+            }
+            Some(m) if m.quicktime => {
+                return mismatch("an MP4 file (it is a QuickTime movie: name it .mov)");
+            }
+            _ if ext == "mp4" => return mismatch("an MP4 video"),
+            _ => return mismatch("M4A audio"),
+        },
+        "mov" => match super::media::iso_media(&head) {
+            Some(m) if m.quicktime => Kind::Mov,
+            Some(m) if m.mp4 => {
+                return mismatch("a QuickTime movie (it is an MP4 video: name it .mp4)");
+            }
+            _ => return mismatch("a QuickTime movie"),
+        },
+        "wav" if super::media::is_wave(&head) => Kind::Wav,
+        "wav" => return mismatch("WAVE audio"),
+        "avi" if super::media::is_avi(&head) => Kind::Avi,
+        "avi" => return mismatch("an AVI video"),
+        "wmv" if super::media::is_asf(&head) => Kind::Wmv,
+        "wmv" => return mismatch("a Windows Media video"),
+        "mpg" | "mpeg" if super::media::is_mpeg_stream(&head) => Kind::Mpeg,
+        "mpg" | "mpeg" => return mismatch("an MPEG video"),
+        "xml" => {
+            if !looks_like_markup(&head) || !is_text(file)? {
+                return mismatch("XML");
+            }
+            match super::markup::xml_problem(file)? {
+                None => Kind::Xml,
+                Some(super::markup::XmlProblem::Entities) => {
+                    return Ok(Err(Refusal::Type(format!(
+                        "\"{name}\" declares entities or refers to an external DTD, which is not accepted (such XML can make the programs that open it read other files or expand without end). Remove the DOCTYPE and upload it again."
+                    ))));
+                }
+                Some(super::markup::XmlProblem::Malformed(why)) => {
+                    return Ok(Err(Refusal::Mismatch(format!(
+                        "\"{name}\" does not contain what its extension says: it is not well-formed XML ({why})."
+                    ))));
+                }
+            }
+        }
+        "mht" | "mhtml" => {
+            if !is_text(file)? || !super::markup::is_mht(&head, file)? {
+                return mismatch("a saved web page (a MIME multipart/related message)");
+            }
+            Kind::Mht
+        }
         "doc" | "xls" | "ppt" | "msg" => {
             let what = match ext.as_str() {
                 "msg" => "an Outlook message",
@@ -263,6 +368,22 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
                 "\"{name}\" is a compressed archive, which is not accepted. Upload the files it contains instead."
             ))));
         }
+        "rmsg" | "rpmsg" => {
+            return Ok(Err(Refusal::Encrypted(format!(
+                "\"{name}\" is a rights-protected message, which only its recipients can open. Save the message as a PDF, or ask its sender for an unprotected copy, and upload that."
+            ))));
+        }
+        "swf" => {
+            return Ok(Err(Refusal::Type(format!(
+                "\"{name}\" is a Flash file, which is not accepted: Flash is a program, not a document, and no supported browser or player opens it any more. Record what it shows as a video (.mp4) or take screenshots instead."
+            ))));
+        }
+        "htm" | "html" | "xhtml" | "template" | "htmtemplate" | "css" | "xsl" | "xslt" | "xsd"
+        | "js" | "svg" => {
+            return Ok(Err(Refusal::Type(format!(
+                "\"{name}\" is a web page, stylesheet, schema or template, which is not accepted: such files can run code when opened and do not show what they describe on their own. Save the page as a PDF (or as .mht) and upload that."
+            ))));
+        }
         _ => {
             return Ok(Err(Refusal::Type(format!(
                 "\"{name}\" is not an accepted type of file (.{ext}). Accepted types: {}.",
@@ -271,6 +392,12 @@ pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
         }
     };
     Ok(Ok(kind))
+}
+
+/// Markup starts with `<` (after a byte order mark and white space).
+fn looks_like_markup(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
 fn encrypted(name: &str) -> Refusal {
@@ -506,6 +633,328 @@ mod tests {
         assert!(matches!(
             check_bytes("a.doc", &fake),
             Err(Refusal::Mismatch(_))
+        ));
+    }
+
+    /// A box of an ISO base media file.
+    fn iso_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut out = ((8 + body.len()) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// An `ftyp` box with these brands (the first is the major one), then an
+    /// empty `mdat`.
+    fn ftyp(brands: &[&[u8; 4]]) -> Vec<u8> {
+        let mut body = brands[0].to_vec();
+        body.extend_from_slice(&[0, 0, 2, 0]);
+        for b in brands {
+            body.extend_from_slice(*b);
+        }
+        let mut out = iso_box(b"ftyp", &body);
+        out.extend(iso_box(b"mdat", &[0; 16]));
+        out
+    }
+
+    fn riff(form: &[u8; 4], chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut body = form.to_vec();
+        for (id, data) in chunks {
+            body.extend_from_slice(*id);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend(body);
+        out
+    }
+
+    /// 16-bit mono PCM at 8 kHz, with a few samples.
+    fn wav() -> Vec<u8> {
+        let mut fmt = vec![1, 0, 1, 0];
+        fmt.extend_from_slice(&8000u32.to_le_bytes());
+        fmt.extend_from_slice(&16000u32.to_le_bytes());
+        fmt.extend_from_slice(&[2, 0, 16, 0]);
+        riff(
+            b"WAVE",
+            &[(b"fmt ", &fmt), (b"data", &[0, 0, 0x10, 0, 0x20, 0])],
+        )
+    }
+
+    /// An ID3v2.3 tag (with padding) and two MPEG-1 Layer III frames
+    /// (128 kbit/s, 44.1 kHz: 417 bytes each).
+    fn mp3(with_tag: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if with_tag {
+            out.extend_from_slice(b"ID3\x03\x00\x00\x00\x00\x00\x14");
+            out.extend_from_slice(b"TIT2\0\0\0\x05\0\0\0Damp");
+            out.extend_from_slice(&[0; 5]);
+        }
+        for _ in 0..2 {
+            out.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x00]);
+            out.extend_from_slice(&[0x55; 413]);
+        }
+        out
+    }
+
+    fn asf() -> Vec<u8> {
+        let mut out = super::super::media::ASF_HEADER.to_vec();
+        out.extend_from_slice(&30u64.to_le_bytes());
+        out.extend_from_slice(&[0, 0, 0, 0, 1, 2]);
+        out
+    }
+
+    const MHT: &str = "From: <Saved by Blink>\r\nSubject: Repairs\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related;\r\n\ttype=\"text/html\";\r\n\tboundary=\"----MultipartBoundary--x1\"\r\n\r\n------MultipartBoundary--x1\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<html><body>Repairs</body></html>\r\n------MultipartBoundary--x1--\r\n";
+
+    #[test]
+    fn audio_and_video_are_accepted_by_their_containers() {
+        let cases: Vec<(&str, Vec<u8>, Kind, &str)> = vec![
+            (
+                "leak.mp4",
+                ftyp(&[b"isom", b"iso2", b"avc1", b"mp41"]),
+                Kind::Mp4,
+                "video/mp4",
+            ),
+            (
+                "phone.mp4",
+                ftyp(&[b"mp42", b"isom"]),
+                Kind::Mp4,
+                "video/mp4",
+            ),
+            (
+                "android.mp4",
+                ftyp(&[b"3gp4", b"isom"]),
+                Kind::Mp4,
+                "video/mp4",
+            ),
+            (
+                "noise.m4a",
+                ftyp(&[b"M4A ", b"isom", b"mp42"]),
+                Kind::M4a,
+                "audio/mp4",
+            ),
+            ("iphone.MOV", ftyp(&[b"qt  "]), Kind::Mov, "video/quicktime"),
+            (
+                "old.mov",
+                [iso_box(b"wide", &[]), iso_box(b"mdat", &[1, 2])].concat(),
+                Kind::Mov,
+                "video/quicktime",
+            ),
+            ("noise.wav", wav(), Kind::Wav, "audio/wav"),
+            (
+                "hall.avi",
+                riff(b"AVI ", &[(b"LIST", b"hdrlavih")]),
+                Kind::Avi,
+                "video/x-msvideo",
+            ),
+            ("tagged.mp3", mp3(true), Kind::Mp3, "audio/mpeg"),
+            ("bare.mp3", mp3(false), Kind::Mp3, "audio/mpeg"),
+            (
+                "one-frame.mp3",
+                mp3(false)[..417].to_vec(),
+                Kind::Mp3,
+                "audio/mpeg",
+            ),
+            ("clip.wmv", asf(), Kind::Wmv, "video/x-ms-wmv"),
+            (
+                "mpeg2.mpg",
+                [&[0, 0, 1, 0xBA, 0x44][..], &[0; 20]].concat(),
+                Kind::Mpeg,
+                "video/mpeg",
+            ),
+            (
+                "mpeg1.mpeg",
+                [&[0, 0, 1, 0xBA, 0x21][..], &[0; 20]].concat(),
+                Kind::Mpeg,
+                "video/mpeg",
+            ),
+            (
+                "elementary.mpg",
+                vec![0, 0, 1, 0xB3, 0x14, 0x00, 0xF0, 0x13],
+                Kind::Mpeg,
+                "video/mpeg",
+            ),
+        ];
+        for (name, bytes, kind, content_type) in cases {
+            let checked = check_bytes(name, &bytes);
+            assert_eq!(checked, Ok(kind), "{name}");
+            assert_eq!(kind.content_type(), content_type, "{name}");
+        }
+    }
+
+    #[test]
+    fn renamed_files_are_not_audio_or_video() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let heic = ftyp(&[b"heic", b"mif1", b"heic"]);
+        let mut bad_second_frame = mp3(false);
+        bad_second_frame[417] = 0x00;
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("photo.mp4", png.clone(), "not an MP4 video"),
+            ("photo.mp4", heic.clone(), "not an MP4 video"),
+            ("photo.mov", heic, "not a QuickTime movie"),
+            ("iphone.mp4", ftyp(&[b"qt  "]), "name it .mov"),
+            ("phone.mov", ftyp(&[b"mp42", b"isom"]), "name it .mp4"),
+            ("song.m4a", png.clone(), "not M4A audio"),
+            ("notes.wav", b"RIFF....WAVEdata".to_vec(), "not WAVE audio"),
+            ("notes.wav", b"just some text".to_vec(), "not WAVE audio"),
+            (
+                "picture.wav",
+                riff(b"WEBP", &[(b"VP8 ", b"x")]),
+                "not WAVE audio",
+            ),
+            ("sound.avi", wav(), "not an AVI video"),
+            (
+                "sound.mp3",
+                b"hello, this is text".to_vec(),
+                "not MP3 audio",
+            ),
+            ("sound.mp3", bad_second_frame, "not MP3 audio"),
+            (
+                "sound.mp3",
+                b"ID3\x03\x00\x00\x00\x00\x00\x0a\0\0\0\0\0\0\0\0\0\0".to_vec(),
+                "not MP3 audio",
+            ),
+            (
+                "jpeg.mp3",
+                vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10],
+                "not MP3 audio",
+            ),
+            ("clip.wmv", png.clone(), "not a Windows Media video"),
+            ("clip.mpg", png.clone(), "not an MPEG video"),
+            (
+                "clip.mpg",
+                vec![0, 0, 1, 0xBA, 0x00, 0, 0, 0],
+                "not an MPEG video",
+            ),
+            ("icon.ico", png, "not an icon"),
+            ("photo.jpe", b"GIF89a".to_vec(), "not a JPEG picture"),
+        ];
+        for (name, bytes, reason) in cases {
+            match check_bytes(name, &bytes) {
+                Err(Refusal::Mismatch(m)) => {
+                    assert!(m.contains(name) && m.contains(reason), "{name}: {m}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pictures_xml_and_saved_pages_of_the_seed() {
+        assert_eq!(
+            check_bytes("a.jpe", &[0xFF, 0xD8, 0xFF, 0xE0]),
+            Ok(Kind::Jpeg)
+        );
+        let mut ico = vec![0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0];
+        ico.extend_from_slice(&[0; 8]);
+        assert_eq!(check_bytes("favicon.ico", &ico), Ok(Kind::Ico));
+        let xml = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- rent -->\n<!DOCTYPE statement [<!ELEMENT statement ANY>]>\n<statement date=\"2026-12-01\" note=\"a &amp; b\"><line>Rent &#163;100 &lt;paid&gt;</line><![CDATA[<raw>]]><empty/></statement>\n";
+        assert_eq!(check_bytes("statement.xml", xml.as_bytes()), Ok(Kind::Xml));
+        assert_eq!(Kind::Xml.content_type(), "application/xml");
+        assert_eq!(check_bytes("page.mht", MHT.as_bytes()), Ok(Kind::Mht));
+        assert_eq!(check_bytes("page.mhtml", MHT.as_bytes()), Ok(Kind::Mht));
+        assert_eq!(Kind::Mht.content_type(), "multipart/related");
+    }
+
+    #[test]
+    fn xml_must_be_well_formed_and_declare_no_entities() {
+        let malformed = [
+            ("mismatch.xml", "<a><b></a></b>"),
+            ("unclosed.xml", "<a><b></b>"),
+            ("two-roots.xml", "<a/><b/>"),
+            ("text-after.xml", "<a/>trailing"),
+            ("no-root.xml", "<?xml version=\"1.0\"?>"),
+            ("undeclared.xml", "<a>&nbsp;</a>"),
+            ("attribute.xml", "<a x=\"1\" x=\"2\"/>"),
+            ("attribute-entity.xml", "<a x=\"&foo;\"/>"),
+            ("dangling.xml", "<a>fish & chips</a>"),
+            ("comment.xml", "<a><!-- a -- b --></a>"),
+            ("not-markup.xml", "just text"),
+        ];
+        for (name, text) in malformed {
+            match check_bytes(name, text.as_bytes()) {
+                Err(Refusal::Mismatch(m)) => assert!(m.contains(name) && m.contains("XML"), "{m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let entities = [
+            (
+                "xxe.xml",
+                "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>",
+            ),
+            (
+                "laughs.xml",
+                "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]><lolz>&lol2;</lolz>",
+            ),
+            (
+                "parameter.xml",
+                "<!DOCTYPE r [<!ENTITY % p SYSTEM \"http://example.org/x.dtd\"> %p;]><r/>",
+            ),
+            (
+                "external-dtd.xml",
+                "<!DOCTYPE r SYSTEM \"http://example.org/r.dtd\"><r/>",
+            ),
+            (
+                "public-dtd.xml",
+                "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\"><html/>",
+            ),
+        ];
+        for (name, text) in entities {
+            match check_bytes(name, text.as_bytes()) {
+                Err(Refusal::Type(m)) => assert!(m.contains(name) && m.contains("entities"), "{m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_saved_page_is_a_multipart_related_message() {
+        let not_related = MHT.replace("multipart/related", "multipart/mixed");
+        let no_version = MHT.replace("MIME-Version: 1.0\r\n", "");
+        let no_part = MHT.replace("------MultipartBoundary--x1", "------Other");
+        for (name, bytes) in [
+            ("mixed.mht", not_related.as_bytes()),
+            ("no-version.mht", no_version.as_bytes()),
+            ("no-part.mht", no_part.as_bytes()),
+            (
+                "notes.mht",
+                b"Dear caseworker,\n\nthe damp is back.\n".as_slice(),
+            ),
+            ("binary.mht", b"MIME-Version: 1.0\0\n".as_slice()),
+        ] {
+            assert!(
+                matches!(check_bytes(name, bytes), Err(Refusal::Mismatch(m)) if m.contains("saved web page")),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn seed_types_decided_against_say_why() {
+        let cases = [
+            ("game.swf", b"FWS\x0a".as_slice(), "Flash"),
+            ("style.xsl", b"<xsl:stylesheet/>".as_slice(), "stylesheet"),
+            ("schema.xsd", b"<xs:schema/>".as_slice(), "schema"),
+            ("site.css", b"body{}".as_slice(), "stylesheet"),
+            ("page.htmtemplate", b"<html/>".as_slice(), "template"),
+            ("page.template", b"<html/>".as_slice(), "template"),
+            ("photos.rar", b"Rar!\x1a\x07".as_slice(), "archive"),
+            ("photos.7z", b"7z\xbc\xaf\x27\x1c".as_slice(), "archive"),
+            ("letter.odt", b"PK\x03\x04".as_slice(), "OpenDocument"),
+        ];
+        for (name, bytes, reason) in cases {
+            match check_bytes(name, bytes) {
+                Err(Refusal::Type(m)) => assert!(m.contains(name) && m.contains(reason), "{m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            check_bytes("reply.rmsg", b"x"),
+            Err(Refusal::Encrypted(m)) if m.contains("rights-protected")
         ));
     }
 

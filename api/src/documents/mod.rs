@@ -24,6 +24,8 @@
 //! through `policy::documents`.
 
 pub mod checks;
+pub mod markup;
+pub mod media;
 pub mod office;
 pub mod scan_document;
 
@@ -282,8 +284,8 @@ pub async fn keep_or_discard<T>(app: &App, staged: &Staged, result: ApiResult<T>
     result
 }
 
-/// Uploads files to a case the caller can see (an open one for parties:
-/// `policy::documents::find_uploadable_case`). `shared_with_parties` is for
+/// Uploads files to an open case the caller can see
+/// (`policy::documents::find_uploadable_case`). `shared_with_parties` is for
 /// staff (parties: `FORBIDDEN`).
 pub async fn upload_to_case(
     app: &App,
@@ -371,9 +373,11 @@ pub async fn arrangement_evidence(
         .await?)
 }
 
-/// Shares a document staff uploaded to a case with the case's parties, or
-/// stops sharing it (`BAD_USER_INPUT` on `id` for any other document), with
-/// its audit entry.
+/// Shares a document staff uploaded to an open case with the case's parties
+/// (`CONFLICT`, reason `CASE_CLOSED`, on a closed case), or stops sharing it
+/// (`BAD_USER_INPUT` on `id` for any other document), with its audit entry.
+/// An attachment of a staff message is only ever seen by the message's
+/// recipients, shared or not (`policy::documents`).
 pub async fn share(
     app: &App,
     staff: &Allowed<Staff>,
@@ -386,12 +390,17 @@ pub async fn share(
     let uploader = user::Entity::find_by_id(doc.uploaded_by_user_id)
         .one(&txn)
         .await?;
-    if doc.case_id.is_none() || uploader.is_none_or(|u| u.kind != UserKind::Staff) {
+    let Some(case_id) = doc
+        .case_id
+        .filter(|_| uploader.is_some_and(|u| u.kind == UserKind::Staff))
+    else {
         return Err(ApiError::bad_input(
             "id",
             "Only documents uploaded by staff to a case can be shared.",
         ));
-    }
+    };
+    // A closed case is read-only: what its parties see stays as it was.
+    policy::cases::find_managed(&txn, staff, case_id, false).await?;
     let before = doc.shared_with_parties;
     let mut active: document::ActiveModel = doc.into();
     active.shared_with_parties = Set(shared);
@@ -415,14 +424,15 @@ pub async fn share(
 
 /// A download link for `doc` (which the caller may see) valid for
 /// [`DOWNLOAD_URL_TTL`], with the file name in its `Content-Disposition`,
-/// audited; `None` unless the document may be downloaded
-/// (`policy::documents::downloadable`: scanned clean).
+/// audited; `None` unless the caller may download it
+/// (`policy::documents::downloadable`: scanned clean, or the caller's own
+/// upload not yet scanned or not scannable).
 pub async fn download_url(
     app: &App,
     caller: &Caller<'_>,
     doc: &document::Model,
 ) -> ApiResult<Option<String>> {
-    if !policy::documents::downloadable(doc) {
+    if !policy::documents::downloadable(doc, caller.viewer.user().map(|u| u.id)) {
         return Ok(None);
     }
     let url = app

@@ -18,7 +18,8 @@
 //!   `PENDING_SCAN` and the job is retried with backoff; on the last attempt
 //!   it is marked `SCAN_FAILED` (with the reason) before being dead-lettered.
 //! - `PORTAL_CLAMD_ADDR` unset → nothing to scan with: the document stays
-//!   `PENDING_SCAN`, a warning is logged and the job ends (no retry loop).
+//!   `PENDING_SCAN` (its uploader can download it, nobody else), a warning
+//!   is logged and the job ends (no retry loop).
 //!
 //! Idempotent: only a `PENDING_SCAN` or `SCAN_FAILED` document is scanned,
 //! and the verdict is written with a conditional update on that status.
@@ -61,6 +62,8 @@ pub struct ScanDocument {
 impl Job for ScanDocument {
     type Context = JobContext;
     const JOB_NAME: &'static str = "scan_document";
+    /// Streams up to an upload's size limit to clamd.
+    const TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
     fn dedupe_key(&self) -> Option<String> {
         Some(format!("scan_document:{}", self.document_id))

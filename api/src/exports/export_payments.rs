@@ -78,6 +78,8 @@ pub struct ExportPayments {
 impl Job for ExportPayments {
     type Context = JobContext;
     const JOB_NAME: &'static str = "export_payments";
+    /// Every payment of the filter, written and uploaded: minutes on a large organisation.
+    const TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
         let result = build(&ctx.db, &ctx.storage, self.export_id).await;

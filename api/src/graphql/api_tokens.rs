@@ -101,8 +101,8 @@ impl ApiTokensQuery {
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, ApiToken, EmptyFields, EmptyFields>> {
         let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let limit = page_size(first)?;
@@ -131,7 +131,7 @@ impl ApiTokensMutation {
     async fn create_api_token(
         &self,
         ctx: &Context<'_>,
-        input: CreateApiTokenInput,
+        #[graphql(desc = "The token's name, permissions and expiry.")] input: CreateApiTokenInput,
     ) -> async_graphql::Result<CreateApiTokenPayload> {
         let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let permissions = input.permissions.into_iter().map(Into::into).collect();
@@ -151,7 +151,11 @@ impl ApiTokensMutation {
     }
 
     /// Revokes an API token: it stops working at once.
-    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The API token, one of `apiTokens`.")] id: ID,
+    ) -> async_graphql::Result<ApiToken> {
         let admin = policy::api_tokens::can_administer(&ctx.caller())?;
         let id = parse_id(&id, "API token")?;
         Ok(api_tokens::revoke(ctx.app(), &admin, id).await?.into())

@@ -60,6 +60,9 @@ pub struct PaymentArrangementEvent {
 /// An Alternative Payment Arrangement application.
 pub struct PaymentArrangement(pub payment_arrangement::Model);
 
+/// An Alternative Payment Arrangement application: a landlord asks for a
+/// tenant's rent to be paid to them directly; staff approve or reject it, with
+/// the evidence attached.
 #[Object]
 impl PaymentArrangement {
     /// Arrangement id.
@@ -159,10 +162,15 @@ impl ArrangementsQuery {
     async fn payment_arrangements(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
-        filter: Option<PaymentArrangementFilter>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Which applications (default: all).")] filter: Option<
+            PaymentArrangementFilter,
+        >,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, PaymentArrangement, EmptyFields, EmptyFields>>
     {
         let limit = page_size(first)?;
@@ -193,7 +201,7 @@ impl ArrangementsQuery {
     async fn payment_arrangement(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The application.")] id: ID,
     ) -> async_graphql::Result<PaymentArrangement> {
         let id = parse_id(&id, "Payment arrangement")?;
         Ok(PaymentArrangement(
@@ -224,6 +232,7 @@ impl ArrangementsMutation {
     async fn apply_for_payment_arrangement(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The tenant, the arrears and why the arrangement is needed.")]
         input: ApplyForPaymentArrangementInput,
     ) -> async_graphql::Result<PaymentArrangement> {
         let applicant = policy::arrangements::can_apply(&ctx.caller())?;
@@ -244,8 +253,9 @@ impl ArrangementsMutation {
     async fn add_payment_arrangement_evidence(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        files: Vec<DocumentUploadInput>,
+        #[graphql(desc = "The payment arrangement application.")] id: ID,
+        #[graphql(desc = "The files, each with its category.")] files: Vec<DocumentUploadInput>,
+        #[graphql(desc = "One category for every file, instead of each file's own.")]
         same_category_for_all: Option<DocumentCategory>,
     ) -> async_graphql::Result<Vec<super::documents::Document>> {
         let id = parse_id(&id, "Payment arrangement")?;
@@ -267,7 +277,8 @@ impl ArrangementsMutation {
     async fn approve_payment_arrangement(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The application.")] id: ID,
+        #[graphql(desc = "A note for the applicant (optional, at most 2000 characters).")]
         note: Option<String>,
     ) -> async_graphql::Result<PaymentArrangement> {
         let staff = policy::arrangements::can_decide(&ctx.caller())?;
@@ -282,8 +293,8 @@ impl ArrangementsMutation {
     async fn reject_payment_arrangement(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        reason: String,
+        #[graphql(desc = "The application.")] id: ID,
+        #[graphql(desc = "Why, 1 to 2000 characters (sent to the applicant).")] reason: String,
     ) -> async_graphql::Result<PaymentArrangement> {
         let staff = policy::arrangements::can_decide(&ctx.caller())?;
         let id = parse_id(&id, "Payment arrangement")?;

@@ -130,9 +130,11 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditLogFilter>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Which entries (default: every entry I may read).")] filter: Option<
+            AuditLogFilter,
+        >,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, AuditLogEntry, EmptyFields, EmptyFields>> {
         let scope = policy::audit::visible(&ctx.caller())?;
         let limit = page_size(first)?;

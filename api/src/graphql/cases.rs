@@ -8,11 +8,8 @@
 //! (opaque to clients): the sort keys include derived values (the next due
 //! date) that keyset cursors cannot express simply.
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject,
-    connection::{Connection, EmptyFields},
-};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
 
@@ -21,12 +18,14 @@ use super::{
     documents::Document,
     enums::PartyKind,
     loaders::{
-        DocumentsKey, MessagesKey, OrganisationKey, PartiesKey, PartyView, TasksKey, UnreadKey,
-        UserKey, prefetch_cases, prefetch_tasks,
+        DocumentsKey, MessagesKey, NotesKey, OrganisationKey, PartiesKey, PartyView, TasksKey,
+        UnreadKey, UserKey, prefetch_cases, prefetch_tasks,
     },
     messages::Message,
-    pagination::{connection, decode_offset, page_size},
+    notes::CaseNote,
+    pagination::{Counted, counted_connection, decode_offset, page_size},
     residents::InviteResidentInput,
+    scalars::Date,
     scalars::{input_id, opt_input_id, parse_id},
     tasks::Task,
 };
@@ -93,6 +92,16 @@ pub struct CaseSort {
     /// Direction (default ascending).
     #[graphql(default)]
     pub direction: SortDirection,
+}
+
+/// The counts behind a case overview's "My tasks (1 of N)".
+#[derive(SimpleObject)]
+pub struct MyTaskCounts {
+    /// My outstanding (`PENDING`) tasks on the case: the N of "1 of N"
+    /// (the seed's "tasks to be completed by you"; staff: every party's).
+    pub outstanding: i32,
+    /// Every task of mine on the case, whatever its status.
+    pub total: i32,
 }
 
 /// A person or organisation shown on a case: name and address.
@@ -162,7 +171,7 @@ pub struct CaseDetails {
     pub case_type: String,
     /// e.g. "DR2 Review".
     pub stage: String,
-    /// e.g. "Case under assessment".
+    /// e.g. "Case under assessment"; "Closed" while the case is closed.
     pub status_label: String,
     /// e.g. "Asbestos".
     pub category: String,
@@ -202,6 +211,11 @@ impl Case {
     }
 }
 
+/// A case brought to the service (the seed's complaint about a member
+/// landlord): its reference, type, stage, status and category, its parties (the
+/// resident and the landlord organisation), its owner, tasks, messages and
+/// documents. Staff see every case; a resident the cases they are a party to; a
+/// landlord user their organisation's.
 #[Object]
 impl Case {
     /// Case id.
@@ -221,7 +235,8 @@ impl Case {
     async fn stage(&self) -> &str {
         &self.0.stage
     }
-    /// e.g. "Case under assessment".
+    /// e.g. "Case under assessment"; "Closed" while the case is closed
+    /// (with `closedAt`, its date).
     async fn status_label(&self) -> &str {
         &self.0.status_label
     }
@@ -312,7 +327,11 @@ impl Case {
     async fn next_tasks(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 5)] first: i32,
+        #[graphql(
+            desc = "How many of my outstanding tasks to show, soonest due first (the overview shows 5).",
+            default = 5
+        )]
+        first: i32,
     ) -> async_graphql::Result<Vec<Task>> {
         let first = first.clamp(0, 100) as usize;
         Ok(self
@@ -324,18 +343,30 @@ impl Case {
             .map(Task)
             .collect())
     }
+    /// How many tasks I have on the case: the overview's "My tasks (1 of
+    /// N)" shows `nextTasks` (at most five) of `outstanding`. Counted from
+    /// the same tasks `tasks` lists (no extra statement).
+    async fn my_task_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<MyTaskCounts> {
+        let tasks = self.tasks_of(ctx).await?;
+        let outstanding = tasks
+            .iter()
+            .filter(|t| t.status == DbTaskStatus::Pending)
+            .count();
+        Ok(MyTaskCounts {
+            outstanding: outstanding as i32,
+            total: tasks.len() as i32,
+        })
+    }
     /// The due date of my next outstanding task (the lists' "Task due date").
-    async fn next_task_due_date(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<NaiveDate>> {
-        Ok(self.next_task(ctx).await?.map(|t| t.due_date))
+    async fn next_task_due_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Date>> {
+        Ok(self.next_task(ctx).await?.map(|t| Date(t.due_date)))
     }
     /// Every task on the case I may see (mine; staff: all), by due date.
     async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Task>> {
         Ok(self.tasks_of(ctx).await?.into_iter().map(Task).collect())
     }
-    /// The message thread I may see, oldest first.
+    /// The message thread I may see, oldest first: staff see every message;
+    /// a party the staff messages sent to it and its own replies.
     async fn messages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Message>> {
         Ok(ctx
             .load(MessagesKey(self.0.id, ctx.reader()?))
@@ -356,6 +387,18 @@ impl Case {
             .map(Document)
             .collect())
     }
+    /// The internal notes on the case, oldest first. Staff only
+    /// (`FORBIDDEN` for the parties, who never see a note).
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CaseNote>> {
+        policy::cases::can_manage(&ctx.caller())?;
+        Ok(ctx
+            .load(NotesKey(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(CaseNote)
+            .collect())
+    }
     /// My unread messages on the case.
     async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(ctx
@@ -368,6 +411,8 @@ impl Case {
 /// A row of the home page: an open case and my next outstanding task on it.
 pub struct HomeItem(Case);
 
+/// A row of the home page: an open case and my next outstanding task on it,
+/// with its due date.
 #[Object]
 impl HomeItem {
     /// The case.
@@ -379,8 +424,8 @@ impl HomeItem {
         Ok(self.0.next_task(ctx).await?.map(Task))
     }
     /// Its due date.
-    async fn due_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
-        Ok(self.0.next_task(ctx).await?.map(|t| t.due_date))
+    async fn due_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Date>> {
+        Ok(self.0.next_task(ctx).await?.map(|t| Date(t.due_date)))
     }
     /// Whether that date has passed ("Overdue").
     async fn overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
@@ -405,11 +450,12 @@ impl CasesQuery {
     async fn cases(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which cases (default: every case I can see, open and closed).")]
         filter: Option<CaseFilter>,
-        sort: Option<CaseSort>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Case, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "The order (default: by reference, ascending).")] sort: Option<CaseSort>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Counted<Case>> {
         let reader = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
@@ -435,7 +481,8 @@ impl CasesQuery {
             offset,
             limit,
         };
-        let (rows, has_next) = casework::cases::list(ctx.app(), reader, &filter, page).await?;
+        let (rows, has_next, total) =
+            casework::cases::list(ctx.app(), reader, &filter, page).await?;
         prefetch_cases(
             ctx,
             reader,
@@ -443,11 +490,15 @@ impl CasesQuery {
             ctx.look_ahead().field("edges").field("node"),
         )
         .await?;
-        Ok(connection(rows, offset, has_next, Case))
+        Ok(counted_connection(rows, offset, has_next, total, Case))
     }
 
     /// One case (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
+    async fn case(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The case.")] id: ID,
+    ) -> async_graphql::Result<Case> {
         let id = parse_id(&id, "Case")?;
         let reader = ctx.reader()?;
         let found = casework::cases::get(ctx.app(), reader, id).await?;
@@ -463,9 +514,9 @@ impl CasesQuery {
     async fn home(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, HomeItem, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Counted<HomeItem>> {
         let reader = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
@@ -479,7 +530,8 @@ impl CasesQuery {
             offset,
             limit,
         };
-        let (rows, has_next) = casework::cases::list(ctx.app(), reader, &filter, page).await?;
+        let (rows, has_next, total) =
+            casework::cases::list(ctx.app(), reader, &filter, page).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         prefetch_cases(ctx, reader, &rows, node.field("case")).await?;
         if node.field("nextTask").exists()
@@ -496,7 +548,9 @@ impl CasesQuery {
             .collect();
             prefetch_tasks(ctx, reader, &tasks, node.field("nextTask")).await?;
         }
-        Ok(connection(rows, offset, has_next, |c| HomeItem(Case(c))))
+        Ok(counted_connection(rows, offset, has_next, total, |c| {
+            HomeItem(Case(c))
+        }))
     }
 }
 
@@ -508,7 +562,7 @@ pub struct CreateCaseInput {
     pub case_type: String,
     /// e.g. "DR2 Review".
     pub stage: String,
-    /// e.g. "Case under assessment".
+    /// e.g. "Case under assessment" (not "Closed": closing a case sets it).
     pub status_label: String,
     /// e.g. "Asbestos".
     pub category: String,
@@ -528,7 +582,7 @@ pub struct UpdateCaseInput {
     pub case_type: Option<String>,
     /// Stage.
     pub stage: Option<String>,
-    /// Status label.
+    /// Status label (not "Closed": closing a case sets it).
     pub status_label: Option<String>,
     /// Category.
     pub category: Option<String>,
@@ -558,7 +612,7 @@ impl CasesMutation {
     async fn create_case(
         &self,
         ctx: &Context<'_>,
-        input: CreateCaseInput,
+        #[graphql(desc = "The case's details and parties.")] input: CreateCaseInput,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let new = NewCase {
@@ -585,7 +639,8 @@ impl CasesMutation {
     async fn update_case(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The case.")] id: ID,
+        #[graphql(desc = "What to change (fields left out stay as they are).")]
         input: UpdateCaseInput,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
@@ -605,8 +660,8 @@ impl CasesMutation {
     async fn assign_case_owner(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        owner_user_id: ID,
+        #[graphql(name = "id", desc = "The case.")] case_id: ID,
+        #[graphql(desc = "The staff member who is to own it.")] owner_user_id: ID,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&case_id, "Case")?;
@@ -621,7 +676,10 @@ impl CasesMutation {
     async fn add_case_party(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
+        #[graphql(desc = "The case.")] case_id: ID,
+        #[graphql(
+            desc = "The party: an existing resident, a new resident (invited at once), or the landlord organisation."
+        )]
         input: CasePartyInput,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
@@ -647,7 +705,7 @@ impl CasesMutation {
     async fn remove_case_party(
         &self,
         ctx: &Context<'_>,
-        party_id: ID,
+        #[graphql(name = "id", desc = "The party, one of `Case.parties`.")] party_id: ID,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&party_id, "Case party")?;
@@ -656,8 +714,14 @@ impl CasesMutation {
         ))
     }
 
-    /// Closes a case (its tasks and messages become read-only).
-    async fn close_case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
+    /// Closes a case: its status label becomes "Closed" (`closedAt` is the
+    /// date) and everything on it becomes read-only until it is reopened
+    /// (other changes answer `CONFLICT` with reason `CASE_CLOSED`).
+    async fn close_case(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The case.")] id: ID,
+    ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Case")?;
         Ok(Case(
@@ -665,8 +729,13 @@ impl CasesMutation {
         ))
     }
 
-    /// Reopens a closed case.
-    async fn reopen_case(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Case> {
+    /// Reopens a closed case, restoring the status label it had when it was
+    /// closed ("Case reopened" if it had none kept).
+    async fn reopen_case(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The closed case.")] id: ID,
+    ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Case")?;
         Ok(Case(

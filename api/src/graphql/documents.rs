@@ -23,13 +23,15 @@ use crate::{documents, policy};
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entities::ScanStatus")]
 pub enum ScanStatus {
-    /// Stored, waiting for the scanner: not downloadable yet.
+    /// Stored, waiting for the scanner: downloadable by its uploader only.
     PendingScan,
-    /// Scanned clean: downloadable.
+    /// Scanned clean: downloadable by everyone who sees it.
     Clean,
-    /// A virus was found: quarantined, never downloadable.
+    /// A virus was found: quarantined, never downloadable (not even by its
+    /// uploader).
     Infected,
     /// The scan failed; the worker retries (operators can retry a dead job).
+    /// Downloadable by its uploader only.
     ScanFailed,
     /// Refused by the scanner as password-protected; deleted.
     Rejected,
@@ -38,6 +40,9 @@ pub enum ScanStatus {
 /// An uploaded document.
 pub struct Document(pub document::Model);
 
+/// A document uploaded to a case (by a party or staff, alone or attached to a
+/// message) or as evidence of a payment arrangement: its name, category, size,
+/// uploader and scan status, and a download link for those who may download it.
 #[Object]
 impl Document {
     /// Document id.
@@ -101,7 +106,8 @@ impl Document {
         self.0.shared_with_parties
     }
     /// A download link valid for 5 minutes, with the file name in its
-    /// `Content-Disposition`; null unless the document is `CLEAN`.
+    /// `Content-Disposition`. For its uploader unless it is `INFECTED` or
+    /// `REJECTED`; for everyone else only once it is `CLEAN`; null otherwise.
     #[graphql(complexity = "super::cost::DOWNLOAD_URL_COST")]
     async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(documents::download_url(ctx.app(), &ctx.caller(), &self.0).await?)
@@ -115,7 +121,11 @@ pub struct DocumentsQuery;
 #[Object]
 impl DocumentsQuery {
     /// One document (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn document(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Document> {
+    async fn document(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The document.")] id: ID,
+    ) -> async_graphql::Result<Document> {
         let id = parse_id(&id, "Document")?;
         Ok(Document(
             policy::documents::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
@@ -133,14 +143,27 @@ impl DocumentsMutation {
     /// files, each within the upload limit). Each file needs a category, its
     /// own or `sameCategoryForAll`. Every file is checked (type, content,
     /// password protection) before any is kept: one refusal and nothing is
-    /// stored. Each document starts `PENDING_SCAN`. `sharedWithParties`:
+    /// stored. Accepted types: pictures (jpg, jpeg, jpe, png, gif, bmp, tif,
+    /// tiff, ico, heic, heif, webp), Office documents (doc, docx, xls, xlsx,
+    /// ppt, pptx), pdf, rtf, txt, csv, xml, emails (msg, eml), saved web pages
+    /// (mht, mhtml), audio (mp3, m4a, wav) and video (mp4, mov, avi, wmv, mpg,
+    /// mpeg). Each document starts `PENDING_SCAN`; its uploader can download
+    /// it at once, everyone else once it is `CLEAN`. `sharedWithParties`:
     /// staff only, lets the case's parties see the documents.
     async fn upload_documents(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        files: Vec<DocumentUploadInput>,
+        #[graphql(desc = "The case to upload to.")] case_id: ID,
+        #[graphql(desc = "The files, each with its category (1 to 20 files).")] files: Vec<
+            DocumentUploadInput,
+        >,
+        #[graphql(
+            desc = "One category for every file (the seed's \"same category for all\"), instead of each file's own."
+        )]
         same_category_for_all: Option<DocumentCategory>,
+        #[graphql(
+            desc = "Staff: share the files with the case's parties at once (default false)."
+        )]
         shared_with_parties: Option<bool>,
     ) -> async_graphql::Result<Vec<Document>> {
         let case_id = parse_id(&case_id, "Case")?;
@@ -162,8 +185,8 @@ impl DocumentsMutation {
     async fn share_document(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        shared: bool,
+        #[graphql(desc = "The document (a staff upload).")] id: ID,
+        #[graphql(desc = "Whether the case's parties may see it.")] shared: bool,
     ) -> async_graphql::Result<Document> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Document")?;

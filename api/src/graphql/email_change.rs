@@ -66,7 +66,7 @@ impl EmailChangeMutation {
     async fn change_user_email(
         &self,
         ctx: &Context<'_>,
-        input: ChangeUserEmailInput,
+        #[graphql(desc = "The account and its new email address.")] input: ChangeUserEmailInput,
     ) -> async_graphql::Result<ChangeUserEmailPayload> {
         let manager = policy::users::can_manage(&ctx.caller(), UserAction::ChangeEmail)?;
         let id = parse_id(&input.user_id, "User")?;

@@ -14,6 +14,7 @@ use super::{
     ContextExt,
     inputs::PaymentFilter,
     pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::Date,
     scalars::{organisation_arg, parse_id},
 };
 use crate::{exports, payments::search::PaymentFilterInput, policy};
@@ -37,8 +38,11 @@ pub enum PaymentExportStatus {
 /// A requested CSV export of payments.
 pub struct PaymentExport(pub payment_export::Model);
 
+/// A requested CSV export of payments: queued, running, ready to download until
+/// it expires, or failed.
 #[Object]
 impl PaymentExport {
+    /// The export's id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -60,6 +64,7 @@ impl PaymentExport {
     async fn filter(&self) -> PaymentExportFilter {
         PaymentExportFilter(serde_json::from_value(self.0.filter.clone()).unwrap_or_default())
     }
+    /// Queued, running, completed (downloadable until `expiresAt`), failed or expired.
     async fn status(&self) -> PaymentExportStatus {
         self.0.status.into()
     }
@@ -80,12 +85,15 @@ impl PaymentExport {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// When it was requested.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the worker started writing it.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
+    /// When it was completed or failed.
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
     }
@@ -104,20 +112,26 @@ impl PaymentExport {
 /// The filter an export applies.
 pub struct PaymentExportFilter(PaymentFilterInput);
 
+/// The filter an export applies (the payment search's filter, as requested).
 #[Object]
 impl PaymentExportFilter {
-    async fn from(&self) -> Option<chrono::NaiveDate> {
-        self.0.from
+    /// Paid on or after this date.
+    async fn from(&self) -> Option<Date> {
+        self.0.from.map(Date)
     }
-    async fn to(&self) -> Option<chrono::NaiveDate> {
-        self.0.to
+    /// Paid on or before this date.
+    async fn to(&self) -> Option<Date> {
+        self.0.to.map(Date)
     }
+    /// Part of the tenant's name (any case).
     async fn tenant_name(&self) -> Option<&str> {
         self.0.tenant_name.as_deref()
     }
+    /// A full postcode, an outward code or the start of one.
     async fn postcode(&self) -> Option<&str> {
         self.0.postcode.as_deref()
     }
+    /// A claim reference or an arrangement reference (`APA-…`), exactly.
     async fn reference(&self) -> Option<&str> {
         self.0.reference.as_deref()
     }
@@ -133,7 +147,7 @@ impl ExportsQuery {
     async fn payment_export(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The export.")] id: ID,
     ) -> async_graphql::Result<PaymentExport> {
         let id = parse_id(&id, "Payment export")?;
         Ok(PaymentExport(
@@ -147,9 +161,12 @@ impl ExportsQuery {
     async fn payment_exports(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, PaymentExport, EmptyFields, EmptyFields>> {
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
@@ -184,7 +201,11 @@ impl ExportsMutation {
     async fn request_payment_export(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
+        #[graphql(desc = "Which payments, as in `payments(filter:)` (default: all).")]
         filter: Option<PaymentFilter>,
     ) -> async_graphql::Result<PaymentExport> {
         let input: PaymentFilterInput = filter.unwrap_or_default().into();

@@ -54,14 +54,20 @@ pub struct HousingCostRowError {
 /// An uploaded housing-costs file and its outcome.
 pub struct HousingCostUpdate(pub housing_cost_update::Model);
 
+/// A CSV of housing costs uploaded to change many properties' rents at once,
+/// and its outcome: applied whole, or rejected with the rows at fault and
+/// nothing changed.
 #[Object]
 impl HousingCostUpdate {
+    /// The update's id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The organisation whose properties it updates.
     async fn organisation_id(&self) -> ID {
         ID(self.0.organisation_id.to_string())
     }
+    /// The user who uploaded the file.
     async fn uploaded_by_user_id(&self) -> ID {
         ID(self.0.uploaded_by_user_id.to_string())
     }
@@ -69,6 +75,7 @@ impl HousingCostUpdate {
     async fn file_name(&self) -> &str {
         &self.0.original_filename
     }
+    /// Waiting to be applied, applied, or rejected.
     async fn status(&self) -> HousingCostUpdateStatus {
         self.0.status.into()
     }
@@ -91,9 +98,11 @@ impl HousingCostUpdate {
             })
             .collect()
     }
+    /// When the file was uploaded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it was applied or rejected.
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
     }
@@ -109,7 +118,7 @@ impl HousingCostsQuery {
     async fn housing_cost_update(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The bulk update.")] id: ID,
     ) -> async_graphql::Result<HousingCostUpdate> {
         let id = parse_id(&id, "Housing cost update")?;
         Ok(HousingCostUpdate(
@@ -123,9 +132,12 @@ impl HousingCostsQuery {
     async fn housing_cost_updates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, HousingCostUpdate, EmptyFields, EmptyFields>>
     {
         let limit = page_size(first)?;
@@ -159,6 +171,9 @@ impl HousingCostsMutation {
     async fn upload_housing_costs(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The CSV file, as a multipart file part (its columns are in the README)."
+        )]
         file: Upload,
     ) -> async_graphql::Result<HousingCostUpdate> {
         // Permission before reading anything the caller sent.

@@ -228,7 +228,7 @@ impl IdentityMutation {
     async fn login(
         &self,
         ctx: &Context<'_>,
-        input: LoginInput,
+        #[graphql(desc = "The email address and password.")] input: LoginInput,
     ) -> async_graphql::Result<LoginResult> {
         let step = login::login(ctx.app(), &ctx.client(), &input.email, &input.password).await?;
         login_result(ctx, step).await
@@ -239,8 +239,12 @@ impl IdentityMutation {
     async fn verify_two_factor(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] challenge_token: String,
-        #[graphql(secret)] code: String,
+        #[graphql(desc = "The `challengeToken` from `TwoFactorRequired`.", secret)] challenge_token: String,
+        #[graphql(
+            desc = "The 6-digit code sent by email or text message, or shown by the authenticator app.",
+            secret
+        )]
+        code: String,
     ) -> async_graphql::Result<LoginResult> {
         let step = login::verify(ctx.app(), &ctx.client(), &challenge_token, &code).await?;
         login_result(ctx, step).await
@@ -250,7 +254,7 @@ impl IdentityMutation {
     async fn resend_two_factor_code(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] challenge_token: String,
+        #[graphql(desc = "The `challengeToken` from `TwoFactorRequired`.", secret)] challenge_token: String,
     ) -> async_graphql::Result<TwoFactorRequired> {
         Ok(login::resend(ctx.app(), &ctx.caller(), &challenge_token)
             .await?
@@ -265,8 +269,12 @@ impl IdentityMutation {
     async fn verify_recovery_code(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] challenge_token: String,
-        #[graphql(secret)] recovery_code: String,
+        #[graphql(desc = "The `challengeToken` from `TwoFactorRequired`.", secret)] challenge_token: String,
+        #[graphql(
+            desc = "One of the recovery codes shown when they were made, like `abcde-23456`.",
+            secret
+        )]
+        recovery_code: String,
     ) -> async_graphql::Result<LoginResult> {
         let step =
             recovery::sign_in(ctx.app(), &ctx.client(), &challenge_token, &recovery_code).await?;
@@ -279,7 +287,9 @@ impl IdentityMutation {
     async fn submit_mobile_number(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] challenge_token: String,
+        #[graphql(desc = "The `challengeToken` from `MobileNumberRequired`.", secret)]
+        challenge_token: String,
+        #[graphql(desc = "A UK mobile number, like 07700 900123 or +44 7700 900123.")]
         mobile_number: String,
     ) -> async_graphql::Result<TwoFactorRequired> {
         Ok(
@@ -295,6 +305,9 @@ impl IdentityMutation {
     async fn forgot_password(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The account's email address (the answer is the same whether or not it has an account)."
+        )]
         email: String,
     ) -> async_graphql::Result<bool> {
         passwords::forgot(ctx.app(), &ctx.client(), &email).await?;
@@ -306,9 +319,14 @@ impl IdentityMutation {
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] token: String,
-        #[graphql(secret)] new_password: String,
-        #[graphql(secret)] confirmation: String,
+        #[graphql(desc = "The token from the link in the password reset email.", secret)]
+        token: String,
+        #[graphql(
+            desc = "The new password; every rule it breaks is listed in the error's `reasons`.",
+            secret
+        )]
+        new_password: String,
+        #[graphql(desc = "The new password again.", secret)] confirmation: String,
     ) -> async_graphql::Result<bool> {
         passwords::reset(
             ctx.app(),
@@ -325,9 +343,13 @@ impl IdentityMutation {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] current_password: String,
-        #[graphql(secret)] new_password: String,
-        #[graphql(secret)] confirmation: String,
+        #[graphql(desc = "The password in use now.", secret)] current_password: String,
+        #[graphql(
+            desc = "The new password; every rule it breaks is listed in the error's `reasons`.",
+            secret
+        )]
+        new_password: String,
+        #[graphql(desc = "The new password again.", secret)] confirmation: String,
     ) -> async_graphql::Result<bool> {
         passwords::change(
             ctx.app(),
@@ -345,9 +367,13 @@ impl IdentityMutation {
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] token: String,
-        #[graphql(secret)] new_password: String,
-        #[graphql(secret)] confirmation: String,
+        #[graphql(desc = "The token from the link in the invitation email.", secret)] token: String,
+        #[graphql(
+            desc = "The password to set; every rule it breaks is listed in the error's `reasons`.",
+            secret
+        )]
+        new_password: String,
+        #[graphql(desc = "The password again.", secret)] confirmation: String,
     ) -> async_graphql::Result<LoginResult> {
         let step = passwords::accept_invitation(
             ctx.app(),
@@ -368,7 +394,11 @@ impl IdentityMutation {
 
     /// Ends one of the signed-in user's sessions (another device, or this
     /// one). Anyone else's session is `NOT_FOUND`.
-    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session, one of `mySessions`.")] id: ID,
+    ) -> async_graphql::Result<bool> {
         let caller = ctx.caller();
         caller.user()?;
         let id = parse_id(&id, "Session")?;
@@ -383,6 +413,9 @@ impl IdentityMutation {
     async fn update_my_address(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The postal address, at most 500 characters, line breaks allowed; null or empty removes it."
+        )]
         address: Option<String>,
     ) -> async_graphql::Result<Me> {
         let caller = ctx.caller();
@@ -403,8 +436,13 @@ impl IdentityMutation {
     async fn change_my_mobile_number(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new UK mobile number, like 07700 900123 or +44 7700 900123.")]
         mobile_number: String,
-        #[graphql(secret)] password: String,
+        #[graphql(
+            desc = "The account's password, to prove it is the account holder.",
+            secret
+        )]
+        password: String,
     ) -> async_graphql::Result<MobileNumberConfirmationRequired> {
         let caller = ctx.caller();
         Ok(
@@ -421,8 +459,9 @@ impl IdentityMutation {
     async fn confirm_my_mobile_number(
         &self,
         ctx: &Context<'_>,
-        #[graphql(secret)] challenge_token: String,
-        #[graphql(secret)] code: String,
+        #[graphql(desc = "The `challengeToken` from `changeMyMobileNumber`.", secret)]
+        challenge_token: String,
+        #[graphql(desc = "The 6-digit code texted to the new number.", secret)] code: String,
     ) -> async_graphql::Result<Me> {
         let caller = ctx.caller();
         profile::confirm_my_mobile_number(ctx.app(), &caller, &challenge_token, &code).await?;

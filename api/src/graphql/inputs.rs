@@ -2,9 +2,9 @@
 //! uploads, the payment filter (searches and exports) and search texts.
 
 use async_graphql::{Context, InputObject, Upload};
-use chrono::NaiveDate;
 
 use super::enums::DocumentCategory;
+use super::scalars::Date;
 use crate::{
     casework::MAX_SHORT,
     documents::{self, NewFile},
@@ -77,9 +77,9 @@ pub fn new_files(
 #[derive(InputObject, Default)]
 pub struct PaymentFilter {
     /// Paid on or after this date.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Date>,
     /// Paid on or before this date (not before `from`).
-    pub to: Option<NaiveDate>,
+    pub to: Option<Date>,
     /// Part of the tenant's name (any case).
     pub tenant_name: Option<String>,
     /// A full postcode, an outward code (`"SW1A"`: that district) or the start
@@ -92,8 +92,8 @@ pub struct PaymentFilter {
 impl From<PaymentFilter> for PaymentFilterInput {
     fn from(f: PaymentFilter) -> Self {
         Self {
-            from: f.from,
-            to: f.to,
+            from: f.from.map(|d| d.0),
+            to: f.to.map(|d| d.0),
             tenant_name: f.tenant_name,
             postcode: f.postcode,
             reference: f.reference,

@@ -98,9 +98,11 @@ impl JobsQuery {
     async fn jobs(
         &self,
         ctx: &Context<'_>,
-        status: Option<JobStatus>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Only jobs in this state (default: every state).")] status: Option<
+            JobStatus,
+        >,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Job, EmptyFields, EmptyFields>> {
         let operator = policy::jobs::can_operate(&ctx.caller())?;
         let limit = page_size(first)?;
@@ -117,7 +119,11 @@ impl JobsQuery {
     }
 
     /// One job. Service administrators only.
-    async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
+    async fn job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job.")] id: ID,
+    ) -> async_graphql::Result<Job> {
         let operator = policy::jobs::can_operate(&ctx.caller())?;
         let id = parse_id(&id, "Job")?;
         Ok(ledger::get(ctx.app(), &operator, id).await?.into())
@@ -145,7 +151,11 @@ pub struct JobsMutation;
 impl JobsMutation {
     /// Puts a dead job back in line with a fresh set of attempts. Only dead
     /// jobs can be retried (`CONFLICT` otherwise). Service administrators only.
-    async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
+    async fn retry_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job, one of `jobs(status: DEAD)`.")] id: ID,
+    ) -> async_graphql::Result<Job> {
         let operator = policy::jobs::can_operate(&ctx.caller())?;
         let id = parse_id(&id, "Job")?;
         Ok(ledger::retry(ctx.app(), &operator, id).await?.into())

@@ -1,12 +1,14 @@
-//! Messages: staff write to a case's parties, a party replies once to each
-//! staff message, read receipts and unread counts.
+//! Messages: staff write to the parties of a case they choose (the
+//! resident, the landlord, or both), a recipient party replies once to each
+//! staff message, read receipts and unread counts; a message's attachments.
 //!
-//! Visibility is `policy::messages`: staff messages are seen by every party
-//! of the case, a reply by staff and the party that wrote it.
+//! Visibility is `policy::messages`: a staff message is seen by staff and
+//! its recipients, a reply by staff and the party that wrote it, an
+//! attachment by whoever sees its message (and the document policy allows).
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -14,19 +16,36 @@ use entities::message;
 
 use super::{
     ContextExt,
+    documents::Document,
     inputs::{DocumentUploadInput, new_files},
-    loaders::{CaseKey, ReadKey, RepliedKey, UserKey},
+    loaders::{AttachmentsKey, CaseKey, ReadKey, RepliedKey, UserKey},
     scalars::parse_id,
 };
 use crate::{
-    casework::{self, messages::ReadScope},
+    casework::{
+        self,
+        messages::{NewMessage, ReadScope, Recipient},
+    },
     error::ApiError,
     policy,
 };
 
+/// A party a staff message can be sent to.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "Recipient")]
+pub enum MessageRecipient {
+    /// The resident (every resident party of the case).
+    Resident,
+    /// The landlord organisation (every one of its users).
+    Landlord,
+}
+
 /// A message on a case.
 pub struct Message(pub message::Model);
 
+/// A message on a case: a staff message to some or all of the case's parties,
+/// or a party's reply to one, with its attachments. Each reader sees whether
+/// they have read it and whether they may reply.
 #[Object]
 impl Message {
     /// Message id.
@@ -52,6 +71,30 @@ impl Message {
     /// For a reply: the staff message it answers.
     async fn parent_message_id(&self) -> Option<ID> {
         self.0.parent_message_id.map(|id| ID(id.to_string()))
+    }
+    /// Who a staff message was sent to (only they see it, its attachments
+    /// and its "Read message" tasks). Empty for a reply, which goes to the
+    /// caseworker alone.
+    async fn recipients(&self) -> Vec<MessageRecipient> {
+        let mut out = vec![];
+        if self.0.to_resident {
+            out.push(MessageRecipient::Resident);
+        }
+        if self.0.to_landlord {
+            out.push(MessageRecipient::Landlord);
+        }
+        out
+    }
+    /// The documents sent with the message that I may see, in upload order
+    /// (they also appear in the case's documents).
+    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Document>> {
+        Ok(ctx
+            .load(AttachmentsKey(self.0.id, ctx.reader()?))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Document)
+            .collect())
     }
     /// The sender's name.
     async fn sender_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
@@ -151,6 +194,13 @@ pub struct SendMessageInput {
     pub subject: String,
     /// Text (at most 2000 characters).
     pub body: String,
+    /// Who receives it: `[RESIDENT]`, `[LANDLORD]` or both. Left out (or
+    /// null): every party on the case. Each must be a party on the case, and
+    /// an empty list is refused (`BAD_USER_INPUT` on `input.recipients`).
+    /// Only the recipients see the message and its attachments, are emailed
+    /// and get a "Read message" task; a reply from one of them is seen by
+    /// staff and that party only.
+    pub recipients: Option<Vec<MessageRecipient>>,
 }
 
 /// Message queries.
@@ -165,12 +215,28 @@ impl MessagesQuery {
     }
 
     /// One message (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+    async fn message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message.")] id: ID,
+    ) -> async_graphql::Result<Message> {
         let id = parse_id(&id, "Message")?;
         Ok(Message(
             policy::messages::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
     }
+}
+
+/// The most messages `markMessagesRead` takes in one call.
+pub const MAX_READ_AT_ONCE: usize = 100;
+
+/// Which messages `markMessagesRead` marks: exactly one of the two.
+#[derive(async_graphql::OneofObject)]
+pub enum MarkMessagesReadInput {
+    /// Every message of this case that I can see.
+    CaseId(ID),
+    /// These messages (1 to 100), each one I can see.
+    MessageIds(Vec<ID>),
 }
 
 /// Message mutations.
@@ -179,39 +245,43 @@ pub struct MessagesMutation;
 
 #[Object]
 impl MessagesMutation {
-    /// Sends a message to the parties of an open case: each recipient is
-    /// emailed and each party gets a "Read message" task. Staff only.
+    /// Sends a message to the chosen parties of an open case (`recipients`):
+    /// each of their users is emailed and each recipient party gets a "Read
+    /// message" task; nobody else sees it. Staff only; `CONFLICT` (reason
+    /// `CASE_CLOSED`) on a closed case.
     async fn send_message(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        input: SendMessageInput,
+        #[graphql(desc = "The case.")] case_id: ID,
+        #[graphql(desc = "The subject, body, recipients and attachments.")] input: SendMessageInput,
         #[graphql(
-            desc = "Documents sent with the message (shared with the parties); each needs a category."
+            desc = "Documents sent with the message (shared with its recipients only); each needs a category."
         )]
         attachments: Option<Vec<DocumentUploadInput>>,
     ) -> async_graphql::Result<Message> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let case_id = parse_id(&case_id, "Case")?;
         let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
-        let (message, _) = casework::messages::send(
-            ctx.app(),
-            &allowed,
-            case_id,
-            &input.subject,
-            &input.body,
-            files,
-        )
-        .await?;
+        let new = NewMessage {
+            subject: input.subject,
+            body: input.body,
+            recipients: input
+                .recipients
+                .map(|r| r.into_iter().map(Recipient::from).collect()),
+        };
+        let (message, _) =
+            casework::messages::send(ctx.app(), &allowed, case_id, &new, files).await?;
         Ok(Message(message))
     }
 
-    /// Replies to a staff message (once per party; at most 2000 characters).
+    /// Replies to a staff message sent to me (once per party; at most 2000
+    /// characters). The reply goes to the caseworker; my side sees it too.
+    /// `CONFLICT` (reason `CASE_CLOSED`) on a closed case.
     async fn reply_to_message(
         &self,
         ctx: &Context<'_>,
-        message_id: ID,
-        body: String,
+        #[graphql(desc = "The staff message to reply to (one I received).")] message_id: ID,
+        #[graphql(desc = "The reply, 1 to 2000 characters.")] body: String,
         #[graphql(
             desc = "Documents attached to the reply; each needs a category. They appear in the case's documents for staff and my side."
         )]
@@ -225,28 +295,31 @@ impl MessagesMutation {
         ))
     }
 
-    /// Marks messages read: every message of a case, or the given ones
-    /// (exactly one of `caseId` and `messageIds`). Completes my "Read
-    /// message" tasks for them. Answers my unread counts.
+    /// Marks messages read: every message of a case, or the given ones.
+    /// Completes my "Read message" tasks for them, except on a closed case
+    /// (read-only: the messages are marked read, the tasks stay as they
+    /// were). Answers my unread counts.
     async fn mark_messages_read(
         &self,
         ctx: &Context<'_>,
-        case_id: Option<ID>,
-        message_ids: Option<Vec<ID>>,
+        #[graphql(desc = "Which messages: every message of a case, or a list of messages.")]
+        input: MarkMessagesReadInput,
     ) -> async_graphql::Result<UnreadCounts> {
-        let scope = match (case_id, message_ids) {
-            (Some(case_id), None) => ReadScope::Case(parse_id(&case_id, "Case")?),
-            (None, Some(ids)) => ReadScope::Messages(
-                ids.iter()
-                    .map(|id| parse_id(id, "Message"))
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => {
-                return Err(ApiError::bad_input(
-                    "caseId",
-                    "Give exactly one of caseId and messageIds.",
+        let scope = match input {
+            MarkMessagesReadInput::CaseId(case_id) => ReadScope::Case(parse_id(&case_id, "Case")?),
+            MarkMessagesReadInput::MessageIds(ids) => {
+                if ids.is_empty() || ids.len() > MAX_READ_AT_ONCE {
+                    return Err(ApiError::bad_input(
+                        "input.messageIds",
+                        format!("Give 1 to {MAX_READ_AT_ONCE} messages."),
+                    )
+                    .into());
+                }
+                ReadScope::Messages(
+                    ids.iter()
+                        .map(|id| parse_id(id, "Message"))
+                        .collect::<Result<_, _>>()?,
                 )
-                .into());
             }
         };
         let allowed = policy::cases::can_act(&ctx.caller())?;

@@ -13,7 +13,7 @@
 //! - [`api_tokens`]: partner dashboards' organisation API tokens.
 //! - [`audit`]: the audit log.
 //! - [`cases`], [`tasks`], [`messages`]: casework, with [`loaders`] for
-//!   every relation.
+//!   every relation; [`access_reports`]: "I don't recognise this case".
 //! - [`properties`], [`tenancy`], [`arrangements`], [`payments`]: tenancy
 //!   and payments (properties and tenants, the to-do list, Alternative
 //!   Payment Arrangements, the payment search), all money as [`money`].
@@ -23,18 +23,23 @@
 //! - [`errors`]: the extension that gives every error its stable code;
 //!   [`enrolment`]: the one that fences an enrolment-only session in;
 //!   [`socket`]: the one that resolves a WebSocket operation's caller anew;
-//!   [`cost`]: the one that reports what an operation costs and charges it.
+//!   [`cost`]: the one that reports what an operation costs and charges it;
+//!   [`docs`]: the descriptions the derive macros cannot give (connections,
+//!   date scalars).
 //! - Shared plumbing, imported by every resolver module and by no other:
 //!   [`context`] (`ctx.caller()`, `ctx.load()`, …), [`pagination`]
 //!   (cursors, page sizes, connections), [`scalars`] (ids), [`inputs`] (shared input types), [`loaders`]
 //!   (DataLoaders by domain), [`enums`], [`money`].
 
+pub mod access_reports;
 pub mod api_tokens;
 pub mod arrangements;
 pub mod audit;
 pub mod cases;
 pub mod context;
 pub mod cost;
+pub mod deliveries;
+pub mod docs;
 pub mod documents;
 pub mod email_change;
 pub mod enrolment;
@@ -49,6 +54,7 @@ pub mod jobs;
 pub mod loaders;
 pub mod messages;
 pub mod money;
+pub mod notes;
 pub mod organisations;
 pub mod pagination;
 pub mod payments;
@@ -76,12 +82,14 @@ pub struct Query(
     identity::IdentityQuery,
     jobs::JobsQuery,
     users::UsersQuery,
+    deliveries::DeliveriesQuery,
     residents::ResidentsQuery,
     organisations::OrganisationsQuery,
     api_tokens::ApiTokensQuery,
     audit::AuditQuery,
     staff::StaffQuery,
     cases::CasesQuery,
+    access_reports::AccessReportsQuery,
     documents::DocumentsQuery,
     tasks::TasksQuery,
     messages::MessagesQuery,
@@ -106,9 +114,11 @@ pub struct Mutation(
     api_tokens::ApiTokensMutation,
     staff::StaffMutation,
     cases::CasesMutation,
+    access_reports::AccessReportsMutation,
     documents::DocumentsMutation,
     tasks::TasksMutation,
     messages::MessagesMutation,
+    notes::NotesMutation,
     properties::PropertiesMutation,
     tenancy::TenancyMutation,
     arrangements::ArrangementsMutation,
@@ -128,6 +138,8 @@ pub fn build(state: Option<AppState>, config: &platform::config::Config) -> Port
         Mutation::default(),
         subscriptions::Subscription,
     )
+    // Last of the types, so it sees them all (see `docs`).
+    .register_output_type::<docs::SchemaDocs>()
     .limit_depth(config.limits.max_query_depth)
     .limit_complexity(config.limits.max_query_complexity)
     .limit_recursive_depth(32)
@@ -157,5 +169,6 @@ pub fn build(state: Option<AppState>, config: &platform::config::Config) -> Port
 pub fn sdl() -> String {
     let config = platform::config::Config::from_vars(std::iter::empty())
         .expect("the empty configuration is valid");
-    build(None, &config).sdl()
+    build(None, &config)
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

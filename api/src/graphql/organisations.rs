@@ -122,8 +122,8 @@ impl OrganisationsQuery {
     async fn organisations(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Organisation, EmptyFields, EmptyFields>> {
         policy::organisations::can_list(&ctx.caller())?;
         let limit = page_size(first)?;
@@ -139,7 +139,11 @@ impl OrganisationsQuery {
     }
 
     /// One organisation: any for staff, their own for a landlord user.
-    async fn organisation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Organisation> {
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organisation.")] id: ID,
+    ) -> async_graphql::Result<Organisation> {
         // A malformed id names nothing: the nil id answers NOT_FOUND like
         // any missing one, after the policy has had its say (a resident is
         // FORBIDDEN whatever the id).
@@ -172,6 +176,9 @@ impl OrganisationsMutation {
     async fn create_organisation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The organisation's name, address, email domains and lead administrator."
+        )]
         input: CreateOrganisationInput,
     ) -> async_graphql::Result<CreateOrganisationPayload> {
         let staff = policy::organisations::can_administer(&ctx.caller())?;
@@ -201,6 +208,9 @@ impl OrganisationsMutation {
     async fn set_organisation_two_factor_rule(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The organisation, whether two-factor is required, and which methods count."
+        )]
         input: SetOrganisationTwoFactorRuleInput,
     ) -> async_graphql::Result<Organisation> {
         let staff = policy::organisations::can_administer(&ctx.caller())?;
@@ -221,7 +231,10 @@ impl OrganisationsMutation {
     async fn update_organisation_domains(
         &self,
         ctx: &Context<'_>,
-        organisation_id: ID,
+        #[graphql(name = "id", desc = "The organisation.")] organisation_id: ID,
+        #[graphql(
+            desc = "Every email domain of the organisation (this list replaces the old one)."
+        )]
         domains: Vec<String>,
     ) -> async_graphql::Result<Organisation> {
         let staff = policy::organisations::can_administer(&ctx.caller())?;

@@ -12,12 +12,26 @@
 //!
 //! Cursors are opaque to clients (URL-safe base64); a cursor this API did not
 //! make is `BAD_USER_INPUT` on `after`.
+//!
+//! The lists the screens show with "Showing 5 out of 5 results" (cases, my
+//! tasks, the to-do list, properties, tenants, the organisation's users) carry
+//! [`ListTotal`]: `totalCount` over every page, counted only when selected
+//! and priced like the payment search's totals
+//! ([`super::cost::TOTALS_COST`]).
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{
+    Context, Object,
+    connection::{Connection, Edge, EmptyFields},
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use super::context::ContextExt;
+use crate::{
+    error::{ApiError, ApiResult},
+    lists::Total,
+};
 
 /// The page size when `first` is not given.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -103,6 +117,75 @@ pub fn keyset_connection<T, N: async_graphql::OutputType>(
     node: impl Fn(T) -> N,
 ) -> Connection<String, N, EmptyFields, EmptyFields> {
     let mut connection = Connection::new(has_previous, has_next);
+    connection.edges.extend(
+        rows.into_iter()
+            .map(|row| Edge::new(encode_cursor(id(&row)), node(row))),
+    );
+    connection
+}
+
+/// The fields a counted list adds to its connection.
+pub struct ListTotal {
+    total: Total,
+    count: OnceCell<i64>,
+}
+
+impl ListTotal {
+    /// The total of the list the service built (see [`Total::of`]).
+    pub fn new(total: Total) -> Self {
+        Self {
+            total,
+            count: OnceCell::new(),
+        }
+    }
+}
+
+#[Object]
+impl ListTotal {
+    /// How many items the whole list has, over every page, with the same
+    /// filter (and only what I may see): the screens' "Showing 5 out of 5
+    /// results". Counted only when asked for.
+    #[graphql(complexity = "super::cost::TOTALS_COST + child_complexity")]
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        Ok(*self
+            .count
+            .get_or_try_init(|| self.total.count(&ctx.app().db))
+            .await?)
+    }
+}
+
+/// A counted connection: the list's edges and its [`ListTotal`].
+pub type Counted<N> = Connection<String, N, ListTotal, EmptyFields>;
+
+/// Builds an offset-paged counted connection (see [`connection`]).
+pub fn counted_connection<T, N: async_graphql::OutputType>(
+    rows: Vec<T>,
+    offset: u64,
+    has_next: bool,
+    total: Total,
+    node: impl Fn(T) -> N,
+) -> Counted<N> {
+    let mut connection =
+        Connection::with_additional_fields(offset > 0, has_next, ListTotal::new(total));
+    connection.edges.extend(
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, row)| Edge::new(offset_cursor(offset + i as u64), node(row))),
+    );
+    connection
+}
+
+/// Builds a keyset-paged counted connection (see [`keyset_connection`]).
+pub fn counted_keyset_connection<T, N: async_graphql::OutputType>(
+    rows: Vec<T>,
+    has_previous: bool,
+    has_next: bool,
+    total: Total,
+    id: impl Fn(&T) -> Uuid,
+    node: impl Fn(T) -> N,
+) -> Counted<N> {
+    let mut connection =
+        Connection::with_additional_fields(has_previous, has_next, ListTotal::new(total));
     connection.edges.extend(
         rows.into_iter()
             .map(|row| Edge::new(encode_cursor(id(&row)), node(row))),

@@ -10,7 +10,7 @@ use async_graphql::{
     Context, ID, InputObject, Object,
     connection::{Connection, Edge, EmptyFields},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use super::{
     inputs::PaymentFilter,
     money::Money,
     pagination::page_size,
+    scalars::Date,
     scalars::{input_id, organisation_arg, parse_id},
 };
 use crate::{
@@ -36,6 +37,8 @@ use crate::{
 /// reference are as they were when it was paid.
 pub struct Payment(pub payment::Model);
 
+/// A payment made to a landlord for a tenant. Name, postcode and claim
+/// reference are as they were when it was paid.
 #[Object]
 impl Payment {
     /// Payment id.
@@ -71,16 +74,16 @@ impl Payment {
         Money::from_pence(self.0.amount_pence)
     }
     /// When it was paid.
-    async fn payment_date(&self) -> NaiveDate {
-        self.0.payment_date
+    async fn payment_date(&self) -> Date {
+        Date(self.0.payment_date)
     }
     /// First day of the period covered.
-    async fn period_start(&self) -> NaiveDate {
-        self.0.period_start
+    async fn period_start(&self) -> Date {
+        Date(self.0.period_start)
     }
     /// Last day of the period covered (inclusive).
-    async fn period_end(&self) -> NaiveDate {
-        self.0.period_end
+    async fn period_end(&self) -> Date {
+        Date(self.0.period_end)
     }
     /// The Alternative Payment Arrangement it was paid under.
     async fn arrangement_reference(&self) -> Option<&str> {
@@ -135,10 +138,13 @@ impl PaymentsQuery {
     async fn payments(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
-        filter: Option<PaymentFilter>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Which payments (default: all).")] filter: Option<PaymentFilter>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Payment, PaymentTotals, EmptyFields>> {
         let requested = organisation_arg(organisation_id.as_ref())?;
         let organisation_id =
@@ -169,7 +175,11 @@ impl PaymentsQuery {
     }
 
     /// One payment (`NOT_FOUND` when missing or not mine to see).
-    async fn payment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Payment> {
+    async fn payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The payment.")] id: ID,
+    ) -> async_graphql::Result<Payment> {
         let id = parse_id(&id, "Payment")?;
         Ok(Payment(
             policy::payments::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
@@ -185,11 +195,11 @@ pub struct PaymentInput {
     /// The amount (more than 0.00).
     pub amount: Money,
     /// When it was paid.
-    pub payment_date: NaiveDate,
+    pub payment_date: Date,
     /// First day covered.
-    pub period_start: NaiveDate,
+    pub period_start: Date,
     /// Last day covered (inclusive, not before `periodStart`).
-    pub period_end: NaiveDate,
+    pub period_end: Date,
     /// The postcode, when not the tenant's property's (required when the
     /// tenant has no property on record).
     pub postcode: Option<String>,
@@ -209,8 +219,8 @@ impl PaymentsMutation {
     async fn record_payments(
         &self,
         ctx: &Context<'_>,
-        organisation_id: ID,
-        input: Vec<PaymentInput>,
+        #[graphql(desc = "The organisation the payments belong to.")] organisation_id: ID,
+        #[graphql(desc = "The payments (at most 1,000 in one call).")] input: Vec<PaymentInput>,
     ) -> async_graphql::Result<Vec<Payment>> {
         let staff = policy::payments::can_record(&ctx.caller())?;
         let organisation_id = input_id(&organisation_id, "organisationId")?;
@@ -221,9 +231,9 @@ impl PaymentsMutation {
                 Ok(NewPayment {
                     tenant_id: input_id(&p.tenant_id, &format!("input.{i}.tenantId"))?,
                     amount_pence: p.amount.pence(&format!("input.{i}.amount"))?,
-                    payment_date: p.payment_date,
-                    period_start: p.period_start,
-                    period_end: p.period_end,
+                    payment_date: p.payment_date.0,
+                    period_start: p.period_start.0,
+                    period_end: p.period_end.0,
                     postcode: p.postcode,
                     arrangement_reference: p.arrangement_reference,
                 })

@@ -1,15 +1,14 @@
 //! Properties and tenants of a landlord organisation (the seed's Properties
-//! and Tenants tabs): lists with search, one of each by id, and adding,
-//! changing and removing properties (`MANAGE_PROPERTIES`).
+//! and Tenants tabs): lists with search and totals, one of each by id,
+//! adding, changing and removing properties, and linking tenants to them
+//! (`MANAGE_PROPERTIES`).
 //!
 //! Reads go through `policy::properties` and `policy::tenants`; a tenant's
-//! property is read through [`super::loaders`] (prefetched for a page). List
-//! cursors are opaque offsets, like the case lists.
+//! property and a property's tenants are read through [`super::loaders`]
+//! (prefetched for a page). List cursors are opaque offsets, like the case
+//! lists.
 
-use async_graphql::{
-    Context, ID, InputObject, MaybeUndefined, Object,
-    connection::{Connection, EmptyFields},
-};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 
 use entities::{property, tenant};
@@ -18,9 +17,9 @@ use super::{
     ContextExt,
     enums::RentFrequency,
     inputs::search_text,
-    loaders::{PropertyKey, prefetch},
+    loaders::{PropertyKey, PropertyTenantsKey, prefetch, prime},
     money::{Money, optional_pence},
-    pagination::{connection, decode_offset, page_size},
+    pagination::{Counted, counted_connection, decode_offset, page_size},
     scalars::{organisation_arg, parse_id},
 };
 use crate::{
@@ -35,6 +34,8 @@ use crate::{
 /// A rented property of a landlord organisation.
 pub struct Property(pub property::Model);
 
+/// A rented property of a landlord organisation: its reference, address, rent
+/// and service charge, and its tenants.
 #[Object]
 impl Property {
     /// Property id.
@@ -89,11 +90,24 @@ impl Property {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The tenants linked to it, by name (one statement for a whole page of
+    /// properties).
+    async fn tenants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tenant>> {
+        Ok(ctx
+            .load(PropertyTenantsKey(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Tenant)
+            .collect())
+    }
 }
 
 /// A tenant (Universal Credit claimant) of a landlord organisation.
 pub struct Tenant(pub tenant::Model);
 
+/// A tenant (Universal Credit claimant) of a landlord organisation, and the
+/// property they rent when known.
 #[Object]
 impl Tenant {
     /// Tenant id.
@@ -163,11 +177,14 @@ impl PropertiesQuery {
     async fn properties(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
-        filter: Option<PropertyFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Property, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Which properties (default: all).")] filter: Option<PropertyFilter>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Counted<Property>> {
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = filter.unwrap_or_default();
@@ -176,13 +193,29 @@ impl PropertiesQuery {
             search: search_text("filter.search", filter.search)?,
             include_removed: filter.include_removed,
         };
-        let (rows, has_next) =
+        let (rows, has_next, total) =
             tenancy::properties::list(ctx.app(), &ctx.caller(), &filter, offset, limit).await?;
-        Ok(connection(rows, offset, has_next, Property))
+        let tenants = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("tenants");
+        if tenants.exists() {
+            prefetch(ctx, rows.iter().map(|p| PropertyTenantsKey(p.id))).await;
+            if tenants.field("property").exists() {
+                // Their tenants' property is the row itself.
+                prime(ctx, rows.iter().map(|p| (PropertyKey(p.id), p.clone()))).await;
+            }
+        }
+        Ok(counted_connection(rows, offset, has_next, total, Property))
     }
 
     /// One property (`NOT_FOUND` when missing or not mine to see).
-    async fn property(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Property> {
+    async fn property(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The property.")] id: ID,
+    ) -> async_graphql::Result<Property> {
         let id = parse_id(&id, "Property")?;
         Ok(Property(
             policy::properties::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
@@ -195,37 +228,52 @@ impl PropertiesQuery {
     async fn tenants(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Which organisation's: staff may name any (or leave it out for every organisation); an organisation's own users and API tokens see their own, and naming another organisation answers `NOT_FOUND`."
+        )]
         organisation_id: Option<ID>,
-        filter: Option<TenantFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Tenant, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Which tenants (default: all).")] filter: Option<TenantFilter>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Counted<Tenant>> {
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
         let filter = TFilter {
             organisation_id: organisation_arg(organisation_id.as_ref())?,
             search: search_text("filter.search", filter.and_then(|f| f.search))?,
         };
-        let (rows, has_next) =
+        let (rows, has_next, total) =
             tenancy::tenants::list(ctx.app(), &ctx.caller(), &filter, offset, limit).await?;
-        if ctx
+        let home = ctx
             .look_ahead()
             .field("edges")
             .field("node")
-            .field("property")
-            .exists()
-        {
+            .field("property");
+        if home.exists() {
             prefetch(
                 ctx,
                 rows.iter().filter_map(|t| t.property_id).map(PropertyKey),
             )
             .await;
+            if home.field("tenants").exists() {
+                prefetch(
+                    ctx,
+                    rows.iter()
+                        .filter_map(|t| t.property_id)
+                        .map(PropertyTenantsKey),
+                )
+                .await;
+            }
         }
-        Ok(connection(rows, offset, has_next, Tenant))
+        Ok(counted_connection(rows, offset, has_next, total, Tenant))
     }
 
     /// One tenant (`NOT_FOUND` when missing or not mine to see).
-    async fn tenant(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Tenant> {
+    async fn tenant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The tenant.")] id: ID,
+    ) -> async_graphql::Result<Tenant> {
         let id = parse_id(&id, "Tenant")?;
         Ok(Tenant(
             policy::tenants::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
@@ -286,7 +334,7 @@ impl PropertiesMutation {
     async fn add_property(
         &self,
         ctx: &Context<'_>,
-        input: AddPropertyInput,
+        #[graphql(desc = "The property's reference, address and rents.")] input: AddPropertyInput,
     ) -> async_graphql::Result<Property> {
         let manager = policy::properties::can_manage(&ctx.caller())?;
         let fields = PropertyFields {
@@ -295,16 +343,18 @@ impl PropertiesMutation {
             address_line2: input.address_line2,
             town: input.town,
             postcode: input.postcode,
-            rent_pence: input.rent.pence("input.rent")?,
+            rent_pence: input.rent.pence("input.rent"),
             service_charge_pence: optional_pence(
                 input.service_charge.as_ref(),
                 "input.serviceCharge",
-            )?
-            .unwrap_or(0),
+            )
+            .map(|p| p.unwrap_or(0)),
             rent_frequency: input.rent_frequency.into(),
         };
         Ok(Property(
-            tenancy::properties::add(ctx.app(), &manager, fields).await?,
+            tenancy::properties::add(ctx.app(), &manager, fields)
+                .await
+                .map_err(|r| ctx.reject(r))?,
         ))
     }
 
@@ -312,7 +362,8 @@ impl PropertiesMutation {
     async fn update_property(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The property.")] id: ID,
+        #[graphql(desc = "What to change (fields left out stay as they are).")]
         input: UpdatePropertyInput,
     ) -> async_graphql::Result<Property> {
         let manager = policy::properties::can_manage(&ctx.caller())?;
@@ -327,21 +378,60 @@ impl PropertiesMutation {
             },
             town: input.town,
             postcode: input.postcode,
-            rent_pence: optional_pence(input.rent.as_ref(), "input.rent")?,
-            service_charge_pence: optional_pence(
-                input.service_charge.as_ref(),
-                "input.serviceCharge",
-            )?,
+            rent_pence: input.rent.as_ref().map(|m| m.pence("input.rent")),
+            service_charge_pence: input
+                .service_charge
+                .as_ref()
+                .map(|m| m.pence("input.serviceCharge")),
             rent_frequency: input.rent_frequency.map(Into::into),
         };
         Ok(Property(
-            tenancy::properties::update(ctx.app(), &manager, id, changes).await?,
+            tenancy::properties::update(ctx.app(), &manager, id, changes)
+                .await
+                .map_err(|r| ctx.reject(r))?,
+        ))
+    }
+
+    /// Links a tenant of my organisation to one of its properties, the one
+    /// they rent (`MANAGE_PROPERTIES`); a tenant rents one property, so this
+    /// replaces any earlier link. Another organisation's tenant or property
+    /// is `NOT_FOUND`; a removed property is a `CONFLICT`.
+    async fn link_tenant_to_property(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The tenant (of my organisation).")] tenant_id: ID,
+        #[graphql(desc = "The property they rent (of my organisation).")] property_id: ID,
+    ) -> async_graphql::Result<Tenant> {
+        let manager = policy::tenants::can_link(&ctx.caller())?;
+        let tenant_id = parse_id(&tenant_id, "Tenant")?;
+        let property_id = parse_id(&property_id, "Property")?;
+        Ok(Tenant(
+            tenancy::tenants::set_property(ctx.app(), &manager, tenant_id, Some(property_id))
+                .await?,
+        ))
+    }
+
+    /// Unlinks a tenant of my organisation from their property
+    /// (`MANAGE_PROPERTIES`); another organisation's tenant is `NOT_FOUND`.
+    async fn unlink_tenant_from_property(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The tenant.")] tenant_id: ID,
+    ) -> async_graphql::Result<Tenant> {
+        let manager = policy::tenants::can_link(&ctx.caller())?;
+        let tenant_id = parse_id(&tenant_id, "Tenant")?;
+        Ok(Tenant(
+            tenancy::tenants::set_property(ctx.app(), &manager, tenant_id, None).await?,
         ))
     }
 
     /// Removes a property of my organisation (it stays on its tenants and
     /// payments, and can still be read by id).
-    async fn remove_property(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Property> {
+    async fn remove_property(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The property.")] id: ID,
+    ) -> async_graphql::Result<Property> {
         let manager = policy::properties::can_manage(&ctx.caller())?;
         let id = parse_id(&id, "Property")?;
         Ok(Property(

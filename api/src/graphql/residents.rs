@@ -153,6 +153,9 @@ impl ResidentsMutation {
     async fn invite_resident(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The resident's name, email address and (optional) mobile number and address."
+        )]
         input: InviteResidentInput,
     ) -> async_graphql::Result<ResidentAccount> {
         let staff = policy::users::can_invite_resident(&ctx.caller())?;

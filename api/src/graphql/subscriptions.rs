@@ -58,6 +58,7 @@ pub struct MessagePostedEvent {
     case_reference: String,
 }
 
+/// A message was posted on a case I can see (yielded by `messagePosted`).
 #[Object]
 impl MessagePostedEvent {
     /// The message.
@@ -84,6 +85,8 @@ pub struct TaskChangedEvent {
     case_reference: String,
 }
 
+/// A task was created or changed on a case I can see (yielded by
+/// `taskChanged`).
 #[Object]
 impl TaskChangedEvent {
     /// The task.
@@ -106,12 +109,15 @@ impl TaskChangedEvent {
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
 
+/// Live updates over `GET /graphql/ws` (graphql-transport-ws or graphql-ws),
+/// for what I can see: new messages, task changes and unread counts.
 #[Subscription]
 impl Subscription {
     /// Messages posted that the caller can see (optionally on one case).
     async fn message_posted(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only this case's messages (default: every case I can see).")]
         case_id: Option<ID>,
     ) -> async_graphql::Result<BoxStream<MessagePostedEvent>> {
         let (app, reader, session) = subscriber(ctx)?;
@@ -142,6 +148,7 @@ impl Subscription {
     async fn task_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only this case's tasks (default: every case I can see).")]
         case_id: Option<ID>,
     ) -> async_graphql::Result<BoxStream<TaskChangedEvent>> {
         let (app, reader, session) = subscriber(ctx)?;

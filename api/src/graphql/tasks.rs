@@ -6,11 +6,8 @@
 //! to their side, so someone else's task answers `NOT_FOUND`; staff see every
 //! task but completing or reporting one is not theirs to do (`FORBIDDEN`).
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Object, OneofObject,
-    connection::{Connection, EmptyFields},
-};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject};
+use chrono::{DateTime, Utc};
 
 use entities::task;
 
@@ -19,7 +16,8 @@ use super::{
     cases::Case,
     enums::PartyKind,
     loaders::{CaseKey, OrganisationKey, UserKey, prefetch_tasks},
-    pagination::{connection, decode_offset, page_size},
+    pagination::{Counted, counted_connection, decode_offset, page_size},
+    scalars::Date,
     scalars::{input_id, parse_id},
 };
 use crate::{
@@ -46,6 +44,9 @@ pub enum TaskStatus {
 /// A task.
 pub struct Task(pub task::Model);
 
+/// A task on a case for a resident or a landlord organisation to do by its due
+/// date ("Upload documents", "Read message"). The assignee completes it or says
+/// why they cannot; the case owner reviews that answer.
 #[Object]
 impl Task {
     /// Task id.
@@ -61,8 +62,8 @@ impl Task {
         self.0.description.as_deref()
     }
     /// Target date.
-    async fn due_date(&self) -> NaiveDate {
-        self.0.due_date
+    async fn due_date(&self) -> Date {
+        Date(self.0.due_date)
     }
     /// Status.
     async fn status(&self) -> TaskStatus {
@@ -149,7 +150,7 @@ pub struct CreateTaskInput {
     /// Description (at most 2000 characters).
     pub description: Option<String>,
     /// Target date (today or later).
-    pub due_date: NaiveDate,
+    pub due_date: Date,
     /// Who must do it.
     pub assignee: TaskAssigneeInput,
 }
@@ -158,7 +159,7 @@ pub struct CreateTaskInput {
 #[derive(OneofObject)]
 pub enum ReviewTaskInput {
     /// Pending again with this target date.
-    NewDueDate(NaiveDate),
+    NewDueDate(Date),
     /// Pending again, for another party.
     ReassignTo(TaskAssigneeInput),
     /// Close the task (nothing more expected); must be `true`.
@@ -183,10 +184,10 @@ impl TasksQuery {
     async fn my_tasks(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TaskFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Task, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Which tasks (default: all of mine).")] filter: Option<TaskFilter>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Counted<Task>> {
         let reader = ctx.reader()?;
         let limit = page_size(first)?;
         let offset = decode_offset(after.as_deref())?;
@@ -196,7 +197,7 @@ impl TasksQuery {
             overdue_only: filter.overdue,
             open_cases_only: !filter.include_closed_cases,
         };
-        let (rows, has_next) =
+        let (rows, has_next, total) =
             casework::tasks::list(ctx.app(), reader, filter, offset, limit).await?;
         prefetch_tasks(
             ctx,
@@ -205,11 +206,15 @@ impl TasksQuery {
             ctx.look_ahead().field("edges").field("node"),
         )
         .await?;
-        Ok(connection(rows, offset, has_next, Task))
+        Ok(counted_connection(rows, offset, has_next, total, Task))
     }
 
     /// One task (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
+    async fn task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task.")] id: ID,
+    ) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
         Ok(Task(
             policy::tasks::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
@@ -227,7 +232,8 @@ impl TasksMutation {
     async fn create_task(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
+        #[graphql(desc = "The case.")] case_id: ID,
+        #[graphql(desc = "The task's title, description, due date and assignee.")]
         input: CreateTaskInput,
     ) -> async_graphql::Result<Task> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
@@ -235,7 +241,7 @@ impl TasksMutation {
         let new = NewTask {
             title: input.title,
             description: input.description,
-            due_date: input.due_date,
+            due_date: input.due_date.0,
             assignee: assignee(&input.assignee, "input.assignee")?,
         };
         Ok(Task(
@@ -248,13 +254,14 @@ impl TasksMutation {
     async fn review_task(
         &self,
         ctx: &Context<'_>,
-        task_id: ID,
+        #[graphql(name = "id", desc = "The task answered `UNABLE_TO_COMPLETE`.")] task_id: ID,
+        #[graphql(desc = "The decision: a new due date, another assignee, or close the task.")]
         input: ReviewTaskInput,
     ) -> async_graphql::Result<Task> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
         let id = parse_id(&task_id, "Task")?;
         let decision = match &input {
-            ReviewTaskInput::NewDueDate(d) => Review::NewDueDate(*d),
+            ReviewTaskInput::NewDueDate(d) => Review::NewDueDate(d.0),
             ReviewTaskInput::ReassignTo(a) => {
                 Review::Reassign(assignee(a, "input.reassignTo")?, None)
             }
@@ -269,7 +276,11 @@ impl TasksMutation {
     }
 
     /// Marks one of my pending tasks completed.
-    async fn complete_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
+    async fn complete_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task, one of mine.")] id: ID,
+    ) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
         let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Task(
@@ -282,8 +293,8 @@ impl TasksMutation {
     async fn report_task_unable_to_complete(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        reason: String,
+        #[graphql(desc = "The task, one of mine.")] id: ID,
+        #[graphql(desc = "Why, 1 to 280 characters (sent to the case owner).")] reason: String,
     ) -> async_graphql::Result<Task> {
         let id = parse_id(&id, "Task")?;
         let allowed = policy::cases::can_act(&ctx.caller())?;

@@ -9,23 +9,21 @@
 //! statements whatever its size (the organisation, its users, then all their
 //! permissions in one query), so no DataLoader is needed for permissions.
 
-use async_graphql::{
-    Context, ID, InputObject, Object, SimpleObject,
-    connection::{Connection, EmptyFields},
-};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{
     ContextExt,
+    cases::SortDirection,
     enums::{Permission, TwoFactorMethod, UserKind, UserStatus},
-    pagination::{decode_cursor, keyset_connection, page_size},
+    pagination::{Counted, counted_keyset_connection, decode_cursor, page_size},
     scalars::{organisation_arg, parse_id},
 };
 use crate::{
     policy::{self, users::UserAction},
     users::{
         ManagedUser,
-        accounts::{self, Change, InviteInput},
+        accounts::{self, Change, InviteInput, UserSort as Sort, UserSortField as SortField},
     },
 };
 
@@ -113,33 +111,71 @@ pub struct InviteUserInput {
     pub permissions: Vec<Permission>,
 }
 
+/// What the organisation's users list is sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "UserSortField")]
+pub enum UserSortFieldInput {
+    /// When the account was made (the default: oldest first).
+    CreatedAt,
+    /// The name, "First Last", any case (the seed's "Name ▲").
+    Name,
+    /// The email address.
+    Email,
+}
+
+/// Users list sort; ties are broken by the account's id.
+#[derive(InputObject)]
+#[graphql(name = "UserSort")]
+pub struct UserSortInput {
+    /// Sort key.
+    pub field: UserSortFieldInput,
+    /// Direction (default ascending).
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
 /// User-management queries.
 #[derive(Default)]
 pub struct UsersQuery;
 
 #[Object]
 impl UsersQuery {
-    /// The users of an organisation who are not deactivated, oldest first.
+    /// The users of an organisation who are not deactivated, oldest first
+    /// unless `sort` says otherwise (the seed's "Name ▲"), with the total.
     /// Organisation administrators (`MANAGE_USERS`) see their own
     /// organisation (leave `organisationId` out); staff name the organisation.
+    /// A cursor stays valid for the sort it was made with.
     #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
     async fn organisation_users(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Service administrators: which organisation's users (an organisation's administrators see their own)."
+        )]
         organisation_id: Option<ID>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, UserAccount, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "The order (default: oldest first).")] sort: Option<UserSortInput>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Counted<UserAccount>> {
         let manager = policy::users::can_manage(&ctx.caller(), UserAction::View)?;
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let organisation_id = organisation_arg(organisation_id.as_ref())?;
-        let (users, has_next) =
-            accounts::list(ctx.app(), &manager, organisation_id, limit, after).await?;
-        Ok(keyset_connection(
+        let sort = sort.map_or_else(Sort::default, |s| Sort {
+            field: match s.field {
+                UserSortFieldInput::CreatedAt => SortField::CreatedAt,
+                UserSortFieldInput::Name => SortField::Name,
+                UserSortFieldInput::Email => SortField::Email,
+            },
+            descending: s.direction == SortDirection::Desc,
+        });
+        let (users, has_next, total) =
+            accounts::list(ctx.app(), &manager, organisation_id, sort, limit, after).await?;
+        Ok(counted_keyset_connection(
             users,
-            false,
+            after.is_some(),
             has_next,
+            total,
             |u| u.user.id,
             UserAccount::from,
         ))
@@ -149,7 +185,7 @@ impl UsersQuery {
     async fn organisation_user(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The user.")] id: ID,
     ) -> async_graphql::Result<UserAccount> {
         let manager = policy::users::can_manage(&ctx.caller(), UserAction::View)?;
         let id = parse_id(&id, "User")?;
@@ -185,7 +221,7 @@ impl UsersMutation {
     async fn invite_user(
         &self,
         ctx: &Context<'_>,
-        input: InviteUserInput,
+        #[graphql(desc = "Who to invite and with which permissions.")] input: InviteUserInput,
     ) -> async_graphql::Result<UserAccount> {
         let manager = policy::users::can_manage(&ctx.caller(), UserAction::Invite)?;
         let input = InviteInput {
@@ -207,7 +243,7 @@ impl UsersMutation {
     async fn resend_invitation(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The invited user (no password set yet).")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::ResendInvitation).await
     }
@@ -216,7 +252,8 @@ impl UsersMutation {
     async fn update_user_permissions(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The organisation's user.")] user_id: ID,
+        #[graphql(desc = "Every permission the user is to hold (this list replaces the old one).")]
         permissions: Vec<Permission>,
     ) -> async_graphql::Result<UserAccount> {
         let permissions = permissions.into_iter().map(Into::into).collect();
@@ -228,7 +265,7 @@ impl UsersMutation {
     async fn reset_user_mobile_number(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The user whose mobile number is reset.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::ResetMobileNumber).await
     }
@@ -237,7 +274,7 @@ impl UsersMutation {
     async fn send_password_reset(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The user to email a password reset link.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::SendPasswordReset).await
     }
@@ -247,7 +284,7 @@ impl UsersMutation {
     async fn unlock_user(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The locked-out user.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::Unlock).await
     }
@@ -257,7 +294,7 @@ impl UsersMutation {
     async fn suspend_user(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The user to suspend.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::Suspend).await
     }
@@ -266,7 +303,7 @@ impl UsersMutation {
     async fn reinstate_user(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The suspended user.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::Reinstate).await
     }
@@ -278,7 +315,7 @@ impl UsersMutation {
     async fn deactivate_user(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The user to deactivate.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::Deactivate).await
     }
@@ -289,8 +326,8 @@ impl UsersMutation {
     async fn restrict_user(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
-        reason: String,
+        #[graphql(name = "id", desc = "The user to restrict.")] user_id: ID,
+        #[graphql(desc = "Why (shown to staff), 1 to 500 characters.")] reason: String,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::Restrict(reason)).await
     }
@@ -299,7 +336,7 @@ impl UsersMutation {
     async fn lift_restriction(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        #[graphql(name = "id", desc = "The restricted user.")] user_id: ID,
     ) -> async_graphql::Result<UserAccount> {
         change(ctx, &user_id, Change::LiftRestriction).await
     }

@@ -44,6 +44,8 @@ pub struct ApplyHousingCosts {
 impl Job for ApplyHousingCosts {
     type Context = JobContext;
     const JOB_NAME: &'static str = "apply_housing_costs";
+    /// A whole CSV in one transaction: longer than a single delivery.
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
     async fn run(&self, ctx: Arc<JobContext>, attempt: Attempt) -> Result<(), JobError> {
         let result = apply(&ctx.db, &ctx.storage, self.update_id).await;

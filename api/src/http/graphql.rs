@@ -16,12 +16,12 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, http::GraphiQLSource};
+use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions};
 use axum::{
     Json,
     extract::{ConnectInfo, Request, State},
     http::{HeaderMap, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
@@ -36,7 +36,7 @@ use crate::{
 fn error_response(status: StatusCode, error: ApiError) -> Response {
     let code = error.code();
     let extended = error.extend();
-    metrics::counter!("graphql_errors_total", "code" => code.as_str()).increment(1);
+    metrics::counter!("portal_graphql_errors_total", "code" => code.as_str()).increment(1);
     let mut body = json!({ "errors": [{ "message": extended.message, "extensions": { "code": code.as_str() } }] });
     if let Some(ext) = extended.extensions {
         body["errors"][0]["extensions"] = serde_json::to_value(ext).unwrap_or_default();
@@ -159,6 +159,9 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         Ok(viewer) => viewer,
         Err(e) => return error_response(StatusCode::OK, e),
     };
+    if let Some(slot) = parts.extensions.get::<super::access_log::PrincipalSlot>() {
+        slot.record(&viewer);
+    }
     let batch = if lowercase.starts_with("application/json") {
         let too_large = || {
             error_response(
@@ -509,23 +512,8 @@ fn count_errors(response: &BatchResponse) {
                 _ => None,
             })
             .unwrap_or_else(|| ErrorCode::Internal.as_str().to_owned());
-        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+        metrics::counter!("portal_graphql_errors_total", "code" => code).increment(1);
     }
-}
-
-/// `GET /graphql`: the GraphiQL page, when enabled.
-pub async fn graphiql(State(state): State<HttpState>) -> Response {
-    if !state.app.config.graphql.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Landlord & Resident Portal API")
-            .finish(),
-    )
-    .into_response()
 }
 
 #[cfg(test)]

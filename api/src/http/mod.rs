@@ -3,29 +3,38 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /graphql` | GraphQL (JSON; batches capped) |
-//! | `GET /graphql` | GraphiQL (when enabled) |
+//! | `GET /graphql` | GraphiQL (when enabled), served with its assets by the API |
+//! | `GET /graphiql/<version>/<file>` | GraphiQL's scripts and styles, from the binary |
 //! | `GET /graphql/ws` | GraphQL subscriptions over WebSocket |
 //! | `GET /healthz` | the process is alive |
-//! | `GET /readyz` | database, queue and storage reachable, else 503 (checked at most once a second) |
+//! | `GET /readyz` | per-component JSON; 503 only without the database, a queue or store outage is `degraded` (see [`health`]; checked at most once a second) |
 //! | `GET /metrics` | Prometheus metrics (behind `PORTAL_METRICS_TOKEN` when set) |
 //! | `GET /files/<key>` | local-storage downloads behind signed, expiring URLs |
+//! | `POST /callbacks/notify/delivery-status` | GOV.UK Notify's delivery receipts (`crate::notifications::callbacks`) |
 //!
-//! Every response carries an `x-request-id` (the caller's, or a new UUID), and
-//! every log line of the request is inside a span with that id.
+//! Every response carries an `x-request-id` (the caller's, or a new UUID),
+//! every log line of the request is inside a span with that id, and each
+//! request ends with one access-log line ([`access_log`]).
+//!
+//! The worker-only process has its own small listener ([`worker`]).
 
+pub mod access_log;
 mod files;
+mod graphiql;
 mod graphql;
-mod health;
+pub mod health;
 pub mod metrics;
 pub mod websocket;
+pub mod worker;
 
 use std::{net::SocketAddr, time::Duration};
 
+use ::worker::runner::Shutdown;
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Method, Request, header},
     middleware,
-    routing::get,
+    routing::{get, post},
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -33,7 +42,6 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
-use worker::runner::Shutdown;
 
 use crate::{app::AppState, graphql::PortalSchema};
 
@@ -62,15 +70,25 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphiql).post(graphql::graphql_post),
+            get(graphiql::page).post(graphql::graphql_post),
         )
         .route("/graphql/ws", get(websocket::graphql_ws))
+        .route("/graphiql/{version}/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route("/files/{*key}", get(files::download))
+        .route(
+            "/callbacks/notify/delivery-status",
+            post(crate::notifications::callbacks::delivery_status).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    crate::notifications::callbacks::MAX_CALLBACK_BYTES,
+                ),
+            ),
+        )
         .with_state(state)
         .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn(access_log::log))
         .layer(cors)
         .layer(CatchPanicLayer::custom(graphql::panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

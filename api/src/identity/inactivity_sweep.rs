@@ -166,6 +166,8 @@ pub struct InactivitySweep {
 impl Job for InactivitySweep {
     type Context = JobContext;
     const JOB_NAME: &'static str = "inactivity_sweep";
+    /// Works through every account in batches.
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
     fn dedupe_key(&self) -> Option<String> {
         Some(format!("{}:{}", Self::JOB_NAME, self.day))
@@ -358,7 +360,7 @@ pub async fn keep_last_managers(db: &DatabaseConnection, now: DateTime<Utc>) -> 
                     "user_email": user.email,
                     "organisation_name": user.organisation_name,
                     "organisation_id": user.organisation_id,
-                    "inactive_since": user.last_active.date_naive().to_string(),
+                    "inactive_since": crate::calendar::uk_date(user.last_active).to_string(),
                 }),
             ));
         }
@@ -613,5 +615,5 @@ async fn warn_batch(
 /// moment the 90 days end.
 pub fn remaining(last_active: DateTime<Utc>, now: DateTime<Utc>) -> (i64, NaiveDate) {
     let days = DEACTIVATE_AFTER_DAYS - (now - last_active).num_days();
-    (days, now.date_naive() + Duration::days(days))
+    (days, crate::calendar::uk_date(now) + Duration::days(days))
 }

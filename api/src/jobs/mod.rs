@@ -31,7 +31,7 @@ use anyhow::Context as _;
 use platform::{config::Config, storage::Storage};
 use sea_orm::DatabaseConnection;
 use worker::{
-    delivery::{Mailer, SmsSender},
+    delivery::{Mailer, NotifyClient, SmsSender},
     job::Registry,
     queue::Queue,
     runner::{Runner, Shutdown},
@@ -56,9 +56,9 @@ pub struct JobContext {
     pub db: DatabaseConnection,
     /// Service configuration.
     pub config: Arc<Config>,
-    /// Email transport (SMTP or `.eml` files).
+    /// Email transport (SMTP, GOV.UK Notify or `.eml` files).
     pub mailer: Mailer,
-    /// SMS transport (HTTP provider or log file).
+    /// SMS transport (GOV.UK Notify or log file).
     pub sms: SmsSender,
     /// Documents, exports and uploaded CSVs.
     pub storage: Storage,
@@ -67,14 +67,28 @@ pub struct JobContext {
 impl JobContext {
     /// Builds the delivery transports and storage from the configuration.
     pub async fn new(config: Arc<Config>, db: DatabaseConnection) -> anyhow::Result<Self> {
+        use platform::config::{EmailTransport, SmsTransport};
         use secrecy::ExposeSecret;
-        let mailer = match &config.mail.smtp_url {
-            Some(url) => Mailer::smtp(url.expose_secret())?,
-            None => Mailer::file(&config.outbox_dir())?,
+        // Configuration has checked that a `notify` transport has a key.
+        let notify = || -> anyhow::Result<NotifyClient> {
+            let notify = config
+                .notify
+                .as_ref()
+                .context("a notify transport without PORTAL_NOTIFY_API_KEY")?;
+            Ok(NotifyClient::new(
+                notify.base_url.clone(),
+                notify.service_id,
+                notify.secret_key.clone(),
+            )?)
         };
-        let sms = match &config.sms.provider {
-            Some((url, key)) => SmsSender::http(url.clone(), key.clone())?,
-            None => SmsSender::log_file(config.outbox_dir().join("sms.log")),
+        let mailer = match &config.mail.transport {
+            EmailTransport::Smtp(url) => Mailer::smtp(url.expose_secret())?,
+            EmailTransport::Notify { template_id } => Mailer::notify(notify()?, *template_id),
+            EmailTransport::File => Mailer::file(&config.outbox_dir())?,
+        };
+        let sms = match &config.sms.transport {
+            SmsTransport::Notify { template_id } => SmsSender::notify(notify()?, *template_id),
+            SmsTransport::File => SmsSender::log_file(config.outbox_dir().join("sms.log")),
         };
         let storage = Storage::from_config(&config)
             .await

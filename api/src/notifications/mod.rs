@@ -10,7 +10,12 @@
 //! - [`templates`]: the email and SMS templates (`api/templates/`).
 //! - [`send_email`], [`send_sms`]: the jobs that render a delivery and hand it
 //!   to the worker's transports (`worker::delivery`).
+//! - [`callbacks`]: GOV.UK Notify's delivery receipts, recorded on the
+//!   deliveries.
+//! - [`history`]: a user's recent deliveries, for support staff.
 
+pub mod callbacks;
+pub mod history;
 pub mod send_email;
 pub mod send_sms;
 pub mod templates;
@@ -62,6 +67,8 @@ async fn insert_delivery(
         created_at: Set(now),
         updated_at: Set(now),
         sent_at: Set(None),
+        provider_status: Set(None),
+        provider_status_at: Set(None),
     }
     .insert(conn)
     .await?;

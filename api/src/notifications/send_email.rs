@@ -47,7 +47,8 @@ impl Job for SendEmail {
     }
 }
 
-/// The delivery row, or `None` when it was already sent (a repeated job).
+/// The delivery row, or `None` when it was already sent (a repeated job; or
+/// the provider's delivery receipt arrived first).
 pub(crate) async fn unsent_delivery(
     ctx: &JobContext,
     id: Uuid,
@@ -56,7 +57,11 @@ pub(crate) async fn unsent_delivery(
         .one(&ctx.db)
         .await?
         .ok_or_else(|| JobError::Permanent(format!("delivery {id} not found")))?;
-    Ok((delivery.status != DeliveryStatus::Sent).then_some(delivery))
+    let sent = matches!(
+        delivery.status,
+        DeliveryStatus::Sent | DeliveryStatus::Delivered
+    );
+    Ok((!sent).then_some(delivery))
 }
 
 async fn send(
@@ -78,6 +83,7 @@ async fn send(
         text: rendered.text,
         html: rendered.html,
         message_id: message_id(delivery.id, &ctx.config.public_base_url),
+        reference: delivery.id.to_string(),
     };
     Ok(ctx.mailer.send(&email).await?)
 }

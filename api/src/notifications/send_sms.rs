@@ -1,7 +1,8 @@
-//! Sends one SMS recorded in `notification_deliveries`, through the
-//! Notify-style HTTP provider (or the embedded log file). Like
-//! [`super::send_email`], a row already `SENT` is skipped; the delivery id is
-//! passed to the provider as the client reference so it can deduplicate.
+//! Sends one SMS recorded in `notification_deliveries`, through GOV.UK
+//! Notify (or the embedded log file). Like [`super::send_email`], a row
+//! already `SENT` is skipped; the delivery id is passed to Notify as the
+//! `reference`, which comes back in its delivery-status callbacks
+//! ([`super::callbacks`]).
 
 use std::sync::Arc;
 

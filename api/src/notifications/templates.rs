@@ -136,11 +136,15 @@ pub enum EmailTemplate {
     /// To the OLD address: the account's email address was changed (to a
     /// masked new one) and every session ended.
     EmailChanged,
+    /// To the case owner (or, for a case without one, every service
+    /// administrator): a party says they do not recognise a case they can
+    /// see, which may mean the wrong person is on it.
+    CaseAccessReported,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -163,6 +167,7 @@ impl EmailTemplate {
         Self::ConfirmEmailChange,
         Self::EmailChangeRequested,
         Self::EmailChanged,
+        Self::CaseAccessReported,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -191,6 +196,7 @@ impl EmailTemplate {
             Self::ConfirmEmailChange => "confirm_email_change",
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
+            Self::CaseAccessReported => "case_access_reported",
         }
     }
 }
@@ -377,7 +383,8 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "recovery_codes_generated",
         "confirm_email_change",
         "email_change_requested",
-        "email_changed"
+        "email_changed",
+        "case_access_reported"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

@@ -160,7 +160,7 @@ pub fn can_act(caller: &Caller<'_>) -> ApiResult<Allowed<Reader>> {
 }
 
 /// A case staff may change: visible (staff see all), and open unless
-/// `allow_closed` (`CONFLICT`).
+/// `allow_closed` (`CONFLICT`, reason `CASE_CLOSED`).
 pub async fn find_managed(
     conn: &impl ConnectionTrait,
     _staff: &Allowed<Staff>,
@@ -172,9 +172,7 @@ pub async fn find_managed(
         .await?
         .ok_or(ApiError::NotFound("Case"))?;
     if case.closed_at.is_some() && !allow_closed {
-        return Err(ApiError::Conflict(
-            "The case is closed: reopen it first.".into(),
-        ));
+        return Err(ApiError::CaseClosed);
     }
     Ok(case)
 }

@@ -5,17 +5,25 @@
 //!   its own side uploaded (the resident themself; any user of the landlord
 //!   organisation) and those staff shared with the parties
 //!   (`shared_with_parties`, set on staff uploads and on staff messages'
-//!   attachments). Attachments of a reply are uploaded by the replying
-//!   side, so they follow the message rule: staff and the side that wrote
-//!   the reply see them, and they appear in the case's document list.
+//!   attachments). A message's attachments are further limited to those who
+//!   see the message (`super::messages::attachments_visible`): a staff
+//!   message's to its recipients (a letter to the resident alone does not
+//!   show its enclosures to the landlord), a reply's to staff and the side
+//!   that wrote it; they appear in the case's document list.
 //! - Evidence of a payment arrangement (no case): staff and the uploading
 //!   side.
 //! - Anything else answers `NOT_FOUND`, exactly like a missing id.
-//! - Only `CLEAN` documents can be downloaded (a URL is issued), by anyone
-//!   who can see them; the uploader sees their pending ones, with their
-//!   status, and no URL.
-//! - Uploading to a case: anyone who can see it; parties only while it is
-//!   open.
+//! - Downloads ([`downloadable`]): the uploader may download what they
+//!   uploaded while it waits for the scan or after a failed scan (the seed:
+//!   "download any documents you have previously uploaded"; the bytes are
+//!   their own, so serving them back exposes nobody to anything new, and
+//!   without clamd nothing is ever scanned). Everybody else who can see a
+//!   document, staff included, only once it is `CLEAN`. An `INFECTED`
+//!   document is never served, not even to its uploader: it is quarantined
+//!   and the link would hand malware back to a device, or to whoever the
+//!   link is forwarded to; a `REJECTED` one is deleted.
+//! - Uploading to a case: anyone who can see it, while it is open (a closed
+//!   case is read-only for everyone: `CONFLICT`, reason `CASE_CLOSED`).
 //! - Sharing a document with the parties: staff (`cases::can_manage`).
 
 use sea_orm::{
@@ -54,7 +62,8 @@ pub fn visible(reader: Reader) -> Condition {
                     Condition::any()
                         .add(own_side.clone())
                         .add(document::Column::SharedWithParties.eq(true)),
-                ),
+                )
+                .add(super::messages::attachments_visible(reader)),
         )
         .add(
             Condition::all()
@@ -76,21 +85,75 @@ pub async fn find_visible(
         .ok_or(ApiError::NotFound("Document"))
 }
 
-/// Whether a visible document may be downloaded: only once scanned clean.
-pub fn downloadable(doc: &document::Model) -> bool {
-    doc.scan_status == ScanStatus::Clean && !doc.storage_key.starts_with("quarantine/")
+/// Whether `user` (who can see `doc`; `None` for an API token) may download
+/// it: anyone once it is `CLEAN`; its uploader also while it is
+/// `PENDING_SCAN` or `SCAN_FAILED`; nobody when it is `INFECTED` or
+/// `REJECTED`, or quarantined.
+pub fn downloadable(doc: &document::Model, user: Option<Uuid>) -> bool {
+    if doc.storage_key.starts_with("quarantine/") {
+        return false;
+    }
+    match doc.scan_status {
+        ScanStatus::Clean => true,
+        ScanStatus::PendingScan | ScanStatus::ScanFailed => user == Some(doc.uploaded_by_user_id),
+        ScanStatus::Infected | ScanStatus::Rejected => false,
+    }
 }
 
-/// A case the caller may upload to: visible (else `NOT_FOUND`), and for
-/// parties open (else `CONFLICT`).
+/// A case the caller may upload to: visible (else `NOT_FOUND`), and open
+/// (else `CONFLICT`, reason `CASE_CLOSED`), for staff too.
 pub async fn find_uploadable_case(
     conn: &impl ConnectionTrait,
     allowed: &Allowed<Reader>,
     case_id: Uuid,
 ) -> ApiResult<entities::case::Model> {
     let case = super::cases::find_visible(conn, **allowed, case_id).await?;
-    if !allowed.is_staff() && case.closed_at.is_some() {
-        return Err(ApiError::Conflict("The case is closed.".into()));
+    crate::casework::open(case)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(uploader: Uuid, status: ScanStatus, key: &str) -> document::Model {
+        document::Model {
+            id: Uuid::now_v7(),
+            case_id: Some(Uuid::now_v7()),
+            message_id: None,
+            payment_arrangement_id: None,
+            uploaded_by_user_id: uploader,
+            original_filename: "a.pdf".into(),
+            content_type: "application/pdf".into(),
+            category: entities::DocumentCategory::Evidence,
+            size_bytes: 1,
+            sha256: String::new(),
+            storage_key: key.into(),
+            scan_status: status,
+            scan_detail: None,
+            scanned_at: None,
+            shared_with_parties: false,
+            created_at: chrono::Utc::now(),
+        }
     }
-    Ok(case)
+
+    #[test]
+    fn the_uploader_downloads_unless_infected_everyone_else_once_clean() {
+        let uploader = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let key = "documents/x";
+        for (status, mine, others) in [
+            (ScanStatus::PendingScan, true, false),
+            (ScanStatus::ScanFailed, true, false),
+            (ScanStatus::Clean, true, true),
+            (ScanStatus::Infected, false, false),
+            (ScanStatus::Rejected, false, false),
+        ] {
+            let d = doc(uploader, status, key);
+            assert_eq!(downloadable(&d, Some(uploader)), mine, "{status:?}");
+            assert_eq!(downloadable(&d, Some(other)), others, "{status:?}");
+            assert_eq!(downloadable(&d, None), others, "{status:?}, an API token");
+        }
+        let quarantined = doc(uploader, ScanStatus::PendingScan, "quarantine/documents/x");
+        assert!(!downloadable(&quarantined, Some(uploader)));
+    }
 }

@@ -22,6 +22,7 @@
 //! two-factor) take the [`Caller`] and act on its user; flows before sign-in
 //! take the request's `ClientInfo`.
 
+pub mod access_reports;
 pub mod api_tokens;
 pub mod arrangements;
 pub mod audit;

@@ -26,6 +26,12 @@
 //!   a caseworker (`FORBIDDEN`): moving an account to another mailbox is
 //!   the organisation's decision, like inviting someone, not a repair of the
 //!   same person's access like a password reset or an unlock.
+//! - **Deliveries** ([`UserAction::ViewDeliveries`]: the emails and texts
+//!   sent to a user, with what the provider reported): whoever may send
+//!   the user a password reset may see them, since "I never got the email"
+//!   is the question before a reset: any staff member for residents and
+//!   landlord users (the support desk), an organisation administrator for
+//!   their own organisation's users.
 //! - Everyone else is `FORBIDDEN` (residents, landlord users without
 //!   `MANAGE_USERS`, API tokens); nobody signed in is `UNAUTHENTICATED`.
 //!
@@ -33,7 +39,7 @@
 //! 1. A user of another organisation, a deactivated user, a staff account, a
 //!    malformed id and a missing id all answer the same `NOT_FOUND`, so ids
 //!    cannot be probed.
-//! 2. Nobody changes their own account here (`BAD_USER_INPUT` on `userId`):
+//! 2. Nobody changes their own account here (`BAD_USER_INPUT` on `id`):
 //!    the UC seed forbids managing one's own permissions, and an
 //!    administrator who could deactivate or suspend themselves could also
 //!    remove the last administrator by mistake.
@@ -106,6 +112,9 @@ pub enum UserAction {
     /// Ask to move an account to a new email address (confirmed by a link
     /// sent to it).
     ChangeEmail,
+    /// Read the recent emails and texts sent to a user, with their delivery
+    /// state (never their contents).
+    ViewDeliveries,
 }
 
 impl UserAction {
@@ -125,6 +134,7 @@ impl UserAction {
             Self::Restrict => "user.restrict",
             Self::LiftRestriction => "user.lift_restriction",
             Self::ChangeEmail => "user.email_change_requested",
+            Self::ViewDeliveries => "user.view_deliveries",
         }
     }
 
@@ -148,6 +158,7 @@ impl UserAction {
             | Self::ResendInvitation
             | Self::ResetMobileNumber
             | Self::SendPasswordReset
+            | Self::ViewDeliveries
             | Self::Unlock
             | Self::Restrict
             | Self::LiftRestriction
@@ -305,7 +316,7 @@ impl Manager {
         }
         if target.id == self.user_id {
             return Err(ApiError::bad_input(
-                "userId",
+                "id",
                 "You cannot change your own account here. Ask another person who can manage users.",
             ));
         }

@@ -5,7 +5,6 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
 
@@ -17,7 +16,9 @@ use crate::{
     audit::{self, Actor},
     casework::{MAX_SHORT, text},
     error::{ApiError, ApiResult},
+    lists::{Total, contains, search_words},
     policy::{self, Allowed, Caller, tenancy::LandlordUser},
+    users::Rejection,
 };
 
 /// Longest property reference.
@@ -33,27 +34,6 @@ pub struct PropertyFilter {
     pub search: Option<String>,
     /// Include removed properties.
     pub include_removed: bool,
-}
-
-/// The lower-cased words of a search text, LIKE wildcards dropped (no
-/// reference, address or postcode needs them), at most 8.
-pub fn search_words(search: &str) -> Vec<String> {
-    search
-        .split_whitespace()
-        .take(8)
-        .map(|w| {
-            w.chars()
-                .filter(|c| *c != '%' && *c != '_' && *c != '\\')
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// `LOWER(column) LIKE '%word%'`.
-pub fn contains(column: impl sea_orm::sea_query::IntoColumnRef, word: &str) -> Condition {
-    Condition::all().add(Expr::expr(Func::lower(Expr::col(column))).like(format!("%{word}%")))
 }
 
 /// The condition on `properties` matching every word of `search`.
@@ -72,15 +52,15 @@ pub fn search_condition(search: &str) -> Condition {
     all
 }
 
-/// One page of the properties the caller may see (by reference), and
-/// whether more follow.
+/// One page of the properties the caller may see (by reference), whether
+/// more follow, and the total of the whole list.
 pub async fn list(
     app: &App,
     caller: &Caller<'_>,
     filter: &PropertyFilter,
     offset: u64,
     limit: u64,
-) -> ApiResult<(Vec<property::Model>, bool)> {
+) -> ApiResult<(Vec<property::Model>, bool, Total)> {
     let mut query = property::Entity::find()
         .filter(policy::properties::visible(caller, filter.organisation_id)?);
     if !filter.include_removed {
@@ -89,6 +69,7 @@ pub async fn list(
     if let Some(search) = &filter.search {
         query = query.filter(search_condition(search));
     }
+    let total = Total::of(&query);
     let mut rows = query
         .order_by_asc(property::Column::Reference)
         .order_by_asc(property::Column::Id)
@@ -98,12 +79,14 @@ pub async fn list(
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    Ok((rows, has_next))
+    Ok((rows, has_next, total))
 }
 
-/// A property's fields, validated by the GraphQL layer's types except where
-/// noted (texts, postcode and amounts are checked here).
-#[derive(Debug, Clone)]
+/// A property's fields, checked here, every field at once: texts, postcode
+/// and amounts. The amounts arrive as the GraphQL layer read them (a
+/// malformed `Money` is an error there), so that they are reported together
+/// with the other fields rather than before them.
+#[derive(Debug)]
 pub struct PropertyFields {
     /// The landlord's reference (unique in the organisation).
     pub reference: String,
@@ -116,16 +99,16 @@ pub struct PropertyFields {
     /// Any case or spacing; stored normalised.
     pub postcode: String,
     /// Rent per `rent_frequency`, in pence.
-    pub rent_pence: i64,
+    pub rent_pence: ApiResult<i64>,
     /// Service charges per `rent_frequency`, in pence.
-    pub service_charge_pence: i64,
+    pub service_charge_pence: ApiResult<i64>,
     /// How often rent is due.
     pub rent_frequency: RentFrequency,
 }
 
 /// Changes to a property (`None`: unchanged; `address_line2: Some(None)`
-/// clears it).
-#[derive(Debug, Clone, Default)]
+/// clears it), checked like [`PropertyFields`].
+#[derive(Debug, Default)]
 pub struct PropertyChanges {
     /// Reference.
     pub reference: Option<String>,
@@ -138,11 +121,47 @@ pub struct PropertyChanges {
     /// Postcode.
     pub postcode: Option<String>,
     /// Rent in pence.
-    pub rent_pence: Option<i64>,
+    pub rent_pence: Option<ApiResult<i64>>,
     /// Service charges in pence.
-    pub service_charge_pence: Option<i64>,
+    pub service_charge_pence: Option<ApiResult<i64>>,
     /// Rent frequency.
     pub rent_frequency: Option<RentFrequency>,
+}
+
+/// Collects the field errors of one input, so that a form shows every bad
+/// field at once (the first error is the GraphQL error, the others are added
+/// beside it by `ContextExt::reject`).
+#[derive(Default)]
+struct Checks(Vec<ApiError>);
+
+impl Checks {
+    /// The value of a check, or `None` with its error kept.
+    fn take<T>(&mut self, checked: ApiResult<T>) -> Option<T> {
+        match checked {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    /// An optional change: `Some(v)` checked, `None` left alone.
+    fn change<T, U>(
+        &mut self,
+        value: Option<T>,
+        check: impl FnOnce(T) -> ApiResult<U>,
+    ) -> Option<U> {
+        value.and_then(|v| self.take(check(v)))
+    }
+
+    fn finish(self) -> Result<(), Rejection> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection(self.0))
+        }
+    }
 }
 
 fn optional_text(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
@@ -185,19 +204,49 @@ async fn record(
 }
 
 /// Adds a property to the manager's organisation (allowed by
-/// `policy::properties::can_manage`: `MANAGE_PROPERTIES`).
+/// `policy::properties::can_manage`: `MANAGE_PROPERTIES`). Every bad field
+/// is reported at once, and nothing is stored.
 pub async fn add(
     app: &App,
     manager: &Allowed<LandlordUser>,
     fields: PropertyFields,
-) -> ApiResult<property::Model> {
-    let reference = text("input.reference", &fields.reference, MAX_REFERENCE)?;
-    let address_line1 = text("input.addressLine1", &fields.address_line1, MAX_SHORT)?;
-    let address_line2 = optional_text("input.addressLine2", fields.address_line2.as_deref())?;
-    let town = text("input.town", &fields.town, MAX_SHORT)?;
-    let postcode = postcode::parse("input.postcode", &fields.postcode)?;
-    let rent_pence = amount("input.rent", fields.rent_pence)?;
-    let service_charge_pence = amount("input.serviceCharge", fields.service_charge_pence)?;
+) -> Result<property::Model, Rejection> {
+    let mut checks = Checks::default();
+    let reference = checks.take(text("input.reference", &fields.reference, MAX_REFERENCE));
+    let address_line1 = checks.take(text("input.addressLine1", &fields.address_line1, MAX_SHORT));
+    let address_line2 = checks.take(optional_text(
+        "input.addressLine2",
+        fields.address_line2.as_deref(),
+    ));
+    let town = checks.take(text("input.town", &fields.town, MAX_SHORT));
+    let postcode = checks.take(postcode::parse("input.postcode", &fields.postcode));
+    let rent_pence = checks.take(fields.rent_pence.and_then(|p| amount("input.rent", p)));
+    let service_charge_pence = checks.take(
+        fields
+            .service_charge_pence
+            .and_then(|p| amount("input.serviceCharge", p)),
+    );
+    let (
+        Some(reference),
+        Some(address_line1),
+        Some(address_line2),
+        Some(town),
+        Some(postcode),
+        Some(rent_pence),
+        Some(service_charge_pence),
+    ) = (
+        reference,
+        address_line1,
+        address_line2,
+        town,
+        postcode,
+        rent_pence,
+        service_charge_pence,
+    )
+    else {
+        checks.finish()?;
+        unreachable!("a missing value always has its error recorded");
+    };
     let now = Utc::now();
     let txn = platform::db::begin_write(&app.db).await?;
     let created = property::ActiveModel {
@@ -225,46 +274,38 @@ pub async fn add(
 
 /// Changes a property of the manager's organisation (allowed by
 /// `policy::properties::can_manage`; another organisation's answers
-/// `NOT_FOUND`). A removed property cannot be changed (`CONFLICT`).
+/// `NOT_FOUND`). Every bad field is reported at once. A removed property
+/// cannot be changed (`CONFLICT`).
 pub async fn update(
     app: &App,
     manager: &Allowed<LandlordUser>,
     id: Uuid,
     changes: PropertyChanges,
-) -> ApiResult<property::Model> {
-    let reference = changes
-        .reference
-        .map(|v| text("input.reference", &v, MAX_REFERENCE))
-        .transpose()?;
-    let address_line1 = changes
-        .address_line1
-        .map(|v| text("input.addressLine1", &v, MAX_SHORT))
-        .transpose()?;
-    let address_line2 = changes
-        .address_line2
-        .map(|v| optional_text("input.addressLine2", v.as_deref()))
-        .transpose()?;
-    let town = changes
-        .town
-        .map(|v| text("input.town", &v, MAX_SHORT))
-        .transpose()?;
-    let postcode = changes
-        .postcode
-        .map(|v| postcode::parse("input.postcode", &v))
-        .transpose()?;
-    let rent = changes
-        .rent_pence
-        .map(|v| amount("input.rent", v))
-        .transpose()?;
-    let service = changes
-        .service_charge_pence
-        .map(|v| amount("input.serviceCharge", v))
-        .transpose()?;
+) -> Result<property::Model, Rejection> {
+    let mut checks = Checks::default();
+    let reference = checks.change(changes.reference, |v| {
+        text("input.reference", &v, MAX_REFERENCE)
+    });
+    let address_line1 = checks.change(changes.address_line1, |v| {
+        text("input.addressLine1", &v, MAX_SHORT)
+    });
+    let address_line2 = checks.change(changes.address_line2, |v| {
+        optional_text("input.addressLine2", v.as_deref())
+    });
+    let town = checks.change(changes.town, |v| text("input.town", &v, MAX_SHORT));
+    let postcode = checks.change(changes.postcode, |v| postcode::parse("input.postcode", &v));
+    let rent = checks.change(changes.rent_pence, |v| {
+        v.and_then(|p| amount("input.rent", p))
+    });
+    let service = checks.change(changes.service_charge_pence, |v| {
+        v.and_then(|p| amount("input.serviceCharge", p))
+    });
+    checks.finish()?;
 
     let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::properties::find_managed(&txn, manager, id).await?;
     if before.removed_at.is_some() {
-        return Err(ApiError::Conflict("The property has been removed.".into()));
+        return Err(ApiError::Conflict("The property has been removed.".into()).into());
     }
     let mut model = before.clone().into_active_model();
     if let Some(v) = reference {

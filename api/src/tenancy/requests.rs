@@ -14,19 +14,17 @@ use serde_json::json;
 use uuid::Uuid;
 
 use entities::{
-    Permission, RentFrequency, TenancyRequestStatus, UserKind, UserStatus, organisation,
-    tenancy_request, tenant, user, user_permission,
+    Permission, RentFrequency, TenancyRequestReason, TenancyRequestStatus, UserKind, UserStatus,
+    organisation, property, tenancy_request, tenant, user, user_permission,
 };
 
-use super::{
-    postcode,
-    properties::{amount, contains, search_words},
-};
+use super::{postcode, properties::amount};
 use crate::{
     app::App,
     audit::{self, Actor, Entry},
     casework::{self, text},
     error::{ApiError, ApiResult},
+    lists::{Total, contains, search_words},
     notifications,
     notifications::templates::EmailTemplate,
     policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
@@ -75,15 +73,16 @@ fn keyword_condition(keyword: &str) -> Condition {
     all
 }
 
-/// One page of the to-do list (by due date, soonest first), and whether more
-/// follow. An inverted due-date range is `BAD_USER_INPUT`.
+/// One page of the to-do list (by due date, soonest first), whether more
+/// follow, and the total of the whole list. An inverted due-date range is
+/// `BAD_USER_INPUT`.
 pub async fn list(
     app: &App,
     caller: &Caller<'_>,
     filter: &RequestFilter,
     offset: u64,
     limit: u64,
-) -> ApiResult<(Vec<tenancy_request::Model>, bool)> {
+) -> ApiResult<(Vec<tenancy_request::Model>, bool, Total)> {
     let mut query = tenancy_request::Entity::find()
         .filter(policy::requests::visible(caller, filter.organisation_id)?);
     if let (Some(after), Some(before)) = (filter.due_after, filter.due_before)
@@ -106,6 +105,7 @@ pub async fn list(
     if let Some(s) = filter.status {
         query = query.filter(tenancy_request::Column::Status.eq(s));
     }
+    let total = Total::of(&query);
     let mut rows = query
         .order_by_asc(tenancy_request::Column::DueDate)
         .order_by_asc(tenancy_request::Column::Id)
@@ -115,7 +115,7 @@ pub async fn list(
         .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    Ok((rows, has_next))
+    Ok((rows, has_next, total))
 }
 
 /// Who a new request is about.
@@ -147,6 +147,31 @@ pub struct NewRequest {
     pub postcode: String,
     /// When the landlord should answer by (today or later).
     pub due_date: NaiveDate,
+    /// Why it is raised.
+    pub reason: TenancyRequestReason,
+    /// The property of the organisation the claim is for, when staff know
+    /// it: the tenant is linked to it.
+    pub property_id: Option<Uuid>,
+}
+
+/// A live (not removed) property of `organisation_id` for an input field;
+/// any other id, another organisation's included, is `BAD_USER_INPUT` on
+/// `field` with one answer for both, so nothing is revealed.
+async fn own_property(
+    conn: &impl ConnectionTrait,
+    organisation_id: Uuid,
+    id: Uuid,
+    field: &str,
+) -> ApiResult<property::Model> {
+    let found = property::Entity::find_by_id(id)
+        .filter(property::Column::OrganisationId.eq(organisation_id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| ApiError::bad_input(field, "Not a property of this organisation."))?;
+    if found.removed_at.is_some() {
+        return Err(ApiError::bad_input(field, "The property has been removed."));
+    }
+    Ok(found)
 }
 
 async fn record(
@@ -199,6 +224,10 @@ pub async fn raise(
         .ok_or_else(|| {
             ApiError::bad_input("input.organisationId", "Not a landlord organisation.")
         })?;
+    let home = match input.property_id {
+        Some(id) => Some(own_property(&txn, organisation.id, id, "input.propertyId").await?),
+        None => None,
+    };
     let tenant = match (&input.tenant, new_tenant) {
         (RequestTenant::Existing(id), _) => tenant::Entity::find_by_id(*id)
             .filter(tenant::Column::OrganisationId.eq(organisation.id))
@@ -250,12 +279,18 @@ pub async fn raise(
         }
         (RequestTenant::New { .. }, None) => unreachable!("validated above"),
     };
+    let tenant = match &home {
+        Some(home) => super::tenants::link(&txn, actor, tenant, Some(home.id)).await?,
+        None => tenant,
+    };
     let created = tenancy_request::ActiveModel {
         id: Set(Uuid::now_v7()),
         organisation_id: Set(organisation.id),
         tenant_id: Set(tenant.id),
         postcode: Set(postcode),
         status: Set(TenancyRequestStatus::Open),
+        reason: Set(input.reason),
+        property_id: Set(home.map(|p| p.id)),
         due_date: Set(input.due_date),
         created_by_user_id: Set(Some(staff.user_id)),
         answered_by_user_id: Set(None),
@@ -325,6 +360,9 @@ pub struct TenancyDetails {
     /// The arrears, in pence: required (more than zero) when in arrears,
     /// not allowed otherwise.
     pub arrears_pence: Option<i64>,
+    /// The property the tenancy is for (one of the organisation's, not
+    /// removed). Left out: the request's property, else the tenant's.
+    pub property_id: Option<Uuid>,
 }
 
 /// What an answer says.
@@ -388,6 +426,24 @@ pub async fn answer(
     let now = Utc::now();
     let txn = platform::db::begin_write(&app.db).await?;
     let before = policy::requests::find_answerable(&txn, answerer, id).await?;
+    // A verified rent belongs to an address: the property named in the
+    // answer (the tenant is linked to it), or the one already known.
+    let mut home = None;
+    if let Answer::Details(d) = &answer {
+        let tenant = tenant::Entity::find_by_id(before.tenant_id)
+            .one(&txn)
+            .await?
+            .ok_or(ApiError::NotFound("Tenant"))?;
+        home = match d.property_id {
+            Some(pid) => {
+                let found =
+                    own_property(&txn, before.organisation_id, pid, "input.propertyId").await?;
+                super::tenants::link(&txn, answerer.actor(), tenant, Some(found.id)).await?;
+                Some(found.id)
+            }
+            None => before.property_id.or(tenant.property_id),
+        };
+    }
     let mut update = tenancy_request::Entity::update_many()
         .col_expr(
             tenancy_request::Column::AnsweredByUserId,
@@ -425,7 +481,8 @@ pub async fn answer(
                 .col_expr(
                     tenancy_request::Column::ArrearsPence,
                     Expr::value(d.arrears_pence),
-                );
+                )
+                .col_expr(tenancy_request::Column::PropertyId, Expr::value(home));
             "tenancy_request.answer"
         }
         Answer::NotTenant => {

@@ -22,8 +22,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    sea_query::{Expr, ExprTrait, Func, Query},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -43,6 +44,7 @@ use crate::{
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
     identity::links,
+    lists::Total,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
     policy::{
@@ -65,15 +67,98 @@ pub(crate) fn require(manager: &Manager, action: UserAction) -> ApiResult<()> {
     }
 }
 
-/// A page of the live (not deactivated) landlord users of an organisation,
-/// oldest first, after the user `after`; and whether there are more.
+/// What the organisation's users are listed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSortField {
+    /// When the account was made (its v7 id): oldest first.
+    #[default]
+    CreatedAt,
+    /// The name as the list shows it, "First Last", any case (the seed's
+    /// "Name ▲").
+    Name,
+    /// The email address.
+    Email,
+}
+
+/// The order of the users list; ties (two "Sam Wise"s) are broken by id in
+/// the same direction, so the order is total and a cursor names a position
+/// exactly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserSort {
+    /// Sort key.
+    pub field: UserSortField,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+impl UserSort {
+    /// The sort keys before the id.
+    fn keys(self) -> Vec<Expr> {
+        let lower = |c: user::Column| Expr::expr(Func::lower(Expr::col((user::Entity, c))));
+        match self.field {
+            UserSortField::CreatedAt => vec![],
+            UserSortField::Name => vec![
+                lower(user::Column::FirstName),
+                lower(user::Column::LastName),
+            ],
+            UserSortField::Email => vec![Expr::col((user::Entity, user::Column::EmailNormalized))],
+        }
+    }
+}
+
+/// The condition selecting the rows after the user `after` in `sort` order:
+/// a keyset on (keys…, id), compared as one row value (SQLite and PostgreSQL
+/// both compare row values left to right). The cursor stays the user's id;
+/// its keys are read from the database, so they are the very values the
+/// order uses (SQLite's `LOWER` and Rust's lower-casing differ outside
+/// ASCII). A cursor naming nobody of the organisation is `BAD_USER_INPUT`.
+async fn after_condition(
+    db: &impl ConnectionTrait,
+    organisation_id: Uuid,
+    sort: UserSort,
+    after: Uuid,
+) -> ApiResult<Expr> {
+    let keys = sort.keys();
+    let mut values: Vec<Expr> = Vec::with_capacity(keys.len() + 1);
+    if !keys.is_empty() {
+        let mut statement = Query::select();
+        statement
+            .from(user::Entity)
+            .and_where(Expr::col((user::Entity, user::Column::Id)).eq(after))
+            .and_where(Expr::col((user::Entity, user::Column::OrganisationId)).eq(organisation_id));
+        for key in &keys {
+            statement.expr(key.clone());
+        }
+        let row = db
+            .query_one(&statement)
+            .await?
+            .ok_or_else(|| ApiError::bad_input("after", "Not a cursor returned by this API."))?;
+        for i in 0..keys.len() {
+            values.push(Expr::val(row.try_get_by_index::<String>(i)?));
+        }
+    }
+    values.push(Expr::val(after));
+    let mut columns = keys;
+    columns.push(Expr::col((user::Entity, user::Column::Id)));
+    let (left, right) = (Expr::tuple(columns), Expr::tuple(values));
+    Ok(if sort.descending {
+        left.lt(right)
+    } else {
+        left.gt(right)
+    })
+}
+
+/// A page of the live (not deactivated) landlord users of an organisation in
+/// `sort` order, after the user `after`; whether there are more; and the
+/// total of the whole list.
 pub async fn list(
     app: &App,
     manager: &Allowed<Manager>,
     organisation_id: Option<Uuid>,
+    sort: UserSort,
     limit: u64,
     after: Option<Uuid>,
-) -> ApiResult<(Vec<ManagedUser>, bool)> {
+) -> ApiResult<(Vec<ManagedUser>, bool, Total)> {
     require(manager, UserAction::View)?;
     let db = &app.db;
     let org = manager.organisation(organisation_id, "organisationId")?;
@@ -83,12 +168,24 @@ pub async fn list(
     let mut query = user::Entity::find()
         .filter(user::Column::OrganisationId.eq(org))
         .filter(user::Column::Kind.eq(UserKind::Landlord))
-        .filter(user::Column::Status.ne(UserStatus::Deactivated))
-        .order_by_asc(user::Column::Id);
+        .filter(user::Column::Status.ne(UserStatus::Deactivated));
+    let total = Total::of(&query);
     if let Some(after) = after {
-        query = query.filter(user::Column::Id.gt(after));
+        query = query.filter(after_condition(db, org, sort, after).await?);
     }
-    let mut rows = query.limit(limit + 1).all(db).await?;
+    let order = if sort.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    for key in sort.keys() {
+        query = query.order_by(key, order.clone());
+    }
+    let mut rows = query
+        .order_by(user::Column::Id, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
@@ -100,7 +197,7 @@ pub async fn list(
             user,
         })
         .collect();
-    Ok((users, has_next))
+    Ok((users, has_next, total))
 }
 
 /// One user the manager may see.

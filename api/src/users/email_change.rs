@@ -106,15 +106,15 @@ pub struct PendingEmailChange {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The target rules of the policy answer on `userId`; this mutation's
-/// argument is `input.userId`.
+/// The target rules of the policy answer on `id` (the user-management
+/// mutations' argument); this mutation's argument is `input.userId`.
 fn under_input(error: ApiError) -> ApiError {
     match error {
         ApiError::BadInput {
             message,
             field: Some(field),
             reasons,
-        } if field == "userId" => ApiError::BadInput {
+        } if field == "id" => ApiError::BadInput {
             message,
             field: Some(USER_FIELD.to_owned()),
             reasons,

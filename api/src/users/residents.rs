@@ -21,7 +21,7 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, SqlErr,
-    sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr},
+    sea_query::{BinOper, Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
 
@@ -37,6 +37,7 @@ use crate::{
     audit::{self, Actor, Entry},
     error::{ApiError, ApiResult},
     identity::phone,
+    lists::{contains_pattern, like},
     policy::{self, Allowed, Caller, Staff},
 };
 
@@ -199,19 +200,6 @@ pub async fn invite(
     Ok(created)
 }
 
-/// `%…%` for a `LIKE … ESCAPE '\'` pattern matching `text` anywhere.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// A page (`limit`, 1 to [`PAGE_MAX`]) of the live
 /// residents whose name, email address or postal address matches `search`,
 /// oldest first, after the resident `after`; and whether there are more.
@@ -252,7 +240,6 @@ pub async fn find(
         .flat_map(char::to_uppercase)
         .collect();
     let compact = contains_pattern(&compact);
-    let like = |pattern: String| LikeExpr::new(pattern).escape('\\');
     // `||` is string concatenation on both SQLite and PostgreSQL.
     let full_name = Expr::col(user::Column::FirstName)
         .binary(BinOper::Custom("||"), Expr::val(" "))
@@ -277,14 +264,4 @@ pub async fn find(
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, has_next))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(contains_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
-    }
 }

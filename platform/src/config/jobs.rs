@@ -25,6 +25,10 @@ pub struct JobConfig {
     pub relay_interval: Duration,
     /// Name of the queue (a Redis key prefix).
     pub queue_name: String,
+    /// How long a `DONE` job is kept in the outbox (for `jobs(status: DONE)`
+    /// and investigations) before the relay prunes it; dead jobs are kept
+    /// until an operator retries them.
+    pub retention: Duration,
 }
 
 pub(super) fn read(vars: &Vars) -> Result<JobConfig, ConfigError> {
@@ -44,6 +48,10 @@ pub(super) fn read(vars: &Vars) -> Result<JobConfig, ConfigError> {
             .get("PORTAL_QUEUE_NAME")
             .unwrap_or("portal:jobs")
             .to_owned(),
+        retention: Duration::from_secs(
+            vars.positive::<u64>("PORTAL_JOB_RETENTION_DAYS", 14)?
+                .saturating_mul(86_400),
+        ),
     })
 }
 

@@ -12,12 +12,20 @@
 //! - [`http`]: bind address, public URL, input limits, GraphQL switches, CORS,
 //!   API-token lifetimes;
 //! - [`storage`]: local folder or S3;
-//! - [`delivery`]: SMTP, SMS provider, clamd;
+//! - [`delivery`]: the email and SMS transports (files, SMTP, GOV.UK Notify),
+//!   clamd;
 //! - [`jobs`]: worker id, concurrency, retries, leases, relay, queue name;
 //! - this module: the database, Redis, the data folder, the log format.
 //!
 //! `RUST_LOG` sets the log filter as usual. Any other variable starting with
-//! `PORTAL_` is refused, so a typo cannot silently fall back to a default.
+//! `PORTAL_` is refused, so a typo cannot silently fall back to a default
+//! (except the shapes Kubernetes injects for a Service named `portal`: see
+//! [`vars::is_kubernetes_service_variable`]).
+//!
+//! Every secret ([`vars::SECRETS`]) may come from a file instead:
+//! `DATABASE_URL_FILE=/run/secrets/database-url` reads the value from that
+//! file (one trailing newline trimmed). Setting both forms is an error, so
+//! an operator never wonders which one won.
 
 pub mod delivery;
 pub mod http;
@@ -31,7 +39,7 @@ use secrecy::SecretString;
 use url::Url;
 
 pub use self::{
-    delivery::{MailConfig, SmsConfig},
+    delivery::{EmailTransport, MailConfig, NotifyConfig, SmsConfig, SmsTransport},
     http::{ApiTokenConfig, GraphqlConfig, Limits},
     jobs::JobConfig,
     storage::{S3Config, StorageConfig},
@@ -80,12 +88,17 @@ pub struct Config {
     pub mail: MailConfig,
     /// SMS delivery.
     pub sms: SmsConfig,
+    /// The GOV.UK Notify service, when an API key is configured.
+    pub notify: Option<NotifyConfig>,
     /// clamd address (`host:port`), if virus scanning is on.
     pub clamd_addr: Option<String>,
     /// Absolute base URL used in links sent to users.
     pub public_base_url: Url,
     /// Address the HTTP server binds.
     pub bind_addr: SocketAddr,
+    /// Address the worker-only process (`portal worker`) serves its probes
+    /// and metrics on.
+    pub worker_bind_addr: SocketAddr,
     /// Input limits.
     pub limits: Limits,
     /// GraphQL developer switches.
@@ -194,7 +207,7 @@ impl Config {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let vars = Vars(vars.into_iter().collect());
+        let vars = Vars(read_secret_files(vars.into_iter().collect())?);
         if let Some(unknown) = vars
             .0
             .keys()
@@ -245,9 +258,14 @@ impl Config {
         }
 
         let (bind_addr, public_base_url) = http::addresses(&vars)?;
+        let worker_bind_addr = vars.parse(
+            "PORTAL_WORKER_BIND_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8081)),
+        )?;
         let storage = storage::read(&vars, &data_dir)?;
-        let mail = delivery::mail(&vars)?;
-        let sms = delivery::sms(&vars)?;
+        let notify = delivery::notify(&vars)?;
+        let mail = delivery::mail(&vars, notify.as_ref())?;
+        let sms = delivery::sms(&vars, notify.as_ref())?;
         let clamd_addr = delivery::clamd(&vars)?;
         let limits = http::limits(&vars)?;
         let graphql = http::graphql(&vars)?;
@@ -287,9 +305,11 @@ impl Config {
             storage,
             mail,
             sms,
+            notify,
             clamd_addr,
             public_base_url,
             bind_addr,
+            worker_bind_addr,
             limits,
             graphql,
             cors_origins,
@@ -312,6 +332,37 @@ impl Config {
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
+}
+
+/// Replaces every `<SECRET>_FILE` of [`vars::SECRETS`] by `<SECRET>` with the
+/// file's content, minus trailing line breaks (what `echo` and editors add).
+/// Errors name the variables and the path, never what the file holds.
+fn read_secret_files(
+    mut vars: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    for secret in vars::SECRETS {
+        let file_var = format!("{secret}_FILE");
+        let Some(path) = vars
+            .get(&file_var)
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+        else {
+            continue;
+        };
+        if vars.get(*secret).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(ConfigError::new(
+                secret,
+                format!("both {secret} and {file_var} are set: set only one"),
+            ));
+        }
+        let value = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new(&file_var, format!("cannot read {path}: {e}")))?;
+        vars.insert(
+            (*secret).to_owned(),
+            value.trim_end_matches(['\n', '\r']).to_owned(),
+        );
+    }
+    Ok(vars)
 }
 
 /// Reads `PORTAL_STAFF_EMAIL_DOMAINS`: comma-separated domain names (a
@@ -396,8 +447,43 @@ mod tests {
                 "PORTAL_S3_SECRET_ACCESS_KEY",
             ),
             (
-                &[("PORTAL_SMS_PROVIDER_URL", "https://sms")],
-                "PORTAL_SMS_API_KEY",
+                &[("PORTAL_SMS_TRANSPORT", "notify")],
+                "PORTAL_NOTIFY_API_KEY",
+            ),
+            (
+                &[("PORTAL_SMS_TRANSPORT", "carrier-pigeon")],
+                "PORTAL_SMS_TRANSPORT",
+            ),
+            (&[("PORTAL_EMAIL_TRANSPORT", "smtp")], "PORTAL_SMTP_URL"),
+            (
+                &[
+                    ("PORTAL_EMAIL_TRANSPORT", "notify"),
+                    ("PORTAL_NOTIFY_API_KEY", NOTIFY_KEY),
+                ],
+                "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID",
+            ),
+            (
+                &[
+                    ("PORTAL_SMS_TRANSPORT", "notify"),
+                    ("PORTAL_NOTIFY_API_KEY", NOTIFY_KEY),
+                    ("PORTAL_NOTIFY_SMS_TEMPLATE_ID", "sms-template"),
+                ],
+                "PORTAL_NOTIFY_SMS_TEMPLATE_ID",
+            ),
+            (
+                &[("PORTAL_NOTIFY_API_KEY", "CHANGE-ME")],
+                "PORTAL_NOTIFY_API_KEY",
+            ),
+            (
+                &[("PORTAL_NOTIFY_CALLBACK_TOKEN", "a-long-enough-token")],
+                "PORTAL_NOTIFY_API_KEY",
+            ),
+            (
+                &[
+                    ("PORTAL_NOTIFY_API_KEY", NOTIFY_KEY),
+                    ("PORTAL_NOTIFY_CALLBACK_TOKEN", "short"),
+                ],
+                "PORTAL_NOTIFY_CALLBACK_TOKEN",
             ),
             (&[("PORTAL_SMTP_URL", "http://mail")], "PORTAL_SMTP_URL"),
             (&[("PORTAL_CLAMD_ADDR", "clamd")], "PORTAL_CLAMD_ADDR"),
@@ -427,6 +513,146 @@ mod tests {
             let err = config(vars).expect_err(expected);
             assert_eq!(err.variable, *expected, "{err}");
         }
+    }
+
+    const NOTIFY_KEY: &str =
+        "portal_live-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0";
+
+    #[test]
+    fn notify_transports_are_read() {
+        let c = config(&[
+            ("PORTAL_NOTIFY_API_KEY", NOTIFY_KEY),
+            ("PORTAL_EMAIL_TRANSPORT", "notify"),
+            (
+                "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID",
+                "f33517ff-2a88-4f6e-b855-c550268ce08a",
+            ),
+            ("PORTAL_SMS_TRANSPORT", "Notify"),
+            (
+                "PORTAL_NOTIFY_SMS_TEMPLATE_ID",
+                "2d8b1cf6-5b4b-4f53-9a1e-3f3bdf4e0c11",
+            ),
+            ("PORTAL_NOTIFY_CALLBACK_TOKEN", "callback-token-0123456789"),
+        ])
+        .unwrap();
+        let notify = c.notify.as_ref().unwrap();
+        assert_eq!(
+            notify.service_id.to_string(),
+            "26785a09-ab16-4eb0-8407-a37497a57506"
+        );
+        assert_eq!(
+            notify.base_url.as_str(),
+            "https://api.notifications.service.gov.uk/"
+        );
+        assert!(notify.callback_token.is_some());
+        assert!(matches!(
+            c.mail.transport,
+            EmailTransport::Notify { template_id } if template_id.to_string() == "f33517ff-2a88-4f6e-b855-c550268ce08a"
+        ));
+        assert!(matches!(c.sms.transport, SmsTransport::Notify { .. }));
+        // The key's secret never shows in Debug output.
+        assert!(!format!("{c:?}").contains("3d844edf"));
+    }
+
+    #[test]
+    fn an_smtp_url_alone_still_chooses_smtp() {
+        let c = config(&[("PORTAL_SMTP_URL", "smtp://127.0.0.1:1025")]).unwrap();
+        assert!(c.mail.smtp_url().is_some());
+        let c = config(&[
+            ("PORTAL_SMTP_URL", "smtp://127.0.0.1:1025"),
+            ("PORTAL_EMAIL_TRANSPORT", "file"),
+        ])
+        .unwrap();
+        assert!(matches!(c.mail.transport, EmailTransport::File));
+        assert!(matches!(
+            config(&[]).unwrap().sms.transport,
+            SmsTransport::File
+        ));
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("metrics-token");
+        std::fs::write(&token, "a-metrics-token-of-some-length\n").unwrap();
+        let redis = dir.path().join("redis-url");
+        std::fs::write(&redis, "redis://secret@cache:6379").unwrap();
+        let c = config(&[
+            ("PORTAL_METRICS_TOKEN_FILE", token.to_str().unwrap()),
+            ("REDIS_URL_FILE", redis.to_str().unwrap()),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.metrics_token.unwrap().expose_secret(),
+            "a-metrics-token-of-some-length"
+        );
+        assert_eq!(
+            c.redis_url.unwrap().expose_secret(),
+            "redis://secret@cache:6379"
+        );
+        // A value read from a file is checked like any other.
+        std::fs::write(&token, "short\n").unwrap();
+        let err = config(&[("PORTAL_METRICS_TOKEN_FILE", token.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.variable, "PORTAL_METRICS_TOKEN");
+        assert!(!err.to_string().contains("short"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_set_twice_or_in_an_unreadable_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("notify-key");
+        std::fs::write(&key, "the-key-itself").unwrap();
+        let err = config(&[
+            ("PORTAL_NOTIFY_API_KEY", "another-key"),
+            ("PORTAL_NOTIFY_API_KEY_FILE", key.to_str().unwrap()),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "PORTAL_NOTIFY_API_KEY");
+        let message = err.to_string();
+        assert!(message.contains("PORTAL_NOTIFY_API_KEY_FILE"), "{message}");
+        assert!(!message.contains("the-key-itself") && !message.contains("another-key"));
+
+        let missing = dir.path().join("nowhere");
+        let err = config(&[("DATABASE_URL_FILE", missing.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL_FILE");
+        assert!(err.to_string().contains(missing.to_str().unwrap()), "{err}");
+    }
+
+    #[test]
+    fn kubernetes_service_variables_do_not_stop_the_process() {
+        let c = config(&[
+            ("PORTAL_SERVICE_HOST", "10.0.0.11"),
+            ("PORTAL_SERVICE_PORT", "8080"),
+            ("PORTAL_SERVICE_PORT_HTTP", "8080"),
+            ("PORTAL_PORT", "tcp://10.0.0.11:8080"),
+            ("PORTAL_PORT_8080_TCP", "tcp://10.0.0.11:8080"),
+            ("PORTAL_PORT_8080_TCP_PROTO", "tcp"),
+            ("PORTAL_PORT_8080_TCP_PORT", "8080"),
+            ("PORTAL_PORT_8080_TCP_ADDR", "10.0.0.11"),
+        ]);
+        assert!(c.is_ok(), "{c:?}");
+        let err = config(&[("PORTAL_PORT_8080_TCP_HOST", "x")]).unwrap_err();
+        assert_eq!(err.variable, "PORTAL_PORT_8080_TCP_HOST");
+    }
+
+    #[test]
+    fn the_worker_listener_and_job_retention_have_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.worker_bind_addr.to_string(), "127.0.0.1:8081");
+        assert_eq!(
+            c.jobs.retention,
+            std::time::Duration::from_secs(14 * 86_400)
+        );
+        let c = config(&[
+            ("PORTAL_WORKER_BIND_ADDR", "0.0.0.0:9100"),
+            ("PORTAL_JOB_RETENTION_DAYS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.worker_bind_addr.to_string(), "0.0.0.0:9100");
+        assert_eq!(c.jobs.retention, std::time::Duration::from_secs(3 * 86_400));
+        let err = config(&[("PORTAL_JOB_RETENTION_DAYS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "PORTAL_JOB_RETENTION_DAYS");
     }
 
     #[test]

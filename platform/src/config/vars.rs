@@ -7,6 +7,14 @@
 //! differs), and this page is the reference in the code. Add a variable here
 //! and in the concern module that parses it (`http`, `storage`, `delivery`,
 //! `jobs`), then paste `portal config-table` into the README.
+//!
+//! Two kinds of `PORTAL_*` name are accepted besides the list:
+//! - `<SECRET>_FILE` for each name in [`SECRETS`]: the value is read from
+//!   that file (Kubernetes and Docker mount secrets as files, and a value in
+//!   a file does not show in `/proc/<pid>/environ` or `docker inspect`);
+//! - the variables Kubernetes injects into every pod for a Service named
+//!   `portal` ([`is_kubernetes_service_variable`]), which would otherwise
+//!   stop the process in any namespace that has one.
 
 /// One environment variable the service reads.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +58,11 @@ pub const VARIABLES: &[Variable] = &[
         "address the HTTP server listens on",
     ),
     var(
+        "PORTAL_WORKER_BIND_ADDR",
+        "`127.0.0.1:8081`",
+        "address `portal worker` serves `/healthz`, `/readyz` and `/metrics` on (the combined `portal serve` uses `PORTAL_BIND_ADDR` for both)",
+    ),
+    var(
         "PORTAL_PUBLIC_BASE_URL",
         "`http://<bind addr>`",
         "absolute base for links in emails",
@@ -81,24 +94,49 @@ pub const VARIABLES: &[Variable] = &[
         "path-style addressing (most S3-compatible servers)",
     ),
     var(
+        "PORTAL_EMAIL_TRANSPORT",
+        "`smtp` if `PORTAL_SMTP_URL` is set, else `file`",
+        "how email leaves: `file` (`.eml` files in the outbox), `smtp` or `notify` (GOV.UK Notify: see \"GOV.UK Notify\")",
+    ),
+    var(
         "PORTAL_SMTP_URL",
-        "unset = `.eml` files",
-        "e.g. `smtps://user:pass@smtp.example.com`",
+        "unset",
+        "SMTP relay for `PORTAL_EMAIL_TRANSPORT=smtp`, e.g. `smtps://user:pass@smtp.example.com`",
     ),
     var(
         "PORTAL_MAIL_FROM",
         "`Landlord & Resident Portal <no-reply@portal.localhost>`",
-        "sender mailbox",
+        "sender mailbox (SMTP and files; Notify sends from the address set on the Notify service)",
     ),
     var(
-        "PORTAL_SMS_PROVIDER_URL",
-        "unset = `sms.log`",
-        "Notify-style SMS API endpoint (with `PORTAL_SMS_API_KEY`: both or neither)",
+        "PORTAL_SMS_TRANSPORT",
+        "`file`",
+        "how text messages leave: `file` (a line each in `<data dir>/outbox/sms.log`) or `notify` (GOV.UK Notify)",
     ),
     var(
-        "PORTAL_SMS_API_KEY",
+        "PORTAL_NOTIFY_API_KEY",
         "unset",
-        "bearer key of the SMS API (with `PORTAL_SMS_PROVIDER_URL`)",
+        "GOV.UK Notify API key (`{key name}-{service id}-{secret key}`; a secret): needed by a `notify` transport and by delivery-status callbacks",
+    ),
+    var(
+        "PORTAL_NOTIFY_BASE_URL",
+        "`https://api.notifications.service.gov.uk`",
+        "GOV.UK Notify's API (change it only to test against a Notify-compatible server)",
+    ),
+    var(
+        "PORTAL_NOTIFY_EMAIL_TEMPLATE_ID",
+        "unset",
+        "id of the Notify email template with subject `((subject))` and body `((body))` (needed when `PORTAL_EMAIL_TRANSPORT=notify`)",
+    ),
+    var(
+        "PORTAL_NOTIFY_SMS_TEMPLATE_ID",
+        "unset",
+        "id of the Notify text message template with body `((body))` (needed when `PORTAL_SMS_TRANSPORT=notify`)",
+    ),
+    var(
+        "PORTAL_NOTIFY_CALLBACK_TOKEN",
+        "unset (callbacks off: 404)",
+        "the bearer token (at least 16 characters; a secret) set in Notify's delivery-receipt callback settings for `POST /callbacks/notify/delivery-status`",
     ),
     var(
         "PORTAL_CLAMD_ADDR",
@@ -213,6 +251,11 @@ pub const VARIABLES: &[Variable] = &[
         "how often the relay moves due outbox rows to the queue",
     ),
     var(
+        "PORTAL_JOB_RETENTION_DAYS",
+        "`14`",
+        "finished (`DONE`) jobs older than this are pruned from the outbox by the relay, in batches; dead jobs are kept until retried",
+    ),
+    var(
         "PORTAL_QUEUE_NAME",
         "`portal:jobs`",
         "queue name (Redis key prefix): separates deployments sharing a Redis",
@@ -224,19 +267,78 @@ pub const VARIABLES: &[Variable] = &[
     ),
 ];
 
-/// Whether `name` is a variable of this service.
+/// The variables that hold secrets: each may instead be given as
+/// `<NAME>_FILE=/path`, read once at startup (see [`super::Config::from_vars`]).
+pub const SECRETS: &[&str] = &[
+    "DATABASE_URL",
+    "REDIS_URL",
+    "PORTAL_S3_ACCESS_KEY_ID",
+    "PORTAL_S3_SECRET_ACCESS_KEY",
+    "PORTAL_SMTP_URL",
+    "PORTAL_NOTIFY_API_KEY",
+    "PORTAL_NOTIFY_CALLBACK_TOKEN",
+    "PORTAL_METRICS_TOKEN",
+];
+
+/// Whether `name` is a variable of this service (or the `_FILE` form of a
+/// secret, or one Kubernetes injects for a Service named `portal`).
 pub fn is_known(name: &str) -> bool {
     VARIABLES.iter().any(|v| v.name == name)
+        || name
+            .strip_suffix("_FILE")
+            .is_some_and(|secret| SECRETS.contains(&secret))
+        || is_kubernetes_service_variable(name)
+}
+
+/// Whether `name` has the shape of a variable Kubernetes injects into every
+/// pod of a namespace with a Service named `portal` (the "Docker links"
+/// variables of the Service's cluster IP and ports):
+///
+/// - `PORTAL_SERVICE_HOST`, `PORTAL_SERVICE_PORT`, `PORTAL_SERVICE_PORT_<PORT NAME>`;
+/// - `PORTAL_PORT`, `PORTAL_PORT_<number>_<TCP|UDP|SCTP>` and that followed
+///   by `_PROTO`, `_PORT` or `_ADDR`.
+///
+/// Exactly these shapes: anything else starting `PORTAL_` (a typo such as
+/// `PORTAL_BIND_ADRR`) is still refused.
+pub fn is_kubernetes_service_variable(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("PORTAL_") else {
+        return false;
+    };
+    if matches!(rest, "SERVICE_HOST" | "SERVICE_PORT" | "PORT") {
+        return true;
+    }
+    if let Some(port_name) = rest.strip_prefix("SERVICE_PORT_") {
+        // A port's name: lowercase alphanumerics and dashes, upper-cased
+        // with dashes as underscores by Kubernetes.
+        return !port_name.is_empty()
+            && port_name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    }
+    let Some(port) = rest.strip_prefix("PORT_") else {
+        return false;
+    };
+    let mut parts = port.splitn(3, '_');
+    let (Some(number), Some(protocol)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    !number.is_empty()
+        && number.len() <= 5
+        && number.chars().all(|c| c.is_ascii_digit())
+        && matches!(protocol, "TCP" | "UDP" | "SCTP")
+        && matches!(parts.next(), None | Some("PROTO" | "PORT" | "ADDR"))
 }
 
 /// The README's configuration table, rendered from [`VARIABLES`].
 pub fn markdown_table() -> String {
     let mut out = String::from("| variable | default | meaning |\n|---|---|---|\n");
     for v in VARIABLES {
-        out.push_str(&format!(
-            "| `{}` | {} | {} |\n",
-            v.name, v.default, v.meaning
-        ));
+        let name = if SECRETS.contains(&v.name) {
+            format!("`{}` (or `{}_FILE`)", v.name, v.name)
+        } else {
+            format!("`{}`", v.name)
+        };
+        out.push_str(&format!("| {name} | {} | {} |\n", v.default, v.meaning));
     }
     out
 }
@@ -254,6 +356,47 @@ mod tests {
             "README.md's configuration table differs from platform::config::vars::VARIABLES; \
              replace it with the output of `cargo run -q -- config-table`:\n\n{table}"
         );
+    }
+
+    #[test]
+    fn kubernetes_service_variables_are_tolerated_and_typos_are_not() {
+        for name in [
+            "PORTAL_SERVICE_HOST",
+            "PORTAL_SERVICE_PORT",
+            "PORTAL_SERVICE_PORT_HTTP",
+            "PORTAL_SERVICE_PORT_METRICS_2",
+            "PORTAL_PORT",
+            "PORTAL_PORT_8080_TCP",
+            "PORTAL_PORT_8080_TCP_PROTO",
+            "PORTAL_PORT_8080_TCP_PORT",
+            "PORTAL_PORT_8080_TCP_ADDR",
+            "PORTAL_PORT_53_UDP",
+        ] {
+            assert!(is_known(name), "{name} should be tolerated");
+        }
+        for name in [
+            "PORTAL_BIND_ADRR",
+            "PORTAL_SERVICE_HOSTS",
+            "PORTAL_SERVICE_PORT_",
+            "PORTAL_SERVICE_PORT_http",
+            "PORTAL_PORT_8080",
+            "PORTAL_PORT_HTTP_TCP",
+            "PORTAL_PORT_8080_TCP_HOST",
+            "PORTAL_PORT_8080_ICMP",
+            "PORTAL_PORT_123456_TCP",
+            "PORTAL_PORTS",
+            "PORTAL_GRAPHIQL_FILE",
+        ] {
+            assert!(!is_known(name), "{name} should be refused");
+        }
+    }
+
+    #[test]
+    fn every_secret_is_a_listed_variable() {
+        for secret in SECRETS {
+            assert!(VARIABLES.iter().any(|v| v.name == *secret), "{secret}");
+            assert!(is_known(&format!("{secret}_FILE")), "{secret}_FILE");
+        }
     }
 
     #[test]

@@ -170,7 +170,7 @@ async fn a_token_authenticates_records_its_use_and_can_do_nothing_here() {
     for (query, variables) in [
         ("{ organisationUsers { edges { cursor } } }", json!({})),
         (
-            "mutation($id: ID!) { suspendUser(userId: $id) { id } }",
+            "mutation($id: ID!) { suspendUser(id: $id) { id } }",
             json!({ "id": colleague.user.id }),
         ),
         (LIST, json!({})),
@@ -481,7 +481,7 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
 
     // The creator loses VIEW_PAYMENTS: the token still authenticates but
     // cannot read payments; given back, it can again (checked per request).
-    let permissions = "mutation($id: ID!, $permissions: [Permission!]!) { updateUserPermissions(userId: $id, permissions: $permissions) { id } }";
+    let permissions = "mutation($id: ID!, $permissions: [Permission!]!) { updateUserPermissions(id: $id, permissions: $permissions) { id } }";
     app.graphql(
         Some(&colleague.token),
         permissions,
@@ -500,15 +500,15 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
     reads("OK").await;
 
     // Suspended: refused like an unknown token; reinstated: works again.
-    as_colleague("mutation($id: ID!) { suspendUser(userId: $id) { id } }").await;
+    as_colleague("mutation($id: ID!) { suspendUser(id: $id) { id } }").await;
     reads("UNAUTHENTICATED").await;
-    as_colleague("mutation($id: ID!) { reinstateUser(userId: $id) { id } }").await;
+    as_colleague("mutation($id: ID!) { reinstateUser(id: $id) { id } }").await;
     reads("OK").await;
 
     // Restricted by staff: the same until staff lift it.
     app.graphql(
         Some(&staff.token),
-        "mutation($id: ID!) { restrictUser(userId: $id, reason: \"Acceptable use\") { id } }",
+        "mutation($id: ID!) { restrictUser(id: $id, reason: \"Acceptable use\") { id } }",
         id.clone(),
     )
     .await
@@ -516,7 +516,7 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
     reads("UNAUTHENTICATED").await;
     app.graphql(
         Some(&staff.token),
-        "mutation($id: ID!) { liftRestriction(userId: $id) { id } }",
+        "mutation($id: ID!) { liftRestriction(id: $id) { id } }",
         id.clone(),
     )
     .await
@@ -524,7 +524,7 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
     reads("OK").await;
 
     // Deactivated: the token never works again.
-    as_colleague("mutation($id: ID!) { deactivateUser(userId: $id) { id } }").await;
+    as_colleague("mutation($id: ID!) { deactivateUser(id: $id) { id } }").await;
     reads("UNAUTHENTICATED").await;
     let viewer = app
         .graphql(Some(&secret), "{ viewer { id } }", json!({}))

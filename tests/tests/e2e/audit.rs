@@ -34,7 +34,7 @@ fn actions(entries: &[Value]) -> Vec<&str> {
 async fn act(app: &TestApp, token: &str, mutation: &str, user: Uuid) {
     app.graphql(
         Some(token),
-        &format!("mutation($id: ID!) {{ {mutation}(userId: $id) {{ id }} }}"),
+        &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ id }} }}"),
         json!({ "id": user }),
     )
     .await

@@ -257,7 +257,19 @@ async fn lists_filter_sort_and_page_and_closed_cases_show_their_closing_date() {
         json!({ "filter": { "type": "Complaint about a member landlord", "status": "Case under assessment" }, "sort": { "field": "NEXT_DUE" } }),
     )
     .await;
-    assert_eq!(references(&by_type).len(), 5);
+    assert_eq!(
+        references(&by_type).len(),
+        4,
+        "the closed case is labelled Closed"
+    );
+    let by_closed = gql(
+        &app,
+        Some(&w.staff.token),
+        LIST,
+        json!({ "filter": { "status": "Closed" } }),
+    )
+    .await;
+    assert_eq!(references(&by_closed), vec![closed_ref.clone()]);
     let bad_cursor = gql(
         &app,
         Some(&w.staff.token),
@@ -289,7 +301,7 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
     let owner = gql(
         &app,
         staff,
-        "mutation($id: ID!, $owner: ID!) { assignCaseOwner(caseId: $id, ownerUserId: $owner) { owner { id } } }",
+        "mutation($id: ID!, $owner: ID!) { assignCaseOwner(id: $id, ownerUserId: $owner) { owner { id } } }",
         json!({ "id": w.case_id, "owner": second.user.id }),
     )
     .await;
@@ -300,7 +312,7 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
     let not_staff = gql(
         &app,
         staff,
-        "mutation($id: ID!, $owner: ID!) { assignCaseOwner(caseId: $id, ownerUserId: $owner) { id } }",
+        "mutation($id: ID!, $owner: ID!) { assignCaseOwner(id: $id, ownerUserId: $owner) { id } }",
         json!({ "id": w.case_id, "owner": w.resident.user.id }),
     )
     .await;
@@ -335,7 +347,7 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
     let removed = gql(
         &app,
         staff,
-        "mutation($id: ID!) { removeCaseParty(partyId: $id) { landlordName parties { kind } } }",
+        "mutation($id: ID!) { removeCaseParty(id: $id) { landlordName parties { kind } } }",
         json!({ "id": landlord_party }),
     )
     .await;

@@ -182,7 +182,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "assignCaseOwner",
-            query: "mutation($id: ID!, $o: ID!) { assignCaseOwner(caseId: $id, ownerUserId: $o) { id } }",
+            query: "mutation($id: ID!, $o: ID!) { assignCaseOwner(id: $id, ownerUserId: $o) { id } }",
             vars: |f, w| json!({ "id": f.case_id, "o": w.staff.user.id }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
@@ -196,7 +196,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "removeCaseParty",
-            query: "mutation($p: ID!) { removeCaseParty(partyId: $p) { id } }",
+            query: "mutation($p: ID!) { removeCaseParty(id: $p) { id } }",
             vars: |f, _| json!({ "p": f.landlord_party }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
@@ -217,14 +217,14 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "createTask",
-            query: "mutation($id: ID!, $u: ID!, $d: NaiveDate!) { createTask(caseId: $id, input: { title: \"T\", dueDate: $d, assignee: { residentUserId: $u } }) { id } }",
+            query: "mutation($id: ID!, $u: ID!, $d: Date!) { createTask(caseId: $id, input: { title: \"T\", dueDate: $d, assignee: { residentUserId: $u } }) { id } }",
             vars: |f, w| json!({ "id": f.case_id, "u": w.resident.user.id, "d": (Utc::now().date_naive() + Duration::days(3)).to_string() }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
         },
         Row {
             name: "reviewTask",
-            query: "mutation($id: ID!) { reviewTask(taskId: $id, input: { close: true }) { id } }",
+            query: "mutation($id: ID!) { reviewTask(id: $id, input: { close: true }) { id } }",
             vars: |f, _| json!({ "id": f.unable_task }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
@@ -258,8 +258,22 @@ fn rows() -> Vec<Row> {
             expect: [Ok, NF, Ok, NF, FB, UA],
         },
         Row {
+            name: "addCaseNote",
+            query: "mutation($id: ID!) { addCaseNote(caseId: $id, body: \"Called the resident\") { id } }",
+            vars: |f, _| json!({ "id": f.case_id }),
+            marker: case_marker,
+            expect: [FB, FB, FB, FB, Ok, UA],
+        },
+        Row {
+            name: "case notes",
+            query: "query($id: ID!) { case(id: $id) { notes { id } } }",
+            vars: |f, _| json!({ "id": f.case_id }),
+            marker: case_marker,
+            expect: [FB, NF, FB, NF, Ok, UA],
+        },
+        Row {
             name: "markMessagesRead",
-            query: "mutation($id: ID!) { markMessagesRead(caseId: $id) { total } }",
+            query: "mutation($id: ID!) { markMessagesRead(input: {caseId: $id}) { total } }",
             vars: |f, _| json!({ "id": f.case_id }),
             marker: case_marker,
             expect: [Ok, NF, Ok, NF, Ok, UA],

@@ -29,6 +29,7 @@ async fn counts(app: &TestApp) -> BTreeMap<&'static str, u64> {
         ),
         ("cases", Case::find().count(db).await.unwrap()),
         ("case_parties", CaseParty::find().count(db).await.unwrap()),
+        ("case_notes", CaseNote::find().count(db).await.unwrap()),
         ("tasks", Task::find().count(db).await.unwrap()),
         ("messages", Message::find().count(db).await.unwrap()),
         (

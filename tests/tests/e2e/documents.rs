@@ -6,6 +6,10 @@
 //! a small fake speaking the INSTREAM protocol (answers `OK`, or `FOUND` for
 //! the EICAR string); tests that need the real scanner's verdicts skip with a
 //! printed reason. Storage: local, or S3 when `TEST_S3_ENDPOINT` is set.
+//!
+//! The helpers here (uploading, fetching a download link, counting what is
+//! stored) are shared with `documents_types` (the accepted types) and
+//! `documents_downloads` (who may download what, when).
 
 use axum::{
     body::Body,
@@ -23,26 +27,28 @@ use tokio::{
 
 use crate::support::casework::{World, gql, send_message, world};
 
-const UPLOAD: &str = "mutation($case: ID!, $files: [DocumentUploadInput!]!, $same: DocumentCategory, $shared: Boolean) {
+pub(crate) const UPLOAD: &str = "mutation($case: ID!, $files: [DocumentUploadInput!]!, $same: DocumentCategory, $shared: Boolean) {
   uploadDocuments(caseId: $case, files: $files, sameCategoryForAll: $same, sharedWithParties: $shared) {
     id fileName category contentType sizeBytes scanStatus uploadedBy uploadedByMe downloadUrl sha256
   } }";
-const LIST: &str = "query($id: ID!) { case(id: $id) { documents { id fileName category scanStatus downloadUrl messageId uploadedBy } } }";
-const ONE: &str = "query($id: ID!) { document(id: $id) { id fileName scanStatus downloadUrl } }";
+pub(crate) const LIST: &str = "query($id: ID!) { case(id: $id) { documents { id fileName category scanStatus downloadUrl messageId uploadedBy } } }";
+pub(crate) const ONE: &str =
+    "query($id: ID!) { document(id: $id) { id fileName scanStatus downloadUrl } }";
 
-const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+pub(crate) const EICAR: &[u8] =
+    br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
-fn pdf(body: &str) -> Vec<u8> {
+pub(crate) fn pdf(body: &str) -> Vec<u8> {
     format!("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% {body}\ntrailer << /Root 1 0 R >>\n%%EOF\n")
         .into_bytes()
 }
 
-const PNG: &[u8] =
+pub(crate) const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 /// A fake clamd on a free port: answers `OK`, or `Eicar-Signature FOUND` for
 /// content holding the EICAR string.
-async fn fake_clamd() -> String {
+pub(crate) async fn fake_clamd() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     serve_fake_clamd(listener);
@@ -91,14 +97,14 @@ async fn clamd() -> String {
     }
 }
 
-async fn app_with_clamd() -> TestApp {
+pub(crate) async fn app_with_clamd() -> TestApp {
     TestApp::builder()
         .env("PORTAL_CLAMD_ADDR", clamd().await)
         .build()
         .await
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     case_id: &str,
@@ -126,13 +132,13 @@ async fn upload(
     .await
 }
 
-async fn document_count(app: &TestApp) -> u64 {
+pub(crate) async fn document_count(app: &TestApp) -> u64 {
     document::Entity::find().count(app.db()).await.unwrap()
 }
 
 /// Every object in storage (local: files under the data folder; S3: checked
 /// per key by the callers instead).
-fn local_objects(app: &TestApp) -> Vec<String> {
+pub(crate) fn local_objects(app: &TestApp) -> Vec<String> {
     let platform::config::StorageConfig::Local { root } = &app.config().storage else {
         return vec![];
     };
@@ -154,7 +160,7 @@ fn local_objects(app: &TestApp) -> Vec<String> {
 
 /// Fetches a download URL: through the router for local storage, over HTTP
 /// for presigned S3 URLs. (status, content-disposition, bytes)
-async fn fetch(app: &TestApp, url: &str) -> (StatusCode, String, Vec<u8>) {
+pub(crate) async fn fetch(app: &TestApp, url: &str) -> (StatusCode, String, Vec<u8>) {
     let parsed = url::Url::parse(url).unwrap();
     if parsed.path().starts_with("/files/") {
         let path = format!("{}?{}", parsed.path(), parsed.query().unwrap_or_default());
@@ -185,7 +191,7 @@ async fn fetch(app: &TestApp, url: &str) -> (StatusCode, String, Vec<u8>) {
     }
 }
 
-fn field_and_reasons(response: &TestResponse) -> (String, String) {
+pub(crate) fn field_and_reasons(response: &TestResponse) -> (String, String) {
     let ext = &response.body["errors"][0]["extensions"];
     (
         ext["field"].as_str().unwrap_or_default().to_owned(),
@@ -227,7 +233,10 @@ async fn several_files_with_their_categories_become_clean_and_downloadable() {
     assert_eq!(docs[2]["category"], "EVIDENCE");
     for d in &docs {
         assert_eq!(d["scanStatus"], "PENDING_SCAN");
-        assert_eq!(d["downloadUrl"], Value::Null, "not before the scan");
+        assert!(
+            d["downloadUrl"].is_string(),
+            "the uploader's own, before the scan: {d:#}"
+        );
         assert_eq!(d["uploadedByMe"], true);
     }
     assert_eq!(
@@ -635,7 +644,17 @@ async fn clamd_down_keeps_the_document_pending_and_retries_until_it_is_up() {
         json!({ "id": id.to_string() }),
     )
     .await;
-    assert_eq!(pending.data()["document"]["downloadUrl"], Value::Null);
+    // Its uploader may download it while it waits; staff may not yet.
+    assert!(pending.data()["document"]["downloadUrl"].is_string());
+    let staff_view = gql(
+        &app,
+        Some(&w.staff.token),
+        ONE,
+        json!({ "id": id.to_string() }),
+    )
+    .await;
+    assert_eq!(staff_view.data()["document"]["scanStatus"], "PENDING_SCAN");
+    assert_eq!(staff_view.data()["document"]["downloadUrl"], Value::Null);
 
     // clamd comes up on that address (the real one behind a relay when
     // configured): the retry scans it clean.

@@ -312,7 +312,7 @@ async fn an_invitee_gets_a_fresh_invitation_at_the_confirmed_address() {
     let resent = app
         .graphql(
             Some(&caseworker.token),
-            "mutation($id: ID!) { resendInvitation(userId: $id) { id } }",
+            "mutation($id: ID!) { resendInvitation(id: $id) { id } }",
             json!({ "id": invitee.user.id }),
         )
         .await;
@@ -471,7 +471,7 @@ async fn unknown_used_expired_and_overtaken_links_change_nothing() {
     // A password-reset link is no email-change link.
     app.graphql(
         staff,
-        "mutation($id: ID!) { sendPasswordReset(userId: $id) { id } }",
+        "mutation($id: ID!) { sendPasswordReset(id: $id) { id } }",
         json!({ "id": rose.user.id }),
     )
     .await

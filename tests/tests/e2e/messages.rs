@@ -87,7 +87,7 @@ async fn a_staff_message_emails_the_recipients_and_sets_read_message_tasks() {
     let read = gql(
         &app,
         Some(&w.resident.token),
-        "mutation($id: ID!) { markMessagesRead(caseId: $id) { total } }",
+        "mutation($id: ID!) { markMessagesRead(input: {caseId: $id}) { total } }",
         json!({ "id": w.case_id }),
     )
     .await;
@@ -111,7 +111,7 @@ async fn a_staff_message_emails_the_recipients_and_sets_read_message_tasks() {
     let outsider = gql(
         &app,
         Some(&w.other_resident.token),
-        "mutation($id: ID!) { markMessagesRead(caseId: $id) { total } }",
+        "mutation($id: ID!) { markMessagesRead(input: {caseId: $id}) { total } }",
         json!({ "id": w.case_id }),
     )
     .await;
@@ -322,7 +322,7 @@ async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing
     let first = send_message(&app, &w, "First").await;
     let second = send_message(&app, &w, "Second").await;
     app.run_pending_jobs().await;
-    let mark = "mutation($case: ID, $ids: [ID!]) { markMessagesRead(caseId: $case, messageIds: $ids) { total byCase { count } } }";
+    let mark = "mutation($input: MarkMessagesReadInput!) { markMessagesRead(input: $input) { total byCase { count } } }";
 
     // One id the caller cannot see: NOT_FOUND, and nothing is marked.
     let (other_case, _) = create_case(&app, &w.staff, Some(w.other_resident.user.id), None).await;
@@ -339,15 +339,20 @@ async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing
         &app,
         Some(&w.resident.token),
         mark,
-        json!({ "ids": [first, hidden] }),
+        json!({ "input": { "messageIds": [first, hidden] } }),
     )
     .await;
     assert_eq!(refused.error_code(), "NOT_FOUND");
     let unread = gql(&app, Some(&w.resident.token), UNREAD, json!({})).await;
     assert_eq!(unread.data()["unreadCounts"]["total"], 2);
 
-    // Neither or both of caseId and messageIds: BAD_USER_INPUT.
-    for vars in [json!({}), json!({ "case": w.case_id, "ids": [first] })] {
+    // Neither or both of caseId and messageIds, or no message at all:
+    // BAD_USER_INPUT.
+    for vars in [
+        json!({ "input": {} }),
+        json!({ "input": { "caseId": w.case_id, "messageIds": [first] } }),
+        json!({ "input": { "messageIds": [] } }),
+    ] {
         let bad = gql(&app, Some(&w.resident.token), mark, vars).await;
         assert_eq!(bad.error_code(), "BAD_USER_INPUT");
     }
@@ -356,7 +361,7 @@ async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing
         &app,
         Some(&w.resident.token),
         mark,
-        json!({ "ids": [first] }),
+        json!({ "input": { "messageIds": [first] } }),
     )
     .await;
     assert_eq!(read.data()["markMessagesRead"]["total"], 1);
@@ -442,7 +447,7 @@ async fn casework_changes_publish_their_events_after_commit() {
     gql(
         &app,
         Some(&w.resident.token),
-        "mutation($id: ID!) { markMessagesRead(caseId: $id) { total } }",
+        "mutation($id: ID!) { markMessagesRead(input: {caseId: $id}) { total } }",
         json!({ "id": w.case_id }),
     )
     .await

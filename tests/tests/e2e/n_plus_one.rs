@@ -1,6 +1,10 @@
 //! No N+1: the SQL statements of a page of cases (with tasks, messages,
-//! owner, parties, landlord, documents and unread counts), of the home page and of "My
-//! tasks" do not grow with the page size.
+//! owner, parties, landlord, documents and unread counts), of a page of
+//! message threads with their attachments (and, for staff, the notes), of
+//! the home page (with "My tasks (1 of N)") and of "My tasks", and of the
+//! tenancy lists (properties with their tenants, tenants with their
+//! property, the to-do list with its tenant and property), do not grow with
+//! the page size; their totals cost one statement whatever the page.
 //!
 //! How statements are counted: SeaORM calls a connection's metric callback
 //! (`DatabaseConnection::set_metric_callback`) once per statement it runs.
@@ -21,7 +25,10 @@ use axum::{
     http::{Request, header},
 };
 use chrono::{Duration, Utc};
-use entities::{PartyKind, TaskStatus, case, case_party, message, organisation, task};
+use entities::{
+    DocumentCategory, PartyKind, ScanStatus, TaskStatus, case, case_note, case_party, document,
+    message, organisation, task,
+};
 use http_body_util::BodyExt;
 use portal_tests::{TestApp, fixtures::TestUser};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -41,13 +48,35 @@ const CASES: &str = "query($first: Int) { cases(first: $first) { edges { node {
   unreadCount
 } } } }";
 
-const HOME: &str = "query($first: Int) { home(first: $first) { edges { node {
-  case { reference complainantName landlordName owner { name } }
+const THREADS: &str = "query($first: Int) { cases(first: $first) { edges { node {
+  reference
+  messages { subject senderName recipients read attachments { fileName scanStatus category } }
+} } } }";
+
+const NOTES: &str = "query($first: Int) { cases(first: $first) { edges { node {
+  reference notes { body authorName createdAt }
+} } } }";
+
+const HOME: &str = "query($first: Int) { home(first: $first) { totalCount edges { node {
+  case { reference complainantName landlordName owner { name } myTaskCounts { outstanding total } }
   nextTask { title } dueDate overdue
 } } } }";
 
-const MY_TASKS: &str = "query($first: Int) { myTasks(first: $first) { edges { node {
+const MY_TASKS: &str = "query($first: Int) { myTasks(first: $first) { totalCount edges { node {
   title dueDate overdue assigneeName case { reference landlordName }
+} } } }";
+
+const PROPERTIES: &str =
+    "query($first: Int) { properties(first: $first) { totalCount edges { node {
+  reference tenants { name property { reference } }
+} } } }";
+
+const TENANTS: &str = "query($first: Int) { tenants(first: $first) { totalCount edges { node {
+  name property { reference tenants { name } }
+} } } }";
+
+const TODO: &str = "query($first: Int) { tenancyRequests(first: $first) { totalCount edges { node {
+  reasonLabel tenantName tenant { property { reference } } property { reference postcode }
 } } } }";
 
 /// A router whose every SQL statement is counted.
@@ -97,7 +126,8 @@ impl Counted {
 }
 
 /// `n` open cases between `resident` and a landlord, owned by `owner`, each
-/// with a task for each party and a staff message with a reply.
+/// with a task for each party, a staff message with an attachment and a
+/// reply, and a staff note.
 async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
     let now = Utc::now();
     let org = organisation::ActiveModel {
@@ -113,6 +143,7 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
     .await
     .unwrap();
     let (mut cases, mut parties, mut tasks, mut messages) = (vec![], vec![], vec![], vec![]);
+    let (mut documents, mut notes) = (vec![], vec![]);
     for i in 0..n {
         let id = Uuid::now_v7();
         cases.push(case::ActiveModel {
@@ -127,6 +158,7 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
             closed_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            status_label_before_close: Set(None),
         });
         let resident_party = Uuid::now_v7();
         for (party_id, kind, user, organisation) in [
@@ -170,6 +202,32 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
             });
         }
         let staff_message = Uuid::now_v7();
+        let doc = Uuid::now_v7();
+        documents.push(document::ActiveModel {
+            id: Set(doc),
+            case_id: Set(Some(id)),
+            message_id: Set(Some(staff_message)),
+            payment_arrangement_id: Set(None),
+            uploaded_by_user_id: Set(owner.user.id),
+            original_filename: Set("Letter.pdf".into()),
+            content_type: Set("application/pdf".into()),
+            category: Set(DocumentCategory::Correspondence),
+            size_bytes: Set(100),
+            sha256: Set("0".repeat(64)),
+            storage_key: Set(format!("documents/{doc}")),
+            scan_status: Set(ScanStatus::Clean),
+            scan_detail: Set(None),
+            scanned_at: Set(Some(now)),
+            shared_with_parties: Set(true),
+            created_at: Set(now),
+        });
+        notes.push(case_note::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            case_id: Set(id),
+            author_user_id: Set(owner.user.id),
+            body: Set("Called the resident.".into()),
+            created_at: Set(now),
+        });
         for (message_id, sender, parent, party) in [
             (staff_message, owner.user.id, None, None),
             (
@@ -188,6 +246,8 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
                 subject: Set(Some("Evidence requested".into())),
                 body: Set("Please send the survey.".into()),
                 created_at: Set(now),
+                to_resident: Set(parent.is_none()),
+                to_landlord: Set(parent.is_none()),
             });
         }
     }
@@ -209,6 +269,18 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
     }
     for chunk in tasks.chunks(100) {
         task::Entity::insert_many(chunk.to_vec())
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
+    for chunk in documents.chunks(100) {
+        document::Entity::insert_many(chunk.to_vec())
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
+    for chunk in notes.chunks(200) {
+        case_note::Entity::insert_many(chunk.to_vec())
             .exec(app.db())
             .await
             .unwrap();
@@ -245,6 +317,116 @@ async fn statements_per_page_do_not_grow_with_the_page_size() {
             );
             // One per relation (and per relation of a relation), plus sign-in.
             assert!(small <= 16, "{name} as {who}: {small} statements");
+        }
+    }
+}
+
+#[tokio::test]
+async fn threads_with_attachments_and_notes_cost_the_same_for_any_page_size() {
+    let app = TestApp::init().await;
+    let owner = app.caseworker().await;
+    let resident = app.resident().await;
+    seed(&app, 100, &owner, &resident).await;
+    let counted = Counted::new(&app).await;
+
+    for (user, who, query, name) in [
+        (&resident, "resident", THREADS, "threads"),
+        (&owner, "staff", THREADS, "threads"),
+        (&owner, "staff", NOTES, "notes"),
+    ] {
+        let (small, page) = counted.run(user, query, 20).await;
+        let first = &page["data"]["cases"]["edges"][0]["node"];
+        if name == "threads" {
+            assert_eq!(
+                first["messages"][0]["attachments"][0]["fileName"],
+                "Letter.pdf"
+            );
+        } else {
+            assert_eq!(first["notes"][0]["authorName"], "Test Staff");
+        }
+        let (large, _) = counted.run(user, query, 100).await;
+        assert_eq!(
+            small, large,
+            "{name} as {who}: 20 rows cost {small} statements, 100 rows {large}"
+        );
+        assert!(small <= 10, "{name} as {who}: {small} statements");
+    }
+}
+
+#[tokio::test]
+async fn tenancy_relations_do_not_grow_with_the_page_size() {
+    use crate::support::tenancy::{organisation as new_organisation, property, tenant};
+    use entities::{Permission, TenancyRequestReason, TenancyRequestStatus, tenancy_request};
+
+    let app = TestApp::init().await;
+    let staff = app.caseworker().await;
+    let org = new_organisation(&app).await;
+    let reader = app.landlord_user(org, &[Permission::ViewPayments]).await;
+    let now = Utc::now();
+    let mut requests = vec![];
+    for i in 0..100 {
+        let home = property(&app, org, &format!("P-{i:03}"), "LS1 4AP").await;
+        let t = tenant(
+            &app,
+            org,
+            "Tenant",
+            &format!("{i:03}"),
+            &format!("UC-{i:03}"),
+            Some(home.id),
+        )
+        .await;
+        requests.push(tenancy_request::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(org),
+            tenant_id: Set(t.id),
+            postcode: Set("LS1 4AP".into()),
+            status: Set(TenancyRequestStatus::Open),
+            reason: Set(TenancyRequestReason::NewClaim),
+            property_id: Set(Some(home.id)),
+            due_date: Set(now.date_naive()),
+            created_by_user_id: Set(Some(staff.user.id)),
+            answered_by_user_id: Set(None),
+            answered_at: Set(None),
+            tenancy_start_date: Set(None),
+            rent_pence: Set(None),
+            rent_frequency: Set(None),
+            service_charge_pence: Set(None),
+            in_arrears: Set(None),
+            arrears_pence: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+    }
+    for chunk in requests.chunks(50) {
+        tenancy_request::Entity::insert_many(chunk.to_vec())
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
+    let counted = Counted::new(&app).await;
+    for (user, who) in [(&reader, "landlord"), (&staff, "staff")] {
+        for (query, root) in [
+            (PROPERTIES, "properties"),
+            (TENANTS, "tenants"),
+            (TODO, "tenancyRequests"),
+        ] {
+            let (small, page) = counted.run(user, query, 20).await;
+            assert_eq!(page["data"][root]["totalCount"], json!(100));
+            assert_eq!(
+                page["data"][root]["edges"].as_array().map(Vec::len),
+                Some(20)
+            );
+            let (large, page) = counted.run(user, query, 100).await;
+            assert_eq!(
+                page["data"][root]["edges"].as_array().map(Vec::len),
+                Some(100)
+            );
+            assert_eq!(
+                small, large,
+                "{root} as {who}: 20 rows cost {small} statements, 100 rows {large}"
+            );
+            // Sign-in, the page, the total and one per relation.
+            assert!(small <= 8, "{root} as {who}: {small} statements");
         }
     }
 }

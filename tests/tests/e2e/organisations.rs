@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 const CREATE: &str = "mutation($input: CreateOrganisationInput!) { createOrganisation(input: $input) { organisation { id name address requiresTwoFactor domains } leadAdministrator { id email firstName permissions invitationPending organisationId } } }";
 
-const DOMAINS: &str = "mutation($id: ID!, $domains: [String!]!) { updateOrganisationDomains(organisationId: $id, domains: $domains) { id domains } }";
+const DOMAINS: &str = "mutation($id: ID!, $domains: [String!]!) { updateOrganisationDomains(id: $id, domains: $domains) { id domains } }";
 
 fn new_organisation() -> Value {
     json!({

@@ -18,7 +18,7 @@ use uuid::Uuid;
 async fn act(app: &TestApp, token: Option<&str>, mutation: &str, user_id: Uuid) -> TestResponse {
     app.graphql(
         token,
-        &format!("mutation($id: ID!) {{ {mutation}(userId: $id) {{ id kind status isLocked mobileNumber mobileResetPending }} }}"),
+        &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ id kind status isLocked mobileNumber mobileResetPending }} }}"),
         json!({ "id": user_id }),
     )
     .await
@@ -126,7 +126,7 @@ async fn caseworkers_are_the_support_desk_for_residents() {
     let permissions = app
         .graphql(
             Some(&app.service_admin().await.token),
-            "mutation($id: ID!) { updateUserPermissions(userId: $id, permissions: [VIEW_PAYMENTS]) { id } }",
+            "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [VIEW_PAYMENTS]) { id } }",
             json!({ "id": resident.user.id }),
         )
         .await;

@@ -236,6 +236,8 @@ async fn a_landlord_is_not_sent_the_residents_reply() {
         subject: Set(None),
         body: Set("Photos attached".into()),
         created_at: Set(Utc::now()),
+        to_resident: Set(false),
+        to_landlord: Set(false),
     }
     .insert(app.db())
     .await
@@ -259,6 +261,79 @@ async fn a_landlord_is_not_sent_the_residents_reply() {
         "{next}"
     );
     nothing_more(&mut socket).await;
+}
+
+/// Live updates follow a message's recipients: a message the caseworker
+/// sends to the resident alone reaches the resident's subscriptions and
+/// never the landlord's (neither the message nor a change of their unread
+/// count); one sent to both reaches both.
+#[tokio::test]
+async fn a_message_to_the_resident_alone_is_not_sent_to_the_landlord() {
+    let app = TestApp::init().await;
+    let addr = serve(app.state.clone()).await;
+    let caseworker = app.caseworker().await;
+    let resident = app.resident().await;
+    let org = app.create_organisation(&[], false).await;
+    let landlord = app
+        .create_user(entities::UserKind::Landlord, None, Some(org))
+        .await;
+    let case = app
+        .create_case(
+            "202600010",
+            Some(resident.user.id),
+            Some(org),
+            Some(caseworker.user.id),
+        )
+        .await;
+
+    let mut residents = connect(addr, Some(&resident.token)).await;
+    subscribe(&mut residents, &app.state.events, "m", MESSAGES).await;
+    let mut landlords = connect(addr, Some(&landlord.token)).await;
+    subscribe(&mut landlords, &app.state.events, "m", MESSAGES).await;
+    let mut landlord_counts = connect(addr, Some(&landlord.token)).await;
+    subscribe(&mut landlord_counts, &app.state.events, "u", UNREAD).await;
+    let initial = receive(&mut landlord_counts).await;
+    assert_eq!(initial["payload"]["data"]["unreadCounts"]["total"], 0);
+
+    let send = "mutation($c: ID!, $input: SendMessageInput!) { sendMessage(caseId: $c, input: $input) { id } }";
+    let private = app
+        .graphql(
+            Some(&caseworker.token),
+            send,
+            json!({ "c": case.id, "input": { "subject": "Medical evidence", "body": "For you only", "recipients": ["RESIDENT"] } }),
+        )
+        .await;
+    let private = private.data()["sendMessage"]["id"].clone();
+    let shared = app
+        .graphql(
+            Some(&caseworker.token),
+            send,
+            json!({ "c": case.id, "input": { "subject": "Inspection", "body": "For you both", "recipients": ["RESIDENT", "LANDLORD"] } }),
+        )
+        .await;
+    let shared = shared.data()["sendMessage"]["id"].clone();
+
+    for expected in [&private, &shared] {
+        let next = receive(&mut residents).await;
+        assert_eq!(
+            &next["payload"]["data"]["messagePosted"]["messageId"], expected,
+            "{next}"
+        );
+    }
+    // Had the private message been delivered, it would arrive first.
+    let next = receive(&mut landlords).await;
+    assert_eq!(
+        next["payload"]["data"]["messagePosted"]["messageId"], shared,
+        "{next}"
+    );
+    nothing_more(&mut landlords).await;
+    let counted = receive(&mut landlord_counts).await;
+    assert_eq!(
+        counted["payload"]["data"]["unreadCounts"]["total"], 1,
+        "{counted}"
+    );
+    nothing_more(&mut landlord_counts).await;
+    app.run_pending_jobs().await;
 }
 
 #[tokio::test]

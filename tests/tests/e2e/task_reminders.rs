@@ -206,6 +206,53 @@ async fn assignees_are_reminded_once_of_tasks_due_soon_and_of_overdue_ones() {
     );
 }
 
+/// Half past midnight in the UK on a summer night is still the day before in
+/// UTC: the dates are the UK's.
+#[tokio::test]
+async fn after_midnight_in_summer_the_days_are_the_uks() {
+    let app = TestApp::init().await;
+    let owner = app.caseworker().await;
+    let resident = app.resident().await;
+    let case = app
+        .create_case(
+            "203000003",
+            Some(resident.user.id),
+            None,
+            Some(owner.user.id),
+        )
+        .await;
+    // 23:30 UTC on 1 July is 00:30 on 2 July in London (BST).
+    let night = Utc.with_ymd_and_hms(2030, 7, 1, 23, 30, 0).unwrap();
+    let date = |d| NaiveDate::from_ymd_opt(2030, 7, d).unwrap();
+    let me = Assignee::Resident(resident.user.id);
+    let yesterday = app.create_task(case.id, "Due on 1 July", date(1), me).await;
+    let in_two_days = app.create_task(case.id, "Due on 4 July", date(4), me).await;
+
+    let report = task_reminders::remind(app.db(), night, 10).await.unwrap();
+    assert_eq!(
+        report,
+        ReminderReport {
+            emails: 1,
+            due_soon: 1,
+            overdue: 1
+        },
+        "1 July is over in the UK, and 4 July is two days away (in UTC it would be due today and three days away)"
+    );
+    assert!(
+        stamped(&app, &yesterday)
+            .await
+            .overdue_reminded_at
+            .is_some()
+    );
+    assert!(
+        stamped(&app, &in_two_days)
+            .await
+            .due_soon_reminded_at
+            .is_some()
+    );
+    assert_eq!(app.run_pending_jobs().await, 1);
+}
+
 #[tokio::test]
 async fn two_runs_at_once_remind_each_task_once() {
     let app = TestApp::init().await;

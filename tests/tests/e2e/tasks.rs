@@ -20,7 +20,7 @@ const COMPLETE: &str = "mutation($id: ID!) { completeTask(id: $id) { status comp
 const UNABLE: &str = "mutation($id: ID!, $reason: String!) {
   reportTaskUnableToComplete(id: $id, reason: $reason) { status unableReason } }";
 const REVIEW: &str = "mutation($id: ID!, $input: ReviewTaskInput!) {
-  reviewTask(taskId: $id, input: $input) { status dueDate assigneeKind unableReason reviewedAt } }";
+  reviewTask(id: $id, input: $input) { status dueDate assigneeKind unableReason reviewedAt } }";
 
 async fn status(app: &TestApp, id: &str) -> task::Model {
     task::Entity::find_by_id(Uuid::parse_str(id).unwrap())
@@ -383,4 +383,26 @@ async fn two_landlord_users_completing_one_task_at_once_leave_one_success() {
         }
     );
     app.run_pending_jobs().await;
+}
+
+/// A due date must be exactly `YYYY-MM-DD`: anything else is
+/// `BAD_USER_INPUT` naming the format, and no task is made.
+#[tokio::test]
+async fn a_due_date_that_is_not_yyyy_mm_dd_is_refused() {
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    for bad in ["2030-3-5", "05/03/2030", "2030-02-30"] {
+        let response = gql(
+            &app,
+            Some(&w.staff.token),
+            "mutation($case: ID!, $input: CreateTaskInput!) { createTask(caseId: $case, input: $input) { id } }",
+            json!({ "case": w.case_id, "input": { "title": "Send photos", "dueDate": bad,
+                "assignee": { "residentUserId": w.resident.user.id.to_string() } } }),
+        )
+        .await;
+        assert_eq!(response.error_code(), "BAD_USER_INPUT", "{bad}");
+        let message = response.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("YYYY-MM-DD"), "{bad}: {message}");
+    }
+    assert!(task::Entity::find().all(app.db()).await.unwrap().is_empty());
 }

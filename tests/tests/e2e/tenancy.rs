@@ -13,9 +13,9 @@ use crate::support::tenancy::{api_token, assert_bad_input, organisation, tenant}
 
 const RAISE: &str = "mutation($input: RaiseTenancyRequestInput!) { raiseTenancyRequest(input: $input) { id tenantName postcode dueDate status title } }";
 const LIST: &str = "query($org: ID, $filter: TenancyRequestFilter, $first: Int, $after: String) { tenancyRequests(organisationId: $org, filter: $filter, first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id tenantName postcode dateAdded dueDate status } } } }";
-const ANSWER: &str = "mutation($id: ID!, $input: ProvideTenancyDetailsInput!) { provideTenancyDetails(requestId: $id, input: $input) { id status details { tenancyStartDate rent rentFrequency serviceCharge inArrears arrears } } }";
+const ANSWER: &str = "mutation($id: ID!, $input: ProvideTenancyDetailsInput!) { provideTenancyDetails(id: $id, input: $input) { id status details { tenancyStartDate rent rentFrequency serviceCharge inArrears arrears } } }";
 const NOT_TENANT: &str =
-    "mutation($id: ID!) { declareNotTenant(requestId: $id) { id status details { rent } } }";
+    "mutation($id: ID!) { declareNotTenant(id: $id) { id status details { rent } } }";
 const ONE: &str = "query($id: ID!) { tenancyRequest(id: $id) { id status answeredByUserId details { rent arrears inArrears } } }";
 
 fn day(offset: i64) -> String {

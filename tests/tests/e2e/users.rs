@@ -62,7 +62,7 @@ async fn invite(app: &TestApp, token: Option<&str>, input: Value) -> TestRespons
 async fn act(app: &TestApp, token: Option<&str>, mutation: &str, user_id: Uuid) -> TestResponse {
     app.graphql(
         token,
-        &format!("mutation($id: ID!) {{ {mutation}(userId: $id) {{ {USER_FIELDS} }} }}"),
+        &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ {USER_FIELDS} }} }}"),
         json!({ "id": user_id }),
     )
     .await
@@ -558,7 +558,7 @@ async fn administrators_change_permissions_and_the_change_is_audited() {
     let response = app
         .graphql(
             Some(&org.admin.token),
-            "mutation($id: ID!, $p: [Permission!]!) { updateUserPermissions(userId: $id, permissions: $p) { permissions } }",
+            "mutation($id: ID!, $p: [Permission!]!) { updateUserPermissions(id: $id, permissions: $p) { permissions } }",
             json!({ "id": colleague.user.id, "p": ["EXPORT_PAYMENTS", "MANAGE_USERS", "EXPORT_PAYMENTS"] }),
         )
         .await;
@@ -608,7 +608,7 @@ async fn the_last_user_who_can_manage_users_stays() {
     let app = TestApp::init().await;
     let org = organisation(&app).await;
     let staff = app.service_admin().await;
-    let remove = "mutation($id: ID!) { updateUserPermissions(userId: $id, permissions: [VIEW_PAYMENTS]) { permissions } }";
+    let remove = "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [VIEW_PAYMENTS]) { permissions } }";
     for response in [
         app.graphql(
             Some(&staff.token),
@@ -646,7 +646,7 @@ async fn the_last_user_who_can_manage_users_stays() {
     let response = act(&app, Some(&staff.token), "deactivateUser", deputy.user.id).await;
     assert_eq!(response.error_code(), "CONFLICT");
     // Other permissions of the last administrator can still change.
-    let keep = "mutation($id: ID!) { updateUserPermissions(userId: $id, permissions: [MANAGE_USERS, VIEW_PAYMENTS]) { permissions } }";
+    let keep = "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [MANAGE_USERS, VIEW_PAYMENTS]) { permissions } }";
     app.graphql(Some(&staff.token), keep, json!({ "id": deputy.user.id }))
         .await
         .data();
@@ -668,7 +668,7 @@ async fn nobody_changes_their_own_account_here() {
         assert_eq!(
             field_reasons(&response),
             vec![(
-                "userId".to_owned(),
+                "id".to_owned(),
                 vec!["You cannot change your own account here. Ask another person who can manage users.".to_owned()]
             )],
             "{mutation}"
@@ -677,7 +677,7 @@ async fn nobody_changes_their_own_account_here() {
     let response = app
         .graphql(
             Some(&org.admin.token),
-            "mutation($id: ID!) { updateUserPermissions(userId: $id, permissions: [MANAGE_USERS, VIEW_PAYMENTS]) { id } }",
+            "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [MANAGE_USERS, VIEW_PAYMENTS]) { id } }",
             json!({ "id": org.admin.user.id }),
         )
         .await;
@@ -785,7 +785,7 @@ async fn only_people_who_manage_users_may() {
     let restrict = app
         .graphql(
             Some(&org.admin.token),
-            "mutation($id: ID!) { restrictUser(userId: $id, reason: \"Abuse\") { id } }",
+            "mutation($id: ID!) { restrictUser(id: $id, reason: \"Abuse\") { id } }",
             json!({ "id": target.user.id }),
         )
         .await;
@@ -1127,7 +1127,7 @@ async fn staff_restrict_access_under_the_acceptable_use_policy() {
     let landlord = app.landlord_user(org.id, &[]).await;
     let resident = app.resident().await;
     let caseworker = app.caseworker().await;
-    let restrict = "mutation($id: ID!, $reason: String!) { restrictUser(userId: $id, reason: $reason) { id kind status } }";
+    let restrict = "mutation($id: ID!, $reason: String!) { restrictUser(id: $id, reason: $reason) { id kind status } }";
 
     for (reason, problem) in [
         ("  ", "Enter the reason for the restriction."),
@@ -1247,7 +1247,7 @@ async fn a_restriction_cannot_be_undone_by_deactivating_and_inviting_again() {
     let restricted = app
         .graphql(
             Some(&caseworker.token),
-            "mutation($id: ID!) { restrictUser(userId: $id, reason: \"Abusive messages to staff\") { status } }",
+            "mutation($id: ID!) { restrictUser(id: $id, reason: \"Abusive messages to staff\") { status } }",
             json!({ "id": landlord.user.id }),
         )
         .await;

@@ -1,7 +1,11 @@
-//! Sending email: over SMTP in production, as `.eml` files in the embedded default.
+//! Sending email: over SMTP or through GOV.UK Notify in production, as `.eml`
+//! files in the embedded default.
 //!
-//! Both are [lettre] transports behind one [`Mailer`], so the send-email job does not
-//! care which one configuration picked. Each message is `multipart/alternative`
+//! SMTP and files are [lettre] transports; Notify is [`super::notify`]. All
+//! three sit behind one [`Mailer`], so the send-email job does not care which
+//! one configuration picked. Notify builds the message itself from its
+//! template (`((subject))`, `((body))`), so it gets the subject and the
+//! plain-text part, and our delivery id as its `reference`. Each message is `multipart/alternative`
 //! (plain text first, then HTML, so clients that can show HTML prefer it) and carries
 //! the Message-ID the caller chose. The caller derives it from the delivery's id
 //! ([`message_id_for`]), so if a send is retried after the server accepted it but
@@ -20,7 +24,7 @@ use lettre::{
     transport::smtp::{self, response::Response},
 };
 
-use super::{DeliveryError, RenderedEmail};
+use super::{DeliveryError, RenderedEmail, notify::NotifyClient};
 
 /// How long one SMTP command may take before the attempt is abandoned as transient.
 /// lettre's default is 60 seconds; a healthy relay answers in well under a second,
@@ -43,6 +47,14 @@ pub enum Mailer {
     /// One `<uuid>.eml` file per message in a directory (the embedded default), which
     /// any mail client can open.
     File(AsyncFileTransport<Tokio1Executor>),
+    /// GOV.UK Notify (production), with the email template whose subject is
+    /// `((subject))` and body `((body))`.
+    Notify {
+        /// The Notify service's client.
+        client: NotifyClient,
+        /// The template's id.
+        template_id: uuid::Uuid,
+    },
 }
 
 /// One email, ready to send.
@@ -64,6 +76,9 @@ pub struct OutgoingEmail {
     /// The Message-ID header, such as `<0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c77@portal>`;
     /// angle brackets are added if missing. See [`message_id_for`].
     pub message_id: String,
+    /// Our reference for the provider (the delivery id), which GOV.UK Notify
+    /// repeats in its delivery-status callbacks.
+    pub reference: String,
 }
 
 impl OutgoingEmail {
@@ -82,6 +97,7 @@ impl OutgoingEmail {
             text: rendered.text,
             html: rendered.html,
             message_id: message_id_for(delivery_id),
+            reference: delivery_id.to_string(),
         }
     }
 }
@@ -131,14 +147,46 @@ impl Mailer {
         Ok(Self::File(AsyncFileTransport::new(dir)))
     }
 
+    /// A mailer through GOV.UK Notify with the template `template_id`.
+    pub fn notify(client: NotifyClient, template_id: uuid::Uuid) -> Self {
+        Self::Notify {
+            client,
+            template_id,
+        }
+    }
+
     /// Sends one email and returns the provider's reference for the delivery record:
     /// the SMTP server's reply (which usually names its queue id, e.g.
-    /// `250 2.0.0 Ok: queued as 4F2A1`), or `file:<uuid>` for the file mailer, where
-    /// `<uuid>.eml` is the file written.
+    /// `250 2.0.0 Ok: queued as 4F2A1`), Notify's notification id, or
+    /// `file:<uuid>` for the file mailer, where `<uuid>.eml` is the file written.
     pub async fn send(&self, email: &OutgoingEmail) -> Result<String, DeliveryError> {
         let message = build_message(email)?;
         let to_domain = recipient_domain(&email.to);
         match self {
+            Self::Notify {
+                client,
+                template_id,
+            } => {
+                // Notify wants the bare address; `build_message` has checked
+                // that it parses.
+                let to: Mailbox = email.to.parse().map_err(|_| {
+                    DeliveryError::Permanent(format!(
+                        "invalid recipient address (domain {to_domain})"
+                    ))
+                })?;
+                let personalisation = serde_json::json!({
+                    "subject": email.subject,
+                    "body": email.text,
+                });
+                client
+                    .send_email(
+                        *template_id,
+                        to.email.as_ref(),
+                        personalisation,
+                        &email.reference,
+                    )
+                    .await
+            }
             Self::Smtp(transport) => match transport.send(message).await {
                 Ok(response) => {
                     tracing::debug!(to_domain, "email accepted by the SMTP relay");
@@ -256,6 +304,7 @@ mod tests {
             html: "<p>Hello Priya,</p><p><a href=\"https://portal.example.gov.uk/reset-password?token=abc\">Choose a new password</a></p>"
                 .into(),
             message_id: message_id.into(),
+            reference: "d-1".into(),
         }
     }
 

@@ -9,8 +9,8 @@
 //!
 //! | | embedded default | production |
 //! |---|---|---|
-//! | email | [`Mailer::file`]: `.eml` files under `./data/outbox/` | [`Mailer::smtp`] |
-//! | SMS | [`SmsSender::log_file`]: `./data/outbox/sms.log` | [`SmsSender::http`] (GOV.UK Notify-style) |
+//! | email | [`Mailer::file`]: `.eml` files under `./data/outbox/` | [`Mailer::smtp`] or [`Mailer::notify`] (GOV.UK Notify) |
+//! | SMS | [`SmsSender::log_file`]: `./data/outbox/sms.log` | [`SmsSender::notify`] (GOV.UK Notify) |
 //!
 //! Every adapter reports failure as a [`DeliveryError`], which is either worth
 //! retrying ([`DeliveryError::Transient`]) or not ([`DeliveryError::Permanent`]).
@@ -23,11 +23,13 @@
 //! recipient's domain and the provider's reference.
 
 pub mod email;
+pub mod notify;
 pub mod sms;
 
 use std::fmt;
 
 pub use email::{Mailer, OutgoingEmail};
+pub use notify::NotifyClient;
 pub use sms::SmsSender;
 
 /// An email ready to send: a one-line subject and the two alternative bodies.

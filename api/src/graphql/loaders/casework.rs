@@ -1,6 +1,7 @@
-//! Cases and what hangs off them (parties, tasks, messages, read and reply
-//! state), each answered through the reader's policy conditions, and the
-//! prefetching of a whole page of cases or tasks.
+//! Cases and what hangs off them (parties, tasks, messages and their
+//! attachments, read and reply state, staff notes), each answered through
+//! the reader's policy conditions, and the prefetching of a whole page of
+//! cases or tasks.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -11,11 +12,11 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use entities::{case, case_party, message, message_read, organisation, task, user};
+use entities::{case, case_note, case_party, message, message_read, organisation, task, user};
 
 use super::{
-    DbLoader, DocumentsKey, LoadError, OrganisationKey, RequestLoader, UserKey, fetch, group,
-    internal,
+    AttachmentsKey, DbLoader, DocumentsKey, LoadError, OrganisationKey, RequestLoader, UserKey,
+    fetch, group, internal,
 };
 use crate::{casework, policy, policy::cases::Reader};
 
@@ -42,6 +43,11 @@ pub struct UnreadKey(pub Uuid, pub Reader);
 /// Whether the reader's side has replied to a staff message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RepliedKey(pub Uuid, pub Reader);
+
+/// The staff notes of a case, oldest first (staff only: the resolver asks
+/// `policy::cases::can_manage` before loading).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NotesKey(pub Uuid);
 
 /// Whether a user has read a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -209,6 +215,29 @@ impl Loader<RepliedKey> for DbLoader {
     }
 }
 
+impl Loader<NotesKey> for DbLoader {
+    type Value = Vec<case_note::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[NotesKey],
+    ) -> Result<HashMap<NotesKey, Vec<case_note::Model>>, LoadError> {
+        let mut out: HashMap<NotesKey, Vec<case_note::Model>> =
+            keys.iter().map(|k| (*k, vec![])).collect();
+        for n in case_note::Entity::find()
+            .filter(case_note::Column::CaseId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(case_note::Column::CreatedAt)
+            .order_by_asc(case_note::Column::Id)
+            .all(&self.db)
+            .await?
+        {
+            out.entry(NotesKey(n.case_id)).or_default().push(n);
+        }
+        Ok(out)
+    }
+}
+
 impl Loader<ReadKey> for DbLoader {
     type Value = bool;
     type Error = LoadError;
@@ -257,7 +286,7 @@ pub async fn prefetch_cases(
     };
     let messages_node = node.field("messages");
     // 1. The cases' own relations.
-    let (parties, tasks, messages, unread, documents) = futures::join!(
+    let (parties, tasks, messages, unread, documents, notes) = futures::join!(
         fetch(
             loader,
             want("complainantName") || want("resident") || want("parties"),
@@ -265,7 +294,7 @@ pub async fn prefetch_cases(
         ),
         fetch(
             loader,
-            want("tasks") || want("nextTasks") || want("nextTaskDueDate"),
+            want("tasks") || want("nextTasks") || want("nextTaskDueDate") || want("myTaskCounts"),
             ids().map(|id| TasksKey(id, reader)),
         ),
         fetch(
@@ -283,9 +312,16 @@ pub async fn prefetch_cases(
             want("documents"),
             ids().map(|id| DocumentsKey(id, reader)),
         ),
+        // Staff only: for anyone else the field answers FORBIDDEN unloaded.
+        fetch(
+            loader,
+            want("notes") && reader.is_staff(),
+            ids().map(NotesKey)
+        ),
     );
     unread.map_err(internal)?;
     documents.map_err(internal)?;
+    let notes: Vec<case_note::Model> = notes.map_err(internal)?.into_values().flatten().collect();
     // The parties' users and organisations came with them: later lookups of
     // the same people (a resident's replies, the landlord) find them here.
     let parties: Vec<PartyView> = parties.map_err(internal)?.into_values().flatten().collect();
@@ -337,6 +373,9 @@ pub async fn prefetch_cases(
     }
     if messages_node.field("senderName").exists() {
         users.extend(messages.iter().map(|m| UserKey(m.sender_user_id)));
+    }
+    if node.field("notes").field("authorName").exists() {
+        users.extend(notes.iter().map(|n| UserKey(n.author_user_id)));
     }
     let (users, orgs, task_cases, m) = futures::join!(
         fetch(loader, true, users),
@@ -450,7 +489,8 @@ async fn prefetch_case_rows(
     Ok(())
 }
 
-/// The read and reply state of messages, and their cases (for `canReply`).
+/// The read and reply state of messages, their cases (for `canReply`) and
+/// their attachments.
 async fn prefetch_messages_with(
     loader: &DataLoader<DbLoader, HashMapCache>,
     reader: Reader,
@@ -462,7 +502,7 @@ async fn prefetch_messages_with(
     }
     let replied = node.field("repliedByMe").exists() || node.field("canReply").exists();
     // Their senders come with the other users (see `prefetch_cases`).
-    let (reads, replies, cases) = futures::join!(
+    let (reads, replies, cases, attachments) = futures::join!(
         fetch(
             loader,
             node.field("read").exists(),
@@ -478,9 +518,15 @@ async fn prefetch_messages_with(
             node.field("canReply").exists(),
             messages.iter().map(|m| CaseKey(m.case_id, reader)),
         ),
+        fetch(
+            loader,
+            node.field("attachments").exists(),
+            messages.iter().map(|m| AttachmentsKey(m.id, reader)),
+        ),
     );
     reads.map_err(internal)?;
     replies.map_err(internal)?;
     cases.map_err(internal)?;
+    attachments.map_err(internal)?;
     Ok(())
 }

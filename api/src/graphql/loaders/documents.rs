@@ -1,4 +1,4 @@
-//! The documents of a case, as the reader may see them.
+//! The documents of a case and of a message, as the reader may see them.
 
 use std::collections::HashMap;
 
@@ -8,6 +8,41 @@ use uuid::Uuid;
 
 use super::{DbLoader, LoadError, group};
 use crate::{policy, policy::cases::Reader};
+
+/// The attachments of a message the reader may see, in upload order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttachmentsKey(pub Uuid, pub Reader);
+
+impl Loader<AttachmentsKey> for DbLoader {
+    type Value = Vec<entities::document::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[AttachmentsKey],
+    ) -> Result<HashMap<AttachmentsKey, Self::Value>, LoadError> {
+        use entities::document;
+        let mut out: HashMap<AttachmentsKey, Self::Value> =
+            keys.iter().map(|k| (*k, vec![])).collect();
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
+            for d in document::Entity::find()
+                .filter(document::Column::MessageId.is_in(ids))
+                .filter(policy::documents::visible(reader))
+                .order_by_asc(document::Column::CreatedAt)
+                .order_by_asc(document::Column::Id)
+                .all(&self.db)
+                .await?
+            {
+                if let Some(message_id) = d.message_id {
+                    out.entry(AttachmentsKey(message_id, reader))
+                        .or_default()
+                        .push(d);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// The documents of a case the reader may see, newest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

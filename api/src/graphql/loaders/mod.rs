@@ -132,3 +132,18 @@ where
         let _ = request.0.load_many(keys).await;
     }
 }
+
+/// Puts rows the request already holds into its loader (a page of
+/// properties is also what their tenants' `property` asks for), so that
+/// looking them up again costs no statement.
+pub async fn prime<K>(
+    ctx: &async_graphql::Context<'_>,
+    rows: impl IntoIterator<Item = (K, <DbLoader as Loader<K>>::Value)>,
+) where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = LoadError>,
+{
+    if let Some(request) = ctx.data_opt::<RequestLoader>() {
+        request.0.feed_many(rows).await;
+    }
+}

@@ -1,5 +1,5 @@
-//! Tenancy rows by id: tenants, properties and the history of a payment
-//! arrangement.
+//! Tenancy rows by id: tenants, properties, the tenants of a property and
+//! the history of a payment arrangement.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,12 @@ pub struct TenantKey(pub Uuid);
 /// A property by id (a tenant's home, under the same rule as [`TenantKey`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PropertyKey(pub Uuid);
+
+/// The tenants linked to a property the caller may see (tenants and
+/// properties share one visibility rule, `policy::tenants`), by last name,
+/// first name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PropertyTenantsKey(pub Uuid);
 
 /// The history of a payment arrangement the caller may see, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +63,32 @@ impl Loader<PropertyKey> for DbLoader {
             .into_iter()
             .map(|p| (PropertyKey(p.id), p))
             .collect())
+    }
+}
+
+impl Loader<PropertyTenantsKey> for DbLoader {
+    type Value = Vec<entities::tenant::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[PropertyTenantsKey],
+    ) -> Result<HashMap<PropertyTenantsKey, Self::Value>, LoadError> {
+        use entities::tenant;
+        let mut out: HashMap<PropertyTenantsKey, Self::Value> = HashMap::new();
+        for t in tenant::Entity::find()
+            .filter(tenant::Column::PropertyId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(tenant::Column::LastName)
+            .order_by_asc(tenant::Column::FirstName)
+            .order_by_asc(tenant::Column::Id)
+            .all(&self.db)
+            .await?
+        {
+            if let Some(home) = t.property_id {
+                out.entry(PropertyTenantsKey(home)).or_default().push(t);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -64,6 +64,14 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "changed_at": "2026-07-01T08:41:17Z",
             "organisation_member": true,
         }),
+        EmailTemplate::CaseAccessReported => json!({
+            "first_name": "Sam",
+            "case_reference": "202200046",
+            "reported_by": "Priya <Shah>",
+            "reporter_kind": "resident",
+            "comment": "I've never complained about \"Northgate\" & don't live there.",
+            "is_owner": true,
+        }),
         EmailTemplate::TwoFactorCode => json!({
             "first_name": "Priya",
             "code": "048213",

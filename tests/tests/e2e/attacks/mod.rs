@@ -144,5 +144,11 @@ async fn metrics_need_the_metrics_token_when_one_is_set() {
         )
         .await;
     assert_eq!(response.status, 200);
-    assert!(response.body.as_str().unwrap().contains("jobs{status="));
+    assert!(
+        response
+            .body
+            .as_str()
+            .unwrap()
+            .contains("portal_jobs{status=")
+    );
 }
