@@ -25,11 +25,23 @@ use crate::config::Config;
 
 /// Connects to the configured database, creating the SQLite file's folder if needed.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    connect_url(config.database_url.expose_secret()).await
+    connect_with(config.database_url.expose_secret(), config.db_pool_size).await
 }
 
 /// Connects to a database URL with the pool settings this service uses.
 pub async fn connect_url(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, None).await
+}
+
+/// The pool's size when `PORTAL_DB_POOL_SIZE` is unset: SQLite has one
+/// writer, so a few connections serve it; PostgreSQL gets enough for the API
+/// and the worker in one process at the bench's concurrency.
+pub const DEFAULT_POOL_SIZE_SQLITE: u32 = 8;
+/// See [`DEFAULT_POOL_SIZE_SQLITE`].
+pub const DEFAULT_POOL_SIZE_POSTGRES: u32 = 32;
+
+/// Connects with an explicit pool size (`None`: the default for the database).
+pub async fn connect_with(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .connect_timeout(Duration::from_secs(10))
@@ -54,7 +66,9 @@ pub async fn connect_url(url: &str) -> Result<DatabaseConnection, DbErr> {
                 ))
             })?;
         }
-        options.max_connections(8).min_connections(1);
+        options
+            .max_connections(pool_size.unwrap_or(DEFAULT_POOL_SIZE_SQLITE))
+            .min_connections(1);
         options.map_sqlx_sqlite_opts(|opts| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             opts.journal_mode(SqliteJournalMode::Wal)
@@ -64,7 +78,8 @@ pub async fn connect_url(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .create_if_missing(true)
         });
     } else {
-        options.max_connections(32).min_connections(2);
+        let size = pool_size.unwrap_or(DEFAULT_POOL_SIZE_POSTGRES);
+        options.max_connections(size).min_connections(2.min(size));
     }
     Database::connect(options).await
 }
@@ -120,4 +135,25 @@ pub async fn newest_first<E: EntityTrait>(
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, more))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pool_holds_at_most_the_configured_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/pool.db?mode=rwc", dir.path().display());
+        let db = connect_with(&url, Some(3)).await.unwrap();
+        let pool = db.get_sqlite_connection_pool();
+        assert_eq!(pool.options().get_max_connections(), 3);
+        let db = connect_url(&url).await.unwrap();
+        assert_eq!(
+            db.get_sqlite_connection_pool()
+                .options()
+                .get_max_connections(),
+            DEFAULT_POOL_SIZE_SQLITE
+        );
+    }
 }

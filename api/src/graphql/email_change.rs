@@ -31,6 +31,14 @@ pub struct ChangeUserEmailInput {
     pub email: String,
 }
 
+/// The answer to `confirmEmailChange`: the address is the account's email
+/// and sign-in name now, and every session of the account has ended.
+#[derive(SimpleObject)]
+pub struct ConfirmEmailChangePayload {
+    /// The new sign-in address, to fill in the sign-in form.
+    pub email: String,
+}
+
 /// The answer to `changeUserEmail`: the account as it still is, and the
 /// change waiting for confirmation.
 #[derive(SimpleObject)]
@@ -93,8 +101,8 @@ impl EmailChangeMutation {
         ctx: &Context<'_>,
         #[graphql(secret, desc = "The token from the link in the confirmation email.")]
         token: String,
-    ) -> async_graphql::Result<bool> {
-        email_change::confirm(ctx.app(), &ctx.client(), &token).await?;
-        Ok(true)
+    ) -> async_graphql::Result<ConfirmEmailChangePayload> {
+        let email = email_change::confirm(ctx.app(), &ctx.client(), &token).await?;
+        Ok(ConfirmEmailChangePayload { email })
     }
 }

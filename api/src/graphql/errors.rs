@@ -70,8 +70,11 @@ pub fn normalize(error: &mut ServerError) {
         return;
     }
     // Argument coercion failures raised while resolving a field (they carry
-    // a path but no source), e.g. a string where an `Upload` must be.
+    // a path but no source), e.g. a string where an `Upload` must be, or a
+    // declared variable the request's `variables` left out (async-graphql
+    // finds that only when a field reads it: "Variable $id is not defined.").
     let input_coercion = error.message.starts_with("Failed to parse")
+        || (error.message.starts_with("Variable ") && error.message.ends_with(" is not defined."))
         || error.message.starts_with("Invalid value for argument")
         || error.message.starts_with("Expected input type")
         || error.message.contains("(occurred while parsing \"");

@@ -162,10 +162,20 @@ pub struct Session {
     pub current: bool,
 }
 
+/// A count for the schema's `Int`.
+fn count(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The GraphQL id of a session.
+fn session_id(id: uuid::Uuid) -> ID {
+    ID(id.to_string())
+}
+
 impl Session {
     fn new(m: session::Model, current: uuid::Uuid) -> Self {
         Self {
-            id: ID(m.id.to_string()),
+            id: session_id(m.id),
             created_at: m.created_at,
             last_seen_at: m.last_seen_at,
             expires_at: m.idle_expires_at.min(m.absolute_expires_at),
@@ -195,6 +205,54 @@ async fn login_result(ctx: &Context<'_>, step: SignInStep) -> async_graphql::Res
             })
         }
     })
+}
+
+/// What `forgotPassword` answers: the same whether or not the address has
+/// an account, so it reveals nothing about which addresses do.
+#[derive(SimpleObject)]
+pub struct ForgotPasswordPayload {
+    /// The address as it was entered (trimmed), for the "check your email"
+    /// screen.
+    pub email: String,
+    /// How long the emailed link stays valid, in minutes.
+    pub link_valid_for_minutes: i32,
+}
+
+/// What `resetPassword` answers: the password is set and every session of
+/// the account has ended.
+#[derive(SimpleObject)]
+pub struct ResetPasswordPayload {
+    /// The account's sign-in address, to fill in the sign-in form.
+    pub email: String,
+    /// How many of the account's sessions ended.
+    pub sessions_ended: i32,
+}
+
+/// What `changePassword` answers: the password is changed and every other
+/// session has ended; this one stays signed in.
+#[derive(SimpleObject)]
+pub struct ChangePasswordPayload {
+    /// The signed-in user, as `me` shows them now.
+    pub me: Me,
+    /// How many other sessions ended.
+    pub other_sessions_ended: i32,
+}
+
+/// What `logout` answers: the session the request came with has ended.
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// The session that ended.
+    pub session_id: ID,
+}
+
+/// What `revokeSession` answers.
+#[derive(SimpleObject)]
+pub struct RevokeSessionPayload {
+    /// The session that ended.
+    pub session_id: ID,
+    /// Whether it was the session making the request (the client is now
+    /// signed out).
+    pub signed_out: bool,
 }
 
 /// Identity queries.
@@ -300,8 +358,8 @@ impl IdentityMutation {
     }
 
     /// Emails a password-reset link (valid 1 hour, single use) if an active
-    /// account has this address. Always `true`, so the answer does not reveal
-    /// whether it does.
+    /// account has this address. The answer is the same either way, so it
+    /// does not reveal whether it does.
     async fn forgot_password(
         &self,
         ctx: &Context<'_>,
@@ -309,9 +367,12 @@ impl IdentityMutation {
             desc = "The account's email address (the answer is the same whether or not it has an account)."
         )]
         email: String,
-    ) -> async_graphql::Result<bool> {
+    ) -> async_graphql::Result<ForgotPasswordPayload> {
         passwords::forgot(ctx.app(), &ctx.client(), &email).await?;
-        Ok(true)
+        Ok(ForgotPasswordPayload {
+            email: email.trim().to_owned(),
+            link_valid_for_minutes: passwords::RESET_LINK_MINUTES,
+        })
     }
 
     /// Sets a new password from a reset link, and signs the user out
@@ -327,8 +388,8 @@ impl IdentityMutation {
         )]
         new_password: String,
         #[graphql(desc = "The new password again.", secret)] confirmation: String,
-    ) -> async_graphql::Result<bool> {
-        passwords::reset(
+    ) -> async_graphql::Result<ResetPasswordPayload> {
+        let done = passwords::reset(
             ctx.app(),
             &ctx.client(),
             &token,
@@ -336,7 +397,10 @@ impl IdentityMutation {
             &confirmation,
         )
         .await?;
-        Ok(true)
+        Ok(ResetPasswordPayload {
+            email: done.email,
+            sessions_ended: count(done.sessions_ended),
+        })
     }
 
     /// Changes the signed-in user's password; every other session ends.
@@ -350,16 +414,22 @@ impl IdentityMutation {
         )]
         new_password: String,
         #[graphql(desc = "The new password again.", secret)] confirmation: String,
-    ) -> async_graphql::Result<bool> {
-        passwords::change(
+    ) -> async_graphql::Result<ChangePasswordPayload> {
+        let caller = ctx.caller();
+        let done = passwords::change(
             ctx.app(),
-            &ctx.caller(),
+            &caller,
             &current_password,
             &new_password,
             &confirmation,
         )
         .await?;
-        Ok(true)
+        Ok(ChangePasswordPayload {
+            me: profile::load(&ctx.app().db, caller.user()?.id)
+                .await?
+                .into(),
+            other_sessions_ended: count(done.sessions_ended),
+        })
     }
 
     /// Sets the first password from an invitation link and signs in (the link
@@ -387,9 +457,12 @@ impl IdentityMutation {
     }
 
     /// Signs out: ends the session this request came with.
-    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        sessions::logout(ctx.app(), &ctx.caller()).await?;
-        Ok(true)
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
+        let caller = ctx.caller();
+        sessions::logout(ctx.app(), &caller).await?;
+        Ok(LogoutPayload {
+            session_id: session_id(caller.user()?.session_id),
+        })
     }
 
     /// Ends one of the signed-in user's sessions (another device, or this
@@ -398,12 +471,15 @@ impl IdentityMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The session, one of `mySessions`.")] id: ID,
-    ) -> async_graphql::Result<bool> {
+    ) -> async_graphql::Result<RevokeSessionPayload> {
         let caller = ctx.caller();
-        caller.user()?;
-        let id = parse_id(&id, "Session")?;
-        sessions::revoke(ctx.app(), &caller, id).await?;
-        Ok(true)
+        let current = caller.user()?.session_id;
+        let session = parse_id(&id, "Session")?;
+        sessions::revoke(ctx.app(), &caller, session).await?;
+        Ok(RevokeSessionPayload {
+            session_id: id,
+            signed_out: session == current,
+        })
     }
 
     /// Sets the signed-in resident's postal address (up to 500 characters,

@@ -218,6 +218,17 @@ async fn email_password_changed(txn: &DatabaseTransaction, user: &user::Model) -
     Ok(())
 }
 
+/// A password set by a reset or a change.
+pub struct PasswordReplaced {
+    /// The account's sign-in address.
+    pub email: String,
+    /// How many sessions ended.
+    pub sessions_ended: u64,
+}
+
+/// How long a reset link stays valid, in minutes (what `forgotPassword` says).
+pub const RESET_LINK_MINUTES: i32 = links::RESET_TTL.num_minutes() as i32;
+
 /// `resetPassword`: sets a new password from a reset link and ends every
 /// session of the user.
 pub async fn reset(
@@ -226,7 +237,7 @@ pub async fn reset(
     raw_token: &str,
     new_password: &str,
     confirmation: &str,
-) -> ApiResult<()> {
+) -> ApiResult<PasswordReplaced> {
     check_lengths(&[
         ("newPassword", new_password),
         ("confirmation", confirmation),
@@ -237,9 +248,9 @@ pub async fn reset(
     let txn = platform::db::begin_write(&app.db).await?;
     let user = consume_link(&txn, raw_token, TokenPurpose::PasswordReset).await?;
     let actor = Actor::of(&Viewer::Anonymous, client).as_user(user.id);
-    replace_password(&txn, &user, hash, None, &actor, "password.reset").await?;
+    let done = replace_password(&txn, &user, hash, None, &actor, "password.reset").await?;
     txn.commit().await?;
-    Ok(())
+    Ok(done)
 }
 
 /// Stores a new password hash, ends the user's sessions (all, or all but
@@ -252,7 +263,7 @@ async fn replace_password(
     keep: Option<Uuid>,
     actor: &Actor,
     action: &str,
-) -> ApiResult<()> {
+) -> ApiResult<PasswordReplaced> {
     let user = set_password(txn, user, hash).await?;
     let ended = sessions::end_all(txn, &user, keep).await?;
     // A reset link sent before must not set the password again later.
@@ -276,7 +287,11 @@ async fn replace_password(
         None,
         Some(sessions::ended(ended)),
     )
-    .await
+    .await?;
+    Ok(PasswordReplaced {
+        email: user.email,
+        sessions_ended: ended,
+    })
 }
 
 /// `changePassword`: the signed-in user changes their password, giving the
@@ -287,7 +302,7 @@ pub async fn change(
     current_password: &str,
     new_password: &str,
     confirmation: &str,
-) -> ApiResult<()> {
+) -> ApiResult<PasswordReplaced> {
     let auth = caller.user()?;
     check_lengths(&[
         ("currentPassword", current_password),
@@ -320,7 +335,7 @@ pub async fn change(
         .one(&txn)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    replace_password(
+    let done = replace_password(
         &txn,
         &user,
         hash,
@@ -330,7 +345,7 @@ pub async fn change(
     )
     .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(done)
 }
 
 /// `acceptInvitation`: sets the first password from an invitation link and

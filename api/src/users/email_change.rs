@@ -231,7 +231,7 @@ async fn taken_by_another(
 /// docs). An unknown, used or expired link is the invalid-link
 /// `BAD_USER_INPUT` on `token`; an address taken since is `CONFLICT`, and
 /// the link stays unused.
-pub async fn confirm(app: &App, client: &ClientInfo, raw_token: &str) -> ApiResult<()> {
+pub async fn confirm(app: &App, client: &ClientInfo, raw_token: &str) -> ApiResult<String> {
     if raw_token.len() > input::MAX_TOKEN {
         return Err(links::invalid_link(TOKEN_FIELD));
     }
@@ -301,5 +301,5 @@ pub async fn confirm(app: &App, client: &ClientInfo, raw_token: &str) -> ApiResu
     )
     .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(updated.email)
 }

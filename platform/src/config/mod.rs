@@ -78,6 +78,9 @@ pub enum LogFormat {
 pub struct Config {
     /// SeaORM database URL (`sqlite://...` or `postgres://...`).
     pub database_url: SecretString,
+    /// Most connections in the database pool (`None`: 8 on SQLite, 32 on
+    /// PostgreSQL).
+    pub db_pool_size: Option<u32>,
     /// Redis URL for the production job queue and live updates.
     pub redis_url: Option<SecretString>,
     /// Folder for embedded-mode files (database, documents, outbox).
@@ -236,6 +239,19 @@ impl Config {
             }
             None => format!("sqlite://{}/portal.db?mode=rwc", data_dir.display()),
         };
+        let db_pool_size = match vars.get("PORTAL_DB_POOL_SIZE") {
+            None => None,
+            Some(_) => {
+                let size: u32 = vars.positive("PORTAL_DB_POOL_SIZE", 1)?;
+                if size > 1000 {
+                    return Err(ConfigError::new(
+                        "PORTAL_DB_POOL_SIZE",
+                        "at most 1000 (PostgreSQL's max_connections is the real bound)",
+                    ));
+                }
+                Some(size)
+            }
+        };
         let redis_url = match vars.get("REDIS_URL") {
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
                 Some(SecretString::from(url.to_owned()))
@@ -300,6 +316,7 @@ impl Config {
 
         Ok(Self {
             database_url: SecretString::from(database_url),
+            db_pool_size,
             redis_url,
             data_dir,
             storage,
@@ -414,6 +431,21 @@ mod tests {
         assert_eq!(c.limits.max_upload_bytes, 55 * 1024 * 1024);
         assert_eq!(c.api_tokens.default_days, 90);
         assert_eq!(c.api_tokens.max_days, 365);
+    }
+
+    #[test]
+    fn the_pool_size_is_read_and_checked() {
+        assert_eq!(config(&[]).unwrap().db_pool_size, None);
+        assert_eq!(
+            config(&[("PORTAL_DB_POOL_SIZE", "12")])
+                .unwrap()
+                .db_pool_size,
+            Some(12)
+        );
+        for bad in ["0", "-3", "many", "1001"] {
+            let err = config(&[("PORTAL_DB_POOL_SIZE", bad)]).unwrap_err();
+            assert_eq!(err.variable, "PORTAL_DB_POOL_SIZE", "{bad}: {err}");
+        }
     }
 
     #[test]

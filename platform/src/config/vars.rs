@@ -43,6 +43,11 @@ pub const VARIABLES: &[Variable] = &[
         "SQLite or PostgreSQL URL. For PostgreSQL, say what TLS you want: `?sslmode=verify-full` to a server across a network; `?sslmode=disable` on loopback or a private socket, where TLS only costs CPU (without `sslmode`, the driver negotiates TLS whenever the server offers it; on the case page that was a fifth of the API's CPU). Pooled connections are checked with a ping only after 30 s idle.",
     ),
     var(
+        "PORTAL_DB_POOL_SIZE",
+        "8 on SQLite, 32 on PostgreSQL",
+        "most database connections each process keeps open (1 to 1000). Size it so that every API and worker process together stay under PostgreSQL's `max_connections` (100 by default) with room for migrations and `psql`; a request waits up to 30 s for a free connection, then fails with `INTERNAL`",
+    ),
+    var(
         "REDIS_URL",
         "unset",
         "Redis for the job queue, rate limits and live updates; unset = SQLite queue (embedded only)",

@@ -91,7 +91,7 @@ async fn audit_rows(app: &TestApp) -> u64 {
 async fn mutations_run_only_over_a_json_post() {
     let app = TestApp::init().await;
     let user = app.resident().await;
-    let mutation = "mutation { logout }";
+    let mutation = "mutation { logout { sessionId } }";
     let before = audit_rows(&app).await;
 
     // Over GET (the query string is never executed: GET serves GraphiQL or 404).

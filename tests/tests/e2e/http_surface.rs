@@ -554,3 +554,74 @@ async fn a_null_for_a_non_null_input_field_is_bad_user_input() {
         assert_eq!(r.error_code(), "BAD_USER_INPUT", "{query}: {:?}", r.body);
     }
 }
+
+/// Variables a client got wrong are the client's error (`BAD_USER_INPUT`,
+/// nothing runs), never `INTERNAL`: a required one left out or null, one of
+/// the wrong type, one used but not declared, one of a type the schema does
+/// not have, and an input object missing a required field.
+#[tokio::test]
+async fn variables_the_client_got_wrong_are_bad_user_input() {
+    let app = TestApp::init().await;
+    let admin = app.service_admin().await;
+    let cases = [
+        ("query($id: ID!) { case(id: $id) { id } }", json!({})),
+        (
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({ "id": null }),
+        ),
+        (
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({ "id": true }),
+        ),
+        (
+            "query($id: ID!) { case(id: $id) { id } }",
+            json!({ "id": ["a"] }),
+        ),
+        ("query { case(id: $id) { id } }", json!({ "id": "x" })),
+        (
+            "query($id: Nope!) { case(id: $id) { id } }",
+            json!({ "id": "x" }),
+        ),
+        (
+            "query($n: Int) { cases(first: $n) { totalCount } }",
+            json!({ "n": "ten" }),
+        ),
+        (
+            "query($n: Int) { cases(first: $n) { totalCount } }",
+            json!({ "n": 1.5 }),
+        ),
+        (
+            "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }",
+            json!({}),
+        ),
+        (
+            "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }",
+            json!({ "input": {} }),
+        ),
+        (
+            "mutation($input: CreateCaseInput!) { createCase(input: $input) { id } }",
+            json!({ "input": "a string" }),
+        ),
+        (
+            "mutation($e: String!) { forgotPassword(email: $e) { email } }",
+            json!({ "e": { "nested": true } }),
+        ),
+    ];
+    for (query, variables) in cases {
+        let response = app
+            .graphql(Some(&admin.token), query, variables.clone())
+            .await;
+        let codes = response.error_codes();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == "BAD_USER_INPUT"),
+            "{query} with {variables}: {:#?}",
+            response.body
+        );
+        let message = response.body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            !message.contains("Internal") && !message.is_empty(),
+            "{query}: {message}"
+        );
+    }
+    assert_eq!(app.run_pending_jobs().await, 0, "nothing ran");
+}

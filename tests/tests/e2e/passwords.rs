@@ -16,7 +16,7 @@ const NEW_PASSWORD: &str = "Brand-New-Password-7";
 async fn forgot(app: &TestApp, email: &str) -> TestResponse {
     app.graphql(
         None,
-        "mutation($e: String!) { forgotPassword(email: $e) }",
+        "mutation($e: String!) { forgotPassword(email: $e) { email linkValidForMinutes } }",
         json!({ "e": email }),
     )
     .await
@@ -25,7 +25,7 @@ async fn forgot(app: &TestApp, email: &str) -> TestResponse {
 async fn reset(app: &TestApp, token: &str, password: &str, confirmation: &str) -> TestResponse {
     app.graphql(
         None,
-        "mutation($t: String!, $p: String!, $c: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $c) }",
+        "mutation($t: String!, $p: String!, $c: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $c) { email sessionsEnded } }",
         json!({ "t": token, "p": password, "c": confirmation }),
     )
     .await
@@ -40,7 +40,7 @@ async fn change(
 ) -> TestResponse {
     app.graphql(
         Some(session),
-        "mutation($o: String!, $p: String!, $c: String!) { changePassword(currentPassword: $o, newPassword: $p, confirmation: $c) }",
+        "mutation($o: String!, $p: String!, $c: String!) { changePassword(currentPassword: $o, newPassword: $p, confirmation: $c) { otherSessionsEnded me { email } } }",
         json!({ "o": current, "p": new, "c": confirmation }),
     )
     .await
@@ -70,13 +70,20 @@ async fn signed_in(app: &TestApp, token: &str) -> bool {
 async fn forgot_password_answers_the_same_for_an_unknown_address_and_sends_nothing() {
     let app = TestApp::init().await;
     let unknown = forgot(&app, "nobody@nowhere.example").await;
-    assert_eq!(unknown.body, json!({ "data": { "forgotPassword": true } }));
+    assert_eq!(
+        unknown.body,
+        json!({ "data": { "forgotPassword": { "email": "nobody@nowhere.example", "linkValidForMinutes": 60 } } })
+    );
     assert_eq!(app.run_pending_jobs().await, 0);
     assert!(app.emails().await.is_empty());
 
     let ada = landlord(&app, TwoFactorMethod::None, None).await;
     let known = forgot(&app, &ada.user.email.to_uppercase()).await;
-    assert_eq!(known.body, unknown.body);
+    // The same answer: only the address as typed is echoed.
+    assert_eq!(
+        known.body,
+        json!({ "data": { "forgotPassword": { "email": ada.user.email.to_uppercase(), "linkValidForMinutes": 60 } } })
+    );
     assert_eq!(app.run_pending_jobs().await, 1);
     snapshot_email(&app, "password_reset_email", &ada.user.email).await;
     assert_eq!(
@@ -94,7 +101,11 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
     let link = emailed_token(&app, &ada.user.email).await;
 
     let done = reset(&app, &link, NEW_PASSWORD, NEW_PASSWORD).await;
-    assert_eq!(done.data()["resetPassword"], true);
+    // The fixture's session and the other device's.
+    assert_eq!(
+        done.data()["resetPassword"],
+        json!({ "email": ada.user.email, "sessionsEnded": 2 })
+    );
     assert!(!signed_in(&app, &ada.token).await);
     assert!(!signed_in(&app, &other_device).await);
     app.run_pending_jobs().await;
@@ -203,10 +214,7 @@ async fn a_rejected_password_lists_every_rule_it_fails_and_keeps_the_link() {
     );
 
     // None of that used the link up.
-    assert_eq!(
-        reset(&app, &link, NEW_PASSWORD, NEW_PASSWORD).await.data()["resetPassword"],
-        true
-    );
+    assert!(reset(&app, &link, NEW_PASSWORD, NEW_PASSWORD).await.data()["resetPassword"]["sessionsEnded"].is_u64());
     app.run_pending_jobs().await;
 }
 
@@ -238,7 +246,10 @@ async fn changing_the_password_ends_the_other_sessions_and_tells_the_user() {
     assert_eq!(app.run_pending_jobs().await, 0);
 
     let done = change(&app, &here, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
-    assert_eq!(done.data()["changePassword"], true);
+    assert_eq!(
+        done.data()["changePassword"],
+        json!({ "otherSessionsEnded": 2, "me": { "email": ada.user.email } })
+    );
     assert!(signed_in(&app, &here).await, "the current session stays");
     assert!(!signed_in(&app, &elsewhere).await);
     assert!(!signed_in(&app, &ada.token).await);
@@ -263,7 +274,7 @@ async fn changing_the_password_ends_the_other_sessions_and_tells_the_user() {
     let anonymous = app
         .graphql(
             None,
-            "mutation { changePassword(currentPassword: \"a\", newPassword: \"b\", confirmation: \"b\") }",
+            "mutation { changePassword(currentPassword: \"a\", newPassword: \"b\", confirmation: \"b\") { otherSessionsEnded } }",
             json!({}),
         )
         .await;

@@ -19,7 +19,7 @@ const MY_SESSIONS: &str =
 async fn revoke(app: &TestApp, token: &str, id: &str) -> TestResponse {
     app.graphql(
         Some(token),
-        "mutation($id: ID!) { revokeSession(id: $id) }",
+        "mutation($id: ID!) { revokeSession(id: $id) { sessionId signedOut } }",
         json!({ "id": id }),
     )
     .await
@@ -74,7 +74,7 @@ async fn my_sessions_lists_the_live_ones_and_marks_the_current_one() {
     let phone_id = sessions[0]["id"].as_str().unwrap();
     assert_eq!(
         revoke(&app, &laptop, phone_id).await.data()["revokeSession"],
-        true
+        json!({ "sessionId": phone_id, "signedOut": false })
     );
     assert!(signed_out(&app, &phone).await);
     assert_eq!(viewer_code(&app, &laptop).await, None);
@@ -132,25 +132,67 @@ async fn another_users_session_is_not_found_and_stays_alive() {
 }
 
 #[tokio::test]
+async fn revoking_the_current_session_says_the_client_is_signed_out() {
+    let app = TestApp::init().await;
+    let ada = landlord(&app, TwoFactorMethod::None, None).await;
+    let here = sign_in(&app, &ada.user.email).await;
+    let list = app.graphql(Some(&here), MY_SESSIONS, json!({})).await;
+    let current = list.data()["mySessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        revoke(&app, &here, &current).await.data()["revokeSession"],
+        json!({ "sessionId": current, "signedOut": true })
+    );
+    assert!(signed_out(&app, &here).await);
+    assert_eq!(viewer_code(&app, &ada.token).await, None);
+}
+
+#[tokio::test]
 async fn logout_ends_the_current_session_only() {
     let app = TestApp::init().await;
     let ada = landlord(&app, TwoFactorMethod::None, None).await;
     let here = sign_in(&app, &ada.user.email).await;
     let out = app
-        .graphql(Some(&here), "mutation { logout }", json!({}))
+        .graphql(Some(&here), "mutation { logout { sessionId } }", json!({}))
         .await;
-    assert_eq!(out.data()["logout"], true);
+    let ended = out.data()["logout"]["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(signed_out(&app, &here).await);
+    let live: Vec<String> = session::Entity::find()
+        .filter(session::Column::UserId.eq(ada.user.id))
+        .filter(session::Column::RevokedAt.is_null())
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    assert!(
+        !live.contains(&ended),
+        "the named session is the one that ended"
+    );
+    assert_eq!(live.len(), 1);
     assert_eq!(
         viewer_code(&app, &ada.token).await,
         None,
         "the other session lives"
     );
     let again = app
-        .graphql(Some(&here), "mutation { logout }", json!({}))
+        .graphql(Some(&here), "mutation { logout { sessionId } }", json!({}))
         .await;
     assert_eq!(again.error_code(), "UNAUTHENTICATED");
-    let anonymous = app.graphql(None, "mutation { logout }", json!({})).await;
+    let anonymous = app
+        .graphql(None, "mutation { logout { sessionId } }", json!({}))
+        .await;
     assert_eq!(anonymous.error_code(), "UNAUTHENTICATED");
     assert_eq!(
         app.graphql(None, MY_SESSIONS, json!({})).await.error_code(),
@@ -205,9 +247,13 @@ async fn signed_out(app: &TestApp, token: &str) -> bool {
 async fn stale_tokens(app: &TestApp) -> Vec<(&'static str, String)> {
     let old = landlord(app, TwoFactorMethod::None, None).await;
     let signed_out = sign_in(app, &old.user.email).await;
-    app.graphql(Some(&signed_out), "mutation { logout }", json!({}))
-        .await
-        .data();
+    app.graphql(
+        Some(&signed_out),
+        "mutation { logout { sessionId } }",
+        json!({}),
+    )
+    .await
+    .data();
     let idle = sign_in(app, &old.user.email).await;
     let absolute = sign_in(app, &old.user.email).await;
     for (token, column) in [
@@ -266,7 +312,7 @@ async fn an_old_session_token_does_not_stop_anyone_signing_in() {
         );
         // Still nothing for the old token: signing out needs a session.
         assert_eq!(
-            app.graphql(Some(&stale), "mutation { logout }", json!({}))
+            app.graphql(Some(&stale), "mutation { logout { sessionId } }", json!({}))
                 .await
                 .error_code(),
             "UNAUTHENTICATED",
@@ -308,19 +354,19 @@ async fn an_old_session_token_does_not_block_the_steps_before_sign_in() {
     let ada = landlord(&app, TwoFactorMethod::None, None).await;
     let forgot = call(
         stale(0),
-        "mutation($e: String!) { forgotPassword(email: $e) }".into(),
+        "mutation($e: String!) { forgotPassword(email: $e) { email linkValidForMinutes } }".into(),
         json!({ "e": ada.user.email }),
     )
     .await;
-    assert_eq!(forgot.data()["forgotPassword"], true);
+    assert_eq!(forgot.data()["forgotPassword"]["linkValidForMinutes"], 60);
     let link = emailed_token(&app, &ada.user.email).await;
     let reset = call(
         stale(1),
-        "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) }".into(),
+        "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) { email sessionsEnded } }".into(),
         json!({ "t": link, "p": "Brand-New-Password-7" }),
     )
     .await;
-    assert_eq!(reset.data()["resetPassword"], true);
+    assert!(reset.data()["resetPassword"]["sessionsEnded"].is_u64());
 
     // An invitation.
     let priya = landlord(&app, TwoFactorMethod::None, None).await;

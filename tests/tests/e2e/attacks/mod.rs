@@ -33,11 +33,11 @@ async fn a_sign_in_racing_a_password_reset_never_outlives_it() {
             login(&app, &ada.user.email, PASSWORD),
             app.graphql(
                 None,
-                "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) }",
+                "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) { email sessionsEnded } }",
                 json!({ "t": link, "p": NEW_PASSWORD }),
             )
         );
-        assert_eq!(reset.data()["resetPassword"], true);
+        assert!(reset.data()["resetPassword"]["sessionsEnded"].is_u64());
         let live = session::Entity::find()
             .filter(session::Column::UserId.eq(ada.user.id))
             .filter(session::Column::RevokedAt.is_null())
@@ -65,15 +65,15 @@ async fn a_reset_link_does_not_survive_a_password_change() {
     let changed = app
         .graphql(
             Some(&ada.token),
-            "mutation($c: String!, $p: String!) { changePassword(currentPassword: $c, newPassword: $p, confirmation: $p) }",
+            "mutation($c: String!, $p: String!) { changePassword(currentPassword: $c, newPassword: $p, confirmation: $p) { otherSessionsEnded me { email } } }",
             json!({ "c": PASSWORD, "p": NEW_PASSWORD }),
         )
         .await;
-    assert_eq!(changed.data()["changePassword"], true);
+    assert!(changed.data()["changePassword"]["otherSessionsEnded"].is_u64());
     let late = app
         .graphql(
             None,
-            "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) }",
+            "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p, confirmation: $p) { email sessionsEnded } }",
             json!({ "t": link, "p": "Another-Password-9" }),
         )
         .await;
