@@ -19,7 +19,7 @@ use entities::session;
 
 use super::{
     ContextExt,
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id},
     viewer::{Me, TwoFactorSetup},
 };
 use crate::identity::{
@@ -165,7 +165,7 @@ pub struct Session {
 impl Session {
     fn new(m: session::Model, current: uuid::Uuid) -> Self {
         Self {
-            id: ID(m.id.to_string()),
+            id: global_id(NodeKind::Session, m.id),
             created_at: m.created_at,
             last_seen_at: m.last_seen_at,
             expires_at: m.idle_expires_at.min(m.absolute_expires_at),
@@ -401,7 +401,7 @@ impl IdentityMutation {
     ) -> async_graphql::Result<bool> {
         let caller = ctx.caller();
         caller.user()?;
-        let id = parse_id(&id, "Session")?;
+        let id = parse_id(&id, NodeKind::Session)?;
         sessions::revoke(ctx.app(), &caller, id).await?;
         Ok(true)
     }
