@@ -267,7 +267,9 @@ pub async fn derived_id(db: &DatabaseConnection, key: &str) -> anyhow::Result<Uu
 pub async fn resident_cases(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
     let mut cases = Vec::new();
     for g in 1..=RESIDENT_CASES {
-        cases.push(derived_id(db, &format!("case{g}")).await?.to_string());
+        // As the API names them: global ids.
+        let id = derived_id(db, &format!("case{g}")).await?;
+        cases.push(api::graphql::scalars::global_id(api::graphql::scalars::NodeKind::Case, id).0);
     }
     Ok(cases)
 }

@@ -42,6 +42,26 @@ use worker::{queue::Queue, runner::Runner};
 
 pub use services::{require_env, skip_unless};
 
+/// The GraphQL global id of the database row `id` of GraphQL type
+/// `type_name` (`gid("Case", case.id)`), for a test that passes an id it
+/// read from the database. Ids read from a response pass through as they
+/// are.
+pub fn gid(type_name: &str, id: Uuid) -> String {
+    let kind = api::graphql::scalars::NodeKind::ALL
+        .into_iter()
+        .find(|kind| kind.type_name() == type_name)
+        .unwrap_or_else(|| panic!("no node kind {type_name}"));
+    api::graphql::scalars::global_id(kind, id).0
+}
+
+/// The database id inside a global id read from a response (panics when it
+/// is not one).
+pub fn uuid_of(global_id: &str) -> Uuid {
+    api::graphql::scalars::decode_global_id(global_id)
+        .unwrap_or_else(|| panic!("not a global id: {global_id}"))
+        .1
+}
+
 /// A running application for one test.
 pub struct TestApp {
     /// Application state (database, config, queue).

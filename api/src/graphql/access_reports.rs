@@ -13,7 +13,7 @@ use super::{
     cases::Case,
     loaders::{CaseKey, UserKey},
     pagination::{Counted, counted_keyset_connection, decode_cursor, page_size},
-    scalars::{input_id, parse_id},
+    scalars::{NodeKind, global_id, input_id, parse_id},
 };
 use crate::{
     casework::access_reports::{self, ReportFilter},
@@ -57,7 +57,7 @@ pub struct CaseAccessReport {
 impl From<entities::case_access_report::Model> for CaseAccessReport {
     fn from(m: entities::case_access_report::Model) -> Self {
         Self {
-            id: ID(m.id.to_string()),
+            id: global_id(NodeKind::CaseAccessReport, m.id),
             status: m.status.into(),
             comment: m.comment.clone(),
             created_at: m.created_at,
@@ -167,7 +167,7 @@ impl AccessReportsQuery {
             case_id: filter
                 .case_id
                 .as_ref()
-                .map(|id| input_id(id, "filter.caseId"))
+                .map(|id| input_id(id, NodeKind::Case, "filter.caseId"))
                 .transpose()?,
             assigned_to_me: filter.assigned_to_me,
         };
@@ -208,7 +208,7 @@ impl AccessReportsMutation {
         input: ReportUnrecognisedCaseInput,
     ) -> async_graphql::Result<CaseAccessReport> {
         let reporter = policy::access_reports::can_report(&ctx.caller())?;
-        let case_id = parse_id(&input.case_id, "Case")?;
+        let case_id = parse_id(&input.case_id, NodeKind::Case)?;
         Ok(
             access_reports::report(ctx.app(), &reporter, case_id, input.comment.as_deref())
                 .await?
@@ -228,7 +228,7 @@ impl AccessReportsMutation {
         input: ResolveCaseAccessReportInput,
     ) -> async_graphql::Result<CaseAccessReport> {
         let staff = policy::access_reports::can_resolve(&ctx.caller())?;
-        let id = parse_id(&input.id, "Case access report")?;
+        let id = parse_id(&input.id, NodeKind::CaseAccessReport)?;
         Ok(
             access_reports::resolve(ctx.app(), &staff, id, &input.resolution)
                 .await?

@@ -15,7 +15,7 @@ use super::{
     ContextExt,
     enums::Permission,
     pagination::{decode_cursor, keyset_connection, page_size},
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id},
 };
 use crate::{
     policy,
@@ -52,11 +52,11 @@ impl From<TokenWithPermissions> for ApiToken {
     fn from(t: TokenWithPermissions) -> Self {
         let m = t.token;
         Self {
-            id: ID(m.id.to_string()),
+            id: global_id(NodeKind::ApiToken, m.id),
             name: m.name,
             token_prefix: m.token_prefix,
             permissions: t.permissions.into_iter().map(Into::into).collect(),
-            created_by_user_id: m.created_by_user_id.map(|u| ID(u.to_string())),
+            created_by_user_id: m.created_by_user_id.map(|u| global_id(NodeKind::User, u)),
             created_at: m.created_at,
             last_used_at: m.last_used_at,
             expires_at: m.expires_at,
@@ -157,7 +157,7 @@ impl ApiTokensMutation {
         #[graphql(desc = "The API token, one of `apiTokens`.")] id: ID,
     ) -> async_graphql::Result<ApiToken> {
         let admin = policy::api_tokens::can_administer(&ctx.caller())?;
-        let id = parse_id(&id, "API token")?;
+        let id = parse_id(&id, NodeKind::ApiToken)?;
         Ok(api_tokens::revoke(ctx.app(), &admin, id).await?.into())
     }
 }

@@ -20,7 +20,7 @@ use super::{
     money::Money,
     pagination::{connection, decode_offset, page_size},
     properties::Tenant,
-    scalars::{input_id, organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, input_id, organisation_arg, parse_id},
 };
 use crate::{
     policy,
@@ -66,12 +66,12 @@ pub struct PaymentArrangement(pub payment_arrangement::Model);
 #[Object]
 impl PaymentArrangement {
     /// Arrangement id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::PaymentArrangement, self.0.id)
     }
     /// The landlord organisation.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
     /// `APA-` and a 6-digit number, e.g. `APA-000123`; payments made under
     /// the arrangement carry it.
@@ -104,7 +104,9 @@ impl PaymentArrangement {
     }
     /// The landlord user who applied.
     async fn applied_by_user_id(&self) -> Option<ID> {
-        self.0.applied_by_user_id.map(|id| ID(id.to_string()))
+        self.0
+            .applied_by_user_id
+            .map(|id| global_id(NodeKind::User, id))
     }
     /// When the application was made.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -131,10 +133,10 @@ impl PaymentArrangement {
             .unwrap_or_default()
             .into_iter()
             .map(|e| PaymentArrangementEvent {
-                id: ID(e.id.to_string()),
+                id: global_id(NodeKind::PaymentArrangementEvent, e.id),
                 status: e.status.into(),
                 note: e.note,
-                actor_user_id: e.actor_user_id.map(|id| ID(id.to_string())),
+                actor_user_id: e.actor_user_id.map(|id| global_id(NodeKind::User, id)),
                 created_at: e.created_at,
             })
             .collect())
@@ -182,7 +184,7 @@ impl ArrangementsQuery {
             tenant_id: filter
                 .tenant_id
                 .as_ref()
-                .map(|id| input_id(id, "filter.tenantId"))
+                .map(|id| input_id(id, NodeKind::Tenant, "filter.tenantId"))
                 .transpose()?,
         };
         let (rows, has_next) =
@@ -198,12 +200,12 @@ impl ArrangementsQuery {
     }
 
     /// One arrangement (`NOT_FOUND` when missing or not mine to see).
-    async fn payment_arrangement(
+    pub async fn payment_arrangement(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The application.")] id: ID,
     ) -> async_graphql::Result<PaymentArrangement> {
-        let id = parse_id(&id, "Payment arrangement")?;
+        let id = parse_id(&id, NodeKind::PaymentArrangement)?;
         Ok(PaymentArrangement(
             policy::arrangements::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
@@ -237,7 +239,7 @@ impl ArrangementsMutation {
     ) -> async_graphql::Result<PaymentArrangement> {
         let applicant = policy::arrangements::can_apply(&ctx.caller())?;
         let application = Application {
-            tenant_id: input_id(&input.tenant_id, "input.tenantId")?,
+            tenant_id: input_id(&input.tenant_id, NodeKind::Tenant, "input.tenantId")?,
             reason: input.reason,
             arrears_pence: input.arrears.pence("input.arrears")?,
         };
@@ -258,7 +260,7 @@ impl ArrangementsMutation {
         #[graphql(desc = "One category for every file, instead of each file's own.")]
         same_category_for_all: Option<DocumentCategory>,
     ) -> async_graphql::Result<Vec<super::documents::Document>> {
-        let id = parse_id(&id, "Payment arrangement")?;
+        let id = parse_id(&id, NodeKind::PaymentArrangement)?;
         let caller = ctx.caller();
         let arrangement = policy::arrangements::find_visible(&ctx.app().db, &caller, id).await?;
         let landlord = policy::arrangements::can_add_evidence(&caller, &arrangement)?;
@@ -282,7 +284,7 @@ impl ArrangementsMutation {
         note: Option<String>,
     ) -> async_graphql::Result<PaymentArrangement> {
         let staff = policy::arrangements::can_decide(&ctx.caller())?;
-        let id = parse_id(&id, "Payment arrangement")?;
+        let id = parse_id(&id, NodeKind::PaymentArrangement)?;
         Ok(PaymentArrangement(
             tenancy::arrangements::decide(ctx.app(), &staff, id, Decision::Approve(note)).await?,
         ))
@@ -297,7 +299,7 @@ impl ArrangementsMutation {
         #[graphql(desc = "Why, 1 to 2000 characters (sent to the applicant).")] reason: String,
     ) -> async_graphql::Result<PaymentArrangement> {
         let staff = policy::arrangements::can_decide(&ctx.caller())?;
-        let id = parse_id(&id, "Payment arrangement")?;
+        let id = parse_id(&id, NodeKind::PaymentArrangement)?;
         Ok(PaymentArrangement(
             tenancy::arrangements::decide(ctx.app(), &staff, id, Decision::Reject(reason)).await?,
         ))

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{
     ContextExt,
     pagination::{decode_cursor, keyset_connection, page_size},
+    scalars::{NodeKind, any_id, global_id, input_id},
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -57,22 +58,24 @@ pub struct AuditLogEntry {
     pub redacted: bool,
 }
 
-fn id(u: Uuid) -> ID {
-    ID(u.to_string())
+fn id(kind: NodeKind) -> impl Fn(Uuid) -> ID {
+    move |u| global_id(kind, u)
 }
 
 impl From<AuditEntry> for AuditLogEntry {
     fn from(e: AuditEntry) -> Self {
         let m = e.entry;
         Self {
-            id: id(m.id),
+            id: global_id(NodeKind::AuditLogEntry, m.id),
             action: m.action,
+            // A target of a type no longer known keeps no id.
+            target_id: NodeKind::from_target_type(&m.target_type)
+                .and_then(|kind| m.target_id.map(id(kind))),
             target_type: m.target_type,
-            target_id: m.target_id.map(id),
-            organisation_id: m.organisation_id.map(id),
-            actor_user_id: m.actor_user_id.map(id),
+            organisation_id: m.organisation_id.map(id(NodeKind::Organisation)),
+            actor_user_id: m.actor_user_id.map(id(NodeKind::User)),
             actor_name: e.actor_name,
-            actor_api_token_id: m.actor_api_token_id.map(id),
+            actor_api_token_id: m.actor_api_token_id.map(id(NodeKind::ApiToken)),
             before: m.before.map(Json),
             after: m.after.map(Json),
             ip_address: m.ip_address,
@@ -100,18 +103,26 @@ pub struct AuditLogFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-fn filter_id(id: Option<ID>, field: &str) -> ApiResult<Option<Uuid>> {
-    id.map(|id| Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "Not an id.")))
-        .transpose()
+/// A filter id of type `kind` (any type for `None`: a target).
+fn filter_id(id: Option<ID>, kind: Option<NodeKind>, field: &str) -> ApiResult<Option<Uuid>> {
+    id.map(|id| match kind {
+        Some(kind) => input_id(&id, kind, field),
+        None => any_id(&id).ok_or_else(|| ApiError::bad_input(field, "Not an id.")),
+    })
+    .transpose()
 }
 
 impl AuditLogFilter {
     fn into_filter(self) -> ApiResult<AuditFilter> {
         Ok(AuditFilter {
             action: self.action,
-            actor_id: filter_id(self.actor_id, "filter.actorId")?,
-            target_id: filter_id(self.target_id, "filter.targetId")?,
-            organisation_id: filter_id(self.organisation_id, "filter.organisationId")?,
+            actor_id: filter_id(self.actor_id, Some(NodeKind::User), "filter.actorId")?,
+            target_id: filter_id(self.target_id, None, "filter.targetId")?,
+            organisation_id: filter_id(
+                self.organisation_id,
+                Some(NodeKind::Organisation),
+                "filter.organisationId",
+            )?,
             from: self.from,
             to: self.to,
         })

@@ -26,7 +26,7 @@ use super::{
     pagination::{Counted, counted_connection, decode_offset, page_size},
     residents::InviteResidentInput,
     scalars::Date,
-    scalars::{input_id, opt_input_id, parse_id},
+    scalars::{NodeKind, global_id, input_id, opt_input_id, parse_id},
     tasks::Task,
 };
 use crate::{
@@ -146,11 +146,14 @@ pub struct CaseParty {
 impl From<&PartyView> for CaseParty {
     fn from(v: &PartyView) -> Self {
         Self {
-            id: ID(v.party.id.to_string()),
+            id: global_id(NodeKind::CaseParty, v.party.id),
             kind: v.party.party_kind.into(),
             name: party_name(v),
-            user_id: v.party.user_id.map(|id| ID(id.to_string())),
-            organisation_id: v.party.organisation_id.map(|id| ID(id.to_string())),
+            user_id: v.party.user_id.map(|id| global_id(NodeKind::User, id)),
+            organisation_id: v
+                .party
+                .organisation_id
+                .map(|id| global_id(NodeKind::Organisation, id)),
         }
     }
 }
@@ -219,8 +222,8 @@ impl Case {
 #[Object]
 impl Case {
     /// Case id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Case, self.0.id)
     }
     /// Year and 5-digit sequence, e.g. `202600046`.
     async fn reference(&self) -> &str {
@@ -311,7 +314,7 @@ impl Case {
             return Ok(None);
         };
         Ok(ctx.load(UserKey(owner)).await?.map(|u| CaseOwner {
-            id: ID(u.id.to_string()),
+            id: global_id(NodeKind::User, u.id),
             name: format!("{} {}", u.first_name, u.last_name),
             team: u.staff_team,
             role: u.staff_role.map(Into::into),
@@ -494,12 +497,12 @@ impl CasesQuery {
     }
 
     /// One case (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn case(
+    pub async fn case(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The case.")] id: ID,
     ) -> async_graphql::Result<Case> {
-        let id = parse_id(&id, "Case")?;
+        let id = parse_id(&id, NodeKind::Case)?;
         let reader = ctx.reader()?;
         let found = casework::cases::get(ctx.app(), reader, id).await?;
         // The case page asks for most relations at once: load them in two
@@ -622,13 +625,19 @@ impl CasesMutation {
             category: input.category,
             resident_user_id: opt_input_id(
                 input.resident_user_id.as_ref(),
+                NodeKind::User,
                 "input.residentUserId",
             )?,
             landlord_organisation_id: opt_input_id(
                 input.landlord_organisation_id.as_ref(),
+                NodeKind::Organisation,
                 "input.landlordOrganisationId",
             )?,
-            owner_user_id: opt_input_id(input.owner_user_id.as_ref(), "input.ownerUserId")?,
+            owner_user_id: opt_input_id(
+                input.owner_user_id.as_ref(),
+                NodeKind::User,
+                "input.ownerUserId",
+            )?,
         };
         Ok(Case(
             casework::cases::create(ctx.app(), &allowed, new).await?,
@@ -644,7 +653,7 @@ impl CasesMutation {
         input: UpdateCaseInput,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&id, "Case")?;
+        let id = parse_id(&id, NodeKind::Case)?;
         let changes = CaseChanges {
             case_type: input.case_type,
             stage: input.stage,
@@ -664,8 +673,8 @@ impl CasesMutation {
         #[graphql(desc = "The staff member who is to own it.")] owner_user_id: ID,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&case_id, "Case")?;
-        let owner = input_id(&owner_user_id, "ownerUserId")?;
+        let id = parse_id(&case_id, NodeKind::Case)?;
+        let owner = input_id(&owner_user_id, NodeKind::User, "ownerUserId")?;
         Ok(Case(
             casework::cases::assign_owner(ctx.app(), &allowed, id, owner).await?,
         ))
@@ -683,15 +692,17 @@ impl CasesMutation {
         input: CasePartyInput,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&case_id, "Case")?;
+        let id = parse_id(&case_id, NodeKind::Case)?;
         let who = match input {
             CasePartyInput::ResidentUserId(u) => {
-                NewParty::Resident(input_id(&u, "input.residentUserId")?)
+                NewParty::Resident(input_id(&u, NodeKind::User, "input.residentUserId")?)
             }
             CasePartyInput::NewResident(new) => NewParty::NewResident(new.into()),
-            CasePartyInput::OrganisationId(o) => {
-                NewParty::Landlord(input_id(&o, "input.organisationId")?)
-            }
+            CasePartyInput::OrganisationId(o) => NewParty::Landlord(input_id(
+                &o,
+                NodeKind::Organisation,
+                "input.organisationId",
+            )?),
         };
         casework::cases::add_party(ctx.app(), &allowed, id, who)
             .await
@@ -708,7 +719,7 @@ impl CasesMutation {
         #[graphql(name = "id", desc = "The party, one of `Case.parties`.")] party_id: ID,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&party_id, "Case party")?;
+        let id = parse_id(&party_id, NodeKind::CaseParty)?;
         Ok(Case(
             casework::cases::remove_party(ctx.app(), &allowed, id).await?,
         ))
@@ -723,7 +734,7 @@ impl CasesMutation {
         #[graphql(desc = "The case.")] id: ID,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&id, "Case")?;
+        let id = parse_id(&id, NodeKind::Case)?;
         Ok(Case(
             casework::cases::set_closed(ctx.app(), &allowed, id, true).await?,
         ))
@@ -737,7 +748,7 @@ impl CasesMutation {
         #[graphql(desc = "The closed case.")] id: ID,
     ) -> async_graphql::Result<Case> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&id, "Case")?;
+        let id = parse_id(&id, NodeKind::Case)?;
         Ok(Case(
             casework::cases::set_closed(ctx.app(), &allowed, id, false).await?,
         ))

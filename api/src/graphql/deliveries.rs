@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 
 use entities::notification_delivery;
 
-use super::{ContextExt, scalars::parse_id};
+use super::{
+    ContextExt,
+    scalars::{NodeKind, global_id, parse_id},
+};
 use crate::{
     error::ApiError,
     notifications::history::{self, MAX_DELIVERIES},
@@ -86,7 +89,7 @@ pub struct NotificationDelivery {
 impl From<notification_delivery::Model> for NotificationDelivery {
     fn from(d: notification_delivery::Model) -> Self {
         Self {
-            id: ID(d.id.to_string()),
+            id: global_id(NodeKind::NotificationDelivery, d.id),
             channel: d.channel.into(),
             template: d.template,
             destination: history::mask_destination(&d.recipient),
@@ -127,7 +130,7 @@ impl DeliveriesQuery {
                 return Err(ApiError::bad_input("first", "Must be between 1 and 50.").into());
             }
         };
-        let id = parse_id(&user_id, "User")?;
+        let id = parse_id(&user_id, NodeKind::User)?;
         Ok(history::recent_for_user(ctx.app(), &manager, id, limit)
             .await?
             .into_iter()

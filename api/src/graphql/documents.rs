@@ -12,10 +12,11 @@ use entities::document;
 
 use super::{
     ContextExt,
+    cases::Case,
     enums::DocumentCategory,
     inputs::{DocumentUploadInput, new_files},
-    loaders::UserKey,
-    scalars::parse_id,
+    loaders::{CaseKey, UserKey},
+    scalars::{NodeKind, global_id, parse_id},
 };
 use crate::{documents, policy};
 
@@ -46,16 +47,20 @@ pub struct Document(pub document::Model);
 #[Object]
 impl Document {
     /// Document id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Document, self.0.id)
     }
-    /// The case it belongs to.
-    async fn case_id(&self) -> Option<ID> {
-        self.0.case_id.map(|id| ID(id.to_string()))
+    /// The case it belongs to (none for evidence of a payment arrangement),
+    /// through the request's loader.
+    async fn case(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Case>> {
+        let Some(id) = self.0.case_id else {
+            return Ok(None);
+        };
+        Ok(ctx.load(CaseKey(id, ctx.reader()?)).await?.map(Case))
     }
     /// The message it is attached to, if any.
     async fn message_id(&self) -> Option<ID> {
-        self.0.message_id.map(|id| ID(id.to_string()))
+        self.0.message_id.map(|id| global_id(NodeKind::Message, id))
     }
     /// The file's name on the uploader's device (for display only).
     async fn file_name(&self) -> &str {
@@ -121,12 +126,12 @@ pub struct DocumentsQuery;
 #[Object]
 impl DocumentsQuery {
     /// One document (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn document(
+    pub async fn document(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The document.")] id: ID,
     ) -> async_graphql::Result<Document> {
-        let id = parse_id(&id, "Document")?;
+        let id = parse_id(&id, NodeKind::Document)?;
         Ok(Document(
             policy::documents::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
@@ -166,7 +171,7 @@ impl DocumentsMutation {
         )]
         shared_with_parties: Option<bool>,
     ) -> async_graphql::Result<Vec<Document>> {
-        let case_id = parse_id(&case_id, "Case")?;
+        let case_id = parse_id(&case_id, NodeKind::Case)?;
         let files = new_files(ctx, "files", files, same_category_for_all)?;
         let allowed = policy::cases::can_act(&ctx.caller())?;
         let rows = documents::upload_to_case(
@@ -189,7 +194,7 @@ impl DocumentsMutation {
         #[graphql(desc = "Whether the case's parties may see it.")] shared: bool,
     ) -> async_graphql::Result<Document> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&id, "Document")?;
+        let id = parse_id(&id, NodeKind::Document)?;
         Ok(Document(
             documents::share(ctx.app(), &allowed, id, shared).await?,
         ))

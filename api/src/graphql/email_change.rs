@@ -11,7 +11,11 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{ContextExt, scalars::parse_id, users::UserAccount};
+use super::{
+    ContextExt,
+    scalars::{NodeKind, parse_id},
+    users::UserAccount,
+};
 use crate::{
     policy::{self, users::UserAction},
     users::email_change,
@@ -77,7 +81,7 @@ impl EmailChangeMutation {
         #[graphql(desc = "The account and its new email address.")] input: ChangeUserEmailInput,
     ) -> async_graphql::Result<ChangeUserEmailPayload> {
         let manager = policy::users::can_manage(&ctx.caller(), UserAction::ChangeEmail)?;
-        let id = parse_id(&input.user_id, "User")?;
+        let id = parse_id(&input.user_id, NodeKind::User)?;
         email_change::request(ctx.app(), &manager, id, &input.email)
             .await
             .map(|pending| ChangeUserEmailPayload {

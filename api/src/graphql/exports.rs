@@ -15,7 +15,7 @@ use super::{
     inputs::PaymentFilter,
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::Date,
-    scalars::{organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, organisation_arg, parse_id},
 };
 use crate::{exports, payments::search::PaymentFilterInput, policy};
 
@@ -43,22 +43,24 @@ pub struct PaymentExport(pub payment_export::Model);
 #[Object]
 impl PaymentExport {
     /// The export's id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::PaymentExport, self.0.id)
     }
     /// The organisation whose payments it holds.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
     /// The user who asked for it (none when an API token did).
     async fn requested_by_user_id(&self) -> Option<ID> {
-        self.0.requested_by_user_id.map(|id| ID(id.to_string()))
+        self.0
+            .requested_by_user_id
+            .map(|id| global_id(NodeKind::User, id))
     }
     /// The API token that asked for it (none when a user did).
     async fn requested_by_api_token_id(&self) -> Option<ID> {
         self.0
             .requested_by_api_token_id
-            .map(|id| ID(id.to_string()))
+            .map(|id| global_id(NodeKind::ApiToken, id))
     }
     /// The search filter it applies, as given.
     async fn filter(&self) -> PaymentExportFilter {
@@ -144,12 +146,12 @@ pub struct ExportsQuery;
 #[Object]
 impl ExportsQuery {
     /// One export (`NOT_FOUND` when missing or not mine to see).
-    async fn payment_export(
+    pub async fn payment_export(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The export.")] id: ID,
     ) -> async_graphql::Result<PaymentExport> {
-        let id = parse_id(&id, "Payment export")?;
+        let id = parse_id(&id, NodeKind::PaymentExport)?;
         Ok(PaymentExport(
             exports::find(ctx.app(), &ctx.caller(), id).await?,
         ))

@@ -15,7 +15,7 @@ use entities::{BulkUpdateStatus, housing_cost_update};
 use super::{
     ContextExt,
     pagination::{decode_cursor, keyset_connection, page_size},
-    scalars::{organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, organisation_arg, parse_id},
 };
 use crate::{
     error::ApiError,
@@ -60,16 +60,16 @@ pub struct HousingCostUpdate(pub housing_cost_update::Model);
 #[Object]
 impl HousingCostUpdate {
     /// The update's id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::HousingCostUpdate, self.0.id)
     }
     /// The organisation whose properties it updates.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
     /// The user who uploaded the file.
     async fn uploaded_by_user_id(&self) -> ID {
-        ID(self.0.uploaded_by_user_id.to_string())
+        global_id(NodeKind::User, self.0.uploaded_by_user_id)
     }
     /// The uploaded file's name.
     async fn file_name(&self) -> &str {
@@ -115,12 +115,12 @@ pub struct HousingCostsQuery;
 #[Object]
 impl HousingCostsQuery {
     /// One update (`NOT_FOUND` when missing or not mine to see).
-    async fn housing_cost_update(
+    pub async fn housing_cost_update(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The bulk update.")] id: ID,
     ) -> async_graphql::Result<HousingCostUpdate> {
-        let id = parse_id(&id, "Housing cost update")?;
+        let id = parse_id(&id, NodeKind::HousingCostUpdate)?;
         Ok(HousingCostUpdate(
             housing_costs::find(ctx.app(), &ctx.caller(), id).await?,
         ))

@@ -19,7 +19,7 @@ use entities::session;
 
 use super::{
     ContextExt,
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id},
     viewer::{Me, TwoFactorSetup},
 };
 use crate::identity::{
@@ -169,7 +169,7 @@ fn count(n: u64) -> i32 {
 
 /// The GraphQL id of a session.
 fn session_id(id: uuid::Uuid) -> ID {
-    ID(id.to_string())
+    global_id(NodeKind::Session, id)
 }
 
 impl Session {
@@ -474,7 +474,7 @@ impl IdentityMutation {
     ) -> async_graphql::Result<RevokeSessionPayload> {
         let caller = ctx.caller();
         let current = caller.user()?.session_id;
-        let session = parse_id(&id, "Session")?;
+        let session = parse_id(&id, NodeKind::Session)?;
         sessions::revoke(ctx.app(), &caller, session).await?;
         Ok(RevokeSessionPayload {
             session_id: id,

@@ -12,7 +12,7 @@ use entities::outbox_job;
 use super::{
     ContextExt,
     pagination::{decode_cursor, keyset_connection, page_size},
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id},
 };
 use crate::{jobs::ledger, policy};
 
@@ -36,6 +36,7 @@ pub enum JobStatus {
 #[derive(SimpleObject)]
 pub struct Job {
     /// Job id.
+    #[graphql(owned)]
     pub id: ID,
     /// Job type, e.g. `send_email`.
     pub kind: String,
@@ -62,7 +63,7 @@ pub struct Job {
 impl From<outbox_job::Model> for Job {
     fn from(m: outbox_job::Model) -> Self {
         Self {
-            id: ID(m.id.to_string()),
+            id: global_id(NodeKind::Job, m.id),
             kind: m.kind,
             status: m.status.into(),
             payload: async_graphql::Json(m.payload),
@@ -119,13 +120,13 @@ impl JobsQuery {
     }
 
     /// One job. Service administrators only.
-    async fn job(
+    pub async fn job(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The job.")] id: ID,
     ) -> async_graphql::Result<Job> {
         let operator = policy::jobs::can_operate(&ctx.caller())?;
-        let id = parse_id(&id, "Job")?;
+        let id = parse_id(&id, NodeKind::Job)?;
         Ok(ledger::get(ctx.app(), &operator, id).await?.into())
     }
 
@@ -157,7 +158,7 @@ impl JobsMutation {
         #[graphql(desc = "The job, one of `jobs(status: DEAD)`.")] id: ID,
     ) -> async_graphql::Result<Job> {
         let operator = policy::jobs::can_operate(&ctx.caller())?;
-        let id = parse_id(&id, "Job")?;
+        let id = parse_id(&id, NodeKind::Job)?;
         Ok(ledger::retry(ctx.app(), &operator, id).await?.into())
     }
 }

@@ -19,7 +19,7 @@ use super::{
     documents::Document,
     inputs::{DocumentUploadInput, new_files},
     loaders::{AttachmentsKey, CaseKey, ReadKey, RepliedKey, UserKey},
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id},
 };
 use crate::{
     casework::{
@@ -49,8 +49,8 @@ pub struct Message(pub message::Model);
 #[Object]
 impl Message {
     /// Message id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Message, self.0.id)
     }
     /// Subject.
     async fn subject(&self) -> Option<&str> {
@@ -70,7 +70,9 @@ impl Message {
     }
     /// For a reply: the staff message it answers.
     async fn parent_message_id(&self) -> Option<ID> {
-        self.0.parent_message_id.map(|id| ID(id.to_string()))
+        self.0
+            .parent_message_id
+            .map(|id| global_id(NodeKind::Message, id))
     }
     /// Who a staff message was sent to (only they see it, its attachments
     /// and its "Read message" tasks). Empty for a reply, which goes to the
@@ -170,7 +172,7 @@ impl UnreadCounts {
         let mut by_case: Vec<CaseUnread> = counts
             .iter()
             .map(|(id, n)| CaseUnread {
-                case_id: ID(id.to_string()),
+                case_id: global_id(NodeKind::Case, *id),
                 count: *n,
             })
             .collect();
@@ -215,12 +217,12 @@ impl MessagesQuery {
     }
 
     /// One message (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn message(
+    pub async fn message(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The message.")] id: ID,
     ) -> async_graphql::Result<Message> {
-        let id = parse_id(&id, "Message")?;
+        let id = parse_id(&id, NodeKind::Message)?;
         Ok(Message(
             policy::messages::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
@@ -260,7 +262,7 @@ impl MessagesMutation {
         attachments: Option<Vec<DocumentUploadInput>>,
     ) -> async_graphql::Result<Message> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let case_id = parse_id(&case_id, "Case")?;
+        let case_id = parse_id(&case_id, NodeKind::Case)?;
         let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
         let new = NewMessage {
             subject: input.subject,
@@ -287,7 +289,7 @@ impl MessagesMutation {
         )]
         attachments: Option<Vec<DocumentUploadInput>>,
     ) -> async_graphql::Result<Message> {
-        let id = parse_id(&message_id, "Message")?;
+        let id = parse_id(&message_id, NodeKind::Message)?;
         let files = new_files(ctx, "attachments", attachments.unwrap_or_default(), None)?;
         let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Message(
@@ -306,7 +308,9 @@ impl MessagesMutation {
         input: MarkMessagesReadInput,
     ) -> async_graphql::Result<UnreadCounts> {
         let scope = match input {
-            MarkMessagesReadInput::CaseId(case_id) => ReadScope::Case(parse_id(&case_id, "Case")?),
+            MarkMessagesReadInput::CaseId(case_id) => {
+                ReadScope::Case(parse_id(&case_id, NodeKind::Case)?)
+            }
             MarkMessagesReadInput::MessageIds(ids) => {
                 if ids.is_empty() || ids.len() > MAX_READ_AT_ONCE {
                     return Err(ApiError::bad_input(
@@ -317,7 +321,7 @@ impl MessagesMutation {
                 }
                 ReadScope::Messages(
                     ids.iter()
-                        .map(|id| parse_id(id, "Message"))
+                        .map(|id| parse_id(id, NodeKind::Message))
                         .collect::<Result<_, _>>()?,
                 )
             }

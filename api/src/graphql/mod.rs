@@ -1,7 +1,8 @@
 //! The GraphQL schema, split by domain; resolvers stay thin and call services
 //! and policies.
 //!
-//! - [`viewer`]: who am I.
+//! - [`viewer`]: who am I; [`node`]: any object by its global id (Relay's
+//!   `node` and `nodes`).
 //! - [`identity`]: signing in, two-factor codes, passwords, own sessions;
 //!   [`factors`]: setting up second factors and recovery codes.
 //! - [`jobs`]: background jobs and the dead-letter queue (operators).
@@ -54,6 +55,7 @@ pub mod jobs;
 pub mod loaders;
 pub mod messages;
 pub mod money;
+pub mod node;
 pub mod notes;
 pub mod organisations;
 pub mod pagination;
@@ -79,6 +81,7 @@ use crate::app::AppState;
 #[derive(MergedObject, Default)]
 pub struct Query(
     viewer::ViewerQuery,
+    node::NodeQuery,
     identity::IdentityQuery,
     jobs::JobsQuery,
     users::UsersQuery,

@@ -7,7 +7,11 @@ use chrono::{DateTime, Utc};
 
 use entities::case_note;
 
-use super::{ContextExt, loaders::UserKey, scalars::parse_id};
+use super::{
+    ContextExt,
+    loaders::UserKey,
+    scalars::{NodeKind, global_id, parse_id},
+};
 use crate::{casework, policy};
 
 /// An internal note on a case, for staff only.
@@ -18,7 +22,7 @@ pub struct CaseNote(pub case_note::Model);
 impl CaseNote {
     /// Note id.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        global_id(NodeKind::CaseNote, self.0.id)
     }
     /// Text.
     async fn body(&self) -> &str {
@@ -54,7 +58,7 @@ impl NotesMutation {
         #[graphql(desc = "The note, 1 to 2000 characters (staff only ever see it).")] body: String,
     ) -> async_graphql::Result<CaseNote> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&case_id, "Case")?;
+        let id = parse_id(&case_id, NodeKind::Case)?;
         Ok(CaseNote(
             casework::notes::add(ctx.app(), &allowed, id, &body).await?,
         ))

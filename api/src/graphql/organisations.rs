@@ -15,7 +15,7 @@ use super::{
     ContextExt,
     enums::TwoFactorMethod,
     pagination::{decode_cursor, keyset_connection, page_size},
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id},
     users::UserAccount,
 };
 use crate::{
@@ -27,6 +27,7 @@ use crate::{
 #[derive(SimpleObject)]
 pub struct Organisation {
     /// Organisation id.
+    #[graphql(owned)]
     pub id: ID,
     /// Name.
     pub name: String,
@@ -50,7 +51,7 @@ impl From<OrganisationWithDomains> for Organisation {
         let accepted = crate::identity::login::accepted_methods(Some(&o.organisation));
         let m = o.organisation;
         Self {
-            id: ID(m.id.to_string()),
+            id: global_id(NodeKind::Organisation, m.id),
             name: m.name,
             address: m.address,
             requires_two_factor: m.requires_two_factor,
@@ -139,7 +140,7 @@ impl OrganisationsQuery {
     }
 
     /// One organisation: any for staff, their own for a landlord user.
-    async fn organisation(
+    pub async fn organisation(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The organisation.")] id: ID,
@@ -147,7 +148,7 @@ impl OrganisationsQuery {
         // A malformed id names nothing: the nil id answers NOT_FOUND like
         // any missing one, after the policy has had its say (a resident is
         // FORBIDDEN whatever the id).
-        let id = parse_id(&id, "Organisation").unwrap_or_else(|_| Uuid::nil());
+        let id = parse_id(&id, NodeKind::Organisation).unwrap_or_else(|_| Uuid::nil());
         policy::organisations::can_view(&ctx.caller(), id)?;
         Ok(organisations::get(ctx.app(), id).await?.into())
     }
@@ -214,7 +215,7 @@ impl OrganisationsMutation {
         input: SetOrganisationTwoFactorRuleInput,
     ) -> async_graphql::Result<Organisation> {
         let staff = policy::organisations::can_administer(&ctx.caller())?;
-        let id = parse_id(&input.organisation_id, "Organisation")?;
+        let id = parse_id(&input.organisation_id, NodeKind::Organisation)?;
         let methods = input
             .methods
             .map(|m| m.into_iter().map(Into::into).collect());
@@ -238,7 +239,7 @@ impl OrganisationsMutation {
         domains: Vec<String>,
     ) -> async_graphql::Result<Organisation> {
         let staff = policy::organisations::can_administer(&ctx.caller())?;
-        let id = parse_id(&organisation_id, "Organisation")?;
+        let id = parse_id(&organisation_id, NodeKind::Organisation)?;
         organisations::update_domains(ctx.app(), &staff, id, &domains)
             .await
             .map(Organisation::from)

@@ -19,10 +19,12 @@ use entities::payment;
 use super::{
     ContextExt,
     inputs::PaymentFilter,
+    loaders::{PropertyKey, TenantKey},
     money::Money,
     pagination::page_size,
+    properties::{Property, Tenant},
     scalars::Date,
-    scalars::{input_id, organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, input_id, organisation_arg, parse_id},
 };
 use crate::{
     error::ApiResult,
@@ -42,20 +44,23 @@ pub struct Payment(pub payment::Model);
 #[Object]
 impl Payment {
     /// Payment id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Payment, self.0.id)
     }
     /// The landlord organisation.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
-    /// The tenant.
-    async fn tenant_id(&self) -> ID {
-        ID(self.0.tenant_id.to_string())
+    /// The tenant paid for (through the request's loader).
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
+        Ok(ctx.load(TenantKey(self.0.tenant_id)).await?.map(Tenant))
     }
-    /// The property, when known.
-    async fn property_id(&self) -> Option<ID> {
-        self.0.property_id.map(|id| ID(id.to_string()))
+    /// The property, when known (through the request's loader).
+    async fn property(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Property>> {
+        let Some(id) = self.0.property_id else {
+            return Ok(None);
+        };
+        Ok(ctx.load(PropertyKey(id)).await?.map(Property))
     }
     /// The tenant's name when paid.
     async fn tenant_name(&self) -> &str {
@@ -175,12 +180,12 @@ impl PaymentsQuery {
     }
 
     /// One payment (`NOT_FOUND` when missing or not mine to see).
-    async fn payment(
+    pub async fn payment(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The payment.")] id: ID,
     ) -> async_graphql::Result<Payment> {
-        let id = parse_id(&id, "Payment")?;
+        let id = parse_id(&id, NodeKind::Payment)?;
         Ok(Payment(
             policy::payments::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
@@ -223,13 +228,17 @@ impl PaymentsMutation {
         #[graphql(desc = "The payments (at most 1,000 in one call).")] input: Vec<PaymentInput>,
     ) -> async_graphql::Result<Vec<Payment>> {
         let staff = policy::payments::can_record(&ctx.caller())?;
-        let organisation_id = input_id(&organisation_id, "organisationId")?;
+        let organisation_id = input_id(&organisation_id, NodeKind::Organisation, "organisationId")?;
         let payments = input
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
                 Ok(NewPayment {
-                    tenant_id: input_id(&p.tenant_id, &format!("input.{i}.tenantId"))?,
+                    tenant_id: input_id(
+                        &p.tenant_id,
+                        NodeKind::Tenant,
+                        &format!("input.{i}.tenantId"),
+                    )?,
                     amount_pence: p.amount.pence(&format!("input.{i}.amount"))?,
                     payment_date: p.payment_date.0,
                     period_start: p.period_start.0,

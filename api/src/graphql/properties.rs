@@ -20,7 +20,7 @@ use super::{
     loaders::{PropertyKey, PropertyTenantsKey, prefetch, prime},
     money::{Money, optional_pence},
     pagination::{Counted, counted_connection, decode_offset, page_size},
-    scalars::{organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, organisation_arg, parse_id},
 };
 use crate::{
     policy,
@@ -39,12 +39,12 @@ pub struct Property(pub property::Model);
 #[Object]
 impl Property {
     /// Property id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Property, self.0.id)
     }
     /// The landlord organisation.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
     /// The landlord's own reference, unique within the organisation.
     async fn reference(&self) -> &str {
@@ -111,12 +111,12 @@ pub struct Tenant(pub tenant::Model);
 #[Object]
 impl Tenant {
     /// Tenant id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Tenant, self.0.id)
     }
     /// The landlord organisation.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
     /// First name.
     async fn first_name(&self) -> &str {
@@ -211,12 +211,12 @@ impl PropertiesQuery {
     }
 
     /// One property (`NOT_FOUND` when missing or not mine to see).
-    async fn property(
+    pub async fn property(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The property.")] id: ID,
     ) -> async_graphql::Result<Property> {
-        let id = parse_id(&id, "Property")?;
+        let id = parse_id(&id, NodeKind::Property)?;
         Ok(Property(
             policy::properties::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
@@ -269,12 +269,12 @@ impl PropertiesQuery {
     }
 
     /// One tenant (`NOT_FOUND` when missing or not mine to see).
-    async fn tenant(
+    pub async fn tenant(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The tenant.")] id: ID,
     ) -> async_graphql::Result<Tenant> {
-        let id = parse_id(&id, "Tenant")?;
+        let id = parse_id(&id, NodeKind::Tenant)?;
         Ok(Tenant(
             policy::tenants::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
@@ -367,7 +367,7 @@ impl PropertiesMutation {
         input: UpdatePropertyInput,
     ) -> async_graphql::Result<Property> {
         let manager = policy::properties::can_manage(&ctx.caller())?;
-        let id = parse_id(&id, "Property")?;
+        let id = parse_id(&id, NodeKind::Property)?;
         let changes = PropertyChanges {
             reference: input.reference,
             address_line1: input.address_line1,
@@ -403,8 +403,8 @@ impl PropertiesMutation {
         #[graphql(desc = "The property they rent (of my organisation).")] property_id: ID,
     ) -> async_graphql::Result<Tenant> {
         let manager = policy::tenants::can_link(&ctx.caller())?;
-        let tenant_id = parse_id(&tenant_id, "Tenant")?;
-        let property_id = parse_id(&property_id, "Property")?;
+        let tenant_id = parse_id(&tenant_id, NodeKind::Tenant)?;
+        let property_id = parse_id(&property_id, NodeKind::Property)?;
         Ok(Tenant(
             tenancy::tenants::set_property(ctx.app(), &manager, tenant_id, Some(property_id))
                 .await?,
@@ -419,7 +419,7 @@ impl PropertiesMutation {
         #[graphql(desc = "The tenant.")] tenant_id: ID,
     ) -> async_graphql::Result<Tenant> {
         let manager = policy::tenants::can_link(&ctx.caller())?;
-        let tenant_id = parse_id(&tenant_id, "Tenant")?;
+        let tenant_id = parse_id(&tenant_id, NodeKind::Tenant)?;
         Ok(Tenant(
             tenancy::tenants::set_property(ctx.app(), &manager, tenant_id, None).await?,
         ))
@@ -433,7 +433,7 @@ impl PropertiesMutation {
         #[graphql(desc = "The property.")] id: ID,
     ) -> async_graphql::Result<Property> {
         let manager = policy::properties::can_manage(&ctx.caller())?;
-        let id = parse_id(&id, "Property")?;
+        let id = parse_id(&id, NodeKind::Property)?;
         Ok(Property(
             tenancy::properties::remove(ctx.app(), &manager, id).await?,
         ))

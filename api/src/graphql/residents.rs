@@ -17,6 +17,7 @@ use super::{
     ContextExt,
     enums::{TwoFactorMethod, UserStatus},
     pagination::{decode_cursor, keyset_connection},
+    scalars::{NodeKind, global_id},
 };
 use crate::{
     policy,
@@ -59,7 +60,7 @@ pub struct ResidentAccount {
 impl From<entities::user::Model> for ResidentAccount {
     fn from(u: entities::user::Model) -> Self {
         Self {
-            id: ID(u.id.to_string()),
+            id: global_id(NodeKind::User, u.id),
             is_locked: u.locked_until.is_some_and(|t| t > Utc::now()),
             invitation_pending: u.password_hash.is_none(),
             first_name: u.first_name,

@@ -18,7 +18,7 @@ use super::{
     ContextExt,
     enums::{StaffRole, UserStatus},
     pagination::{decode_cursor, keyset_connection, page_size},
-    scalars::parse_id,
+    scalars::{NodeKind, global_id, parse_id_named},
 };
 use crate::{
     policy,
@@ -55,7 +55,7 @@ pub struct StaffMember {
 impl From<user::Model> for StaffMember {
     fn from(u: user::Model) -> Self {
         Self {
-            id: ID(u.id.to_string()),
+            id: global_id(NodeKind::User, u.id),
             first_name: u.first_name,
             last_name: u.last_name,
             email: u.email,
@@ -146,7 +146,7 @@ async fn change(
     change: StaffChange,
 ) -> async_graphql::Result<StaffMember> {
     let admin = policy::staff::can_manage(&ctx.caller())?;
-    let id = parse_id(id, "Staff member")?;
+    let id = parse_id_named(id, NodeKind::User, "Staff member")?;
     staff::apply(ctx.app(), &admin, id, change)
         .await
         .map(StaffMember::from)

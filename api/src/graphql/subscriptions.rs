@@ -44,6 +44,7 @@ use entities::{message, task};
 use super::{
     ContextExt,
     messages::{Message, UnreadCounts},
+    scalars::{NodeKind, global_id, parse_id},
     tasks::Task,
 };
 use crate::{app::AppState, casework, error::ApiResult, events::CaseEvent, policy::cases::Reader};
@@ -63,11 +64,11 @@ pub struct MessagePostedEvent {
 impl MessagePostedEvent {
     /// The message.
     async fn message_id(&self) -> ID {
-        gid(self.message.id)
+        global_id(NodeKind::Message, self.message.id)
     }
     /// Its case.
     async fn case_id(&self) -> ID {
-        gid(self.message.case_id)
+        global_id(NodeKind::Case, self.message.case_id)
     }
     /// The case reference, e.g. `202200046`.
     async fn case_reference(&self) -> &str {
@@ -91,11 +92,11 @@ pub struct TaskChangedEvent {
 impl TaskChangedEvent {
     /// The task.
     async fn task_id(&self) -> ID {
-        gid(self.task.id)
+        global_id(NodeKind::Task, self.task.id)
     }
     /// Its case.
     async fn case_id(&self) -> ID {
-        gid(self.task.case_id)
+        global_id(NodeKind::Case, self.task.case_id)
     }
     /// The case reference.
     async fn case_reference(&self) -> &str {
@@ -121,7 +122,8 @@ impl Subscription {
         case_id: Option<ID>,
     ) -> async_graphql::Result<BoxStream<MessagePostedEvent>> {
         let (app, reader, session) = subscriber(ctx)?;
-        let only = case_id.map(|id| Uuid::parse_str(id.as_str()).unwrap_or(Uuid::nil()));
+        // A case id that names no case matches no event.
+        let only = case_id.map(|id| parse_id(&id, NodeKind::Case).unwrap_or(Uuid::nil()));
         Ok(events(&app, session)
             .filter_map(move |event| {
                 let app = app.clone();
@@ -152,7 +154,8 @@ impl Subscription {
         case_id: Option<ID>,
     ) -> async_graphql::Result<BoxStream<TaskChangedEvent>> {
         let (app, reader, session) = subscriber(ctx)?;
-        let only = case_id.map(|id| Uuid::parse_str(id.as_str()).unwrap_or(Uuid::nil()));
+        // A case id that names no case matches no event.
+        let only = case_id.map(|id| parse_id(&id, NodeKind::Case).unwrap_or(Uuid::nil()));
         Ok(events(&app, session)
             .filter_map(move |event| {
                 let app = app.clone();
@@ -204,11 +207,6 @@ impl Subscription {
             })
             .boxed())
     }
-}
-
-/// A GraphQL id of a UUID.
-fn gid(uuid: Uuid) -> ID {
-    ID(uuid.to_string())
 }
 
 /// The application, the casework reader and the session of a

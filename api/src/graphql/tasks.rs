@@ -18,7 +18,7 @@ use super::{
     loaders::{CaseKey, OrganisationKey, UserKey, prefetch_tasks},
     pagination::{Counted, counted_connection, decode_offset, page_size},
     scalars::Date,
-    scalars::{input_id, parse_id},
+    scalars::{NodeKind, global_id, input_id, parse_id},
 };
 use crate::{
     casework::{
@@ -50,8 +50,8 @@ pub struct Task(pub task::Model);
 #[Object]
 impl Task {
     /// Task id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Task, self.0.id)
     }
     /// Title.
     async fn title(&self) -> &str {
@@ -104,7 +104,9 @@ impl Task {
     }
     /// For a "Read message" task: the message to read.
     async fn source_message_id(&self) -> Option<ID> {
-        self.0.source_message_id.map(|id| ID(id.to_string()))
+        self.0
+            .source_message_id
+            .map(|id| global_id(NodeKind::Message, id))
     }
     /// When it was set.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -168,8 +170,12 @@ pub enum ReviewTaskInput {
 
 fn assignee(input: &TaskAssigneeInput, field: &str) -> ApiResult<Assignee> {
     Ok(match input {
-        TaskAssigneeInput::ResidentUserId(id) => Assignee::Resident(input_id(id, field)?),
-        TaskAssigneeInput::OrganisationId(id) => Assignee::Landlord(input_id(id, field)?),
+        TaskAssigneeInput::ResidentUserId(id) => {
+            Assignee::Resident(input_id(id, NodeKind::User, field)?)
+        }
+        TaskAssigneeInput::OrganisationId(id) => {
+            Assignee::Landlord(input_id(id, NodeKind::Organisation, field)?)
+        }
     })
 }
 
@@ -210,12 +216,12 @@ impl TasksQuery {
     }
 
     /// One task (`NOT_FOUND` when it does not exist or I may not see it).
-    async fn task(
+    pub async fn task(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The task.")] id: ID,
     ) -> async_graphql::Result<Task> {
-        let id = parse_id(&id, "Task")?;
+        let id = parse_id(&id, NodeKind::Task)?;
         Ok(Task(
             policy::tasks::find_visible(&ctx.app().db, ctx.reader()?, id).await?,
         ))
@@ -237,7 +243,7 @@ impl TasksMutation {
         input: CreateTaskInput,
     ) -> async_graphql::Result<Task> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let case_id = parse_id(&case_id, "Case")?;
+        let case_id = parse_id(&case_id, NodeKind::Case)?;
         let new = NewTask {
             title: input.title,
             description: input.description,
@@ -259,7 +265,7 @@ impl TasksMutation {
         input: ReviewTaskInput,
     ) -> async_graphql::Result<Task> {
         let allowed = policy::cases::can_manage(&ctx.caller())?;
-        let id = parse_id(&task_id, "Task")?;
+        let id = parse_id(&task_id, NodeKind::Task)?;
         let decision = match &input {
             ReviewTaskInput::NewDueDate(d) => Review::NewDueDate(d.0),
             ReviewTaskInput::ReassignTo(a) => {
@@ -281,7 +287,7 @@ impl TasksMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The task, one of mine.")] id: ID,
     ) -> async_graphql::Result<Task> {
-        let id = parse_id(&id, "Task")?;
+        let id = parse_id(&id, NodeKind::Task)?;
         let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Task(
             casework::tasks::complete(ctx.app(), &allowed, id).await?,
@@ -296,7 +302,7 @@ impl TasksMutation {
         #[graphql(desc = "The task, one of mine.")] id: ID,
         #[graphql(desc = "Why, 1 to 280 characters (sent to the case owner).")] reason: String,
     ) -> async_graphql::Result<Task> {
-        let id = parse_id(&id, "Task")?;
+        let id = parse_id(&id, NodeKind::Task)?;
         let allowed = policy::cases::can_act(&ctx.caller())?;
         Ok(Task(
             casework::tasks::report_unable(ctx.app(), &allowed, id, &reason).await?,

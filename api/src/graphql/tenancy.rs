@@ -17,7 +17,7 @@ use super::{
     pagination::{Counted, counted_connection, decode_offset, page_size},
     properties::{Property, Tenant},
     scalars::Date,
-    scalars::{input_id, organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, input_id, organisation_arg, parse_id},
 };
 use crate::{
     casework, policy,
@@ -85,12 +85,12 @@ pub struct TenancyRequest(pub tenancy_request::Model);
 #[Object]
 impl TenancyRequest {
     /// Request id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::TenancyRequest, self.0.id)
     }
     /// The landlord organisation.
     async fn organisation_id(&self) -> ID {
-        ID(self.0.organisation_id.to_string())
+        global_id(NodeKind::Organisation, self.0.organisation_id)
     }
     /// What is asked ("Provide tenancy details").
     async fn title(&self) -> &'static str {
@@ -153,7 +153,9 @@ impl TenancyRequest {
     }
     /// The user who answered.
     async fn answered_by_user_id(&self) -> Option<ID> {
-        self.0.answered_by_user_id.map(|id| ID(id.to_string()))
+        self.0
+            .answered_by_user_id
+            .map(|id| global_id(NodeKind::User, id))
     }
     /// The details given (answered requests only).
     async fn details(&self) -> Option<TenancyDetails> {
@@ -249,12 +251,12 @@ impl TenancyQuery {
     }
 
     /// One request (`NOT_FOUND` when missing or not mine to see).
-    async fn tenancy_request(
+    pub async fn tenancy_request(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The tenancy request.")] id: ID,
     ) -> async_graphql::Result<TenancyRequest> {
-        let id = parse_id(&id, "Tenancy request")?;
+        let id = parse_id(&id, NodeKind::TenancyRequest)?;
         Ok(TenancyRequest(
             policy::requests::find_visible(&ctx.app().db, &ctx.caller(), id).await?,
         ))
@@ -342,7 +344,7 @@ impl TenancyMutation {
         let staff = policy::requests::can_raise(&ctx.caller())?;
         let tenant = match input.tenant {
             RequestTenantInput::TenantId(id) => {
-                RequestTenant::Existing(input_id(&id, "input.tenant.tenantId")?)
+                RequestTenant::Existing(input_id(&id, NodeKind::Tenant, "input.tenant.tenantId")?)
             }
             RequestTenantInput::NewTenant(t) => RequestTenant::New {
                 first_name: t.first_name,
@@ -351,7 +353,11 @@ impl TenancyMutation {
             },
         };
         let new = NewRequest {
-            organisation_id: input_id(&input.organisation_id, "input.organisationId")?,
+            organisation_id: input_id(
+                &input.organisation_id,
+                NodeKind::Organisation,
+                "input.organisationId",
+            )?,
             tenant,
             postcode: input.postcode,
             due_date: input.due_date.0,
@@ -359,7 +365,7 @@ impl TenancyMutation {
             property_id: input
                 .property_id
                 .as_ref()
-                .map(|id| input_id(id, "input.propertyId"))
+                .map(|id| input_id(id, NodeKind::Property, "input.propertyId"))
                 .transpose()?,
         };
         Ok(TenancyRequest(
@@ -379,7 +385,7 @@ impl TenancyMutation {
         input: ProvideTenancyDetailsInput,
     ) -> async_graphql::Result<TenancyRequest> {
         let answerer = policy::requests::can_answer(&ctx.caller())?;
-        let id = parse_id(&request_id, "Tenancy request")?;
+        let id = parse_id(&request_id, NodeKind::TenancyRequest)?;
         let details = Details {
             tenancy_start_date: input.tenancy_start_date.0,
             rent_pence: input.rent.pence("input.rent")?,
@@ -394,7 +400,7 @@ impl TenancyMutation {
             property_id: input
                 .property_id
                 .as_ref()
-                .map(|id| input_id(id, "input.propertyId"))
+                .map(|id| input_id(id, NodeKind::Property, "input.propertyId"))
                 .transpose()?,
         };
         Ok(TenancyRequest(
@@ -410,7 +416,7 @@ impl TenancyMutation {
         #[graphql(name = "id", desc = "The tenancy request, one of `tenancyRequests`.")] request_id: ID,
     ) -> async_graphql::Result<TenancyRequest> {
         let answerer = policy::requests::can_answer(&ctx.caller())?;
-        let id = parse_id(&request_id, "Tenancy request")?;
+        let id = parse_id(&request_id, NodeKind::TenancyRequest)?;
         Ok(TenancyRequest(
             tenancy::requests::answer(ctx.app(), &answerer, id, Answer::NotTenant).await?,
         ))

@@ -17,7 +17,7 @@ use super::{
     cases::SortDirection,
     enums::{Permission, TwoFactorMethod, UserKind, UserStatus},
     pagination::{Counted, counted_keyset_connection, decode_cursor, page_size},
-    scalars::{organisation_arg, parse_id},
+    scalars::{NodeKind, global_id, organisation_arg, parse_id},
 };
 use crate::{
     policy::{self, users::UserAction},
@@ -31,6 +31,7 @@ use crate::{
 #[derive(SimpleObject)]
 pub struct UserAccount {
     /// User id.
+    #[graphql(owned)]
     pub id: ID,
     /// Landlord user, or resident (whose support desk is staff).
     pub kind: UserKind,
@@ -71,9 +72,11 @@ impl From<ManagedUser> for UserAccount {
     fn from(m: ManagedUser) -> Self {
         let u = m.user;
         Self {
-            id: ID(u.id.to_string()),
+            id: global_id(NodeKind::User, u.id),
             kind: u.kind.into(),
-            organisation_id: u.organisation_id.map(|o| ID(o.to_string())),
+            organisation_id: u
+                .organisation_id
+                .map(|o| global_id(NodeKind::Organisation, o)),
             first_name: u.first_name,
             last_name: u.last_name,
             email: u.email,
@@ -182,13 +185,13 @@ impl UsersQuery {
     }
 
     /// One user of an organisation the caller manages.
-    async fn organisation_user(
+    pub async fn organisation_user(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The user.")] id: ID,
     ) -> async_graphql::Result<UserAccount> {
         let manager = policy::users::can_manage(&ctx.caller(), UserAction::View)?;
-        let id = parse_id(&id, "User")?;
+        let id = parse_id(&id, NodeKind::User)?;
         Ok(accounts::get(ctx.app(), &manager, id).await?.into())
     }
 }
@@ -200,7 +203,7 @@ async fn change(
     change: Change,
 ) -> async_graphql::Result<UserAccount> {
     let manager = policy::users::can_manage(&ctx.caller(), change.action())?;
-    let id = parse_id(user_id, "User")?;
+    let id = parse_id(user_id, NodeKind::User)?;
     accounts::apply(ctx.app(), &manager, id, change)
         .await
         .map(UserAccount::from)

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{
     ContextExt,
     enums::{Permission, StaffRole, TwoFactorMethod, UserKind},
+    scalars::{NodeKind, global_id},
 };
 use crate::identity::{login, phone, profile::Profile};
 
@@ -87,14 +88,14 @@ impl From<Profile> for Me {
         let accepted = login::accepted_methods(p.organisation.as_ref());
         let u = p.user;
         Self {
-            id: ID(u.id.to_string()),
+            id: global_id(NodeKind::User, u.id),
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
             kind: u.kind.into(),
             staff_role: u.staff_role.map(Into::into),
             organisation: p.organisation.map(|o| MyOrganisation {
-                id: ID(o.id.to_string()),
+                id: global_id(NodeKind::Organisation, o.id),
                 name: o.name,
                 requires_two_factor: o.requires_two_factor,
                 accepted_two_factor_methods: accepted.into_iter().map(Into::into).collect(),

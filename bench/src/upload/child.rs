@@ -79,7 +79,7 @@ pub(super) async fn upload(
     let operations = json!({
         "query": UPLOAD,
         "variables": {
-            "caseId": case_id,
+            "caseId": api::graphql::scalars::global_id(api::graphql::scalars::NodeKind::Case, case_id).0,
             "files": [{ "file": null, "category": "EVIDENCE" }],
         },
     });
@@ -138,7 +138,10 @@ pub(super) async fn upload(
     })?;
     let document = &body["data"]["uploadDocuments"][0];
     let (Some(id), Some(size)) = (
-        document["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()),
+        document["id"]
+            .as_str()
+            .and_then(api::graphql::scalars::decode_global_id)
+            .map(|(_, id)| id),
         document["sizeBytes"].as_u64(),
     ) else {
         anyhow::bail!("HTTP {status}, the upload failed: {body}");

@@ -12,6 +12,7 @@ use axum::{
 };
 use entities::audit_log;
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
@@ -151,7 +152,7 @@ async fn mutations_run_only_over_a_json_post() {
     let r = app
         .graphql(Some(&user.token), "{ viewer { id } }", json!({}))
         .await;
-    assert_eq!(r.data()["viewer"]["id"], json!(user.user.id.to_string()));
+    assert_eq!(r.data()["viewer"]["id"], json!(gid("User", user.user.id)));
     assert_eq!(audit_rows(&app).await, before, "nothing was written");
 }
 

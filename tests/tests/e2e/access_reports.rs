@@ -8,6 +8,7 @@
 
 use entities::{AccessReportStatus, Permission, audit_log, case_access_report};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
@@ -238,7 +239,7 @@ async fn only_a_party_who_can_see_the_case_can_report_it_and_bad_input_stores_no
         &app,
         Some(&w.resident.token),
         REPORT,
-        report_input(&uuid::Uuid::now_v7().to_string(), None),
+        report_input(&gid("Case", uuid::Uuid::now_v7()), None),
     )
     .await;
     assert_eq!(unknown.error_code(), "NOT_FOUND");
@@ -286,7 +287,7 @@ async fn a_case_without_an_owner_alerts_the_service_administrators() {
         &app,
         Some(&caseworker.token),
         "mutation($id: ID!) { closeCase(id: $id) { closedAt } }",
-        json!({ "id": case.id.to_string() }),
+        json!({ "id": gid("Case", case.id) }),
     )
     .await;
     assert!(closed.data()["closeCase"]["closedAt"].is_string());
@@ -295,7 +296,7 @@ async fn a_case_without_an_owner_alerts_the_service_administrators() {
         &app,
         Some(&resident.token),
         REPORT,
-        report_input(&case.id.to_string(), None),
+        report_input(&gid("Case", case.id), None),
     )
     .await;
     assert_eq!(

@@ -7,6 +7,7 @@
 
 use chrono::{Duration, Utc};
 use entities::{Permission, api_token, api_token_permission, audit_log};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse, fixtures::TestUser};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
@@ -49,7 +50,7 @@ async fn create(
 }
 
 async fn stored(app: &TestApp, id: &str) -> api_token::Model {
-    api_token::Entity::find_by_id(id.parse::<Uuid>().unwrap())
+    api_token::Entity::find_by_id(portal_tests::uuid_of(id))
         .one(app.db())
         .await
         .unwrap()
@@ -77,7 +78,7 @@ async fn an_administrator_creates_lists_and_revokes_tokens() {
         token["permissions"],
         json!(["VIEW_PAYMENTS", "EXPORT_PAYMENTS"])
     );
-    assert_eq!(token["createdByUserId"], json!(admin.user.id.to_string()));
+    assert_eq!(token["createdByUserId"], json!(gid("User", admin.user.id)));
     assert_eq!(token["lastUsedAt"], Value::Null);
     let id = token["id"].as_str().unwrap().to_owned();
 
@@ -171,7 +172,7 @@ async fn a_token_authenticates_records_its_use_and_can_do_nothing_here() {
         ("{ organisationUsers { edges { cursor } } }", json!({})),
         (
             "mutation($id: ID!) { suspendUser(id: $id) { id } }",
-            json!({ "id": colleague.user.id }),
+            json!({ "id": gid("User", colleague.user.id) }),
         ),
         (LIST, json!({})),
         (REVOKE, json!({ "id": id })),
@@ -468,7 +469,7 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
             }
         }
     };
-    let id = json!({ "id": creator.user.id });
+    let id = json!({ "id": gid("User", creator.user.id) });
     let as_colleague = |query: &'static str| {
         let app = &app;
         let token = colleague.token.clone();
@@ -485,7 +486,7 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
     app.graphql(
         Some(&colleague.token),
         permissions,
-        json!({ "id": creator.user.id, "permissions": ["MANAGE_USERS", "EXPORT_PAYMENTS"] }),
+        json!({ "id": gid("User", creator.user.id), "permissions": ["MANAGE_USERS", "EXPORT_PAYMENTS"] }),
     )
     .await
     .data();
@@ -493,7 +494,7 @@ async fn a_token_stops_with_its_creators_permission_and_account() {
     app.graphql(
         Some(&colleague.token),
         permissions,
-        json!({ "id": creator.user.id, "permissions": ["MANAGE_USERS", "VIEW_PAYMENTS", "EXPORT_PAYMENTS"] }),
+        json!({ "id": gid("User", creator.user.id), "permissions": ["MANAGE_USERS", "VIEW_PAYMENTS", "EXPORT_PAYMENTS"] }),
     )
     .await
     .data();

@@ -5,6 +5,7 @@
 
 use entities::{Permission, document};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -47,7 +48,7 @@ async fn evidence_is_checked_listed_to_the_right_people_and_closed_after_the_dec
         .graphql(
             Some(&applicant.token),
             APPLY,
-            json!({ "input": { "tenantId": t.id.to_string(), "reason": "Arrears.", "arrears": "400.00" } }),
+            json!({ "input": { "tenantId": gid("Tenant", t.id), "reason": "Arrears.", "arrears": "400.00" } }),
         )
         .await;
     let id = r.data()["applyForPaymentArrangement"]["id"].clone();

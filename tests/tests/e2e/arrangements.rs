@@ -6,6 +6,7 @@
 
 use entities::{Permission, audit_log, payment_arrangement};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
@@ -34,7 +35,7 @@ async fn apply_approve_and_reject_with_history_and_emails() {
     let staff = app.caseworker().await;
     let t1 = tenant(&app, org, "Connor", "Walsh", "UC-1", None).await;
     let t2 = tenant(&app, org, "Emily", "Hughes", "UC-2", None).await;
-    let apply = |tenant: &entities::tenant::Model, arrears: &str| json!({ "input": { "tenantId": tenant.id.to_string(), "reason": "Two months of arrears.", "arrears": arrears } });
+    let apply = |tenant: &entities::tenant::Model, arrears: &str| json!({ "input": { "tenantId": gid("Tenant", tenant.id), "reason": "Two months of arrears.", "arrears": arrears } });
     let r = app
         .graphql(Some(&applicant.token), APPLY, apply(&t1, "964.00"))
         .await;
@@ -104,7 +105,7 @@ async fn apply_approve_and_reject_with_history_and_emails() {
         assert_eq!(events[0]["status"], json!("SUBMITTED"));
         assert_eq!(
             events[0]["actorUserId"],
-            json!(applicant.user.id.to_string())
+            json!(gid("User", applicant.user.id))
         );
         assert_eq!(events[1]["status"], json!("REJECTED"));
         assert_eq!(events[1]["note"], json!("Arrears below the threshold."));
@@ -172,7 +173,7 @@ async fn only_the_organisation_and_staff_see_it_and_bad_input_changes_nothing() 
         .graphql(
             Some(&applicant.token),
             APPLY,
-            json!({ "input": { "tenantId": t.id.to_string(), "reason": "Arrears.", "arrears": "1.00" } }),
+            json!({ "input": { "tenantId": gid("Tenant", t.id), "reason": "Arrears.", "arrears": "1.00" } }),
         )
         .await;
     let id = r.data()["applyForPaymentArrangement"]["id"].clone();
@@ -192,7 +193,7 @@ async fn only_the_organisation_and_staff_see_it_and_bad_input_changes_nothing() 
     .await;
     let resident = app.resident().await;
     let staff = app.caseworker().await;
-    let input = json!({ "input": { "tenantId": t.id.to_string(), "reason": "Arrears.", "arrears": "1.00" } });
+    let input = json!({ "input": { "tenantId": gid("Tenant", t.id), "reason": "Arrears.", "arrears": "1.00" } });
     for who in [&withheld.token, &token, &resident.token, &staff.token] {
         let r = app.graphql(Some(who), APPLY, input.clone()).await;
         assert_eq!(r.error_code(), "FORBIDDEN");
@@ -218,7 +219,7 @@ async fn only_the_organisation_and_staff_see_it_and_bad_input_changes_nothing() 
         .graphql(
             Some(&outsider.token),
             LIST,
-            json!({ "org": org.to_string() }),
+            json!({ "org": gid("Organisation", org) }),
         )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
@@ -229,23 +230,23 @@ async fn only_the_organisation_and_staff_see_it_and_bad_input_changes_nothing() 
     let long = "x".repeat(2001);
     for (input, field) in [
         (
-            json!({ "tenantId": theirs.id.to_string(), "reason": "R", "arrears": "1" }),
+            json!({ "tenantId": gid("Tenant", theirs.id), "reason": "R", "arrears": "1" }),
             "input.tenantId",
         ),
         (
-            json!({ "tenantId": t.id.to_string(), "reason": long, "arrears": "1" }),
+            json!({ "tenantId": gid("Tenant", t.id), "reason": long, "arrears": "1" }),
             "input.reason",
         ),
         (
-            json!({ "tenantId": t.id.to_string(), "reason": "", "arrears": "1" }),
+            json!({ "tenantId": gid("Tenant", t.id), "reason": "", "arrears": "1" }),
             "input.reason",
         ),
         (
-            json!({ "tenantId": t.id.to_string(), "reason": "R", "arrears": "-1" }),
+            json!({ "tenantId": gid("Tenant", t.id), "reason": "R", "arrears": "-1" }),
             "input.arrears",
         ),
         (
-            json!({ "tenantId": t.id.to_string(), "reason": "R", "arrears": "1.001" }),
+            json!({ "tenantId": gid("Tenant", t.id), "reason": "R", "arrears": "1.001" }),
             "input.arrears",
         ),
     ] {

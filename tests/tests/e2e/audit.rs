@@ -5,6 +5,7 @@
 
 use chrono::{Duration, Utc};
 use entities::{Permission, audit_log};
+use portal_tests::gid;
 use portal_tests::{TestApp, fixtures::TestUser};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
@@ -35,7 +36,7 @@ async fn act(app: &TestApp, token: &str, mutation: &str, user: Uuid) {
     app.graphql(
         Some(token),
         &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ id }} }}"),
-        json!({ "id": user }),
+        json!({ "id": gid("User", user) }),
     )
     .await
     .data();
@@ -102,17 +103,17 @@ async fn administrators_read_their_organisations_entries_and_staff_read_all() {
     assert!(
         north
             .iter()
-            .all(|e| e["organisationId"] == json!(w.north.to_string()))
+            .all(|e| e["organisationId"] == json!(gid("Organisation", w.north)))
     );
     let suspend = &north[0];
     assert_eq!(suspend["targetType"], json!("user"));
     assert_eq!(
         suspend["targetId"],
-        json!(w.north_colleague.user.id.to_string())
+        json!(gid("User", w.north_colleague.user.id))
     );
     assert_eq!(
         suspend["actorUserId"],
-        json!(w.north_admin.user.id.to_string())
+        json!(gid("User", w.north_admin.user.id))
     );
     assert_eq!(suspend["actorName"], json!("Test Landlord"));
     assert_eq!(suspend["before"]["status"], json!("ACTIVE"));
@@ -128,7 +129,7 @@ async fn administrators_read_their_organisations_entries_and_staff_read_all() {
     let snooping = log(
         &app,
         &w.south_admin.token,
-        json!({ "organisationId": w.north }),
+        json!({ "organisationId": gid("Organisation", w.north) }),
     )
     .await;
     assert!(snooping.is_empty());
@@ -138,7 +139,12 @@ async fn administrators_read_their_organisations_entries_and_staff_read_all() {
         actions(&all),
         vec!["user.unlock", "user.suspend", "user.unlock"]
     );
-    let north_only = log(&app, &w.staff.token, json!({ "organisationId": w.north })).await;
+    let north_only = log(
+        &app,
+        &w.staff.token,
+        json!({ "organisationId": gid("Organisation", w.north) }),
+    )
+    .await;
     assert_eq!(north_only.len(), 2);
 }
 
@@ -169,14 +175,14 @@ async fn entries_can_be_filtered() {
     let by_actor = log(
         &app,
         &w.staff.token,
-        json!({ "actorId": w.south_admin.user.id }),
+        json!({ "actorId": gid("User", w.south_admin.user.id) }),
     )
     .await;
     assert_eq!(actions(&by_actor), vec!["user.unlock"]);
     let by_target = log(
         &app,
         &w.staff.token,
-        json!({ "targetId": w.north_colleague.user.id, "action": "user.suspend" }),
+        json!({ "targetId": gid("User", w.north_colleague.user.id), "action": "user.suspend" }),
     )
     .await;
     assert_eq!(actions(&by_target), vec!["user.suspend"]);
@@ -234,13 +240,13 @@ async fn the_log_pages_newest_first() {
         )
         .await;
     }
-    let expected: Vec<String> = audit_log::Entity::find()
+    let expected: Vec<Uuid> = audit_log::Entity::find()
         .all(app.db())
         .await
         .unwrap()
         .into_iter()
         .rev()
-        .map(|e| e.id.to_string())
+        .map(|e| e.id)
         .collect();
     assert_eq!(expected.len(), 6);
     let mut seen = Vec::new();
@@ -264,6 +270,10 @@ async fn the_log_pages_newest_first() {
     }
     let mut sorted = expected.clone();
     sorted.sort_by(|a, b| b.cmp(a));
+    let sorted: Vec<String> = sorted
+        .into_iter()
+        .map(|id| gid("AuditLogEntry", id))
+        .collect();
     assert_eq!(seen, sorted, "newest first (UUID v7 order), each once");
 }
 
@@ -330,7 +340,7 @@ async fn administrators_see_outsiders_entries_without_their_details() {
         .find(|e| e["action"] == "user.reinstate")
         .expect("the staff entry is listed");
     assert_eq!(by_staff["redacted"], true);
-    assert_eq!(by_staff["actorUserId"], json!(admin.user.id.to_string()));
+    assert_eq!(by_staff["actorUserId"], json!(gid("User", admin.user.id)));
     for field in ["before", "after", "ipAddress", "requestId"] {
         assert_eq!(by_staff[field], Value::Null, "{field}: {by_staff:#}");
     }

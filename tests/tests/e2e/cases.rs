@@ -7,6 +7,7 @@
 use chrono::{Datelike, Duration, Utc};
 use entities::{case, task};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -129,7 +130,7 @@ async fn the_home_page_shows_each_open_case_with_the_next_task_and_overdue() {
     let (second, _) = create_case(&app, &w.staff, Some(w.resident.user.id), None).await;
     let task_id = create_task(&app, &w, false, "Do that").await;
     // Two days late: written straight to the database (the API refuses past dates).
-    let mut late = task::Entity::find_by_id(Uuid::parse_str(&task_id).unwrap())
+    let mut late = task::Entity::find_by_id(portal_tests::uuid_of(&task_id))
         .one(app.db())
         .await
         .unwrap()
@@ -302,18 +303,18 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
         &app,
         staff,
         "mutation($id: ID!, $owner: ID!) { assignCaseOwner(id: $id, ownerUserId: $owner) { owner { id } } }",
-        json!({ "id": w.case_id, "owner": second.user.id }),
+        json!({ "id": w.case_id, "owner": gid("User", second.user.id) }),
     )
     .await;
     assert_eq!(
         owner.data()["assignCaseOwner"]["owner"]["id"],
-        second.user.id.to_string()
+        gid("User", second.user.id)
     );
     let not_staff = gql(
         &app,
         staff,
         "mutation($id: ID!, $owner: ID!) { assignCaseOwner(id: $id, ownerUserId: $owner) { id } }",
-        json!({ "id": w.case_id, "owner": w.resident.user.id }),
+        json!({ "id": w.case_id, "owner": gid("User", w.resident.user.id) }),
     )
     .await;
     assert_eq!(not_staff.error_code(), "BAD_USER_INPUT");
@@ -323,7 +324,7 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
         &app,
         staff,
         "mutation($id: ID!, $input: CasePartyInput!) { addCaseParty(caseId: $id, input: $input) { parties { id kind } } }",
-        json!({ "id": w.case_id, "input": { "residentUserId": w.other_resident.user.id } }),
+        json!({ "id": w.case_id, "input": { "residentUserId": gid("User", w.other_resident.user.id) } }),
     )
     .await;
     let parties = added.data()["addCaseParty"]["parties"]
@@ -337,7 +338,7 @@ async fn staff_change_parties_owner_and_details_and_close_and_reopen() {
         &app,
         staff,
         "mutation($id: ID!, $input: CasePartyInput!) { addCaseParty(caseId: $id, input: $input) { id } }",
-        json!({ "id": w.case_id, "input": { "organisationId": w.other_org } }),
+        json!({ "id": w.case_id, "input": { "organisationId": gid("Organisation", w.other_org) } }),
     )
     .await;
     assert_eq!(again.error_code(), "CONFLICT");

@@ -15,6 +15,7 @@
 //! - a task visible to staff but not theirs to do: `FORBIDDEN`.
 
 use chrono::{Duration, Utc};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse};
 use serde_json::{Value, json};
 
@@ -49,9 +50,9 @@ async fn fixture(app: &TestApp, w: &World) -> Fixture {
     let due = (Utc::now().date_naive() + Duration::days(10)).to_string();
     let mut tasks = vec![];
     for assignee in [
-        json!({ "residentUserId": w.resident.user.id }),
-        json!({ "organisationId": w.org }),
-        json!({ "residentUserId": w.resident.user.id }),
+        json!({ "residentUserId": gid("User", w.resident.user.id) }),
+        json!({ "organisationId": gid("Organisation", w.org) }),
+        json!({ "residentUserId": gid("User", w.resident.user.id) }),
     ] {
         let r = gql(app, Some(&w.staff.token),
             "mutation($c: ID!, $i: CreateTaskInput!) { createTask(caseId: $c, input: $i) { id } }",
@@ -183,14 +184,14 @@ fn rows() -> Vec<Row> {
         Row {
             name: "assignCaseOwner",
             query: "mutation($id: ID!, $o: ID!) { assignCaseOwner(id: $id, ownerUserId: $o) { id } }",
-            vars: |f, w| json!({ "id": f.case_id, "o": w.staff.user.id }),
+            vars: |f, w| json!({ "id": f.case_id, "o": gid("User", w.staff.user.id) }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
         },
         Row {
             name: "addCaseParty",
             query: "mutation($id: ID!, $u: ID!) { addCaseParty(caseId: $id, input: { residentUserId: $u }) { id } }",
-            vars: |f, w| json!({ "id": f.case_id, "u": w.other_resident.user.id }),
+            vars: |f, w| json!({ "id": f.case_id, "u": gid("User", w.other_resident.user.id) }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
         },
@@ -218,7 +219,7 @@ fn rows() -> Vec<Row> {
         Row {
             name: "createTask",
             query: "mutation($id: ID!, $u: ID!, $d: Date!) { createTask(caseId: $id, input: { title: \"T\", dueDate: $d, assignee: { residentUserId: $u } }) { id } }",
-            vars: |f, w| json!({ "id": f.case_id, "u": w.resident.user.id, "d": (Utc::now().date_naive() + Duration::days(3)).to_string() }),
+            vars: |f, w| json!({ "id": f.case_id, "u": gid("User", w.resident.user.id), "d": (Utc::now().date_naive() + Duration::days(3)).to_string() }),
             marker: case_marker,
             expect: [FB, FB, FB, FB, Ok, UA],
         },

@@ -6,6 +6,7 @@
 //! records that they were read, but completes no "Read message" task.
 
 use entities::{TaskStatus, case, case_note, case_party, document, message, outbox_job, task};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -235,7 +236,7 @@ async fn a_closed_case_refuses_every_change_but_reopening_and_changes_nothing() 
             "createTask",
             staff,
             "mutation($c: ID!, $due: Date!, $r: ID!) { createTask(caseId: $c, input: { title: \"T\", dueDate: $due, assignee: { residentUserId: $r } }) { id } }",
-            json!({ "c": w.case_id, "due": due, "r": w.resident.user.id }),
+            json!({ "c": w.case_id, "due": due, "r": gid("User", w.resident.user.id) }),
         ),
         (
             "completeTask",
@@ -259,7 +260,7 @@ async fn a_closed_case_refuses_every_change_but_reopening_and_changes_nothing() 
             "addCaseParty",
             staff,
             "mutation($c: ID!, $r: ID!) { addCaseParty(caseId: $c, input: { residentUserId: $r }) { id } }",
-            json!({ "c": w.case_id, "r": w.other_resident.user.id }),
+            json!({ "c": w.case_id, "r": gid("User", w.other_resident.user.id) }),
         ),
         (
             "removeCaseParty",
@@ -271,7 +272,7 @@ async fn a_closed_case_refuses_every_change_but_reopening_and_changes_nothing() 
             "assignCaseOwner",
             staff,
             "mutation($c: ID!, $o: ID!) { assignCaseOwner(id: $c, ownerUserId: $o) { id } }",
-            json!({ "c": w.case_id, "o": w.staff.user.id }),
+            json!({ "c": w.case_id, "o": gid("User", w.staff.user.id) }),
         ),
         (
             "updateCase (stage)",

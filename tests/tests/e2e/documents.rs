@@ -17,6 +17,7 @@ use axum::{
 };
 use entities::{ScanStatus, document};
 use http_body_util::BodyExt;
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse, require_env};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -624,11 +625,11 @@ async fn clamd_down_keeps_the_document_pending_and_retries_until_it_is_up() {
         None,
     )
     .await;
-    let id: uuid::Uuid = response.data()["uploadDocuments"][0]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id: uuid::Uuid = portal_tests::uuid_of(
+        response.data()["uploadDocuments"][0]["id"]
+            .as_str()
+            .unwrap(),
+    );
     app.run_pending_jobs().await;
     let row = document::Entity::find_by_id(id)
         .one(app.db())
@@ -641,7 +642,7 @@ async fn clamd_down_keeps_the_document_pending_and_retries_until_it_is_up() {
         &app,
         Some(&w.resident.token),
         ONE,
-        json!({ "id": id.to_string() }),
+        json!({ "id": gid("Document", id) }),
     )
     .await;
     // Its uploader may download it while it waits; staff may not yet.
@@ -650,7 +651,7 @@ async fn clamd_down_keeps_the_document_pending_and_retries_until_it_is_up() {
         &app,
         Some(&w.staff.token),
         ONE,
-        json!({ "id": id.to_string() }),
+        json!({ "id": gid("Document", id) }),
     )
     .await;
     assert_eq!(staff_view.data()["document"]["scanStatus"], "PENDING_SCAN");
@@ -685,7 +686,7 @@ async fn clamd_down_keeps_the_document_pending_and_retries_until_it_is_up() {
         &app,
         Some(&w.resident.token),
         ONE,
-        json!({ "id": id.to_string() }),
+        json!({ "id": gid("Document", id) }),
     )
     .await;
     let url = clean.data()["document"]["downloadUrl"]

@@ -10,6 +10,7 @@ use entities::{
     Permission, TokenPurpose, TwoFactorMethod, UserKind, UserStatus, audit_log, session, user,
     user_token,
 };
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse, fixtures::TestUser};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
@@ -22,6 +23,13 @@ use crate::support::identity::*;
 
 const PAYLOAD: &str = "user { id kind email status } pendingEmail confirmationExpiresAt";
 
+/// A database user id as the user's global id; anything else (an id read
+/// from a response, a malformed one) as it is.
+fn user_ref(id: impl ToString) -> String {
+    let id = id.to_string();
+    Uuid::parse_str(&id).map_or(id, |uuid| gid("User", uuid))
+}
+
 async fn change_email(
     app: &TestApp,
     token: Option<&str>,
@@ -33,7 +41,7 @@ async fn change_email(
         &format!(
             "mutation($input: ChangeUserEmailInput!) {{ changeUserEmail(input: $input) {{ {PAYLOAD} }} }}"
         ),
-        json!({ "input": { "userId": user_id.to_string(), "email": email } }),
+        json!({ "input": { "userId": user_ref(user_id), "email": email } }),
     )
     .await
 }
@@ -170,7 +178,7 @@ async fn staff_change_a_residents_email_and_it_moves_when_the_new_address_confir
     let new_session = sign_in(&app, "rose.new@mail.example").await;
     assert_eq!(
         viewer(&app, &new_session).await["id"],
-        json!(rose.user.id.to_string())
+        json!(gid("User", rose.user.id))
     );
     assert_eq!(
         login(&app, &old, PASSWORD).await.error_code(),
@@ -313,7 +321,7 @@ async fn an_invitee_gets_a_fresh_invitation_at_the_confirmed_address() {
         .graphql(
             Some(&caseworker.token),
             "mutation($id: ID!) { resendInvitation(id: $id) { id } }",
-            json!({ "id": invitee.user.id }),
+            json!({ "id": gid("User", invitee.user.id) }),
         )
         .await;
     resent.data();
@@ -418,11 +426,11 @@ async fn bad_requests_are_refused_on_their_field_and_change_nothing() {
     // Targets: deactivated, unknown and malformed ids are NOT_FOUND; a
     // restricted account is a CONFLICT.
     for (target, code) in [
-        (deactivated.user.id.to_string(), "NOT_FOUND"),
-        (Uuid::now_v7().to_string(), "NOT_FOUND"),
+        (gid("User", deactivated.user.id), "NOT_FOUND"),
+        (gid("User", Uuid::now_v7()), "NOT_FOUND"),
         ("not-an-id".to_owned(), "NOT_FOUND"),
-        (caseworker.user.id.to_string(), "NOT_FOUND"),
-        (restricted.user.id.to_string(), "CONFLICT"),
+        (gid("User", caseworker.user.id), "NOT_FOUND"),
+        (gid("User", restricted.user.id), "CONFLICT"),
     ] {
         let response = change_email(&app, staff, &target, "rose@mail.example").await;
         assert_eq!(response.error_code(), code, "{target}");
@@ -472,7 +480,7 @@ async fn unknown_used_expired_and_overtaken_links_change_nothing() {
     app.graphql(
         staff,
         "mutation($id: ID!) { sendPasswordReset(id: $id) { id } }",
-        json!({ "id": rose.user.id }),
+        json!({ "id": gid("User", rose.user.id) }),
     )
     .await
     .data();

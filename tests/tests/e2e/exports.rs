@@ -10,6 +10,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use entities::{ExportStatus, Permission, payment, payment_export};
 use http_body_util::BodyExt;
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
@@ -21,7 +22,7 @@ use crate::support::tenancy::{api_token, assert_bad_input, organisation, propert
 const REQUEST: &str = "mutation($org: ID, $filter: PaymentFilter) { requestPaymentExport(organisationId: $org, filter: $filter) { id status rowsWritten totalRows } }";
 const ONE: &str = "query($id: ID!) { paymentExport(id: $id) { id status rowsWritten totalRows sizeBytes error expiresAt downloadUrl requestedByUserId requestedByApiTokenId filter { from to tenantName } } }";
 const LIST: &str = "{ paymentExports { edges { node { id status } } } }";
-const SEARCH: &str = "query($filter: PaymentFilter, $after: String) { payments(filter: $filter, first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node { paymentDate tenantName claimReference postcode amount periodStart periodEnd arrangementReference propertyId } } } }";
+const SEARCH: &str = "query($filter: PaymentFilter, $after: String) { payments(filter: $filter, first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node { paymentDate tenantName claimReference postcode amount periodStart periodEnd arrangementReference property { id } } } } }";
 
 /// Inserts a payment of `org` straight into the database.
 #[allow(clippy::too_many_arguments)]
@@ -199,7 +200,7 @@ async fn search_rows(app: &TestApp, token: &str, filter: Value) -> Vec<Vec<Strin
                     s.to_owned()
                 }
             };
-            let property_ref = if n["propertyId"].is_null() {
+            let property_ref = if n["property"].is_null() {
                 String::new()
             } else {
                 "'=FLAT-1".to_owned()
@@ -331,7 +332,7 @@ async fn permissions_for_users_and_tokens_and_other_organisations() {
         .graphql(
             Some(&exporter.token),
             REQUEST,
-            json!({ "org": other.to_string() }),
+            json!({ "org": gid("Organisation", other) }),
         )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
@@ -386,7 +387,7 @@ async fn permissions_for_users_and_tokens_and_other_organisations() {
         .graphql(
             Some(&staff.token),
             REQUEST,
-            json!({ "org": org.to_string() }),
+            json!({ "org": gid("Organisation", org) }),
         )
         .await;
     let staff_export = r.data()["requestPaymentExport"]["id"]
@@ -441,7 +442,7 @@ async fn expired_exports_lose_their_link_and_the_daily_job_deletes_the_file() {
     let org = organisation_with_payments(&app).await;
     let user = app.landlord_user(org, &[Permission::ExportPayments]).await;
     let (done, _) = run_export(&app, &user.token, json!({})).await;
-    let id: Uuid = done["id"].as_str().unwrap().parse().unwrap();
+    let id: Uuid = portal_tests::uuid_of(done["id"].as_str().unwrap());
     let row = payment_export::Entity::find_by_id(id)
         .one(app.db())
         .await
@@ -467,7 +468,7 @@ async fn expired_exports_lose_their_link_and_the_daily_job_deletes_the_file() {
     let mut past = row.into_active_model();
     past.expires_at = Set(Some(Utc::now() - Duration::minutes(1)));
     past.update(app.db()).await.unwrap();
-    let seen = export(&app, &user.token, &id.to_string()).await;
+    let seen = export(&app, &user.token, &gid("PaymentExport", id)).await;
     assert!(seen["downloadUrl"].is_null());
     let day = Utc::now().date_naive();
     worker::outbox::enqueue(
@@ -477,7 +478,7 @@ async fn expired_exports_lose_their_link_and_the_daily_job_deletes_the_file() {
     .await
     .unwrap();
     app.run_pending_jobs().await;
-    let seen = export(&app, &user.token, &id.to_string()).await;
+    let seen = export(&app, &user.token, &gid("PaymentExport", id)).await;
     assert_eq!(seen["status"], json!("EXPIRED"));
     assert_eq!(app.state.storage.size(&key).await.unwrap(), None);
     let again = api::exports::expire_exports::expire(app.db(), storage, Utc::now())
@@ -492,7 +493,7 @@ async fn a_rerun_overwrites_the_same_file_and_a_finished_export_is_left_alone() 
     let org = organisation_with_payments(&app).await;
     let user = app.landlord_user(org, &[Permission::ExportPayments]).await;
     let requested = request(&app, &user.token, json!({})).await;
-    let id: Uuid = requested["id"].as_str().unwrap().parse().unwrap();
+    let id: Uuid = portal_tests::uuid_of(requested["id"].as_str().unwrap());
     // Two runs of the same job (at-least-once delivery): the second finds
     // it completed and changes nothing; a crash mid-run (RUNNING) re-runs.
     let first = api::exports::export_payments::build(app.db(), &app.state.storage, id)
@@ -529,7 +530,7 @@ async fn a_failing_export_ends_failed_with_a_generic_message_and_no_file() {
     let org = organisation_with_payments(&app).await;
     let user = app.landlord_user(org, &[Permission::ExportPayments]).await;
     let requested = request(&app, &user.token, json!({})).await;
-    let id: Uuid = requested["id"].as_str().unwrap().parse().unwrap();
+    let id: Uuid = portal_tests::uuid_of(requested["id"].as_str().unwrap());
     // A stored filter that no longer parses (e.g. written by an older
     // version): retrying cannot help, so the job fails for good at once.
     let row = payment_export::Entity::find_by_id(id)
@@ -541,7 +542,7 @@ async fn a_failing_export_ends_failed_with_a_generic_message_and_no_file() {
     broken.filter = Set(json!({ "from": "2026-03-01", "to": "2026-02-01" }));
     broken.update(app.db()).await.unwrap();
     app.run_pending_jobs().await;
-    let seen = export(&app, &user.token, &id.to_string()).await;
+    let seen = export(&app, &user.token, &gid("PaymentExport", id)).await;
     assert_eq!(seen["status"], json!("FAILED"));
     assert_eq!(
         seen["error"],

@@ -6,6 +6,7 @@
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, UserKind, recovery_code, session};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -413,7 +414,7 @@ async fn staff_choose_whether_an_organisation_requires_two_factor_and_which_meth
     .await;
     let admin = app.service_admin().await;
     let caseworker = app.caseworker().await;
-    let id = org.id.to_string();
+    let id = gid("Organisation", org.id);
     let forbidden = rule(
         &app,
         &caseworker.token,

@@ -310,11 +310,12 @@ async fn a_property_removed_before_the_worker_runs_rejects_everything() {
     assert_eq!(emails.len(), 1);
     assert!(emails[0].subject.contains("not applied"));
     // A second run of the job changes nothing.
-    let again = api::housing_costs::apply::apply(app.db(), &app.state.storage, id.parse().unwrap())
-        .await
-        .unwrap();
+    let again =
+        api::housing_costs::apply::apply(app.db(), &app.state.storage, portal_tests::uuid_of(&id))
+            .await
+            .unwrap();
     assert_eq!(again, api::housing_costs::apply::Applied::AlreadyDone);
-    let row = housing_cost_update::Entity::find_by_id(id.parse::<Uuid>().unwrap())
+    let row = housing_cost_update::Entity::find_by_id(portal_tests::uuid_of(&id))
         .one(app.db())
         .await
         .unwrap()

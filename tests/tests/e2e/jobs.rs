@@ -178,7 +178,7 @@ async fn retries_back_off_then_dead_letter_and_an_operator_can_retry() {
         .unwrap()
         .expect("an audit entry for the retry");
     assert_eq!(entry.actor_user_id, Some(admin.user.id));
-    assert_eq!(entry.target_id.map(|t| t.to_string()), Some(id.clone()));
+    assert_eq!(entry.target_id, Some(portal_tests::uuid_of(&id)));
     // Retrying a job that is not dead is a conflict, and changes nothing.
     let again = app
         .graphql(
@@ -189,7 +189,10 @@ async fn retries_back_off_then_dead_letter_and_an_operator_can_retry() {
         .await;
     assert_eq!(again.error_code(), "CONFLICT");
     app.run_pending_jobs().await;
-    assert_eq!(job(&app, id.parse().unwrap()).await.status, JobStatus::Dead);
+    assert_eq!(
+        job(&app, portal_tests::uuid_of(&id)).await.status,
+        JobStatus::Dead
+    );
 }
 
 #[tokio::test]

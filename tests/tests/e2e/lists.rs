@@ -7,6 +7,7 @@
 
 use chrono::Utc;
 use entities::{Permission, organisation, property};
+use portal_tests::gid;
 use portal_tests::{TestApp, fixtures::TestUser};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use serde_json::{Value, json};
@@ -225,8 +226,8 @@ async fn tenancy_lists_count_what_the_screens_show() {
             Some(&staff.token),
             RAISE,
             json!({ "input": {
-                "organisationId": org.to_string(),
-                "tenant": { "tenantId": t.id.to_string() },
+                "organisationId": gid("Organisation", org),
+                "tenant": { "tenantId": gid("Tenant", t.id) },
                 "postcode": "SM5 2RT",
                 "dueDate": due,
             }}),
@@ -284,7 +285,7 @@ async fn tenancy_lists_count_what_the_screens_show() {
             staff.token.clone(),
             PROPERTIES,
             "properties",
-            json!({ "org": other.to_string() })
+            json!({ "org": gid("Organisation", other) })
         )
         .await,
         1
@@ -294,7 +295,7 @@ async fn tenancy_lists_count_what_the_screens_show() {
         &app,
         Some(&reader.token),
         TENANTS,
-        json!({ "org": other.to_string() }),
+        json!({ "org": gid("Organisation", other) }),
     )
     .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
@@ -396,8 +397,8 @@ async fn search_takes_percent_and_underscore_literally() {
         Some(&w.staff.token),
         RAISE,
         json!({ "input": {
-            "organisationId": org.to_string(),
-            "tenant": { "tenantId": ada.id.to_string() },
+            "organisationId": gid("Organisation", org),
+            "tenant": { "tenantId": gid("Tenant", ada.id) },
             "postcode": "SM5 2RT",
             "dueDate": due,
         }}),
@@ -558,7 +559,7 @@ async fn a_property_form_hears_about_every_bad_field_and_nothing_is_stored() {
         &app,
         Some(&manager.token),
         UPDATE,
-        json!({ "id": home.id.to_string(), "input": {
+        json!({ "id": gid("Property", home.id), "input": {
             "addressLine1": "",
             "postcode": "LS1",
             "rent": "ten pounds",
@@ -586,7 +587,7 @@ async fn a_property_form_hears_about_every_bad_field_and_nothing_is_stored() {
         &app,
         Some(&manager.token),
         UPDATE,
-        json!({ "id": home.id.to_string(), "input": { "postcode": "LS1" } }),
+        json!({ "id": gid("Property", home.id), "input": { "postcode": "LS1" } }),
     )
     .await;
     assert_eq!(field_errors(&r), vec![bad("input.postcode")]);

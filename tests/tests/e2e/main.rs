@@ -46,6 +46,7 @@ mod message_recipients;
 mod messages;
 mod my_profile;
 mod n_plus_one;
+mod node;
 mod notify;
 mod operations;
 mod organisations;

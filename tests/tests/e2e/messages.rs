@@ -6,6 +6,7 @@
 
 use entities::{TaskStatus, message, task};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -374,8 +375,8 @@ async fn marking_given_messages_read_needs_every_one_visible_and_changes_nothing
         .into_iter()
         .map(|t| (t.source_message_id, t.status))
         .collect();
-    let first = Uuid::parse_str(&first).unwrap();
-    let second = Uuid::parse_str(&second).unwrap();
+    let first = portal_tests::uuid_of(&first);
+    let second = portal_tests::uuid_of(&second);
     assert!(tasks.contains(&(Some(first), TaskStatus::Completed)));
     assert!(tasks.contains(&(Some(second), TaskStatus::Pending)));
 
@@ -398,9 +399,9 @@ async fn casework_changes_publish_their_events_after_commit() {
     let app = TestApp::init().await;
     let w = world(&app).await;
     let mut events = app.state.events.subscribe();
-    let case_id = Uuid::parse_str(&w.case_id).unwrap();
+    let case_id = portal_tests::uuid_of(&w.case_id);
 
-    let message = Uuid::parse_str(&send_message(&app, &w, "Evidence").await).unwrap();
+    let message = portal_tests::uuid_of(&send_message(&app, &w, "Evidence").await);
     app.run_pending_jobs().await;
     let mut seen = vec![];
     while let Ok(event) = events.try_recv() {
@@ -426,7 +427,7 @@ async fn casework_changes_publish_their_events_after_commit() {
         &app,
         Some(&w.other_resident.token),
         REPLY,
-        json!({ "id": message, "body": "Hi" }),
+        json!({ "id": gid("Message", message), "body": "Hi" }),
     )
     .await;
     assert_eq!(refused.error_code(), "NOT_FOUND");
@@ -436,7 +437,7 @@ async fn casework_changes_publish_their_events_after_commit() {
         &app,
         Some(&w.resident.token),
         REPLY,
-        json!({ "id": message, "body": "Sent" }),
+        json!({ "id": gid("Message", message), "body": "Sent" }),
     )
     .await
     .data();

@@ -12,6 +12,7 @@ use entities::{
     DeliveryStatus, JobStatus, Permission, TwoFactorMethod, UserKind, notification_delivery,
     outbox_job,
 };
+use portal_tests::gid;
 use portal_tests::{
     TestApp, TestResponse,
     notify::{CALLBACK_TOKEN, NotifyServer},
@@ -122,7 +123,7 @@ async fn an_email_goes_through_notify_with_our_subject_and_text() {
         .graphql(
             Some(&caseworker.token),
             "mutation($id: ID!) { sendPasswordReset(id: $id) { id } }",
-            json!({ "id": user.user.id }),
+            json!({ "id": gid("User", user.user.id) }),
         )
         .await;
     r.data();
@@ -445,7 +446,7 @@ async fn support_staff_see_a_users_recent_deliveries() {
     app.graphql(
         Some(&caseworker.token),
         "mutation($id: ID!) { sendPasswordReset(id: $id) { id } }",
-        json!({ "id": user.user.id }),
+        json!({ "id": gid("User", user.user.id) }),
     )
     .await
     .data();
@@ -462,7 +463,7 @@ async fn support_staff_see_a_users_recent_deliveries() {
         .graphql(
             Some(&caseworker.token),
             DELIVERIES,
-            json!({ "id": user.user.id }),
+            json!({ "id": gid("User", user.user.id) }),
         )
         .await;
     let list = r.data()["userDeliveries"].as_array().unwrap().clone();
@@ -475,7 +476,7 @@ async fn support_staff_see_a_users_recent_deliveries() {
     assert_eq!(newest["providerReference"], json!(email.id.to_string()));
     let domain = user.user.email.split_once('@').unwrap().1;
     assert_eq!(newest["destination"], json!(format!("u•••@{domain}")));
-    assert_eq!(oldest["id"], json!(id.to_string()));
+    assert_eq!(oldest["id"], json!(gid("NotificationDelivery", id)));
     assert_eq!(oldest["channel"], "SMS");
     assert_eq!(oldest["status"], "FAILED");
     assert_eq!(oldest["providerStatus"], "permanent-failure");
@@ -496,7 +497,7 @@ async fn support_staff_see_a_users_recent_deliveries() {
         .graphql(
             Some(&caseworker.token),
             DELIVERIES,
-            json!({ "id": user.user.id, "first": 1 }),
+            json!({ "id": gid("User", user.user.id), "first": 1 }),
         )
         .await;
     assert_eq!(r.data()["userDeliveries"].as_array().unwrap().len(), 1);
@@ -504,7 +505,7 @@ async fn support_staff_see_a_users_recent_deliveries() {
         .graphql(
             Some(&caseworker.token),
             DELIVERIES,
-            json!({ "id": user.user.id, "first": 51 }),
+            json!({ "id": gid("User", user.user.id), "first": 51 }),
         )
         .await;
     assert_eq!(r.error_code(), "BAD_USER_INPUT");
@@ -541,7 +542,7 @@ async fn who_may_see_a_users_deliveries() {
     let ask = |token: String, user: Uuid| {
         let app = &app;
         async move {
-            app.graphql(Some(&token), DELIVERIES, json!({ "id": user }))
+            app.graphql(Some(&token), DELIVERIES, json!({ "id": gid("User", user) }))
                 .await
         }
     };
@@ -586,7 +587,11 @@ async fn who_may_see_a_users_deliveries() {
         "FORBIDDEN"
     );
     let r = app
-        .graphql(None, DELIVERIES, json!({ "id": landlord.user.id }))
+        .graphql(
+            None,
+            DELIVERIES,
+            json!({ "id": gid("User", landlord.user.id) }),
+        )
         .await;
     assert_eq!(r.error_code(), "UNAUTHENTICATED");
 }

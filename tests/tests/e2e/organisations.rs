@@ -3,6 +3,7 @@
 //! its domains; staff list them; a landlord user sees only their own.
 
 use entities::{Permission, TokenPurpose, audit_log, organisation, user, user_token};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -76,12 +77,8 @@ async fn a_service_administrator_creates_an_organisation_and_invites_its_lead_ad
                 .collect::<Vec<_>>()
         )
     );
-    let lead_id: Uuid = lead["id"].as_str().unwrap().parse().unwrap();
-    let org_id: Uuid = created["organisation"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let lead_id: Uuid = portal_tests::uuid_of(lead["id"].as_str().unwrap());
+    let org_id: Uuid = portal_tests::uuid_of(created["organisation"]["id"].as_str().unwrap());
 
     app.run_pending_jobs().await;
     let emails = app.emails().await;
@@ -203,7 +200,7 @@ async fn domains_change_and_existing_users_keep_working() {
         .graphql(
             Some(&staff.token),
             DOMAINS,
-            json!({ "id": org, "domains": ["NEW.example", "also.example"] }),
+            json!({ "id": gid("Organisation", org), "domains": ["NEW.example", "also.example"] }),
         )
         .await;
     assert_eq!(
@@ -243,7 +240,7 @@ async fn domains_change_and_existing_users_keep_working() {
         .graphql(
             Some(&staff.token),
             DOMAINS,
-            json!({ "id": org, "domains": [] }),
+            json!({ "id": gid("Organisation", org), "domains": [] }),
         )
         .await;
     assert_eq!(none.error_code(), "BAD_USER_INPUT");
@@ -253,7 +250,7 @@ async fn domains_change_and_existing_users_keep_working() {
             .graphql(
                 Some(token),
                 DOMAINS,
-                json!({ "id": org, "domains": ["x.example"] }),
+                json!({ "id": gid("Organisation", org), "domains": ["x.example"] }),
             )
             .await;
         assert_eq!(response.error_code(), "FORBIDDEN");
@@ -286,7 +283,7 @@ async fn who_may_see_and_create_organisations() {
         .await;
     assert_eq!(
         own.data()["myOrganisation"],
-        json!({ "id": mine.to_string(), "domains": ["mine.example"], "requiresTwoFactor": true })
+        json!({ "id": gid("Organisation", mine), "domains": ["mine.example"], "requiresTwoFactor": true })
     );
     let none = app
         .graphql(
@@ -299,11 +296,22 @@ async fn who_may_see_and_create_organisations() {
 
     let one = "query($id: ID!) { organisation(id: $id) { id name } }";
     let same = app
-        .graphql(Some(&landlord.token), one, json!({ "id": mine }))
+        .graphql(
+            Some(&landlord.token),
+            one,
+            json!({ "id": gid("Organisation", mine) }),
+        )
         .await;
-    assert_eq!(same.data()["organisation"]["id"], json!(mine.to_string()));
+    assert_eq!(
+        same.data()["organisation"]["id"],
+        json!(gid("Organisation", mine))
+    );
     let other = app
-        .graphql(Some(&landlord.token), one, json!({ "id": theirs }))
+        .graphql(
+            Some(&landlord.token),
+            one,
+            json!({ "id": gid("Organisation", theirs) }),
+        )
         .await
         .body;
     let missing = app
@@ -316,20 +324,28 @@ async fn who_may_see_and_create_organisations() {
         "another organisation answers like a missing one"
     );
     assert_eq!(
-        app.graphql(Some(&resident.token), one, json!({ "id": mine }))
-            .await
-            .error_code(),
+        app.graphql(
+            Some(&resident.token),
+            one,
+            json!({ "id": gid("Organisation", mine) })
+        )
+        .await
+        .error_code(),
         "FORBIDDEN"
     );
     assert_eq!(
-        app.graphql(None, one, json!({ "id": mine }))
+        app.graphql(None, one, json!({ "id": gid("Organisation", mine) }))
             .await
             .error_code(),
         "UNAUTHENTICATED"
     );
-    app.graphql(Some(&caseworker.token), one, json!({ "id": theirs }))
-        .await
-        .data();
+    app.graphql(
+        Some(&caseworker.token),
+        one,
+        json!({ "id": gid("Organisation", theirs) }),
+    )
+    .await
+    .data();
 
     // Lists: staff only, paged.
     let list = "query($after: String) { organisations(first: 1, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage } } }";
@@ -354,7 +370,10 @@ async fn who_may_see_and_create_organisations() {
             break;
         }
     }
-    assert_eq!(seen, vec![mine.to_string(), theirs.to_string()]);
+    assert_eq!(
+        seen,
+        vec![gid("Organisation", mine), gid("Organisation", theirs)]
+    );
 
     // Creating: service administrators only.
     for (token, code) in [

@@ -2,6 +2,7 @@
 //! API tokens search their organisation's with keyset pages and exact totals,
 //! and nobody reads another organisation's.
 
+use portal_tests::gid;
 use std::collections::HashSet;
 
 use chrono::{Duration, NaiveDate};
@@ -55,7 +56,7 @@ fn batch(books: &Books, n: usize, start: NaiveDate) -> (Vec<Value>, i64) {
             let day = start + Duration::days((i % 40) as i64);
             let tenant = i % 2;
             json!({
-                "tenantId": books.tenants[tenant].to_string(),
+                "tenantId": gid("Tenant", books.tenants[tenant]),
                 "amount": pounds(pence),
                 "paymentDate": day.to_string(),
                 "periodStart": (day - Duration::days(30)).to_string(),
@@ -80,7 +81,7 @@ async fn pages_cover_every_payment_once_in_order_with_exact_totals() {
         .graphql(
             Some(&staff.token),
             RECORD,
-            json!({ "org": books.org.to_string(), "input": input }),
+            json!({ "org": gid("Organisation", books.org), "input": input }),
         )
         .await;
     let rows = recorded.data()["recordPayments"]
@@ -132,8 +133,9 @@ async fn pages_cover_every_payment_once_in_order_with_exact_totals() {
         .collect();
     assert_eq!(ids, all, "no gaps");
     let mut sorted = seen.clone();
-    sorted.sort_by(|a, b| b.cmp(a));
-    // Newest date first, then newest id (UUIDv7 text order is time order).
+    sorted.sort_by_key(|(date, id)| std::cmp::Reverse((date.clone(), portal_tests::uuid_of(id))));
+    // Newest date first, then newest id (UUIDv7 order is time order; the
+    // global ids themselves are opaque, not ordered).
     assert_eq!(seen, sorted);
 
     // A date range: inclusive at both ends; totals follow the filter.
@@ -173,14 +175,14 @@ async fn filters_match_name_postcode_and_either_reference() {
     app.graphql(
         Some(&staff.token),
         RECORD,
-        json!({ "org": books.org.to_string(), "input": input }),
+        json!({ "org": gid("Organisation", books.org), "input": input }),
     )
     .await
     .data();
     let count = |filter: Value| {
         let app = &app;
         let token = staff.token.clone();
-        let org = books.org.to_string();
+        let org = gid("Organisation", books.org);
         async move {
             let r = app
                 .graphql(
@@ -223,7 +225,7 @@ async fn view_payments_is_needed_and_other_organisations_answer_not_found() {
         .graphql(
             Some(&staff.token),
             RECORD,
-            json!({ "org": books.org.to_string(), "input": input }),
+            json!({ "org": gid("Organisation", books.org), "input": input }),
         )
         .await
         .data()["recordPayments"]
@@ -233,7 +235,7 @@ async fn view_payments_is_needed_and_other_organisations_answer_not_found() {
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
     let mine = json!({ "first": 10 });
-    let theirs = json!({ "org": other.to_string(), "first": 10 });
+    let theirs = json!({ "org": gid("Organisation", other), "first": 10 });
 
     // Users: with the permission, their own organisation only.
     let viewer = app
@@ -258,7 +260,7 @@ async fn view_payments_is_needed_and_other_organisations_answer_not_found() {
         .graphql(
             Some(&outsider.token),
             ONE,
-            json!({ "id": Uuid::now_v7().to_string() }),
+            json!({ "id": gid("Payment", Uuid::now_v7()) }),
         )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
@@ -314,7 +316,7 @@ async fn view_payments_is_needed_and_other_organisations_answer_not_found() {
         .graphql(
             Some(&staff.token),
             SEARCH,
-            json!({ "org": books.org.to_string() }),
+            json!({ "org": gid("Organisation", books.org) }),
         )
         .await;
     assert_eq!(r.data()["payments"]["totalCount"], json!(3));
@@ -326,7 +328,7 @@ async fn view_payments_is_needed_and_other_organisations_answer_not_found() {
             .graphql(
                 Some(token),
                 RECORD,
-                json!({ "org": books.org.to_string(), "input": input }),
+                json!({ "org": gid("Organisation", books.org), "input": input }),
             )
             .await;
         assert_eq!(r.error_code(), "FORBIDDEN");
@@ -362,7 +364,7 @@ async fn bad_payments_are_refused_on_their_field_and_nothing_is_stored() {
         (with(0, "amount", json!(12.5)), "input.0.amount"),
         (with(1, "amount", json!("99999999999.00")), "input.1.amount"),
         (
-            with(1, "tenantId", json!(stranger.id.to_string())),
+            with(1, "tenantId", json!(gid("Tenant", stranger.id))),
             "input.1.tenantId",
         ),
         (
@@ -379,7 +381,7 @@ async fn bad_payments_are_refused_on_their_field_and_nothing_is_stored() {
         ),
         (
             // The third tenant has no property: the postcode is needed.
-            with(0, "tenantId", json!(books.tenants[2].to_string())),
+            with(0, "tenantId", json!(gid("Tenant", books.tenants[2]))),
             "input.0.postcode",
         ),
     ];
@@ -388,7 +390,7 @@ async fn bad_payments_are_refused_on_their_field_and_nothing_is_stored() {
             .graphql(
                 Some(&staff.token),
                 RECORD,
-                json!({ "org": books.org.to_string(), "input": input }),
+                json!({ "org": gid("Organisation", books.org), "input": input }),
             )
             .await;
         assert_bad_input(&r, field);
@@ -399,7 +401,7 @@ async fn bad_payments_are_refused_on_their_field_and_nothing_is_stored() {
         .graphql(
             Some(&staff.token),
             RECORD,
-            json!({ "org": books.org.to_string(), "input": many }),
+            json!({ "org": gid("Organisation", books.org), "input": many }),
         )
         .await;
     assert_bad_input(&r, "input");
@@ -444,7 +446,7 @@ async fn bad_payments_are_refused_on_their_field_and_nothing_is_stored() {
         .graphql(
             Some(&staff.token),
             RECORD,
-            json!({ "org": books.org.to_string(), "input": good }),
+            json!({ "org": gid("Organisation", books.org), "input": good }),
         )
         .await;
     assert_eq!(r.data()["recordPayments"].as_array().unwrap().len(), 3);

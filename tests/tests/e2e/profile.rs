@@ -3,6 +3,7 @@
 //! organisation requires it).
 
 use entities::{Permission, TwoFactorMethod, UserKind};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
@@ -76,9 +77,9 @@ async fn viewer_shows_the_account_with_the_mobile_number_masked() {
         )
         .await;
     let mut me: Value = me.data()["viewer"].clone();
-    assert_eq!(me["id"], json!(ada.user.id.to_string()));
+    assert_eq!(me["id"], json!(gid("User", ada.user.id)));
     assert_eq!(me["email"], json!(ada.user.email));
-    assert_eq!(me["organisation"]["id"], json!(org.id.to_string()));
+    assert_eq!(me["organisation"]["id"], json!(gid("Organisation", org.id)));
     for key in ["id", "email"] {
         me[key] = json!("[redacted]");
     }

@@ -5,6 +5,7 @@
 
 use entities::{Permission, audit_log, property};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -54,7 +55,7 @@ async fn manage_properties_adds_changes_and_removes_with_an_audit_trail() {
     assert_eq!(added["rent"], json!("98.50"));
     assert_eq!(added["serviceCharge"], json!("12.75"));
     assert_eq!(added["rentFrequency"], json!("WEEKLY"));
-    assert_eq!(added["organisationId"], json!(org.to_string()));
+    assert_eq!(added["organisationId"], json!(gid("Organisation", org)));
     let id = added["id"].as_str().unwrap().to_owned();
 
     // The reference is unique within the organisation.
@@ -186,12 +187,12 @@ async fn without_manage_properties_nothing_changes() {
             .graphql(
                 Some(who),
                 UPDATE,
-                json!({ "id": home.id.to_string(), "input": { "rent": "1" } }),
+                json!({ "id": gid("Property", home.id), "input": { "rent": "1" } }),
             )
             .await;
         assert_eq!(r.error_code(), "FORBIDDEN");
         let r = app
-            .graphql(Some(who), REMOVE, json!({ "id": home.id.to_string() }))
+            .graphql(Some(who), REMOVE, json!({ "id": gid("Property", home.id) }))
             .await;
         assert_eq!(r.error_code(), "FORBIDDEN");
     }
@@ -266,7 +267,7 @@ async fn bad_postcodes_and_amounts_are_refused_on_their_field() {
         .graphql(
             Some(&manager.token),
             UPDATE,
-            json!({ "id": home.id.to_string(), "input": { "serviceCharge": "0.001" } }),
+            json!({ "id": gid("Property", home.id), "input": { "serviceCharge": "0.001" } }),
         )
         .await;
     assert_bad_input(&r, "input.serviceCharge");
@@ -350,7 +351,7 @@ async fn lists_search_and_page_within_the_organisation() {
         .graphql(
             Some(&user.token),
             ONE,
-            json!({ "id": theirs.id.to_string() }),
+            json!({ "id": gid("Property", theirs.id) }),
         )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
@@ -358,12 +359,16 @@ async fn lists_search_and_page_within_the_organisation() {
         .graphql(
             Some(&user.token),
             TENANT,
-            json!({ "id": stranger.id.to_string() }),
+            json!({ "id": gid("Tenant", stranger.id) }),
         )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
     let r = app
-        .graphql(Some(&user.token), LIST, json!({ "org": other.to_string() }))
+        .graphql(
+            Some(&user.token),
+            LIST,
+            json!({ "org": gid("Organisation", other) }),
+        )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
 
@@ -373,7 +378,7 @@ async fn lists_search_and_page_within_the_organisation() {
         .graphql(
             Some(&staff.token),
             LIST,
-            json!({ "org": other.to_string() }),
+            json!({ "org": gid("Organisation", other) }),
         )
         .await;
     assert_eq!(r.data()["properties"]["edges"].as_array().unwrap().len(), 1);
@@ -381,7 +386,7 @@ async fn lists_search_and_page_within_the_organisation() {
         .graphql(
             Some(&staff.token),
             TENANT,
-            json!({ "id": stranger.id.to_string() }),
+            json!({ "id": gid("Tenant", stranger.id) }),
         )
         .await;
     assert_eq!(r.data()["tenant"]["name"], json!("Ben Carter"));

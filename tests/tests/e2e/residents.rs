@@ -7,6 +7,7 @@
 
 use chrono::{Duration, Utc};
 use entities::{Permission, TokenPurpose, UserKind, UserStatus, audit_log, user, user_token};
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse, fixtures::TestUser};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
@@ -19,7 +20,7 @@ async fn act(app: &TestApp, token: Option<&str>, mutation: &str, user_id: Uuid) 
     app.graphql(
         token,
         &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ id kind status isLocked mobileNumber mobileResetPending }} }}"),
-        json!({ "id": user_id }),
+        json!({ "id": gid("User", user_id) }),
     )
     .await
 }
@@ -127,7 +128,7 @@ async fn caseworkers_are_the_support_desk_for_residents() {
         .graphql(
             Some(&app.service_admin().await.token),
             "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [VIEW_PAYMENTS]) { id } }",
-            json!({ "id": resident.user.id }),
+            json!({ "id": gid("User", resident.user.id) }),
         )
         .await;
     assert_eq!(permissions.error_code(), "NOT_FOUND");
@@ -378,7 +379,7 @@ async fn any_staff_member_invites_a_resident_who_accepts_like_a_landlord_user() 
     );
     assert_eq!(invited["status"], json!("ACTIVE"));
     assert_eq!(invited["invitationPending"], json!(true));
-    let id: Uuid = invited["id"].as_str().unwrap().parse().unwrap();
+    let id: Uuid = portal_tests::uuid_of(invited["id"].as_str().unwrap());
     let stored = reload(&app, id).await;
     assert_eq!(stored.kind, UserKind::Resident);
     assert_eq!(stored.organisation_id, None);
@@ -723,7 +724,7 @@ async fn add_party(
     app.graphql(
         token,
         "mutation($id: ID!, $input: CasePartyInput!) { addCaseParty(caseId: $id, input: $input) { parties { kind name userId } } }",
-        json!({ "id": case_id, "input": input }),
+        json!({ "id": gid("Case", case_id), "input": input }),
     )
     .await
 }
@@ -823,7 +824,7 @@ async fn a_new_resident_is_invited_and_added_to_a_case_in_one_step() {
     assert_eq!(parties.len(), 1);
     assert_eq!(parties[0]["kind"], json!("RESIDENT"));
     assert_eq!(parties[0]["name"], json!("Aisha Okafor"));
-    let id: Uuid = parties[0]["userId"].as_str().unwrap().parse().unwrap();
+    let id: Uuid = portal_tests::uuid_of(parties[0]["userId"].as_str().unwrap());
     let stored = reload(&app, id).await;
     assert_eq!(stored.kind, UserKind::Resident);
     assert_eq!(stored.mobile_number.as_deref(), Some("+447700900456"));

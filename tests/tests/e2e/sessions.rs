@@ -7,6 +7,7 @@
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, session};
+use portal_tests::{gid, uuid_of};
 use portal_tests::{TestApp, TestResponse};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::json;
@@ -62,7 +63,7 @@ async fn my_sessions_lists_the_live_ones_and_marks_the_current_one() {
         .await
         .unwrap()
         .into_iter()
-        .map(|s| s.id.to_string())
+        .map(|s| gid("Session", s.id))
         .collect();
     assert!(
         sessions
@@ -114,7 +115,7 @@ async fn another_users_session_is_not_found_and_stays_alive() {
         .await
         .unwrap()
         .unwrap();
-    let response = revoke(&app, &ada.token, &bobs.id.to_string()).await;
+    let response = revoke(&app, &ada.token, &gid("Session", bobs.id)).await;
     assert_eq!(response.error_code(), "NOT_FOUND");
     assert_eq!(message(&response), "Session not found.");
     assert_eq!(viewer_code(&app, &bob.token).await, None);
@@ -124,7 +125,7 @@ async fn another_users_session_is_not_found_and_stays_alive() {
         "NOT_FOUND"
     );
     assert_eq!(
-        revoke(&app, &ada.token, &uuid::Uuid::now_v7().to_string())
+        revoke(&app, &ada.token, &gid("Session", uuid::Uuid::now_v7()))
             .await
             .error_code(),
         "NOT_FOUND"
@@ -174,13 +175,19 @@ async fn logout_ends_the_current_session_only() {
         .await
         .unwrap()
         .into_iter()
-        .map(|s| s.id.to_string())
+        .map(|s| gid("Session", s.id))
         .collect();
     assert!(
         !live.contains(&ended),
         "the named session is the one that ended"
     );
     assert_eq!(live.len(), 1);
+    let named = session::Entity::find_by_id(uuid_of(&ended))
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("the session named exists");
+    assert!(named.revoked_at.is_some(), "and it is the one that ended");
     assert_eq!(
         viewer_code(&app, &ada.token).await,
         None,

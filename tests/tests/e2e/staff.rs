@@ -6,6 +6,7 @@
 
 use entities::{StaffRole, UserStatus, user};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -102,13 +103,18 @@ async fn a_service_admin_invites_a_caseworker_who_sets_a_password_and_owns_cases
         "{emails:?}"
     );
     let case = app
-        .create_case("HOS-2026-000123", None, None, Some(id.parse().unwrap()))
+        .create_case(
+            "HOS-2026-000123",
+            None,
+            None,
+            Some(portal_tests::uuid_of(&id)),
+        )
         .await;
     let owner = app
         .graphql(
             Some(&admin.token),
             "query($id: ID!) { case(id: $id) { owner { name team roleLabel role } } }",
-            json!({ "id": case.id.to_string() }),
+            json!({ "id": gid("Case", case.id) }),
         )
         .await;
     assert_eq!(
@@ -131,7 +137,7 @@ async fn a_service_admin_invites_a_caseworker_who_sets_a_password_and_owns_cases
         Value::Null
     );
     assert_eq!(updated.data()["updateStaffMember"]["role"], "CASEWORKER");
-    let actions = audit_actions(&app, id.parse().unwrap()).await;
+    let actions = audit_actions(&app, portal_tests::uuid_of(&id)).await;
     assert_eq!(
         actions.first().map(String::as_str),
         Some("staff.invite"),
@@ -150,7 +156,7 @@ async fn only_service_admins_manage_staff() {
     let caseworker = app.caseworker().await;
     let resident = app.resident().await;
     let target = app.caseworker().await;
-    let id = target.user.id.to_string();
+    let id = gid("User", target.user.id);
     for token in [&caseworker.token, &resident.token] {
         let refused = app
             .graphql(
@@ -265,7 +271,7 @@ async fn suspend_reinstate_deactivate_and_the_last_service_admin() {
     let admin = app.service_admin().await;
     let other_admin = app.service_admin().await;
     let caseworker = app.caseworker().await;
-    let id = caseworker.user.id.to_string();
+    let id = gid("User", caseworker.user.id);
 
     let suspended = change(&app, &admin.token, "suspendStaffMember", &id).await;
     assert_eq!(
@@ -306,7 +312,7 @@ async fn suspend_reinstate_deactivate_and_the_last_service_admin() {
         &app,
         &admin.token,
         "suspendStaffMember",
-        &admin.user.id.to_string(),
+        &gid("User", admin.user.id),
     )
     .await;
     assert_bad_input(&own, "id");
@@ -325,8 +331,8 @@ async fn suspend_reinstate_deactivate_and_the_last_service_admin() {
         }
     };
     let (a, b) = tokio::join!(
-        demote(admin.token.clone(), other_admin.user.id.to_string()),
-        demote(other_admin.token.clone(), admin.user.id.to_string()),
+        demote(admin.token.clone(), gid("User", other_admin.user.id)),
+        demote(other_admin.token.clone(), gid("User", admin.user.id)),
     );
     let mut codes = [a.error_codes(), b.error_codes()];
     codes.sort();

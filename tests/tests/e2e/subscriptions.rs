@@ -3,6 +3,7 @@
 //! else; anonymous subscriptions are refused; and, with Redis, an event raised
 //! on one API instance reaches a subscriber on another.
 
+use portal_tests::gid;
 use std::{net::SocketAddr, time::Duration};
 
 use chrono::{Days, Utc};
@@ -178,10 +179,10 @@ async fn a_resident_is_sent_the_messages_of_their_cases_and_no_one_elses() {
     assert_eq!(next["type"], "next", "{next}");
     assert_eq!(next["id"], "m");
     let posted = &next["payload"]["data"]["messagePosted"];
-    assert_eq!(posted["messageId"], mine.id.to_string());
-    assert_eq!(posted["caseId"], alices.id.to_string());
+    assert_eq!(posted["messageId"], gid("Message", mine.id));
+    assert_eq!(posted["caseId"], gid("Case", alices.id));
     assert_eq!(posted["caseReference"], "202600001");
-    assert_eq!(posted["message"]["id"], mine.id.to_string());
+    assert_eq!(posted["message"]["id"], gid("Message", mine.id));
     assert_eq!(posted["message"]["body"], "We have your evidence");
     assert_eq!(posted["message"]["fromStaff"], true);
     assert_eq!(posted["message"]["senderName"], "Test Staff");
@@ -257,7 +258,7 @@ async fn a_landlord_is_not_sent_the_residents_reply() {
     let next = receive(&mut socket).await;
     assert_eq!(
         next["payload"]["data"]["messagePosted"]["messageId"],
-        update.id.to_string(),
+        gid("Message", update.id),
         "{next}"
     );
     nothing_more(&mut socket).await;
@@ -300,7 +301,7 @@ async fn a_message_to_the_resident_alone_is_not_sent_to_the_landlord() {
         .graphql(
             Some(&caseworker.token),
             send,
-            json!({ "c": case.id, "input": { "subject": "Medical evidence", "body": "For you only", "recipients": ["RESIDENT"] } }),
+            json!({ "c": gid("Case", case.id), "input": { "subject": "Medical evidence", "body": "For you only", "recipients": ["RESIDENT"] } }),
         )
         .await;
     let private = private.data()["sendMessage"]["id"].clone();
@@ -308,7 +309,7 @@ async fn a_message_to_the_resident_alone_is_not_sent_to_the_landlord() {
         .graphql(
             Some(&caseworker.token),
             send,
-            json!({ "c": case.id, "input": { "subject": "Inspection", "body": "For you both", "recipients": ["RESIDENT", "LANDLORD"] } }),
+            json!({ "c": gid("Case", case.id), "input": { "subject": "Inspection", "body": "For you both", "recipients": ["RESIDENT", "LANDLORD"] } }),
         )
         .await;
     let shared = shared.data()["sendMessage"]["id"].clone();
@@ -430,7 +431,7 @@ async fn landlord_users_are_sent_their_organisations_tasks_only() {
 
     let next = receive(&mut landlords).await;
     let task = &next["payload"]["data"]["taskChanged"];
-    assert_eq!(task["taskId"], landlords_task.id.to_string(), "{next}");
+    assert_eq!(task["taskId"], gid("Task", landlords_task.id), "{next}");
     assert_eq!(task["caseReference"], "202600003");
     assert_eq!(task["task"]["title"], "Send the repair log");
     assert_eq!(task["task"]["status"], "PENDING");
@@ -442,7 +443,7 @@ async fn landlord_users_are_sent_their_organisations_tasks_only() {
         let next = receive(&mut staff).await;
         assert_eq!(
             next["payload"]["data"]["taskChanged"]["taskId"],
-            expected.id.to_string()
+            gid("Task", expected.id)
         );
     }
     nothing_more(&mut outsiders).await;
@@ -480,7 +481,7 @@ async fn unread_counts_follow_new_messages_and_reads() {
     let initial = receive(&mut socket).await;
     assert_eq!(
         initial["payload"]["data"]["unreadCounts"],
-        json!({ "total": 1, "byCase": [{ "caseId": case.id.to_string(), "count": 1 }] })
+        json!({ "total": 1, "byCase": [{ "caseId": gid("Case", case.id), "count": 1 }] })
     );
 
     // A message on someone else's case changes nothing and sends nothing.

@@ -8,9 +8,9 @@
 use chrono::{Duration, Utc};
 use entities::{TaskStatus, task};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::support::casework::{create_task, email_filters, gql, world};
 
@@ -23,7 +23,7 @@ const REVIEW: &str = "mutation($id: ID!, $input: ReviewTaskInput!) {
   reviewTask(id: $id, input: $input) { status dueDate assigneeKind unableReason reviewedAt } }";
 
 async fn status(app: &TestApp, id: &str) -> task::Model {
-    task::Entity::find_by_id(Uuid::parse_str(id).unwrap())
+    task::Entity::find_by_id(portal_tests::uuid_of(id))
         .one(app.db())
         .await
         .unwrap()
@@ -221,7 +221,7 @@ async fn unable_to_complete_emails_the_case_owner_who_reviews_it() {
         &app,
         Some(&w.staff.token),
         REVIEW,
-        json!({ "id": id, "input": { "reassignTo": { "residentUserId": w.resident.user.id } } }),
+        json!({ "id": id, "input": { "reassignTo": { "residentUserId": gid("User", w.resident.user.id) } } }),
     )
     .await;
     assert_eq!(reassigned.data()["reviewTask"]["assigneeKind"], "RESIDENT");
@@ -258,7 +258,7 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         &app,
         Some(&w.staff.token),
         create,
-        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": w.other_resident.user.id } } }),
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": gid("User", w.other_resident.user.id) } } }),
     )
     .await;
     assert_eq!(outsider.error_code(), "BAD_USER_INPUT");
@@ -270,7 +270,7 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         &app,
         Some(&w.staff.token),
         create,
-        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": w.resident.user.id, "organisationId": w.org } } }),
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": gid("User", w.resident.user.id), "organisationId": gid("Organisation", w.org) } } }),
     )
     .await;
     assert_eq!(both.error_code(), "BAD_USER_INPUT");
@@ -278,7 +278,7 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         &app,
         Some(&w.resident.token),
         create,
-        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": w.resident.user.id } } }),
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": gid("User", w.resident.user.id) } } }),
     )
     .await;
     assert_eq!(by_resident.error_code(), "FORBIDDEN");
@@ -288,7 +288,7 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         &app,
         Some(&w.staff.token),
         create,
-        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": yesterday, "assignee": { "residentUserId": w.resident.user.id } } }),
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": yesterday, "assignee": { "residentUserId": gid("User", w.resident.user.id) } } }),
     )
     .await;
     assert_eq!(past.error_code(), "BAD_USER_INPUT");
@@ -300,7 +300,7 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         &app,
         Some(&w.staff.token),
         create,
-        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": "2026-13-01", "assignee": { "residentUserId": w.resident.user.id } } }),
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": "2026-13-01", "assignee": { "residentUserId": gid("User", w.resident.user.id) } } }),
     )
     .await;
     assert_eq!(not_a_date.error_code(), "BAD_USER_INPUT");
@@ -333,7 +333,7 @@ async fn staff_set_tasks_only_for_parties_with_valid_dates_and_closed_cases_are_
         &app,
         Some(&w.staff.token),
         create,
-        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": w.resident.user.id } } }),
+        json!({ "case": w.case_id, "input": { "title": "T", "dueDate": due, "assignee": { "residentUserId": gid("User", w.resident.user.id) } } }),
     )
     .await;
     assert_eq!(no_new.error_code(), "CONFLICT");
@@ -397,7 +397,7 @@ async fn a_due_date_that_is_not_yyyy_mm_dd_is_refused() {
             Some(&w.staff.token),
             "mutation($case: ID!, $input: CreateTaskInput!) { createTask(caseId: $case, input: $input) { id } }",
             json!({ "case": w.case_id, "input": { "title": "Send photos", "dueDate": bad,
-                "assignee": { "residentUserId": w.resident.user.id.to_string() } } }),
+                "assignee": { "residentUserId": gid("User", w.resident.user.id) } } }),
         )
         .await;
         assert_eq!(response.error_code(), "BAD_USER_INPUT", "{bad}");

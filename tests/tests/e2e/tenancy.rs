@@ -6,6 +6,7 @@
 use chrono::{Duration, Utc};
 use entities::{Permission, audit_log, tenancy_request, tenant};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -54,7 +55,7 @@ async fn staff_raise_a_request_the_landlord_answers_once_and_staff_see_it() {
             Some(&staff.token),
             RAISE,
             json!({ "input": {
-                "organisationId": org.to_string(),
+                "organisationId": gid("Organisation", org),
                 "tenant": { "newTenant": { "firstName": "Kaiden", "lastName": "Blueberry-Connor", "claimReference": "UC-555" } },
                 "postcode": "sm52rt",
                 "dueDate": day(14),
@@ -132,7 +133,7 @@ async fn staff_raise_a_request_the_landlord_answers_once_and_staff_see_it() {
     let seen = &r.data()["tenancyRequest"];
     assert_eq!(
         seen["answeredByUserId"],
-        json!(answerer.user.id.to_string())
+        json!(gid("User", answerer.user.id))
     );
     assert_eq!(seen["details"]["arrears"], json!("900.10"));
 
@@ -162,8 +163,8 @@ async fn not_our_tenant_and_other_organisations_answer_not_found() {
     let t = tenant(&app, org, "Jamie", "Fletcher", "UC-1", None).await;
     let raise = |due: i64| {
         json!({ "input": {
-            "organisationId": org.to_string(),
-            "tenant": { "tenantId": t.id.to_string() },
+            "organisationId": gid("Organisation", org),
+            "tenant": { "tenantId": gid("Tenant", t.id) },
             "postcode": "LS7 2BN",
             "dueDate": day(due),
         }})
@@ -190,7 +191,7 @@ async fn not_our_tenant_and_other_organisations_answer_not_found() {
         .graphql(
             Some(&outsider.token),
             LIST,
-            json!({ "org": org.to_string() }),
+            json!({ "org": gid("Organisation", org) }),
         )
         .await;
     assert_eq!(r.error_code(), "NOT_FOUND");
@@ -249,8 +250,8 @@ async fn the_list_filters_and_pages_by_due_date_and_bad_input_changes_nothing() 
             Some(&staff.token),
             RAISE,
             json!({ "input": {
-                "organisationId": org.to_string(),
-                "tenant": { "tenantId": t.id.to_string() },
+                "organisationId": gid("Organisation", org),
+                "tenant": { "tenantId": gid("Tenant", t.id) },
                 "postcode": if i < 3 { "SM5 2RT" } else { "LS1 4AP" },
                 "dueDate": day(10 - i),
             }}),
@@ -317,13 +318,13 @@ async fn the_list_filters_and_pages_by_due_date_and_bad_input_changes_nothing() 
     let t = tenant(&app, org, "Olivia", "Grant", "UC-X", None).await;
     let bad_raises = [
         (
-            json!({ "tenantId": t.id.to_string() }),
+            json!({ "tenantId": gid("Tenant", t.id) }),
             "SM5",
             day(1),
             "input.postcode",
         ),
         (
-            json!({ "tenantId": t.id.to_string() }),
+            json!({ "tenantId": gid("Tenant", t.id) }),
             "SM5 2RT",
             day(-1),
             "input.dueDate",
@@ -340,7 +341,7 @@ async fn the_list_filters_and_pages_by_due_date_and_bad_input_changes_nothing() 
             .graphql(
                 Some(&staff.token),
                 RAISE,
-                json!({ "input": { "organisationId": org.to_string(), "tenant": who, "postcode": postcode, "dueDate": due } }),
+                json!({ "input": { "organisationId": gid("Organisation", org), "tenant": who, "postcode": postcode, "dueDate": due } }),
             )
             .await;
         assert_bad_input(&r, field);

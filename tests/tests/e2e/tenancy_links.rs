@@ -7,6 +7,7 @@
 use chrono::{Duration, Utc};
 use entities::{Permission, audit_log, tenancy_request, tenant};
 use portal_tests::TestApp;
+use portal_tests::gid;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
@@ -35,7 +36,7 @@ fn details(property_id: Option<Uuid>) -> Value {
         "rent": "450.00",
         "rentFrequency": "MONTHLY",
         "inArrears": false,
-        "propertyId": property_id.map(|id| id.to_string()),
+        "propertyId": property_id.map(|id| gid("Property", id)),
     })
 }
 
@@ -74,7 +75,7 @@ async fn a_property_manager_links_a_tenant_to_the_property_they_rent_and_back() 
             .graphql(
                 Some(&manager.token),
                 LINK,
-                json!({ "t": t.id.to_string(), "p": flat.id.to_string() }),
+                json!({ "t": gid("Tenant", t.id), "p": gid("Property", flat.id) }),
             )
             .await;
         assert_eq!(
@@ -87,7 +88,7 @@ async fn a_property_manager_links_a_tenant_to_the_property_they_rent_and_back() 
         .graphql(
             Some(&reader.token),
             PROPERTY,
-            json!({ "id": flat.id.to_string() }),
+            json!({ "id": gid("Property", flat.id) }),
         )
         .await;
     assert_eq!(
@@ -101,7 +102,7 @@ async fn a_property_manager_links_a_tenant_to_the_property_they_rent_and_back() 
     app.graphql(
         Some(&manager.token),
         LINK,
-        json!({ "t": alan.id.to_string(), "p": house.id.to_string() }),
+        json!({ "t": gid("Tenant", alan.id), "p": gid("Property", house.id) }),
     )
     .await
     .data();
@@ -110,7 +111,7 @@ async fn a_property_manager_links_a_tenant_to_the_property_they_rent_and_back() 
         .graphql(
             Some(&manager.token),
             UNLINK,
-            json!({ "t": ada.id.to_string() }),
+            json!({ "t": gid("Tenant", ada.id) }),
         )
         .await;
     assert_eq!(
@@ -121,7 +122,7 @@ async fn a_property_manager_links_a_tenant_to_the_property_they_rent_and_back() 
         .graphql(
             Some(&reader.token),
             PROPERTY,
-            json!({ "id": flat.id.to_string() }),
+            json!({ "id": gid("Property", flat.id) }),
         )
         .await;
     assert_eq!(r.data()["property"]["tenants"], json!([]));
@@ -129,7 +130,7 @@ async fn a_property_manager_links_a_tenant_to_the_property_they_rent_and_back() 
     app.graphql(
         Some(&manager.token),
         LINK,
-        json!({ "t": alan.id.to_string(), "p": house.id.to_string() }),
+        json!({ "t": gid("Tenant", alan.id), "p": gid("Property", house.id) }),
     )
     .await
     .data();
@@ -167,7 +168,7 @@ async fn linking_refuses_the_wrong_people_and_the_wrong_properties_and_changes_n
             app.graphql(
                 Some(&token),
                 LINK,
-                json!({ "t": t.to_string(), "p": p.to_string() }),
+                json!({ "t": gid("Tenant", t), "p": gid("Property", p) }),
             )
             .await
             .error_code()
@@ -183,7 +184,7 @@ async fn linking_refuses_the_wrong_people_and_the_wrong_properties_and_changes_n
         "FORBIDDEN"
     );
     let r = app
-        .graphql(None, UNLINK, json!({ "t": ada.id.to_string() }))
+        .graphql(None, UNLINK, json!({ "t": gid("Tenant", ada.id) }))
         .await;
     assert_eq!(r.error_code(), "UNAUTHENTICATED");
     // Another organisation's property or tenant is as good as missing.
@@ -207,7 +208,7 @@ async fn linking_refuses_the_wrong_people_and_the_wrong_properties_and_changes_n
         .graphql(
             Some(&manager.token),
             LINK,
-            json!({ "t": ada.id.to_string(), "p": "not-an-id" }),
+            json!({ "t": gid("Tenant", ada.id), "p": "not-an-id" }),
         )
         .await;
     assert_eq!(r.error_codes().len(), 1);
@@ -241,7 +242,7 @@ async fn a_verified_rent_belongs_to_an_address_and_the_to_do_item_says_why() {
             Some(&staff.token),
             RAISE,
             json!({ "input": {
-                "organisationId": org.to_string(),
+                "organisationId": gid("Organisation", org),
                 "tenant": { "newTenant": { "firstName": "Kaiden", "lastName": "Blueberry-Connor", "claimReference": "UC-555" } },
                 "postcode": "SM5 2RT",
                 "dueDate": day(14),
@@ -288,12 +289,12 @@ async fn a_verified_rent_belongs_to_an_address_and_the_to_do_item_says_why() {
         .unwrap();
     let raise_move = |property_id: Uuid| {
         json!({ "input": {
-            "organisationId": org.to_string(),
-            "tenant": { "tenantId": kaiden.id.to_string() },
+            "organisationId": gid("Organisation", org),
+            "tenant": { "tenantId": gid("Tenant", kaiden.id) },
             "postcode": "SM5 3AA",
             "dueDate": day(14),
             "reason": "CHANGE_OF_CIRCUMSTANCES",
-            "propertyId": property_id.to_string(),
+            "propertyId": gid("Property", property_id),
         }})
     };
     // Another organisation's property is refused and nothing is stored.

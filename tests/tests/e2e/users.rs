@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use entities::{
     Permission, TokenPurpose, UserStatus, audit_log, session, user, user_permission, user_token,
 };
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse, fixtures::TestUser};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
@@ -63,7 +64,7 @@ async fn act(app: &TestApp, token: Option<&str>, mutation: &str, user_id: Uuid) 
     app.graphql(
         token,
         &format!("mutation($id: ID!) {{ {mutation}(id: $id) {{ {USER_FIELDS} }} }}"),
-        json!({ "id": user_id }),
+        json!({ "id": gid("User", user_id) }),
     )
     .await
 }
@@ -191,9 +192,9 @@ async fn administrators_see_the_live_users_of_their_organisation() {
     assert_eq!(
         ids,
         vec![
-            org.admin.user.id.to_string(),
-            colleague.user.id.to_string(),
-            suspended.user.id.to_string()
+            gid("User", org.admin.user.id),
+            gid("User", colleague.user.id),
+            gid("User", suspended.user.id)
         ],
         "deactivated users and other organisations' users are not listed"
     );
@@ -219,7 +220,7 @@ async fn administrators_see_the_live_users_of_their_organisation() {
         .graphql(
             Some(&org.admin.token),
             "query($id: ID!) { organisationUser(id: $id) { email isLocked } }",
-            json!({ "id": colleague.user.id }),
+            json!({ "id": gid("User", colleague.user.id) }),
         )
         .await;
     assert_eq!(one.data()["organisationUser"]["isLocked"], json!(true));
@@ -227,7 +228,7 @@ async fn administrators_see_the_live_users_of_their_organisation() {
         .graphql(
             Some(&org.admin.token),
             "query($org: ID) { organisationUsers(organisationId: $org) { edges { cursor } } }",
-            json!({ "org": other }),
+            json!({ "org": gid("Organisation", other) }),
         )
         .await;
     assert_eq!(foreign.error_code(), "NOT_FOUND");
@@ -238,7 +239,7 @@ async fn administrators_see_the_live_users_of_their_organisation() {
         .graphql(
             Some(&caseworker.token),
             "query($org: ID) { organisationUsers(organisationId: $org) { edges { node { id } } } }",
-            json!({ "org": org.id }),
+            json!({ "org": gid("Organisation", org.id) }),
         )
         .await;
     assert_eq!(
@@ -270,9 +271,9 @@ async fn administrators_see_the_live_users_of_their_organisation() {
 async fn the_user_list_pages_with_cursors() {
     let app = TestApp::init().await;
     let org = organisation(&app).await;
-    let mut expected = vec![org.admin.user.id.to_string()];
+    let mut expected = vec![gid("User", org.admin.user.id)];
     for _ in 0..4 {
-        expected.push(app.landlord_user(org.id, &[]).await.user.id.to_string());
+        expected.push(gid("User", app.landlord_user(org.id, &[]).await.user.id));
     }
     let query = "query($after: String) { organisationUsers(first: 2, after: $after) { edges { cursor node { id permissions } } pageInfo { hasNextPage } } }";
     let mut seen = Vec::new();
@@ -328,11 +329,14 @@ async fn inviting_a_user_creates_the_account_and_emails_a_single_use_link() {
         json!(["PROVIDE_TENANCY_DETAILS", "VIEW_PAYMENTS"])
     );
     assert_eq!(invited["kind"], json!("LANDLORD"));
-    assert_eq!(invited["organisationId"], json!(org.id.to_string()));
+    assert_eq!(
+        invited["organisationId"],
+        json!(gid("Organisation", org.id))
+    );
     assert_eq!(invited["status"], json!("ACTIVE"));
     assert_eq!(invited["invitationPending"], json!(true));
     assert!(invited["invitedAt"].is_string());
-    let id: Uuid = invited["id"].as_str().unwrap().parse().unwrap();
+    let id: Uuid = portal_tests::uuid_of(invited["id"].as_str().unwrap());
     let stored = reload(&app, id).await;
     assert_eq!(
         stored.email_normalized,
@@ -518,11 +522,7 @@ async fn a_deactivated_address_can_be_invited_again_as_a_new_account() {
         invitation("sam@northside.example"),
     )
     .await;
-    let first_id: Uuid = first.data()["inviteUser"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let first_id: Uuid = portal_tests::uuid_of(first.data()["inviteUser"]["id"].as_str().unwrap());
     act(&app, Some(&org.admin.token), "deactivateUser", first_id)
         .await
         .data();
@@ -532,11 +532,7 @@ async fn a_deactivated_address_can_be_invited_again_as_a_new_account() {
         invitation("SAM@northside.example"),
     )
     .await;
-    let again_id: Uuid = again.data()["inviteUser"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let again_id: Uuid = portal_tests::uuid_of(again.data()["inviteUser"]["id"].as_str().unwrap());
     assert_ne!(first_id, again_id, "a new account");
     assert_eq!(reload(&app, first_id).await.status, UserStatus::Deactivated);
     app.run_pending_jobs().await;
@@ -559,7 +555,7 @@ async fn administrators_change_permissions_and_the_change_is_audited() {
         .graphql(
             Some(&org.admin.token),
             "mutation($id: ID!, $p: [Permission!]!) { updateUserPermissions(id: $id, permissions: $p) { permissions } }",
-            json!({ "id": colleague.user.id, "p": ["EXPORT_PAYMENTS", "MANAGE_USERS", "EXPORT_PAYMENTS"] }),
+            json!({ "id": gid("User", colleague.user.id), "p": ["EXPORT_PAYMENTS", "MANAGE_USERS", "EXPORT_PAYMENTS"] }),
         )
         .await;
     assert_eq!(
@@ -613,7 +609,7 @@ async fn the_last_user_who_can_manage_users_stays() {
         app.graphql(
             Some(&staff.token),
             remove,
-            json!({ "id": org.admin.user.id }),
+            json!({ "id": gid("User", org.admin.user.id) }),
         )
         .await,
         act(&app, Some(&staff.token), "suspendUser", org.admin.user.id).await,
@@ -647,9 +643,13 @@ async fn the_last_user_who_can_manage_users_stays() {
     assert_eq!(response.error_code(), "CONFLICT");
     // Other permissions of the last administrator can still change.
     let keep = "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [MANAGE_USERS, VIEW_PAYMENTS]) { permissions } }";
-    app.graphql(Some(&staff.token), keep, json!({ "id": deputy.user.id }))
-        .await
-        .data();
+    app.graphql(
+        Some(&staff.token),
+        keep,
+        json!({ "id": gid("User", deputy.user.id) }),
+    )
+    .await
+    .data();
 }
 
 #[tokio::test]
@@ -678,7 +678,7 @@ async fn nobody_changes_their_own_account_here() {
         .graphql(
             Some(&org.admin.token),
             "mutation($id: ID!) { updateUserPermissions(id: $id, permissions: [MANAGE_USERS, VIEW_PAYMENTS]) { id } }",
-            json!({ "id": org.admin.user.id }),
+            json!({ "id": gid("User", org.admin.user.id) }),
         )
         .await;
     assert_eq!(response.error_code(), "BAD_USER_INPUT");
@@ -733,7 +733,7 @@ async fn another_organisations_user_answers_exactly_like_a_missing_one() {
         .graphql(
             Some(&org.admin.token),
             read,
-            json!({ "id": stranger.user.id }),
+            json!({ "id": gid("User", stranger.user.id) }),
         )
         .await
         .body;
@@ -786,7 +786,7 @@ async fn only_people_who_manage_users_may() {
         .graphql(
             Some(&org.admin.token),
             "mutation($id: ID!) { restrictUser(id: $id, reason: \"Abuse\") { id } }",
-            json!({ "id": target.user.id }),
+            json!({ "id": gid("User", target.user.id) }),
         )
         .await;
     assert_eq!(restrict.error_code(), "FORBIDDEN");
@@ -802,7 +802,7 @@ async fn only_people_who_manage_users_may() {
         "FORBIDDEN"
     );
     let mut staff_invite = invitation("new@northside.example");
-    staff_invite["organisationId"] = json!(org.id);
+    staff_invite["organisationId"] = json!(gid("Organisation", org.id));
     assert_eq!(
         invite(&app, Some(&caseworker.token), staff_invite.clone())
             .await
@@ -978,11 +978,8 @@ async fn an_administrator_can_send_a_password_reset() {
         invitation("new@northside.example"),
     )
     .await;
-    let invited_id: Uuid = invited.data()["inviteUser"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let invited_id: Uuid =
+        portal_tests::uuid_of(invited.data()["inviteUser"]["id"].as_str().unwrap());
     let response = act(
         &app,
         Some(&org.admin.token),
@@ -1008,11 +1005,7 @@ async fn a_new_invitation_replaces_the_old_link() {
         invitation("late@northside.example"),
     )
     .await;
-    let id: Uuid = invited.data()["inviteUser"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id: Uuid = portal_tests::uuid_of(invited.data()["inviteUser"]["id"].as_str().unwrap());
     app.run_pending_jobs().await;
     let first = link_token(&app.emails().await[0].text);
 
@@ -1091,7 +1084,7 @@ async fn deactivation_ends_sessions_frees_the_address_and_number_and_tells_the_u
         .await;
     assert_eq!(
         list.data()["organisationUsers"]["edges"],
-        json!([{ "node": { "id": org.admin.user.id.to_string() } }])
+        json!([{ "node": { "id": gid("User", org.admin.user.id) } }])
     );
     // The number is free for someone else...
     let mut taker = org.admin.user.clone().into_active_model();
@@ -1137,7 +1130,7 @@ async fn staff_restrict_access_under_the_acceptable_use_policy() {
             .graphql(
                 Some(&caseworker.token),
                 restrict,
-                json!({ "id": resident.user.id, "reason": reason }),
+                json!({ "id": gid("User", resident.user.id), "reason": reason }),
             )
             .await;
         assert_eq!(
@@ -1152,7 +1145,7 @@ async fn staff_restrict_access_under_the_acceptable_use_policy() {
             .graphql(
                 Some(&caseworker.token),
                 restrict,
-                json!({ "id": target.user.id, "reason": "Abusive messages to staff" }),
+                json!({ "id": gid("User", target.user.id), "reason": "Abusive messages to staff" }),
             )
             .await;
         assert_eq!(
@@ -1207,7 +1200,7 @@ async fn staff_restrict_access_under_the_acceptable_use_policy() {
         .graphql(
             Some(&caseworker.token),
             restrict,
-            json!({ "id": other_staff.user.id, "reason": "No" }),
+            json!({ "id": gid("User", other_staff.user.id), "reason": "No" }),
         )
         .await;
     assert_eq!(response.error_code(), "NOT_FOUND");
@@ -1248,7 +1241,7 @@ async fn a_restriction_cannot_be_undone_by_deactivating_and_inviting_again() {
         .graphql(
             Some(&caseworker.token),
             "mutation($id: ID!) { restrictUser(id: $id, reason: \"Abusive messages to staff\") { status } }",
-            json!({ "id": landlord.user.id }),
+            json!({ "id": gid("User", landlord.user.id) }),
         )
         .await;
     assert_eq!(
@@ -1308,7 +1301,7 @@ async fn a_restriction_cannot_be_undone_by_deactivating_and_inviting_again() {
         vec![("input.email".to_owned(), vec![restricted_reason.to_owned()])]
     );
     let mut by_staff = invitation(&landlord.user.email);
-    by_staff["organisationId"] = json!(org.id);
+    by_staff["organisationId"] = json!(gid("Organisation", org.id));
     by_staff["firstName"] = json!(" ");
     let again = invite(&app, Some(&service_admin.token), by_staff).await;
     assert_eq!(

@@ -3,6 +3,7 @@
 //! people around it (another resident, a user of another landlord).
 
 use entities::Permission;
+use portal_tests::gid;
 use portal_tests::{TestApp, TestResponse, fixtures::TestUser};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -55,8 +56,8 @@ pub async fn create_case(
             "stage": "DR2 Review",
             "statusLabel": "Case under assessment",
             "category": "Asbestos",
-            "residentUserId": resident.map(|id| id.to_string()),
-            "landlordOrganisationId": org.map(|id| id.to_string()),
+            "residentUserId": resident.map(|id| gid("User", id)),
+            "landlordOrganisationId": org.map(|id| gid("Organisation", id)),
         }}),
     )
     .await;
@@ -101,9 +102,9 @@ pub async fn world(app: &TestApp) -> World {
 /// through the API; returns its id.
 pub async fn create_task(app: &TestApp, w: &World, for_landlord: bool, title: &str) -> String {
     let assignee = if for_landlord {
-        json!({ "organisationId": w.org.to_string() })
+        json!({ "organisationId": gid("Organisation", w.org) })
     } else {
-        json!({ "residentUserId": w.resident.user.id.to_string() })
+        json!({ "residentUserId": gid("User", w.resident.user.id) })
     };
     let due = (chrono::Utc::now().date_naive() + chrono::Duration::days(14)).to_string();
     let response = gql(

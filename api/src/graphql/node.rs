@@ -1,0 +1,216 @@
+//! Global object identification (the Relay server specification): the
+//! [`Node`] interface, `node(id:)` and `nodes(ids:)`.
+//!
+//! A global id carries its type ([`scalars`](super::scalars)), so `node`
+//! knows which single-object query answers it and goes through that query:
+//! the same policy checks and loaders as `case(id:)`, `task(id:)` and the
+//! others. An id that is undecodable, unknown or names something the caller
+//! may not see answers `null` (never an error that would tell an object
+//! exists); a caller who is not signed in is `UNAUTHENTICATED` as for every
+//! other query.
+
+use async_graphql::{Context, ID, Interface, Object};
+
+use super::ContextExt;
+use super::{
+    arrangements::{ArrangementsQuery, PaymentArrangement},
+    cases::{Case, CasesQuery},
+    documents::{Document, DocumentsQuery},
+    exports::{ExportsQuery, PaymentExport},
+    housing_costs::{HousingCostUpdate, HousingCostsQuery},
+    jobs::{Job, JobsQuery},
+    messages::{Message, MessagesQuery},
+    organisations::{Organisation, OrganisationsQuery},
+    payments::{Payment, PaymentsQuery},
+    properties::{PropertiesQuery, Property, Tenant},
+    scalars::{NodeKind, decode_global_id},
+    tasks::{Task, TasksQuery},
+    tenancy::{TenancyQuery, TenancyRequest},
+    users::{UserAccount, UsersQuery},
+};
+use crate::{
+    auth::Viewer,
+    error::{ApiError, ErrorCode},
+};
+
+/// The most ids one `nodes` query takes.
+pub const MAX_NODES: usize = 100;
+
+/// An object with a global id, refetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "The object's global id: opaque, typed (a case id is never taken where a task \
+            id is expected) and stable; `node(id:)` refetches the object."
+))]
+pub enum Node {
+    /// A case.
+    Case(Case),
+    /// A task.
+    Task(Task),
+    /// A message.
+    Message(Message),
+    /// A document.
+    Document(Document),
+    /// A background job.
+    Job(Job),
+    /// A user account.
+    UserAccount(UserAccount),
+    /// A landlord organisation.
+    Organisation(Organisation),
+    /// A property.
+    Property(Property),
+    /// A tenant.
+    Tenant(Tenant),
+    /// A tenancy request.
+    TenancyRequest(TenancyRequest),
+    /// An Alternative Payment Arrangement.
+    PaymentArrangement(PaymentArrangement),
+    /// A payment.
+    Payment(Payment),
+    /// A payments CSV export.
+    PaymentExport(PaymentExport),
+    /// A bulk housing-cost update.
+    HousingCostUpdate(HousingCostUpdate),
+}
+
+/// `node` and `nodes`.
+#[derive(Default)]
+pub struct NodeQuery;
+
+/// Whether an error only says the object is not there for this caller
+/// (`NOT_FOUND`, or `FORBIDDEN` from a policy that refuses the caller's kind
+/// outright): both answer `null`, so neither tells that an object exists.
+fn is_absent(err: &async_graphql::Error) -> bool {
+    let by_source = err
+        .source
+        .as_ref()
+        .and_then(|source| source.downcast_ref::<ApiError>())
+        .map(ApiError::code);
+    let by_extension = err
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        });
+    matches!(by_source, Some(ErrorCode::NotFound | ErrorCode::Forbidden))
+        || matches!(by_extension.as_deref(), Some("NOT_FOUND" | "FORBIDDEN"))
+}
+
+/// `UNAUTHENTICATED` for an anonymous caller, as every other query.
+fn signed_in(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    if matches!(ctx.viewer(), Viewer::Anonymous) {
+        return Err(ApiError::Unauthenticated.into());
+    }
+    Ok(())
+}
+
+/// The object `id` names, through its type's single-object query.
+async fn resolve(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    let Some((kind, _)) = decode_global_id(id.as_str()) else {
+        return Ok(None);
+    };
+    let found: async_graphql::Result<Option<Node>> = match kind {
+        NodeKind::Case => CasesQuery.case(ctx, id).await.map(|o| Some(Node::Case(o))),
+        NodeKind::Task => TasksQuery.task(ctx, id).await.map(|o| Some(Node::Task(o))),
+        NodeKind::Message => MessagesQuery
+            .message(ctx, id)
+            .await
+            .map(|o| Some(Node::Message(o))),
+        NodeKind::Document => DocumentsQuery
+            .document(ctx, id)
+            .await
+            .map(|o| Some(Node::Document(o))),
+        NodeKind::Job => JobsQuery.job(ctx, id).await.map(|o| Some(Node::Job(o))),
+        NodeKind::User => UsersQuery
+            .organisation_user(ctx, id)
+            .await
+            .map(|o| Some(Node::UserAccount(o))),
+        NodeKind::Organisation => OrganisationsQuery
+            .organisation(ctx, id)
+            .await
+            .map(|o| Some(Node::Organisation(o))),
+        NodeKind::Property => PropertiesQuery
+            .property(ctx, id)
+            .await
+            .map(|o| Some(Node::Property(o))),
+        NodeKind::Tenant => PropertiesQuery
+            .tenant(ctx, id)
+            .await
+            .map(|o| Some(Node::Tenant(o))),
+        NodeKind::TenancyRequest => TenancyQuery
+            .tenancy_request(ctx, id)
+            .await
+            .map(|o| Some(Node::TenancyRequest(o))),
+        NodeKind::PaymentArrangement => ArrangementsQuery
+            .payment_arrangement(ctx, id)
+            .await
+            .map(|o| Some(Node::PaymentArrangement(o))),
+        NodeKind::Payment => PaymentsQuery
+            .payment(ctx, id)
+            .await
+            .map(|o| Some(Node::Payment(o))),
+        NodeKind::PaymentExport => ExportsQuery
+            .payment_export(ctx, id)
+            .await
+            .map(|o| Some(Node::PaymentExport(o))),
+        NodeKind::HousingCostUpdate => HousingCostsQuery
+            .housing_cost_update(ctx, id)
+            .await
+            .map(|o| Some(Node::HousingCostUpdate(o))),
+        // Types seen only inside another object (a case's parties and
+        // notes, an arrangement's events, …) or only by their owner (a
+        // session, an API token): no query fetches one alone.
+        NodeKind::ApiToken
+        | NodeKind::AuditLogEntry
+        | NodeKind::CaseAccessReport
+        | NodeKind::CaseNote
+        | NodeKind::CaseParty
+        | NodeKind::NotificationDelivery
+        | NodeKind::PaymentArrangementEvent
+        | NodeKind::Session => Ok(None),
+    };
+    match found {
+        Err(err) if is_absent(&err) => Ok(None),
+        other => other,
+    }
+}
+
+#[Object]
+impl NodeQuery {
+    /// The object with this global id, whatever its type (Relay's
+    /// refetching), or null when the id is unknown, malformed or names
+    /// something I may not see. Authorised exactly as the type's own query
+    /// (`case(id:)`, `task(id:)`, …).
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, as another field gave it.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
+        signed_in(ctx)?;
+        resolve(ctx, id).await
+    }
+
+    /// The objects with these global ids, in the order given, null for each
+    /// id `node` would answer null for. At most 100 ids.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids, at most 100.")] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
+        signed_in(ctx)?;
+        if ids.len() > MAX_NODES {
+            return Err(
+                ApiError::bad_input("ids", format!("At most {MAX_NODES} ids at once.")).into(),
+            );
+        }
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.push(resolve(ctx, id).await?);
+        }
+        Ok(found)
+    }
+}
