@@ -214,8 +214,7 @@ pub fn parse_eml(raw: &[u8]) -> Option<Email> {
 /// The decoded body of the first inline part of type `mimetype`, depth
 /// first (the order a mail client reads `multipart/alternative` in), or "".
 fn first_body(part: &mailparse::ParsedMail<'_>, mimetype: &str) -> String {
-    let inline =
-        part.get_content_disposition().disposition == mailparse::DispositionType::Inline;
+    let inline = part.get_content_disposition().disposition == mailparse::DispositionType::Inline;
     if part.subparts.is_empty() {
         if inline && part.ctype.mimetype.eq_ignore_ascii_case(mimetype) {
             return part.get_body().unwrap_or_default();

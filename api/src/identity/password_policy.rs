@@ -127,7 +127,10 @@ pub fn check(password: &str, owner: &Owner<'_>, field: &str) -> Result<(), ApiEr
     let message = match reasons.as_slice() {
         [] => return Ok(()),
         [only] if only.starts_with(TOO_GUESSABLE) => {
-            format!("The password is too easy to guess. {}", only[TOO_GUESSABLE.len()..].trim())
+            format!(
+                "The password is too easy to guess. {}",
+                only[TOO_GUESSABLE.len()..].trim()
+            )
         }
         _ => "The password does not meet the password rules.".to_owned(),
     };
@@ -188,9 +191,11 @@ mod tests {
         assert_eq!(field.as_deref(), Some("newPassword"));
         assert_eq!(
             reasons,
-            ["Must be harder to guess. This is similar to a commonly used password. \
+            [
+                "Must be harder to guess. This is similar to a commonly used password. \
               Add another word or two. Uncommon words are better. \
-              Capitalization doesn't help very much."]
+              Capitalization doesn't help very much."
+            ]
         );
         assert_eq!(
             message,
@@ -234,8 +239,14 @@ mod tests {
         // On the shipped list, though it passes the character rules.
         assert!(COMMON.contains("password1!"));
         assert!(
-            violations("Password1!", &Owner { email: "x@example.org", ..ADA })
-                .contains(&"Must not be a commonly used password.".to_owned())
+            violations(
+                "Password1!",
+                &Owner {
+                    email: "x@example.org",
+                    ..ADA
+                }
+            )
+            .contains(&"Must not be a commonly used password.".to_owned())
         );
         assert!(COMMON.len() > 19_000);
     }

@@ -169,11 +169,23 @@ mod tests {
 
     #[test]
     fn the_whole_drama_range_and_allocated_mobiles_are_accepted() {
-        assert_eq!(parse_uk_mobile("m", "07700 900000").unwrap(), "+447700900000");
-        assert_eq!(parse_uk_mobile("m", "07700 900999").unwrap(), "+447700900999");
+        assert_eq!(
+            parse_uk_mobile("m", "07700 900000").unwrap(),
+            "+447700900000"
+        );
+        assert_eq!(
+            parse_uk_mobile("m", "07700 900999").unwrap(),
+            "+447700900999"
+        );
         // Allocated GB mobile ranges, as libphonenumber's metadata has them.
-        assert_eq!(parse_uk_mobile("m", "07400 123456").unwrap(), "+447400123456");
-        assert_eq!(parse_uk_mobile("m", "+44 7911 023456").unwrap(), "+447911023456");
+        assert_eq!(
+            parse_uk_mobile("m", "07400 123456").unwrap(),
+            "+447400123456"
+        );
+        assert_eq!(
+            parse_uk_mobile("m", "+44 7911 023456").unwrap(),
+            "+447911023456"
+        );
     }
 
     #[test]

@@ -353,7 +353,8 @@ async fn only_uk_mobiles_can_receive_the_code_and_they_are_stored_in_e164() {
         ("+44 70 1234 5678", "personal numbers"),
         ("07600 123456", "pagers"),
         ("07624 123456", "Isle of Man"),
-        ("07700 800123", "not in use"),
+        ("07700 800123", "Jersey"),
+        ("0770 090 012", "11 digits"),
     ] {
         let refused = change_mobile(&app, Some(&rose.token), bad).await;
         assert_bad_input(&refused, "mobileNumber");

@@ -182,7 +182,10 @@ async fn a_rejected_password_lists_every_rule_it_fails_and_keeps_the_link() {
         ]
     );
     assert!(
-        reasons[4].as_str().unwrap().starts_with("Must be harder to guess."),
+        reasons[4]
+            .as_str()
+            .unwrap()
+            .starts_with("Must be harder to guess."),
         "{reasons:?}"
     );
     let common = reset(&app, &link, "Password1!", "Password1!").await;
