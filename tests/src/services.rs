@@ -184,26 +184,48 @@ pub fn eml_files(dir: &Path) -> Vec<Email> {
         .collect()
 }
 
-/// Parses a raw message into an [`Email`].
+/// Parses a raw message into an [`Email`] (`None` when it is not MIME a
+/// mail client could read).
 pub fn parse_eml(raw: &[u8]) -> Option<Email> {
-    let message = mail_parser::MessageParser::default().parse(raw)?;
+    use mailparse::MailHeaderMap;
+    let message = mailparse::parse_mail(raw).ok()?;
+    let to = message
+        .headers
+        .get_first_header("To")
+        .and_then(|h| mailparse::addrparse_header(h).ok())
+        .and_then(|list| {
+            list.iter().find_map(|a| match a {
+                mailparse::MailAddr::Single(one) => Some(one.addr.clone()),
+                mailparse::MailAddr::Group(group) => group.addrs.first().map(|a| a.addr.clone()),
+            })
+        })
+        .unwrap_or_default();
     Some(Email {
-        to: message
-            .to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap_or_default()
-            .to_owned(),
-        subject: message.subject().unwrap_or_default().to_owned(),
-        text: message
-            .body_text(0)
-            .unwrap_or_default()
-            .replace("\r\n", "\n"),
-        html: message
-            .body_html(0)
-            .unwrap_or_default()
-            .replace("\r\n", "\n"),
+        to,
+        subject: message
+            .headers
+            .get_first_value("Subject")
+            .unwrap_or_default(),
+        text: first_body(&message, "text/plain").replace("\r\n", "\n"),
+        html: first_body(&message, "text/html").replace("\r\n", "\n"),
     })
+}
+
+/// The decoded body of the first inline part of type `mimetype`, depth
+/// first (the order a mail client reads `multipart/alternative` in), or "".
+fn first_body(part: &mailparse::ParsedMail<'_>, mimetype: &str) -> String {
+    let inline = part.get_content_disposition().disposition == mailparse::DispositionType::Inline;
+    if part.subparts.is_empty() {
+        if inline && part.ctype.mimetype.eq_ignore_ascii_case(mimetype) {
+            return part.get_body().unwrap_or_default();
+        }
+        return String::new();
+    }
+    part.subparts
+        .iter()
+        .map(|p| first_body(p, mimetype))
+        .find(|body| !body.is_empty())
+        .unwrap_or_default()
 }
 
 /// Emails received by maildev whose Message-ID names this test's host.

@@ -108,14 +108,23 @@ pub async fn forgot(app: &App, client: &ClientInfo, email: &str) -> ApiResult<()
     Ok(())
 }
 
+/// The account as the password policy's strength estimate sees it.
+fn owner(user: &user::Model) -> password_policy::Owner<'_> {
+    password_policy::Owner {
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+    }
+}
+
 /// Checks a new password and its confirmation, then hashes it (off the async
 /// runtime). Lengths are checked before anything else.
 async fn new_password_hash(
-    email: &str,
+    user: &user::Model,
     new_password: &str,
     confirmation: &str,
 ) -> ApiResult<String> {
-    password_policy::check(new_password, email, "newPassword")?;
+    password_policy::check(new_password, &owner(user), "newPassword")?;
     if new_password != confirmation {
         return Err(ApiError::bad_input(
             "confirmation",
@@ -243,7 +252,7 @@ pub async fn reset(
         ("confirmation", confirmation),
     ])?;
     let user = link_user(&app.db, raw_token, TokenPurpose::PasswordReset).await?;
-    let hash = new_password_hash(&user.email, new_password, confirmation).await?;
+    let hash = new_password_hash(&user, new_password, confirmation).await?;
 
     let txn = platform::db::begin_write(&app.db).await?;
     let user = consume_link(&txn, raw_token, TokenPurpose::PasswordReset).await?;
@@ -313,7 +322,7 @@ pub async fn change(
         .one(&app.db)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    password_policy::check(new_password, &user.email, "newPassword")?;
+    password_policy::check(new_password, &owner(&user), "newPassword")?;
     if new_password != confirmation {
         return Err(ApiError::bad_input(
             "confirmation",
@@ -362,7 +371,7 @@ pub async fn accept_invitation(
         ("confirmation", confirmation),
     ])?;
     let user = link_user(&app.db, raw_token, TokenPurpose::Invitation).await?;
-    let hash = new_password_hash(&user.email, new_password, confirmation).await?;
+    let hash = new_password_hash(&user, new_password, confirmation).await?;
 
     let txn = platform::db::begin_write(&app.db).await?;
     let user = consume_link(&txn, raw_token, TokenPurpose::Invitation).await?;

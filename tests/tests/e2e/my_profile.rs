@@ -342,6 +342,49 @@ async fn five_wrong_codes_lock_the_change() {
 }
 
 #[tokio::test]
+async fn only_uk_mobiles_can_receive_the_code_and_they_are_stored_in_e164() {
+    let app = TestApp::init().await;
+    let rose = resident(&app, TwoFactorMethod::None, Some("+447700900111")).await;
+
+    // Numbers that start with 07 but are not UK mobiles: no text is sent
+    // to them (an SMS-pumping route otherwise) and nothing changes.
+    for (bad, why) in [
+        ("07000 123456", "personal numbers"),
+        ("+44 70 1234 5678", "personal numbers"),
+        ("07600 123456", "pagers"),
+        ("07624 123456", "Isle of Man"),
+        ("07700 800123", "Jersey"),
+        ("0770 090 012", "11 digits"),
+    ] {
+        let refused = change_mobile(&app, Some(&rose.token), bad).await;
+        assert_bad_input(&refused, "mobileNumber");
+        let reasons = ext(&refused, "reasons");
+        assert!(
+            reasons[0].as_str().unwrap().contains(why),
+            "{bad}: {reasons:?}"
+        );
+    }
+    app.run_pending_jobs().await;
+    assert!(app.sms().is_empty(), "{:?}", app.sms());
+    assert_eq!(
+        reload(&app, rose.user.id).await.mobile_number.as_deref(),
+        Some("+447700900111")
+    );
+
+    // The international form is accepted and stored as E.164.
+    let challenge = challenge_of(&change_mobile(&app, Some(&rose.token), "+44 7700 900 321").await);
+    let code = texted_code(&app, "+447700900321").await;
+    confirm_mobile(&app, Some(&rose.token), &challenge, &code)
+        .await
+        .data();
+    assert_eq!(
+        reload(&app, rose.user.id).await.mobile_number.as_deref(),
+        Some("+447700900321")
+    );
+    app.run_pending_jobs().await;
+}
+
+#[tokio::test]
 async fn bad_numbers_and_other_callers_change_nothing() {
     let app = TestApp::init().await;
     let rose = resident(&app, TwoFactorMethod::Sms, Some("+447700900111")).await;

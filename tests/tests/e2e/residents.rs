@@ -482,6 +482,16 @@ async fn every_resident_invitation_mistake_is_reported_and_changes_nothing() {
             "This is not a UK mobile number: mobile numbers start with 07 (or +44 7).",
         ),
         (
+            json!({ "mobileNumber": "07000 123456" }),
+            "input.mobileNumber",
+            "070 numbers are personal numbers that forward calls, not mobiles: enter your mobile number.",
+        ),
+        (
+            json!({ "mobileNumber": "07640 123456" }),
+            "input.mobileNumber",
+            "076 numbers are pagers, not mobiles: enter your mobile number.",
+        ),
+        (
             json!({ "mobileNumber": "+44 7700 900123" }),
             "input.mobileNumber",
             "This mobile number is already used by another account.",
