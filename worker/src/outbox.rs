@@ -45,6 +45,9 @@ use crate::job::Job;
 ///
 /// Returns the job id, or `None` when the job has a dedupe key and an
 /// identical job already exists (for example the daily sweep enqueued twice).
+///
+/// The current span's W3C `traceparent`, when tracing is on, is stored with
+/// the job, whose span then continues that trace ([`crate::trace_context`]).
 pub async fn enqueue<J: Job>(conn: &impl ConnectionTrait, job: &J) -> Result<Option<Uuid>, DbErr> {
     enqueue_at(conn, job, Utc::now()).await
 }
@@ -74,6 +77,7 @@ pub async fn enqueue_at<J: Job>(
         worker_id: Set(None),
         last_error: Set(None),
         dedupe_key: Set(job.dedupe_key()),
+        trace_context: Set(crate::trace_context::current()),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -182,13 +186,15 @@ pub async fn enqueue_many<J: Job>(
             "run_at",
             "created_at",
             "updated_at",
+            "trace_context",
         ],
-        &["$", "$1", "$", "$2", "0", "$3", "$4", "$4", "$4"],
+        &["$", "$1", "$", "$2", "0", "$3", "$4", "$4", "$4", "$5"],
         vec![
             J::JOB_NAME.into(),
             status(JobStatus::Pending),
             J::MAX_ATTEMPTS.into(),
             now.into(),
+            crate::trace_context::current().into(),
         ],
         rows,
     )
