@@ -116,9 +116,12 @@ pub fn init(format: LogFormat, service: ServiceName) -> Telemetry {
 
 /// Whether an OTLP endpoint is configured (an empty value counts as unset).
 fn otlp_configured() -> bool {
-    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
 }
 
 fn service_name(service: ServiceName) -> String {
@@ -155,10 +158,12 @@ fn tracer_provider(service: ServiceName) -> Result<SdkTracerProvider, String> {
 /// `platform`, and `portal::*` targets such as the access log) at `info` or
 /// above. A whole-word match: `apalis` is not `api`.
 fn exported(meta: &Metadata<'_>) -> bool {
-    let ours = ["api", "worker", "platform", "portal"].iter().any(|crate_name| {
-        meta.target()
-            .strip_prefix(crate_name)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    });
+    let ours = ["api", "worker", "platform", "portal"]
+        .iter()
+        .any(|crate_name| {
+            meta.target()
+                .strip_prefix(crate_name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        });
     ours && *meta.level() <= Level::INFO
 }

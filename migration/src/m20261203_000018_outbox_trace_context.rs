@@ -17,7 +17,11 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(OutboxJobs::Table)
-                    .add_column(ColumnDef::new(OutboxJobs::TraceContext).string_len(128).null())
+                    .add_column(
+                        ColumnDef::new(OutboxJobs::TraceContext)
+                            .string_len(128)
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await

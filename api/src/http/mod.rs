@@ -68,10 +68,7 @@ pub fn router(app: AppState) -> Router {
         probes: Default::default(),
     };
     Router::new()
-        .route(
-            "/graphql",
-            get(graphiql::page).post(graphql::graphql_post),
-        )
+        .route("/graphql", get(graphiql::page).post(graphql::graphql_post))
         .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/graphiql/{version}/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
@@ -149,7 +146,11 @@ fn record_status<B>(res: &http::Response<B>, _latency: Duration, span: &tracing:
 /// (`GET /files/{key}`, not one name per file).
 fn route(path: &str) -> &str {
     match path {
-        "/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics"
+        "/graphql"
+        | "/graphql/ws"
+        | "/healthz"
+        | "/readyz"
+        | "/metrics"
         | "/callbacks/notify/delivery-status" => path,
         _ if path.starts_with("/files/") => "/files/{key}",
         _ if path.starts_with("/graphiql/") => "/graphiql/{version}/{file}",

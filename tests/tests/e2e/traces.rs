@@ -189,7 +189,9 @@ fn spawn(app: &TestApp, binary: &str, otlp: SocketAddr, vars: &[(&str, String)])
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
     if let Some((redis, queue)) = app.redis_queue() {
-        command.env("REDIS_URL", redis).env("PORTAL_QUEUE_NAME", queue);
+        command
+            .env("REDIS_URL", redis)
+            .env("PORTAL_QUEUE_NAME", queue);
     }
     for (name, value) in vars {
         command.env(name, value);
@@ -255,7 +257,10 @@ async fn a_request_and_the_job_it_enqueues_share_one_trace() {
         .await
         .is_ok_and(|r| r.status().is_success())
     {
-        assert!(started.elapsed() < Duration::from_secs(30), "the API never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the API never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -328,15 +333,23 @@ async fn a_request_and_the_job_it_enqueues_share_one_trace() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        !receiver.spans().iter().any(|s| s.service == "portal-worker"),
+        !receiver
+            .spans()
+            .iter()
+            .any(|s| s.service == "portal-worker"),
         "the worker's batch delay holds its spans until shutdown"
     );
 
     stop(worker).await;
     let job_span = receiver
-        .wait_for("for the job", |s| s.service == "portal-worker" && s.name == "job send_email")
+        .wait_for("for the job", |s| {
+            s.service == "portal-worker" && s.name == "job send_email"
+        })
         .await;
-    assert_eq!(job_span.trace_id, trace_id, "the job continues the request's trace");
+    assert_eq!(
+        job_span.trace_id, trace_id,
+        "the job continues the request's trace"
+    );
     assert_eq!(
         job_span.parent_span_id, server.span_id,
         "the job's parent is the request's span"
