@@ -84,7 +84,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    api::telemetry::init(config.log_format);
+    let service = match cli.command {
+        Some(Command::Api) => api::telemetry::ServiceName::Api,
+        Some(Command::Worker) => api::telemetry::ServiceName::Worker,
+        _ => api::telemetry::ServiceName::AllInOne,
+    };
+    let telemetry = api::telemetry::init(config.log_format, service);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
@@ -111,10 +116,16 @@ fn main() -> std::process::ExitCode {
             Command::PrintSchema | Command::ConfigTable => unreachable!("handled above"),
         }
     });
+    if let Err(e) = &result {
+        tracing::error!(error = ?e, "portal stopped with an error");
+    }
+    // The runtime first (its tasks may still end spans), then the spans
+    // still buffered are sent.
+    drop(runtime);
+    telemetry.shutdown();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = ?e, "portal stopped with an error");
             eprintln!("portal: {e:#}");
             std::process::ExitCode::FAILURE
         }

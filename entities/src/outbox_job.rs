@@ -40,6 +40,9 @@ pub struct Model {
     /// Jobs that must exist only once (e.g. the sweep for a given day) carry a
     /// key; unique where not null.
     pub dedupe_key: Option<String>,
+    /// The W3C `traceparent` of the request or job that enqueued this one
+    /// (when OpenTelemetry tracing is on): the job's span continues that trace.
+    pub trace_context: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

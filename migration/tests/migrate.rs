@@ -894,6 +894,7 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
             worker_id: Some("worker-1".into()),
             last_error: Some("smtp: connection refused".into()),
             dedupe_key: Some("sweep:2026-11-24".into()),
+            trace_context: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
             created_at: at(0),
             updated_at: at(2),
         },

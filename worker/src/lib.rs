@@ -9,6 +9,8 @@
 //! - [`runner`]: claims and runs jobs; the relay from outbox to queue; a whole
 //!   worker process ([`runner::run_worker`]).
 //! - [`scheduler`]: enqueues the daily jobs of a schedule table.
+//! - [`trace_context`]: the W3C `traceparent` a job carries from the request
+//!   that enqueued it into its own span (OpenTelemetry).
 //! - [`delivery`]: email (SMTP / `.eml` files) and SMS (HTTP / log file)
 //!   transports.
 //!
@@ -24,3 +26,4 @@ pub mod outbox;
 pub mod queue;
 pub mod runner;
 pub mod scheduler;
+pub mod trace_context;

@@ -45,6 +45,9 @@ use crate::job::Job;
 ///
 /// Returns the job id, or `None` when the job has a dedupe key and an
 /// identical job already exists (for example the daily sweep enqueued twice).
+///
+/// The current span's W3C `traceparent`, when tracing is on, is stored with
+/// the job, whose span then continues that trace ([`crate::trace_context`]).
 pub async fn enqueue<J: Job>(conn: &impl ConnectionTrait, job: &J) -> Result<Option<Uuid>, DbErr> {
     enqueue_at(conn, job, Utc::now()).await
 }
@@ -74,6 +77,7 @@ pub async fn enqueue_at<J: Job>(
         worker_id: Set(None),
         last_error: Set(None),
         dedupe_key: Set(job.dedupe_key()),
+        trace_context: Set(crate::trace_context::current()),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -182,13 +186,15 @@ pub async fn enqueue_many<J: Job>(
             "run_at",
             "created_at",
             "updated_at",
+            "trace_context",
         ],
-        &["$", "$1", "$", "$2", "0", "$3", "$4", "$4", "$4"],
+        &["$", "$1", "$", "$2", "0", "$3", "$4", "$4", "$4", "$5"],
         vec![
             J::JOB_NAME.into(),
             status(JobStatus::Pending),
             J::MAX_ATTEMPTS.into(),
             now.into(),
+            crate::trace_context::current().into(),
         ],
         rows,
     )
@@ -326,13 +332,28 @@ pub async fn claim(
 ) -> Result<Option<outbox_job::Model>, DbErr> {
     let backend = conn.get_database_backend();
     let now = Utc::now();
-    // RETURNING saves a round trip per job (both backends support it).
+    // RETURNING saves a round trip per job (both backends support it). The
+    // columns are named, not `*`: a `*` is expanded when the statement is
+    // prepared, so after a migration adds a column a pooled SQLite connection
+    // holding the old schema returns one column more than it prepared (sqlx
+    // panics decoding the row), and a cached PostgreSQL plan fails with
+    // "cached plan must not change result type" in a process still running
+    // through a rolling deploy. A named column makes SQLite reload the schema.
+    let columns = {
+        use sea_orm::{IdenStatic as _, Iterable as _};
+        outbox_job::Column::iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     outbox_job::Model::find_by_statement(stmt(
         backend,
-        "UPDATE outbox_jobs SET status = $1, attempts = attempts + 1, worker_id = $2, \
-             started_at = $3, lease_until = $4, updated_at = $3 \
-         WHERE id = $5 AND (status = $6 OR (status = $7 AND run_at <= $3)) \
-         RETURNING *",
+        &format!(
+            "UPDATE outbox_jobs SET status = $1, attempts = attempts + 1, worker_id = $2, \
+                 started_at = $3, lease_until = $4, updated_at = $3 \
+             WHERE id = $5 AND (status = $6 OR (status = $7 AND run_at <= $3)) \
+             RETURNING {columns}"
+        ),
         vec![
             status(JobStatus::Running),
             worker_id.into(),

@@ -8,9 +8,11 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
+use entities::outbox_job;
 use platform::config::JobConfig;
 use rand::Rng;
 use sea_orm::{DatabaseConnection, DbErr};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::{
@@ -98,14 +100,33 @@ impl<C: Send + Sync + 'static> Runner<C> {
         half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
     }
 
-    /// Runs one job if this worker can claim it.
-    #[tracing::instrument(skip(self), fields(worker = %self.jobs.worker_id))]
+    /// Runs one job if this worker can claim it, inside a `job` span (kind,
+    /// job id, attempt) that continues the trace of whatever enqueued it.
     pub async fn execute(&self, id: Uuid) -> Result<Outcome, DbErr> {
         let db = &self.db;
         let worker = self.jobs.worker_id.as_str();
         let Some(job) = outbox::claim(db, id, worker, self.lease()).await? else {
             return Ok(Outcome::Skipped);
         };
+        let span = tracing::info_span!(
+            "job",
+            otel.name = %format!("job {}", job.kind),
+            otel.kind = "consumer",
+            kind = %job.kind,
+            job = %id,
+            attempt = job.attempts,
+            worker = %worker,
+        );
+        if let Some(traceparent) = &job.trace_context {
+            crate::trace_context::set_parent(&span, traceparent);
+        }
+        self.run_claimed(job).instrument(span).await
+    }
+
+    async fn run_claimed(&self, job: outbox_job::Model) -> Result<Outcome, DbErr> {
+        let db = &self.db;
+        let worker = self.jobs.worker_id.as_str();
+        let id = job.id;
         let kind = job.kind.clone();
         let started = std::time::Instant::now();
         let attempt = Attempt {
@@ -122,7 +143,10 @@ impl<C: Send + Sync + 'static> Runner<C> {
                     .registry
                     .timeout(kind.as_str())
                     .unwrap_or(crate::job::DEFAULT_TIMEOUT);
-                let task = tokio::spawn(handler(job.payload.clone(), self.ctx.clone(), attempt));
+                let task = tokio::spawn(
+                    handler(job.payload.clone(), self.ctx.clone(), attempt)
+                        .instrument(tracing::Span::current()),
+                );
                 self.with_heartbeat(id, &kind, task, timeout).await
             }
         };

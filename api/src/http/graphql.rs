@@ -265,6 +265,15 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
             ),
         );
     }
+    // The operation's name on the request's trace span, when the client
+    // named it (the query is not parsed for it): `graphql.operation.name`.
+    if let BatchRequest::Single(request) = &batch
+        && let Some(name) = &request.operation_name
+    {
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        let name: String = name.chars().take(100).collect();
+        tracing::Span::current().set_attribute("graphql.operation.name", name);
+    }
 
     let peer = parts
         .extensions

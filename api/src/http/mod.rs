@@ -68,10 +68,7 @@ pub fn router(app: AppState) -> Router {
         probes: Default::default(),
     };
     Router::new()
-        .route(
-            "/graphql",
-            get(graphiql::page).post(graphql::graphql_post),
-        )
+        .route("/graphql", get(graphiql::page).post(graphql::graphql_post))
         .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/graphiql/{version}/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
@@ -93,16 +90,72 @@ pub fn router(app: AppState) -> Router {
         .layer(CatchPanicLayer::custom(graphql::panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(record_status),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// The span of one request: the request id, method and path for the log
+/// lines inside it; for OpenTelemetry (`crate::telemetry`) a server span
+/// named after the route, with the semantic-convention attributes, a child
+/// of the caller's W3C `traceparent` when there is one. No header but
+/// `traceparent` is read: never a credential.
+fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let method = req.method();
+    let path = req.uri().path();
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format!("{method} {}", route(path)),
+        otel.kind = "server",
+        request_id = %id,
+        method = %method,
+        path = %path,
+    );
+    if let Some(traceparent) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        ::worker::trace_context::set_parent(&span, traceparent);
+    }
+    span.set_attribute("http.request.method", method.to_string());
+    span.set_attribute("url.path", path.to_owned());
+    span
+}
+
+/// The status code on the request's span (`http.response.status_code`);
+/// a 5xx marks the span as an error.
+fn record_status<B>(res: &http::Response<B>, _latency: Duration, span: &tracing::Span) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let status = res.status();
+    span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.set_status(opentelemetry::trace::Status::error(status.to_string()));
+    }
+}
+
+/// The route template of a path, for span names of low cardinality
+/// (`GET /files/{key}`, not one name per file).
+fn route(path: &str) -> &str {
+    match path {
+        "/graphql"
+        | "/graphql/ws"
+        | "/healthz"
+        | "/readyz"
+        | "/metrics"
+        | "/callbacks/notify/delivery-status" => path,
+        _ if path.starts_with("/files/") => "/files/{key}",
+        _ if path.starts_with("/graphiql/") => "/graphiql/{version}/{file}",
+        _ => "(unmatched)",
+    }
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

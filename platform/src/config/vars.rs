@@ -270,6 +270,32 @@ pub const VARIABLES: &[Variable] = &[
         "`info`",
         "the log filter (`tracing` directives, e.g. `info,api=debug`)",
     ),
+    // The standard OpenTelemetry variables, read by the SDK (`api::telemetry`).
+    var(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "unset",
+        "set = OpenTelemetry traces go over OTLP/HTTP (protobuf) to `<endpoint>/v1/traces`; unset = no exporter at all",
+    ),
+    var(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "unset",
+        "the full traces URL, instead of the endpoint above",
+    ),
+    var(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "unset",
+        "headers for the collector, `key=value,...` (e.g. its API key; a secret, never logged)",
+    ),
+    var(
+        "OTEL_SERVICE_NAME",
+        "`portal`, `portal-api`, `portal-worker`",
+        "the traces' `service.name` (the default names the command: `portal serve`, `portal api`, `portal worker`)",
+    ),
+    var(
+        "OTEL_TRACES_SAMPLER",
+        "`parentbased_always_on`",
+        "which traces are kept (`parentbased_traceidratio` with `OTEL_TRACES_SAMPLER_ARG=0.1` keeps a tenth); the batch exporter's `OTEL_BSP_*` apply too",
+    ),
 ];
 
 /// The variables that hold secrets: each may instead be given as

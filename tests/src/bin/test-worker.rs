@@ -10,9 +10,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    api::telemetry::init(config.log_format);
+    let telemetry = api::telemetry::init(config.log_format, api::telemetry::ServiceName::Worker);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    match runtime.block_on(api::run::serve_worker(config)) {
+    let result = runtime.block_on(api::run::serve_worker(config));
+    drop(runtime);
+    telemetry.shutdown();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("test-worker: {e:#}");

@@ -66,6 +66,7 @@ mod task_reminders;
 mod tasks;
 mod tenancy;
 mod tenancy_links;
+mod traces;
 mod two_factor;
 mod users;
 mod websocket;
