@@ -7,8 +7,8 @@
 
 use chrono::{Duration, Utc};
 use entities::{TwoFactorMethod, session};
-use portal_tests::{gid, uuid_of};
 use portal_tests::{TestApp, TestResponse};
+use portal_tests::{gid, uuid_of};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::json;
 
