@@ -24,7 +24,7 @@ use opentelemetry_proto::tonic::{
     common::v1::{AnyValue, KeyValue, any_value},
     trace::v1::span::SpanKind,
 };
-use portal_tests::TestApp;
+use portal_tests::{TestApp, gid};
 use prost::Message as _;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -275,7 +275,7 @@ async fn a_request_and_the_job_it_enqueues_share_one_trace() {
         .json(&json!({
             "query": "mutation ResetTheirPassword($id: ID!) { sendPasswordReset(id: $id) { id } }",
             "operationName": "ResetTheirPassword",
-            "variables": { "id": user.user.id },
+            "variables": { "id": gid("User", user.user.id) },
         }))
         .send()
         .await
