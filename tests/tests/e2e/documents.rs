@@ -573,7 +573,7 @@ async fn an_infected_upload_is_quarantined_undownloadable_and_reported() {
         assert_eq!(doc.data()["document"]["scanStatus"], "INFECTED");
         assert_eq!(doc.data()["document"]["downloadUrl"], Value::Null);
     }
-    let row = document::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
+    let row = document::Entity::find_by_id(portal_tests::uuid_of(&id))
         .one(app.db())
         .await
         .unwrap()
