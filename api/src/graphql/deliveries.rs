@@ -116,6 +116,9 @@ impl DeliveriesQuery {
     /// resident's or landlord user's; an organisation administrator
     /// (`MANAGE_USERS`) sees their own organisation's users'. A user the
     /// caller cannot see is `NOT_FOUND`.
+    #[graphql(
+        complexity = "usize::try_from(first.unwrap_or(20).clamp(1, MAX_DELIVERIES as i32)).unwrap_or(1) * child_complexity + 1"
+    )]
     async fn user_deliveries(
         &self,
         ctx: &Context<'_>,

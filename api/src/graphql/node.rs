@@ -196,6 +196,7 @@ impl NodeQuery {
 
     /// The objects with these global ids, in the order given, null for each
     /// id `node` would answer null for. At most 100 ids.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity + 1")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,

@@ -172,3 +172,26 @@ async fn nodes_takes_at_most_100_ids_and_a_caller_must_be_signed_in() {
     let anonymous = gql(&app, None, NODES, json!({ "ids": [w.case_id] })).await;
     assert_eq!(anonymous.error_code(), "UNAUTHENTICATED");
 }
+
+/// `nodes` costs its selection once per id, as a connection costs it once
+/// per node: 100 objects are not the price of one.
+#[tokio::test]
+async fn nodes_costs_its_selection_once_per_id() {
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    let cost = |n: usize| {
+        let ids: Vec<String> = (0..n).map(|_| w.case_id.clone()).collect();
+        let app = &app;
+        let token = w.staff.token.clone();
+        async move {
+            let r = gql(app, Some(&token), NODES, json!({ "ids": ids })).await;
+            r.cost["requestedQueryCost"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{:#}", r.cost))
+        }
+    };
+    let (one, ten) = (cost(1).await, cost(10).await);
+    // `nodes` itself once, its selection (`id`) per id.
+    assert_eq!(one, 2, "one id");
+    assert_eq!(ten, 11, "ten ids");
+}
