@@ -6,16 +6,18 @@
 //! whatever its size.
 
 use async_graphql::{
-    Context, ID, InputObject, Object, SimpleObject,
+    ComplexObject, Context, ID, InputObject, Object, SimpleObject,
     connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::{
     ContextExt,
     enums::Permission,
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::{NodeKind, global_id, parse_id},
+    users::{UserAccount, user_link},
 };
 use crate::{
     policy,
@@ -24,6 +26,7 @@ use crate::{
 
 /// An organisation API token (never its secret).
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ApiToken {
     /// Token id.
     pub id: ID,
@@ -35,8 +38,9 @@ pub struct ApiToken {
     /// holds, and nothing once its creator is suspended, restricted or
     /// deactivated: a token acts for the user who created it.
     pub permissions: Vec<Permission>,
-    /// Who created it: the user it acts for.
-    pub created_by_user_id: Option<ID>,
+    /// Who created it (see the `createdBy` field).
+    #[graphql(skip)]
+    pub created_by_user_id: Option<Uuid>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last used (to the minute).
@@ -56,12 +60,25 @@ impl From<TokenWithPermissions> for ApiToken {
             name: m.name,
             token_prefix: m.token_prefix,
             permissions: t.permissions.into_iter().map(Into::into).collect(),
-            created_by_user_id: m.created_by_user_id.map(|u| global_id(NodeKind::User, u)),
+            created_by_user_id: m.created_by_user_id,
             created_at: m.created_at,
             last_used_at: m.last_used_at,
             expires_at: m.expires_at,
             revoked_at: m.revoked_at,
         }
+    }
+}
+
+#[ComplexObject]
+impl ApiToken {
+    /// Who created it: the user it acts for, through the request's loader
+    /// (null once that account is deactivated: the token then no longer
+    /// works either).
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAccount>> {
+        let Some(id) = self.created_by_user_id else {
+            return Ok(None);
+        };
+        user_link(ctx, id).await
     }
 }
 

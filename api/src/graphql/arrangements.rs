@@ -18,9 +18,11 @@ use super::{
     inputs::{DocumentUploadInput, new_files},
     loaders::{ArrangementEventsKey, TenantKey, prefetch},
     money::Money,
+    organisations::{Organisation, organisation_link},
     pagination::{connection, decode_offset, page_size},
     properties::Tenant,
     scalars::{NodeKind, global_id, input_id, organisation_arg, parse_id},
+    users::{UserAccount, user_link},
 };
 use crate::{
     policy,
@@ -51,7 +53,9 @@ pub struct PaymentArrangementEvent {
     pub status: ArrangementStatus,
     /// The decision's reason or note.
     pub note: Option<String>,
-    /// Who made the change.
+    /// Who made the change. Kept as an id, not a link to the account: the
+    /// decisions are made by staff, whose accounts landlord users may not
+    /// see, and the landlord user who applied may since be deactivated.
     pub actor_user_id: Option<ID>,
     /// When.
     pub created_at: DateTime<Utc>,
@@ -69,9 +73,10 @@ impl PaymentArrangement {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::PaymentArrangement, self.0.id)
     }
-    /// The landlord organisation.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
     /// `APA-` and a 6-digit number, e.g. `APA-000123`; payments made under
     /// the arrangement carry it.
@@ -102,11 +107,15 @@ impl PaymentArrangement {
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
         self.0.decided_at
     }
-    /// The landlord user who applied.
-    async fn applied_by_user_id(&self) -> Option<ID> {
-        self.0
-            .applied_by_user_id
-            .map(|id| global_id(NodeKind::User, id))
+    /// The landlord user who applied, through the request's loader:
+    /// null when I may not see their account in user management (only the
+    /// organisation's administrators and staff do; nobody sees a deactivated
+    /// account there).
+    async fn applied_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAccount>> {
+        let Some(id) = self.0.applied_by_user_id else {
+            return Ok(None);
+        };
+        user_link(ctx, id).await
     }
     /// When the application was made.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -4,7 +4,7 @@
 //! never be changed or deleted.
 
 use async_graphql::{
-    Context, ID, InputObject, Json, Object, SimpleObject,
+    ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject,
     connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     ContextExt,
+    organisations::{Organisation, organisation_link},
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::{NodeKind, any_id, global_id, input_id},
 };
@@ -24,6 +25,7 @@ use crate::{
 /// One thing that was done: who did what to what, when, from where, and the
 /// state before and after.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AuditLogEntry {
     /// Entry id.
     pub id: ID,
@@ -31,15 +33,25 @@ pub struct AuditLogEntry {
     pub action: String,
     /// Kind of object acted on: `user`, `organisation`, `api_token`, ...
     pub target_type: String,
-    /// The object acted on.
+    /// The object acted on, as its global id (which names its type, like
+    /// `targetType`). Kept as an id, not a link: the target may be of any
+    /// type, may since have been deleted or deactivated, and is often
+    /// something the reader may not see (a staff account, another
+    /// organisation's user); `node(id:)` fetches it where the reader may.
     pub target_id: Option<ID>,
-    /// The organisation the entry belongs to.
-    pub organisation_id: Option<ID>,
-    /// The acting user; null for the system (e.g. the 90-day sweep) and API tokens.
+    /// The organisation the entry belongs to (see the `organisation` field).
+    #[graphql(skip)]
+    pub organisation_id: Option<Uuid>,
+    /// The acting user; null for the system (e.g. the 90-day sweep) and API
+    /// tokens. Kept as an id, not a link to the account: the actor is often
+    /// a staff member, a resident or a deactivated user, whose account an
+    /// organisation administrator may not see; `actorName` names them.
     pub actor_user_id: Option<ID>,
     /// The acting user's name.
     pub actor_name: Option<String>,
-    /// The acting API token.
+    /// The acting API token. Kept as an id, not a link: staff may not see an
+    /// organisation's tokens, and a revoked token stays in the log;
+    /// organisation administrators find it by this id in `apiTokens`.
     pub actor_api_token_id: Option<ID>,
     /// The relevant state before (never secrets).
     pub before: Option<Json<serde_json::Value>>,
@@ -72,7 +84,7 @@ impl From<AuditEntry> for AuditLogEntry {
             target_id: NodeKind::from_target_type(&m.target_type)
                 .and_then(|kind| m.target_id.map(id(kind))),
             target_type: m.target_type,
-            organisation_id: m.organisation_id.map(id(NodeKind::Organisation)),
+            organisation_id: m.organisation_id,
             actor_user_id: m.actor_user_id.map(id(NodeKind::User)),
             actor_name: e.actor_name,
             actor_api_token_id: m.actor_api_token_id.map(id(NodeKind::ApiToken)),
@@ -83,6 +95,18 @@ impl From<AuditEntry> for AuditLogEntry {
             created_at: m.created_at,
             redacted: e.redacted,
         }
+    }
+}
+
+#[ComplexObject]
+impl AuditLogEntry {
+    /// The organisation the entry belongs to (none for entries about staff
+    /// or residents alone), through the request's loader.
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let Some(id) = self.organisation_id else {
+            return Ok(None);
+        };
+        organisation_link(ctx, id).await
     }
 }
 

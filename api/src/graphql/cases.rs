@@ -8,8 +8,11 @@
 //! (opaque to clients): the sort keys include derived values (the next due
 //! date) that keyset cursors cannot express simply.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject,
+};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use entities::{PartyKind as DbPartyKind, TaskStatus as DbTaskStatus, case};
 
@@ -23,8 +26,10 @@ use super::{
     },
     messages::Message,
     notes::CaseNote,
+    organisations::{Organisation, organisation_link},
     pagination::{Counted, counted_connection, decode_offset, page_size},
     residents::InviteResidentInput,
+    residents::ResidentAccount,
     scalars::Date,
     scalars::{NodeKind, global_id, input_id, opt_input_id, parse_id},
     tasks::Task,
@@ -130,6 +135,7 @@ pub struct CaseOwner {
 
 /// A party to a case.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct CaseParty {
     /// Party id (for `removeCaseParty`).
     pub id: ID,
@@ -137,10 +143,37 @@ pub struct CaseParty {
     pub kind: PartyKind,
     /// The resident's or organisation's name.
     pub name: String,
-    /// The resident user.
-    pub user_id: Option<ID>,
-    /// The landlord organisation.
-    pub organisation_id: Option<ID>,
+    /// The resident user (see the `resident` field).
+    #[graphql(skip)]
+    pub user: Option<entities::user::Model>,
+    /// The landlord organisation (see the `organisation` field).
+    #[graphql(skip)]
+    pub organisation_id: Option<Uuid>,
+}
+
+#[ComplexObject]
+impl CaseParty {
+    /// A resident party's account, as staff see it (they came with the
+    /// parties: no further statement). Null for a landlord party, and for
+    /// anyone but staff, who alone may see residents' accounts
+    /// (`policy::users::may_view_resident`); `name` names the resident to
+    /// everyone who sees the case.
+    async fn resident(&self, ctx: &Context<'_>) -> Option<ResidentAccount> {
+        self.user
+            .as_ref()
+            .filter(|u| policy::users::may_view_resident(&ctx.caller(), u))
+            .cloned()
+            .map(Into::into)
+    }
+    /// A landlord party's organisation, through the request's loader. Null
+    /// for a resident party, and for a reader who may not see the
+    /// organisation (`policy::organisations::may_view`: residents).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let Some(id) = self.organisation_id else {
+            return Ok(None);
+        };
+        organisation_link(ctx, id).await
+    }
 }
 
 impl From<&PartyView> for CaseParty {
@@ -149,11 +182,8 @@ impl From<&PartyView> for CaseParty {
             id: global_id(NodeKind::CaseParty, v.party.id),
             kind: v.party.party_kind.into(),
             name: party_name(v),
-            user_id: v.party.user_id.map(|id| global_id(NodeKind::User, id)),
-            organisation_id: v
-                .party
-                .organisation_id
-                .map(|id| global_id(NodeKind::Organisation, id)),
+            user: v.user.clone(),
+            organisation_id: v.party.organisation_id,
         }
     }
 }

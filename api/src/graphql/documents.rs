@@ -16,6 +16,7 @@ use super::{
     enums::DocumentCategory,
     inputs::{DocumentUploadInput, new_files},
     loaders::{CaseKey, UserKey},
+    messages::{Message, message_link},
     scalars::{NodeKind, global_id, parse_id},
 };
 use crate::{documents, policy};
@@ -58,9 +59,13 @@ impl Document {
         };
         Ok(ctx.load(CaseKey(id, ctx.reader()?)).await?.map(Case))
     }
-    /// The message it is attached to, if any.
-    async fn message_id(&self) -> Option<ID> {
-        self.0.message_id.map(|id| global_id(NodeKind::Message, id))
+    /// The message it is attached to, if any, through the request's loader
+    /// (null too when the reader may not see that message).
+    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        let Some(id) = self.0.message_id else {
+            return Ok(None);
+        };
+        message_link(ctx, id).await
     }
     /// The file's name on the uploader's device (for display only).
     async fn file_name(&self) -> &str {

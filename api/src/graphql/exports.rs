@@ -13,9 +13,11 @@ use entities::{ExportStatus, payment_export};
 use super::{
     ContextExt,
     inputs::PaymentFilter,
+    organisations::{Organisation, organisation_link},
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::Date,
     scalars::{NodeKind, global_id, organisation_arg, parse_id},
+    users::{UserAccount, user_link},
 };
 use crate::{exports, payments::search::PaymentFilterInput, policy};
 
@@ -46,17 +48,28 @@ impl PaymentExport {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::PaymentExport, self.0.id)
     }
-    /// The organisation whose payments it holds.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
-    /// The user who asked for it (none when an API token did).
-    async fn requested_by_user_id(&self) -> Option<ID> {
-        self.0
-            .requested_by_user_id
-            .map(|id| global_id(NodeKind::User, id))
+    /// The landlord user who asked for it (none when an API token did),
+    /// through the request's loader: null also when staff asked for it
+    /// (staff accounts are no `UserAccount`), and
+    /// when I may not see their account in user management (only the
+    /// organisation's administrators and staff do; nobody sees a deactivated
+    /// account there).
+    async fn requested_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAccount>> {
+        let Some(id) = self.0.requested_by_user_id else {
+            return Ok(None);
+        };
+        user_link(ctx, id).await
     }
-    /// The API token that asked for it (none when a user did).
+    /// The API token that asked for it (none when a user did). Kept as an
+    /// id, not a link to the `ApiToken`: only the organisation's
+    /// administrators may see its tokens, while an export is read by
+    /// everyone with `EXPORT_PAYMENTS` and by the tokens themselves;
+    /// administrators find the token by this id in `apiTokens`.
     async fn requested_by_api_token_id(&self) -> Option<ID> {
         self.0
             .requested_by_api_token_id

@@ -14,8 +14,10 @@ use entities::{BulkUpdateStatus, housing_cost_update};
 
 use super::{
     ContextExt,
+    organisations::{Organisation, organisation_link},
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::{NodeKind, global_id, organisation_arg, parse_id},
+    users::{UserAccount, user_link},
 };
 use crate::{
     error::ApiError,
@@ -63,13 +65,17 @@ impl HousingCostUpdate {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::HousingCostUpdate, self.0.id)
     }
-    /// The organisation whose properties it updates.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
-    /// The user who uploaded the file.
-    async fn uploaded_by_user_id(&self) -> ID {
-        global_id(NodeKind::User, self.0.uploaded_by_user_id)
+    /// The landlord user who uploaded the file, through the request's loader:
+    /// null when I may not see their account in user management (only the
+    /// organisation's administrators and staff do; nobody sees a deactivated
+    /// account there).
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAccount>> {
+        user_link(ctx, self.0.uploaded_by_user_id).await
     }
     /// The uploaded file's name.
     async fn file_name(&self) -> &str {

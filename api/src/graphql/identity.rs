@@ -241,14 +241,16 @@ pub struct ChangePasswordPayload {
 /// What `logout` answers: the session the request came with has ended.
 #[derive(SimpleObject)]
 pub struct LogoutPayload {
-    /// The session that ended.
+    /// The session that ended (an id, not a link: the session no longer
+    /// exists; it matches the `id` of a `Session` listed before).
     pub session_id: ID,
 }
 
 /// What `revokeSession` answers.
 #[derive(SimpleObject)]
 pub struct RevokeSessionPayload {
-    /// The session that ended.
+    /// The session that ended (an id, not a link: the session no longer
+    /// exists; it matches the `id` of a `Session` listed before).
     pub session_id: ID,
     /// Whether it was the session making the request (the client is now
     /// signed out).

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -16,9 +16,10 @@ use entities::message;
 
 use super::{
     ContextExt,
+    cases::Case,
     documents::Document,
     inputs::{DocumentUploadInput, new_files},
-    loaders::{AttachmentsKey, CaseKey, ReadKey, RepliedKey, UserKey},
+    loaders::{AttachmentsKey, CaseKey, MessageKey, ReadKey, RepliedKey, UserKey},
     scalars::{NodeKind, global_id, parse_id},
 };
 use crate::{
@@ -42,6 +43,14 @@ pub enum MessageRecipient {
 
 /// A message on a case.
 pub struct Message(pub message::Model);
+
+/// The message `id` as a link from another object (a document's message, a
+/// reply's parent, the message a task came from), through the request's
+/// loader: null when the reader may not see it (`policy::messages::visible`:
+/// a staff message sent to another party, another party's reply).
+pub async fn message_link(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Message>> {
+    Ok(ctx.load(MessageKey(id, ctx.reader()?)).await?.map(Message))
+}
 
 /// A message on a case: a staff message to some or all of the case's parties,
 /// or a party's reply to one, with its attachments. Each reader sees whether
@@ -68,11 +77,14 @@ impl Message {
     async fn from_staff(&self) -> bool {
         self.0.parent_message_id.is_none()
     }
-    /// For a reply: the staff message it answers.
-    async fn parent_message_id(&self) -> Option<ID> {
-        self.0
-            .parent_message_id
-            .map(|id| global_id(NodeKind::Message, id))
+    /// For a reply: the staff message it answers (a reply is only ever to a
+    /// message its author's side could see, so whoever sees the reply sees
+    /// it), through the request's loader.
+    async fn parent_message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        let Some(id) = self.0.parent_message_id else {
+            return Ok(None);
+        };
+        message_link(ctx, id).await
     }
     /// Who a staff message was sent to (only they see it, its attachments
     /// and its "Read message" tasks). Empty for a reply, which goes to the
@@ -148,11 +160,29 @@ impl Message {
 
 /// Unread messages on one case.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct CaseUnread {
-    /// The case.
+    /// The case's id (also sent over the `unreadCounts` subscription, where
+    /// the id is often all a client needs to update its list).
     pub case_id: ID,
     /// Unread messages on it.
     pub count: i64,
+    /// The case (see the `case` field).
+    #[graphql(skip)]
+    pub case_uuid: Uuid,
+}
+
+#[ComplexObject]
+impl CaseUnread {
+    /// The case, as the queries show it, through the request's loader (the
+    /// counts are of cases I may see; null if it has since gone out of my
+    /// sight).
+    async fn case(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Case>> {
+        Ok(ctx
+            .load(CaseKey(self.case_uuid, ctx.reader()?))
+            .await?
+            .map(Case))
+    }
 }
 
 /// My unread messages, in total and per case (only cases with some).
@@ -174,6 +204,7 @@ impl UnreadCounts {
             .map(|(id, n)| CaseUnread {
                 case_id: global_id(NodeKind::Case, *id),
                 count: *n,
+                case_uuid: *id,
             })
             .collect();
         by_case.sort_by(|a, b| a.case_id.as_str().cmp(b.case_id.as_str()));

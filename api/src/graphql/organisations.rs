@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{
     ContextExt,
     enums::TwoFactorMethod,
+    loaders::OrganisationViewKey,
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::{NodeKind, global_id, parse_id},
     users::UserAccount,
@@ -61,6 +62,21 @@ impl From<OrganisationWithDomains> for Organisation {
             updated_at: m.updated_at,
         }
     }
+}
+
+/// The organisation `id` as a link from another object (a tenant's,
+/// property's, payment's, user's, …), through the request's loader: null
+/// when the caller may not see it (`policy::organisations::may_view`: staff
+/// see every organisation, a landlord user their own; residents and API
+/// tokens none).
+pub async fn organisation_link(
+    ctx: &Context<'_>,
+    id: Uuid,
+) -> async_graphql::Result<Option<Organisation>> {
+    if !policy::organisations::may_view(&ctx.caller(), id) {
+        return Ok(None);
+    }
+    Ok(ctx.load(OrganisationViewKey(id)).await?.map(Into::into))
 }
 
 /// The organisation's first user, invited with every permission.

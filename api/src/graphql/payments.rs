@@ -21,6 +21,7 @@ use super::{
     inputs::PaymentFilter,
     loaders::{PropertyKey, TenantKey},
     money::Money,
+    organisations::{Organisation, organisation_link},
     pagination::page_size,
     properties::{Property, Tenant},
     scalars::Date,
@@ -47,9 +48,10 @@ impl Payment {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::Payment, self.0.id)
     }
-    /// The landlord organisation.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
     /// The tenant paid for (through the request's loader).
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {

@@ -17,8 +17,9 @@ use super::{
     ContextExt,
     enums::RentFrequency,
     inputs::search_text,
-    loaders::{PropertyKey, PropertyTenantsKey, prefetch, prime},
+    loaders::{OrganisationViewKey, PropertyKey, PropertyTenantsKey, prefetch, prime},
     money::{Money, optional_pence},
+    organisations::{Organisation, organisation_link},
     pagination::{Counted, counted_connection, decode_offset, page_size},
     scalars::{NodeKind, global_id, organisation_arg, parse_id},
 };
@@ -42,9 +43,10 @@ impl Property {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::Property, self.0.id)
     }
-    /// The landlord organisation.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
     /// The landlord's own reference, unique within the organisation.
     async fn reference(&self) -> &str {
@@ -114,9 +116,10 @@ impl Tenant {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::Tenant, self.0.id)
     }
-    /// The landlord organisation.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
     /// First name.
     async fn first_name(&self) -> &str {
@@ -200,6 +203,19 @@ impl PropertiesQuery {
             .field("edges")
             .field("node")
             .field("tenants");
+        if ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("organisation")
+            .exists()
+        {
+            prefetch(
+                ctx,
+                rows.iter().map(|p| OrganisationViewKey(p.organisation_id)),
+            )
+            .await;
+        }
         if tenants.exists() {
             prefetch(ctx, rows.iter().map(|p| PropertyTenantsKey(p.id))).await;
             if tenants.field("property").exists() {
@@ -249,6 +265,19 @@ impl PropertiesQuery {
             .field("edges")
             .field("node")
             .field("property");
+        if ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("organisation")
+            .exists()
+        {
+            prefetch(
+                ctx,
+                rows.iter().map(|t| OrganisationViewKey(t.organisation_id)),
+            )
+            .await;
+        }
         if home.exists() {
             prefetch(
                 ctx,

@@ -43,6 +43,8 @@ use entities::{message, task};
 
 use super::{
     ContextExt,
+    cases::Case,
+    loaders::CaseKey,
     messages::{Message, UnreadCounts},
     scalars::{NodeKind, global_id, parse_id},
     tasks::Task,
@@ -78,6 +80,15 @@ impl MessagePostedEvent {
     async fn message(&self) -> Message {
         Message(self.message.clone())
     }
+    /// Its case, as the queries show it, through the loader (the event is
+    /// only sent to readers who may see the case; null if it has since
+    /// gone out of their sight).
+    async fn case(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Case>> {
+        Ok(ctx
+            .load(CaseKey(self.message.case_id, ctx.reader()?))
+            .await?
+            .map(Case))
+    }
 }
 
 /// A task was created or changed.
@@ -105,6 +116,15 @@ impl TaskChangedEvent {
     /// The task, as the queries show it.
     async fn task(&self) -> Task {
         Task(self.task.clone())
+    }
+    /// Its case, as the queries show it, through the loader (the event is
+    /// only sent to readers who may see the case; null if it has since
+    /// gone out of their sight).
+    async fn case(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Case>> {
+        Ok(ctx
+            .load(CaseKey(self.task.case_id, ctx.reader()?))
+            .await?
+            .map(Case))
     }
 }
 

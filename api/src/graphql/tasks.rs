@@ -16,6 +16,7 @@ use super::{
     cases::Case,
     enums::PartyKind,
     loaders::{CaseKey, OrganisationKey, UserKey, prefetch_tasks},
+    messages::{Message, message_link},
     pagination::{Counted, counted_connection, decode_offset, page_size},
     scalars::Date,
     scalars::{NodeKind, global_id, input_id, parse_id},
@@ -102,11 +103,13 @@ impl Task {
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
         self.0.reviewed_at
     }
-    /// For a "Read message" task: the message to read.
-    async fn source_message_id(&self) -> Option<ID> {
-        self.0
-            .source_message_id
-            .map(|id| global_id(NodeKind::Message, id))
+    /// For a "Read message" task: the message to read (its assignee's side
+    /// was sent it), through the request's loader.
+    async fn source_message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        let Some(id) = self.0.source_message_id else {
+            return Ok(None);
+        };
+        message_link(ctx, id).await
     }
     /// When it was set.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -12,12 +12,14 @@ use super::{
     ContextExt,
     enums::RentFrequency,
     inputs::search_text,
-    loaders::{PropertyKey, TenantKey, prefetch},
+    loaders::{ManagedUserKey, OrganisationViewKey, PropertyKey, TenantKey, prefetch},
     money::{Money, optional_pence},
+    organisations::{Organisation, organisation_link},
     pagination::{Counted, counted_connection, decode_offset, page_size},
     properties::{Property, Tenant},
     scalars::Date,
     scalars::{NodeKind, global_id, input_id, organisation_arg, parse_id},
+    users::{UserAccount, user_link},
 };
 use crate::{
     casework, policy,
@@ -88,9 +90,10 @@ impl TenancyRequest {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::TenancyRequest, self.0.id)
     }
-    /// The landlord organisation.
-    async fn organisation_id(&self) -> ID {
-        global_id(NodeKind::Organisation, self.0.organisation_id)
+    /// The landlord organisation, through the request's loader (null for
+    /// a caller who may not see organisations: API tokens).
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        organisation_link(ctx, self.0.organisation_id).await
     }
     /// What is asked ("Provide tenancy details").
     async fn title(&self) -> &'static str {
@@ -151,11 +154,15 @@ impl TenancyRequest {
     async fn answered_at(&self) -> Option<DateTime<Utc>> {
         self.0.answered_at
     }
-    /// The user who answered.
-    async fn answered_by_user_id(&self) -> Option<ID> {
-        self.0
-            .answered_by_user_id
-            .map(|id| global_id(NodeKind::User, id))
+    /// The landlord user who answered, through the request's loader:
+    /// null when I may not see their account in user management (only the
+    /// organisation's administrators and staff do; nobody sees a deactivated
+    /// account there).
+    async fn answered_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAccount>> {
+        let Some(id) = self.0.answered_by_user_id else {
+            return Ok(None);
+        };
+        user_link(ctx, id).await
     }
     /// The details given (answered requests only).
     async fn details(&self) -> Option<TenancyDetails> {
@@ -220,6 +227,22 @@ impl TenancyQuery {
         let node = ctx.look_ahead().field("edges").field("node");
         if node.field("tenant").exists() || node.field("tenantName").exists() {
             prefetch(ctx, rows.iter().map(|r| TenantKey(r.tenant_id))).await;
+        }
+        if node.field("organisation").exists() {
+            prefetch(
+                ctx,
+                rows.iter().map(|r| OrganisationViewKey(r.organisation_id)),
+            )
+            .await;
+        }
+        if node.field("answeredBy").exists() {
+            prefetch(
+                ctx,
+                rows.iter()
+                    .filter_map(|r| r.answered_by_user_id)
+                    .map(ManagedUserKey),
+            )
+            .await;
         }
         // The requests' properties and their tenants' homes, in one statement.
         let mut homes: Vec<PropertyKey> = Vec::new();

@@ -9,13 +9,16 @@
 //! statements whatever its size (the organisation, its users, then all their
 //! permissions in one query), so no DataLoader is needed for permissions.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::{
     ContextExt,
     cases::SortDirection,
     enums::{Permission, TwoFactorMethod, UserKind, UserStatus},
+    loaders::ManagedUserKey,
+    organisations::{Organisation, organisation_link},
     pagination::{Counted, counted_keyset_connection, decode_cursor, page_size},
     scalars::{NodeKind, global_id, organisation_arg, parse_id},
 };
@@ -29,14 +32,16 @@ use crate::{
 
 /// A user account as the people who manage it see it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct UserAccount {
     /// User id.
     #[graphql(owned)]
     pub id: ID,
     /// Landlord user, or resident (whose support desk is staff).
     pub kind: UserKind,
-    /// The organisation of a landlord user.
-    pub organisation_id: Option<ID>,
+    /// The organisation of a landlord user (see the `organisation` field).
+    #[graphql(skip)]
+    pub organisation_id: Option<Uuid>,
     /// First name.
     pub first_name: String,
     /// Last name.
@@ -74,9 +79,7 @@ impl From<ManagedUser> for UserAccount {
         Self {
             id: global_id(NodeKind::User, u.id),
             kind: u.kind.into(),
-            organisation_id: u
-                .organisation_id
-                .map(|o| global_id(NodeKind::Organisation, o)),
+            organisation_id: u.organisation_id,
             first_name: u.first_name,
             last_name: u.last_name,
             email: u.email,
@@ -93,6 +96,31 @@ impl From<ManagedUser> for UserAccount {
             created_at: u.created_at,
         }
     }
+}
+
+#[ComplexObject]
+impl UserAccount {
+    /// The organisation of a landlord user (none for a resident), through
+    /// the request's loader.
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let Some(id) = self.organisation_id else {
+            return Ok(None);
+        };
+        organisation_link(ctx, id).await
+    }
+}
+
+/// The landlord user `id` as a link from another object (who uploaded,
+/// applied, answered, requested, created), through the request's loader:
+/// null when the caller may not see the account in user management
+/// (`policy::users::may_view`: only the organisation's administrators and
+/// staff do, and nobody sees a deactivated account, a resident's or a staff
+/// member's as a `UserAccount`).
+pub async fn user_link(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<UserAccount>> {
+    let Some(managed) = ctx.load(ManagedUserKey(id)).await? else {
+        return Ok(None);
+    };
+    Ok(policy::users::may_view(&ctx.caller(), &managed.user).then(|| managed.into()))
 }
 
 /// Invite someone to the organisation: they get an email with a link, valid

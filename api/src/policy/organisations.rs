@@ -64,3 +64,12 @@ pub fn own_organisation(caller: &Caller<'_>) -> ApiResult<Option<Uuid>> {
         _ => Ok(None),
     }
 }
+
+/// Whether the caller may see the organisation `id`: what the links to an
+/// organisation from other objects (`Tenant.organisation`,
+/// `Payment.organisation`, …) answer with: staff see every organisation, a
+/// landlord user their own; API tokens and residents read such a link as
+/// null, as [`can_view`] refuses them.
+pub fn may_view(caller: &Caller<'_>, id: Uuid) -> bool {
+    can_view(caller, id).is_ok()
+}

@@ -451,3 +451,24 @@ pub fn visible_residents(caller: &Caller<'_>) -> ApiResult<Condition> {
         .add(user::Column::Kind.eq(UserKind::Resident))
         .add(user::Column::Status.ne(UserStatus::Deactivated)))
 }
+
+/// Whether the caller may see `target` as a `UserAccount` in user
+/// management (its email, mobile number, permissions): what the links to a
+/// landlord user from other objects (`HousingCostUpdate.uploadedBy`,
+/// `PaymentArrangement.appliedBy`, …) answer with. The same rule as
+/// [`UserAction::View`]: the organisation's administrators for their own
+/// users, staff for every landlord user; never deactivated users, residents
+/// or staff accounts. Everyone else reads such a link as null.
+pub fn may_view(caller: &Caller<'_>, target: &user::Model) -> bool {
+    can_manage(caller, UserAction::View).is_ok_and(|manager| manager.sees(target))
+}
+
+/// Whether the caller may see the resident `target` as a `ResidentAccount`
+/// (email, mobile number, account state): the rule of
+/// [`visible_residents`], staff only. What a case party's `resident` link
+/// answers with; everyone else reads it as null.
+pub fn may_view_resident(caller: &Caller<'_>, target: &user::Model) -> bool {
+    visible_residents(caller).is_ok()
+        && target.kind == UserKind::Resident
+        && target.status != UserStatus::Deactivated
+}

@@ -295,7 +295,7 @@ pub async fn update_domains(
 }
 
 /// Attaches the domains of each organisation, in one query.
-async fn with_domains(
+pub(crate) async fn with_domains(
     conn: &impl ConnectionTrait,
     organisations: Vec<organisation::Model>,
 ) -> ApiResult<Vec<OrganisationWithDomains>> {

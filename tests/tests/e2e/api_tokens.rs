@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const CREATE: &str = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id name tokenPrefix permissions createdByUserId createdAt lastUsedAt revokedAt } } }";
+const CREATE: &str = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id name tokenPrefix permissions createdBy { id email } createdAt lastUsedAt revokedAt } } }";
 const LIST: &str =
     "{ apiTokens { edges { node { id name tokenPrefix permissions lastUsedAt revokedAt } } } }";
 const REVOKE: &str = "mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }";
@@ -78,7 +78,7 @@ async fn an_administrator_creates_lists_and_revokes_tokens() {
         token["permissions"],
         json!(["VIEW_PAYMENTS", "EXPORT_PAYMENTS"])
     );
-    assert_eq!(token["createdByUserId"], json!(gid("User", admin.user.id)));
+    assert_eq!(token["createdBy"]["id"], json!(gid("User", admin.user.id)));
     assert_eq!(token["lastUsedAt"], Value::Null);
     let id = token["id"].as_str().unwrap().to_owned();
 

@@ -15,7 +15,7 @@ use crate::support::tenancy::{api_token, assert_bad_input, organisation, tenant}
 const APPLY: &str = "mutation($input: ApplyForPaymentArrangementInput!) { applyForPaymentArrangement(input: $input) { id reference status arrears tenant { name } } }";
 const APPROVE: &str = "mutation($id: ID!, $note: String) { approvePaymentArrangement(id: $id, note: $note) { id status decisionReason } }";
 const REJECT: &str = "mutation($id: ID!, $reason: String!) { rejectPaymentArrangement(id: $id, reason: $reason) { id status decisionReason } }";
-const ONE: &str = "query($id: ID!) { paymentArrangement(id: $id) { id reference status events { status note actorUserId } } }";
+const ONE: &str = "query($id: ID!) { paymentArrangement(id: $id) { id reference status events { status note actorUserId } appliedBy { id } organisation { id } } }";
 const LIST: &str = "query($org: ID, $filter: PaymentArrangementFilter) { paymentArrangements(organisationId: $org, filter: $filter) { edges { node { id reference status events { status } } } } }";
 
 async fn count(app: &TestApp) -> u64 {
@@ -109,6 +109,18 @@ async fn apply_approve_and_reject_with_history_and_emails() {
         );
         assert_eq!(events[1]["status"], json!("REJECTED"));
         assert_eq!(events[1]["note"], json!("Arrears below the threshold."));
+        let seen = &r.data()["paymentArrangement"];
+        assert_eq!(seen["organisation"]["id"], json!(gid("Organisation", org)));
+        // Staff see the applicant's account; the applicant, who does not
+        // manage users, reads the link as null.
+        if who == &staff.token {
+            assert_eq!(
+                seen["appliedBy"]["id"],
+                json!(gid("User", applicant.user.id))
+            );
+        } else {
+            assert!(seen["appliedBy"].is_null(), "{seen}");
+        }
     }
     let r = app
         .graphql(

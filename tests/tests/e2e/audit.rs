@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const LOG: &str = "query($filter: AuditLogFilter, $first: Int, $after: String) { auditLog(filter: $filter, first: $first, after: $after) { edges { cursor node { id action targetType targetId organisationId actorUserId actorName before after requestId createdAt } } pageInfo { hasNextPage } } }";
+const LOG: &str = "query($filter: AuditLogFilter, $first: Int, $after: String) { auditLog(filter: $filter, first: $first, after: $after) { edges { cursor node { id action targetType targetId organisation { id name } actorUserId actorName before after requestId createdAt } } pageInfo { hasNextPage } } }";
 
 async fn log(app: &TestApp, token: &str, filter: Value) -> Vec<Value> {
     let response = app
@@ -103,7 +103,7 @@ async fn administrators_read_their_organisations_entries_and_staff_read_all() {
     assert!(
         north
             .iter()
-            .all(|e| e["organisationId"] == json!(gid("Organisation", w.north)))
+            .all(|e| e["organisation"]["id"] == json!(gid("Organisation", w.north)))
     );
     let suspend = &north[0];
     assert_eq!(suspend["targetType"], json!("user"));

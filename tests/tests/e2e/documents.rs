@@ -32,7 +32,7 @@ pub(crate) const UPLOAD: &str = "mutation($case: ID!, $files: [DocumentUploadInp
   uploadDocuments(caseId: $case, files: $files, sameCategoryForAll: $same, sharedWithParties: $shared) {
     id fileName category contentType sizeBytes scanStatus uploadedBy uploadedByMe downloadUrl sha256
   } }";
-pub(crate) const LIST: &str = "query($id: ID!) { case(id: $id) { documents { id fileName category scanStatus downloadUrl messageId uploadedBy } } }";
+pub(crate) const LIST: &str = "query($id: ID!) { case(id: $id) { documents { id fileName category scanStatus downloadUrl message { id } uploadedBy } } }";
 pub(crate) const ONE: &str =
     "query($id: ID!) { document(id: $id) { id fileName scanStatus downloadUrl } }";
 
@@ -535,7 +535,7 @@ async fn reply_attachments_appear_in_the_case_documents_of_who_may_see_the_reply
         let docs = list.data()["case"]["documents"].as_array().unwrap().clone();
         assert_eq!(docs.len(), expected);
         if expected == 1 {
-            assert_eq!(docs[0]["messageId"], reply_id.as_str());
+            assert_eq!(docs[0]["message"]["id"], reply_id.as_str());
             assert_eq!(docs[0]["fileName"], "kitchen.png");
             assert_eq!(docs[0]["scanStatus"], "CLEAN");
         }

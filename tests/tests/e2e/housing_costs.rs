@@ -10,7 +10,7 @@ use chrono::Utc;
 use entities::{
     BulkUpdateStatus, Permission, RentFrequency, audit_log, housing_cost_update, property,
 };
-use portal_tests::{TestApp, TestResponse};
+use portal_tests::{TestApp, TestResponse, gid};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::support::tenancy::{api_token, organisation, property};
 
 const UPLOAD: &str = "mutation($file: Upload!) { uploadHousingCosts(file: $file) { id status rowCount appliedCount fileName errors { row column reason } } }";
-const ONE: &str = "query($id: ID!) { housingCostUpdate(id: $id) { id status rowCount appliedCount errors { row column reason } } }";
+const ONE: &str = "query($id: ID!) { housingCostUpdate(id: $id) { id status rowCount appliedCount errors { row column reason } uploadedBy { id } organisation { id } } }";
 const LIST: &str = "{ housingCostUpdates { edges { node { id status } } } }";
 
 /// A multipart GraphQL request carrying one file with its content type.
@@ -370,11 +370,22 @@ async fn permissions_for_users_tokens_and_other_organisations() {
         .graphql(Some(&colleague.token), ONE, json!({ "id": id }))
         .await;
     assert_eq!(seen.data()["housingCostUpdate"]["status"], json!("APPLIED"));
+    // The colleague does not manage users: the uploader's account is not
+    // theirs to see, so the link is null; the organisation is their own.
+    assert!(seen.data()["housingCostUpdate"]["uploadedBy"].is_null());
+    assert_eq!(
+        seen.data()["housingCostUpdate"]["organisation"]["id"],
+        json!(gid("Organisation", org))
+    );
     let staff = app.caseworker().await;
     let seen = app
         .graphql(Some(&staff.token), ONE, json!({ "id": id }))
         .await;
     assert_eq!(seen.data()["housingCostUpdate"]["status"], json!("APPLIED"));
+    assert_eq!(
+        seen.data()["housingCostUpdate"]["uploadedBy"]["id"],
+        json!(gid("User", uploader.user.id))
+    );
     let r = app
         .graphql(Some(&outsider.token), ONE, json!({ "id": id }))
         .await;

@@ -40,6 +40,7 @@ mod harness;
 mod housing_costs;
 mod http_surface;
 mod jobs;
+mod links;
 mod lists;
 mod login;
 mod message_recipients;

@@ -18,11 +18,11 @@ const SEND: &str = "mutation($c: ID!, $input: SendMessageInput!, $files: [Docume
   } }";
 const THREAD: &str = "query($id: ID!) { case(id: $id) { unreadCount
   messages { id subject fromStaff recipients attachments { id fileName } }
-  documents { id fileName messageId } } }";
+  documents { id fileName message { id } } } }";
 const UNREAD: &str = "{ unreadCounts { total byCase { caseId count } } }";
 const ONE_MESSAGE: &str = "query($id: ID!) { message(id: $id) { id } }";
 const ONE_DOCUMENT: &str = "query($id: ID!) { document(id: $id) { id downloadUrl } }";
-const MY_TASKS: &str = "{ myTasks { edges { node { title sourceMessageId } } } }";
+const MY_TASKS: &str = "{ myTasks { edges { node { title sourceMessage { id } } } } }";
 const REPLY: &str =
     "mutation($id: ID!) { replyToMessage(messageId: $id, body: \"Letter attached\") { id } }";
 
@@ -95,7 +95,7 @@ async fn a_caseworker_writes_to_the_resident_alone_and_the_landlord_sees_none_of
     assert_eq!(emailed(&app).await, vec![w.resident.user.email.clone()]);
     let resident_tasks = gql(&app, Some(&w.resident.token), MY_TASKS, json!({})).await;
     assert_eq!(
-        resident_tasks.data()["myTasks"]["edges"][0]["node"]["sourceMessageId"],
+        resident_tasks.data()["myTasks"]["edges"][0]["node"]["sourceMessage"]["id"],
         message_id.as_str()
     );
     assert_eq!(

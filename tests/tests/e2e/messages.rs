@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::support::casework::{create_case, email_filters, gql, send_message, world};
 
-const REPLY: &str = "mutation($id: ID!, $body: String!) { replyToMessage(messageId: $id, body: $body) { id body fromStaff parentMessageId senderName } }";
+const REPLY: &str = "mutation($id: ID!, $body: String!) { replyToMessage(messageId: $id, body: $body) { id body fromStaff parentMessage { id fromStaff } senderName } }";
 const UNREAD: &str = "{ unreadCounts { total byCase { caseId count } } }";
+const UNREAD_CASES: &str = "{ unreadCounts { byCase { caseId case { id reference } } } }";
 const THREAD: &str = "query($id: ID!) { case(id: $id) { unreadCount messages { subject body fromStaff senderName read } } }";
 
 #[tokio::test]
@@ -47,7 +48,7 @@ async fn a_staff_message_emails_the_recipients_and_sets_read_message_tasks() {
     let tasks = gql(
         &app,
         Some(&w.resident.token),
-        "{ myTasks { edges { node { title status sourceMessageId } } } }",
+        "{ myTasks { edges { node { title status sourceMessage { id subject } } } } }",
         json!({}),
     )
     .await;
@@ -56,6 +57,8 @@ async fn a_staff_message_emails_the_recipients_and_sets_read_message_tasks() {
         node["title"],
         format!("Read message from case {}", w.reference)
     );
+    // The task links to the message it asks the resident to read.
+    assert!(node["sourceMessage"]["id"].is_string(), "{node}");
     assert_eq!(
         task::Entity::find()
             .filter(task::Column::SourceMessageId.is_not_null())
@@ -71,6 +74,12 @@ async fn a_staff_message_emails_the_recipients_and_sets_read_message_tasks() {
     assert_eq!(
         unread.data()["unreadCounts"],
         json!({ "total": 1, "byCase": [{ "caseId": w.case_id, "count": 1 }] })
+    );
+    // Each count links to its case.
+    let unread = gql(&app, Some(&w.resident.token), UNREAD_CASES, json!({})).await;
+    assert_eq!(
+        unread.data()["unreadCounts"]["byCase"][0]["case"],
+        json!({ "id": w.case_id, "reference": w.reference })
     );
     let thread = gql(
         &app,
@@ -155,7 +164,8 @@ async fn a_party_replies_once_within_2000_characters_and_only_its_side_sees_the_
     .await;
     let reply = reply.data()["replyToMessage"].clone();
     assert_eq!(reply["fromStaff"], false);
-    assert_eq!(reply["parentMessageId"], staff_message.as_str());
+    assert_eq!(reply["parentMessage"]["id"], staff_message.as_str());
+    assert_eq!(reply["parentMessage"]["fromStaff"], true);
     let second = gql(
         &app,
         Some(&w.resident.token),

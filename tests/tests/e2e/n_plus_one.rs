@@ -66,6 +66,33 @@ const MY_TASKS: &str = "query($first: Int) { myTasks(first: $first) { totalCount
   title dueDate overdue assigneeName case { reference landlordName }
 } } } }";
 
+/// The links of issue 16 §1 (`parentMessage`, `Document.message`,
+/// `Task.sourceMessage`, `CaseParty.resident` and `organisation`), beside
+/// the relations above.
+const CASE_LINKS: &str = "query($first: Int) { cases(first: $first) { edges { node {
+  reference
+  parties { kind resident { id email } organisation { id name domains } }
+  messages { subject parentMessage { id subject } }
+  documents { fileName message { id subject } }
+  tasks { title sourceMessage { id subject } }
+} } } }";
+
+const TASK_LINKS: &str = "query($first: Int) { myTasks(first: $first) { edges { node {
+  title sourceMessage { id subject } case { reference }
+} } } }";
+
+const TENANCY_LINKS: &str = "query($first: Int) { properties(first: $first) { edges { node {
+  reference organisation { name domains } tenants { organisation { id } }
+} } } }";
+
+const TENANT_LINKS: &str = "query($first: Int) { tenants(first: $first) { edges { node {
+  name organisation { name domains }
+} } } }";
+
+const TODO_LINKS: &str = "query($first: Int) { tenancyRequests(first: $first) { edges { node {
+  reasonLabel organisation { name } answeredBy { email permissions }
+} } } }";
+
 const PROPERTIES: &str =
     "query($first: Int) { properties(first: $first) { totalCount edges { node {
   reference tenants { name property { reference } }
@@ -161,6 +188,7 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
             status_label_before_close: Set(None),
         });
         let resident_party = Uuid::now_v7();
+        let staff_message = Uuid::now_v7();
         for (party_id, kind, user, organisation) in [
             (
                 resident_party,
@@ -188,7 +216,8 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
                 assignee_kind: Set(kind),
                 assignee_user_id: Set(user),
                 assignee_organisation_id: Set(organisation),
-                source_message_id: Set(None),
+                // "Read message": the staff message, sent to both parties.
+                source_message_id: Set(Some(staff_message)),
                 unable_reason: Set(None),
                 completed_at: Set(None),
                 completed_by_user_id: Set(None),
@@ -201,7 +230,6 @@ async fn seed(app: &TestApp, n: usize, owner: &TestUser, resident: &TestUser) {
                 updated_at: Set(now),
             });
         }
-        let staff_message = Uuid::now_v7();
         let doc = Uuid::now_v7();
         documents.push(document::ActiveModel {
             id: Set(doc),
@@ -427,6 +455,154 @@ async fn tenancy_relations_do_not_grow_with_the_page_size() {
             );
             // Sign-in, the page, the total and one per relation.
             assert!(small <= 8, "{root} as {who}: {small} statements");
+        }
+    }
+}
+
+#[tokio::test]
+async fn links_of_a_page_of_fifty_cost_the_same_as_of_ten() {
+    let app = TestApp::init().await;
+    let owner = app.caseworker().await;
+    let resident = app.resident().await;
+    seed(&app, 50, &owner, &resident).await;
+    let counted = Counted::new(&app).await;
+
+    for (user, who) in [(&resident, "resident"), (&owner, "staff")] {
+        for (query, root) in [(CASE_LINKS, "cases"), (TASK_LINKS, "myTasks")] {
+            let (small, _) = counted.run(user, query, 10).await;
+            let (large, page) = counted.run(user, query, 50).await;
+            let edges = page["data"][root]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), 50, "{root} as {who}");
+            if root == "cases" {
+                let case = &edges[0]["node"];
+                assert!(
+                    case["messages"][1]["parentMessage"]["id"].is_string(),
+                    "{case}"
+                );
+                assert!(case["documents"][0]["message"]["id"].is_string(), "{case}");
+                assert!(
+                    case["tasks"][0]["sourceMessage"]["id"].is_string(),
+                    "{case}"
+                );
+                let parties = case["parties"].as_array().unwrap();
+                let staff = who == "staff";
+                // Staff see the resident's account and the organisation; a
+                // resident neither.
+                assert_eq!(
+                    parties.iter().any(|p| p["resident"]["email"].is_string()),
+                    staff,
+                    "{case}"
+                );
+                assert_eq!(
+                    parties
+                        .iter()
+                        .any(|p| p["organisation"]["name"] == "Northside Housing"),
+                    staff,
+                    "{case}"
+                );
+            } else {
+                assert!(edges[0]["node"]["sourceMessage"]["id"].is_string());
+            }
+            assert_eq!(
+                small, large,
+                "{root} as {who}: 10 rows cost {small} statements, 50 rows {large}"
+            );
+            assert!(small <= 16, "{root} as {who}: {small} statements");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tenancy_links_of_a_page_of_fifty_cost_the_same_as_of_ten() {
+    use crate::support::tenancy::{organisation as new_organisation, property, tenant};
+    use entities::{Permission, TenancyRequestReason, TenancyRequestStatus, tenancy_request};
+
+    let app = TestApp::init().await;
+    let staff = app.caseworker().await;
+    let mut requests = vec![];
+    let now = Utc::now();
+    // Five organisations, so that staff lists span several of them.
+    let mut admins = vec![];
+    for o in 0..5 {
+        let org = new_organisation(&app).await;
+        let admin = app
+            .landlord_user(
+                org,
+                &[Permission::ManageUsers, Permission::ProvideTenancyDetails],
+            )
+            .await;
+        for i in 0..10 {
+            let home = property(&app, org, &format!("P-{o}{i:02}"), "LS1 4AP").await;
+            let t = tenant(
+                &app,
+                org,
+                "Tenant",
+                &format!("{o}{i:02}"),
+                &format!("UC-{o}{i:02}"),
+                Some(home.id),
+            )
+            .await;
+            requests.push(tenancy_request::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organisation_id: Set(org),
+                tenant_id: Set(t.id),
+                postcode: Set("LS1 4AP".into()),
+                status: Set(TenancyRequestStatus::NotTenant),
+                reason: Set(TenancyRequestReason::NewClaim),
+                property_id: Set(Some(home.id)),
+                due_date: Set(now.date_naive()),
+                created_by_user_id: Set(Some(staff.user.id)),
+                answered_by_user_id: Set(Some(admin.user.id)),
+                answered_at: Set(Some(now)),
+                tenancy_start_date: Set(None),
+                rent_pence: Set(None),
+                rent_frequency: Set(None),
+                service_charge_pence: Set(None),
+                in_arrears: Set(None),
+                arrears_pence: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        admins.push(admin);
+    }
+    tenancy_request::Entity::insert_many(requests)
+        .exec(app.db())
+        .await
+        .unwrap();
+    let counted = Counted::new(&app).await;
+    for (user, who) in [(&admins[0], "landlord"), (&staff, "staff")] {
+        for (query, root) in [
+            (TENANCY_LINKS, "properties"),
+            (TENANT_LINKS, "tenants"),
+            (TODO_LINKS, "tenancyRequests"),
+        ] {
+            let (small, _) = counted.run(user, query, 10).await;
+            let (large, page) = counted.run(user, query, 50).await;
+            let edges = page["data"][root]["edges"].as_array().unwrap();
+            let expected = if who == "staff" { 50 } else { 10 };
+            assert_eq!(edges.len(), expected, "{root} as {who}");
+            assert!(
+                edges
+                    .iter()
+                    .all(|e| e["node"]["organisation"]["name"].is_string()),
+                "{root} as {who}"
+            );
+            if root == "tenancyRequests" {
+                assert!(
+                    edges
+                        .iter()
+                        .all(|e| e["node"]["answeredBy"]["email"].is_string()),
+                    "{root} as {who}"
+                );
+            }
+            assert_eq!(
+                small, large,
+                "{root} as {who}: 10 rows cost {small} statements, 50 rows {large}"
+            );
+            // Sign-in, the page, the total and two per link (the rows, then
+            // their domains or permissions).
+            assert!(small <= 10, "{root} as {who}: {small} statements");
         }
     }
 }

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const CREATE: &str = "mutation($input: CreateOrganisationInput!) { createOrganisation(input: $input) { organisation { id name address requiresTwoFactor domains } leadAdministrator { id email firstName permissions invitationPending organisationId } } }";
+const CREATE: &str = "mutation($input: CreateOrganisationInput!) { createOrganisation(input: $input) { organisation { id name address requiresTwoFactor domains } leadAdministrator { id email firstName permissions invitationPending organisation { id name } } } }";
 
 const DOMAINS: &str = "mutation($id: ID!, $domains: [String!]!) { updateOrganisationDomains(id: $id, domains: $domains) { id domains } }";
 
@@ -66,7 +66,11 @@ async fn a_service_administrator_creates_an_organisation_and_invites_its_lead_ad
         "lowercased, without @, repeats dropped"
     );
     let lead = &created["leadAdministrator"];
-    assert_eq!(lead["organisationId"], created["organisation"]["id"]);
+    assert_eq!(lead["organisation"]["id"], created["organisation"]["id"]);
+    assert_eq!(
+        lead["organisation"]["name"],
+        created["organisation"]["name"]
+    );
     assert_eq!(lead["invitationPending"], json!(true));
     assert_eq!(
         lead["permissions"],

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::support::tenancy::{api_token, assert_bad_input, organisation, property, tenant};
 
-const ADD: &str = "mutation($input: AddPropertyInput!) { addProperty(input: $input) { id reference postcode rent serviceCharge rentFrequency organisationId } }";
+const ADD: &str = "mutation($input: AddPropertyInput!) { addProperty(input: $input) { id reference postcode rent serviceCharge rentFrequency organisation { id } } }";
 const UPDATE: &str = "mutation($id: ID!, $input: UpdatePropertyInput!) { updateProperty(id: $id, input: $input) { id reference postcode rent addressLine2 } }";
 const REMOVE: &str = "mutation($id: ID!) { removeProperty(id: $id) { id removedAt } }";
 const LIST: &str = "query($org: ID, $filter: PropertyFilter, $first: Int, $after: String) { properties(organisationId: $org, filter: $filter, first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id reference postcode } } } }";
@@ -55,7 +55,7 @@ async fn manage_properties_adds_changes_and_removes_with_an_audit_trail() {
     assert_eq!(added["rent"], json!("98.50"));
     assert_eq!(added["serviceCharge"], json!("12.75"));
     assert_eq!(added["rentFrequency"], json!("WEEKLY"));
-    assert_eq!(added["organisationId"], json!(gid("Organisation", org)));
+    assert_eq!(added["organisation"]["id"], json!(gid("Organisation", org)));
     let id = added["id"].as_str().unwrap().to_owned();
 
     // The reference is unique within the organisation.

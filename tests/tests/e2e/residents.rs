@@ -733,7 +733,7 @@ async fn add_party(
 ) -> TestResponse {
     app.graphql(
         token,
-        "mutation($id: ID!, $input: CasePartyInput!) { addCaseParty(caseId: $id, input: $input) { parties { kind name userId } } }",
+        "mutation($id: ID!, $input: CasePartyInput!) { addCaseParty(caseId: $id, input: $input) { parties { kind name resident { id email } } } }",
         json!({ "id": gid("Case", case_id), "input": input }),
     )
     .await
@@ -834,7 +834,8 @@ async fn a_new_resident_is_invited_and_added_to_a_case_in_one_step() {
     assert_eq!(parties.len(), 1);
     assert_eq!(parties[0]["kind"], json!("RESIDENT"));
     assert_eq!(parties[0]["name"], json!("Aisha Okafor"));
-    let id: Uuid = portal_tests::uuid_of(parties[0]["userId"].as_str().unwrap());
+    let id: Uuid = portal_tests::uuid_of(parties[0]["resident"]["id"].as_str().unwrap());
+    assert_eq!(parties[0]["resident"]["email"], json!("aisha@mail.example"));
     let stored = reload(&app, id).await;
     assert_eq!(stored.kind, UserKind::Resident);
     assert_eq!(stored.mobile_number.as_deref(), Some("+447700900456"));

@@ -104,7 +104,7 @@ async fn nothing_more(socket: &mut Socket) {
 }
 
 const MESSAGES: &str = "subscription { messagePosted { messageId caseId caseReference \
-     message { id subject body fromStaff senderName } } }";
+     message { id subject body fromStaff senderName } case { id reference } } }";
 const TASKS: &str = "subscription { taskChanged { taskId caseReference \
      task { id title status overdue } } }";
 const UNREAD: &str = "subscription { unreadCounts { total byCase { caseId count } } }";
@@ -182,6 +182,8 @@ async fn a_resident_is_sent_the_messages_of_their_cases_and_no_one_elses() {
     assert_eq!(posted["messageId"], gid("Message", mine.id));
     assert_eq!(posted["caseId"], gid("Case", alices.id));
     assert_eq!(posted["caseReference"], "202600001");
+    assert_eq!(posted["case"]["id"], gid("Case", alices.id));
+    assert_eq!(posted["case"]["reference"], "202600001");
     assert_eq!(posted["message"]["id"], gid("Message", mine.id));
     assert_eq!(posted["message"]["body"], "We have your evidence");
     assert_eq!(posted["message"]["fromStaff"], true);

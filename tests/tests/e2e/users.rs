@@ -18,7 +18,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const USER_FIELDS: &str = "id kind organisationId firstName lastName email mobileNumber \
+const USER_FIELDS: &str = "id kind organisation { id } firstName lastName email mobileNumber \
     permissions twoFactorMethod lastLoginAt mobileResetPending status lockedUntil isLocked \
     invitationPending invitedAt createdAt";
 
@@ -330,7 +330,7 @@ async fn inviting_a_user_creates_the_account_and_emails_a_single_use_link() {
     );
     assert_eq!(invited["kind"], json!("LANDLORD"));
     assert_eq!(
-        invited["organisationId"],
+        invited["organisation"]["id"],
         json!(gid("Organisation", org.id))
     );
     assert_eq!(invited["status"], json!("ACTIVE"));

@@ -15,14 +15,19 @@ use uuid::Uuid;
 use entities::{case, case_note, case_party, message, message_read, organisation, task, user};
 
 use super::{
-    AttachmentsKey, DbLoader, DocumentsKey, LoadError, OrganisationKey, RequestLoader, UserKey,
-    fetch, group, internal,
+    AttachmentsKey, DbLoader, DocumentsKey, LoadError, OrganisationKey, OrganisationViewKey,
+    RequestLoader, UserKey, fetch, group, internal,
 };
 use crate::{casework, policy, policy::cases::Reader};
 
 /// A case by id, if the reader may see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CaseKey(pub Uuid, pub Reader);
+
+/// A message by id, if the reader may see it (a document's message, a
+/// reply's parent, the message a task came from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageKey(pub Uuid, pub Reader);
 
 /// The parties of a case (the case was checked by whoever asks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,6 +83,29 @@ impl Loader<CaseKey> for DbLoader {
                 .await?
             {
                 out.insert(CaseKey(c.id, reader), c);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<MessageKey> for DbLoader {
+    type Value = message::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[MessageKey],
+    ) -> Result<HashMap<MessageKey, message::Model>, LoadError> {
+        let mut out = HashMap::new();
+        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
+            for m in message::Entity::find()
+                .filter(message::Column::Id.is_in(ids))
+                .filter(policy::messages::visible(reader))
+                .all(&self.db)
+                .await?
+            {
+                out.insert(MessageKey(m.id, reader), m);
             }
         }
         Ok(out)
@@ -263,8 +291,10 @@ impl Loader<ReadKey> for DbLoader {
 /// their users and organisations, tasks, messages, unread counts,
 /// documents), then the people and organisations all of those name (owners,
 /// landlords, task assignees, message senders: one statement each, for
-/// whoever the parties did not already bring) with the messages' read and
-/// reply state.
+/// whoever the parties did not already bring), the parties' organisations
+/// as `CaseParty.organisation` shows them, the messages the rows link to
+/// (`parentMessage`, `Document.message`, `Task.sourceMessage`: one statement)
+/// and the messages' read and reply state.
 pub async fn prefetch_cases(
     ctx: &async_graphql::Context<'_>,
     reader: Reader,
@@ -320,7 +350,11 @@ pub async fn prefetch_cases(
         ),
     );
     unread.map_err(internal)?;
-    documents.map_err(internal)?;
+    let documents: Vec<entities::document::Model> = documents
+        .map_err(internal)?
+        .into_values()
+        .flatten()
+        .collect();
     let notes: Vec<case_note::Model> = notes.map_err(internal)?.into_values().flatten().collect();
     // The parties' users and organisations came with them: later lookups of
     // the same people (a resident's replies, the landlord) find them here.
@@ -377,19 +411,49 @@ pub async fn prefetch_cases(
     if node.field("notes").field("authorName").exists() {
         users.extend(notes.iter().map(|n| UserKey(n.author_user_id)));
     }
-    let (users, orgs, task_cases, m) = futures::join!(
+    // The messages the rows link to (a reply's parent, a document's
+    // message, a task's message to read), in one statement.
+    let mut linked: Vec<MessageKey> = Vec::new();
+    if node.field("documents").field("message").exists() {
+        linked.extend(
+            documents
+                .iter()
+                .filter_map(|d| d.message_id)
+                .map(|id| MessageKey(id, reader)),
+        );
+    }
+    if tasks_node.field("sourceMessage").exists() {
+        linked.extend(
+            tasks
+                .iter()
+                .filter_map(|t| t.source_message_id)
+                .map(|id| MessageKey(id, reader)),
+        );
+    }
+    let (users, orgs, party_orgs, task_cases, linked, m) = futures::join!(
         fetch(loader, true, users),
         fetch(loader, true, orgs),
+        fetch(
+            loader,
+            node.field("parties").field("organisation").exists(),
+            parties
+                .iter()
+                .filter_map(|p| p.party.organisation_id)
+                .map(OrganisationViewKey),
+        ),
         fetch(
             loader,
             tasks_node.field("case").exists(),
             tasks.iter().map(|t| CaseKey(t.case_id, reader)),
         ),
+        fetch(loader, true, linked),
         prefetch_messages_with(loader, reader, &messages, messages_node),
     );
     users.map_err(internal)?;
     orgs.map_err(internal)?;
+    party_orgs.map_err(internal)?;
     task_cases.map_err(internal)?;
+    linked.map_err(internal)?;
     m
 }
 
@@ -418,7 +482,7 @@ async fn prefetch_tasks_with(
     }
     let assignee = node.field("assigneeName").exists();
     let case_node = node.field("case");
-    let (users, orgs, cases) = futures::join!(
+    let (users, orgs, cases, sources) = futures::join!(
         fetch(
             loader,
             assignee,
@@ -437,9 +501,18 @@ async fn prefetch_tasks_with(
             case_node.exists(),
             tasks.iter().map(|t| CaseKey(t.case_id, reader)),
         ),
+        fetch(
+            loader,
+            node.field("sourceMessage").exists(),
+            tasks
+                .iter()
+                .filter_map(|t| t.source_message_id)
+                .map(|id| MessageKey(id, reader)),
+        ),
     );
     users.map_err(internal)?;
     orgs.map_err(internal)?;
+    sources.map_err(internal)?;
     let cases: Vec<case::Model> = cases.map_err(internal)?.into_values().collect();
     if with_cases && !cases.is_empty() {
         // The cases of "My tasks" rows, one level down (not recursive: a
@@ -502,7 +575,7 @@ async fn prefetch_messages_with(
     }
     let replied = node.field("repliedByMe").exists() || node.field("canReply").exists();
     // Their senders come with the other users (see `prefetch_cases`).
-    let (reads, replies, cases, attachments) = futures::join!(
+    let (reads, replies, cases, attachments, parents) = futures::join!(
         fetch(
             loader,
             node.field("read").exists(),
@@ -523,7 +596,16 @@ async fn prefetch_messages_with(
             node.field("attachments").exists(),
             messages.iter().map(|m| AttachmentsKey(m.id, reader)),
         ),
+        fetch(
+            loader,
+            node.field("parentMessage").exists(),
+            messages
+                .iter()
+                .filter_map(|m| m.parent_message_id)
+                .map(|id| MessageKey(id, reader)),
+        ),
     );
+    parents.map_err(internal)?;
     reads.map_err(internal)?;
     replies.map_err(internal)?;
     cases.map_err(internal)?;
