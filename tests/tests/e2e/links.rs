@@ -179,6 +179,8 @@ async fn case_links_resolve_for_those_who_may_see_the_object_and_are_null_otherw
         .iter()
         .find(|t| t["node"]["sourceMessage"]["id"] == to_both.as_str());
     assert!(survey.is_some(), "{tasks:?}");
+    // The messages' emails.
+    app.run_pending_jobs().await;
 }
 
 const PROPERTY: &str = "query($id: ID!) { property(id: $id) { organisation { id name } tenants { organisation { id } } } }";
@@ -203,7 +205,7 @@ async fn organisation_links_answer_staff_and_the_organisations_own_users_and_nul
         Some(&staff.token),
         RECORD,
         json!({ "org": gid("Organisation", org), "input": [{
-            "tenantId": gid("Tenant", who.id), "claimReference": "UC-1", "amount": "450.00",
+            "tenantId": gid("Tenant", who.id), "amount": "450.00",
             "paymentDate": day.to_string(), "periodStart": (day - Duration::days(30)).to_string(),
             "periodEnd": (day - Duration::days(1)).to_string(),
         }] }),
