@@ -19,11 +19,15 @@ use super::{
     exports::{ExportsQuery, PaymentExport},
     housing_costs::{HousingCostUpdate, HousingCostsQuery},
     jobs::{Job, JobsQuery},
+    loaders::UserKey,
     messages::{Message, MessagesQuery},
     organisations::{Organisation, OrganisationsQuery},
     payments::{Payment, PaymentsQuery},
     properties::{PropertiesQuery, Property, Tenant},
+    residents::ResidentAccount,
+    scalars::parse_id,
     scalars::{NodeKind, decode_global_id},
+    staff::StaffMember,
     tasks::{Task, TasksQuery},
     tenancy::{TenancyQuery, TenancyRequest},
     users::{UserAccount, UsersQuery},
@@ -31,7 +35,9 @@ use super::{
 use crate::{
     auth::Viewer,
     error::{ApiError, ErrorCode},
+    policy,
 };
+use entities::UserKind;
 
 /// The most ids one `nodes` query takes.
 pub const MAX_NODES: usize = 100;
@@ -55,8 +61,12 @@ pub enum Node {
     Document(Document),
     /// A background job.
     Job(Job),
-    /// A user account.
+    /// A landlord user's account, as user management shows it.
     UserAccount(UserAccount),
+    /// A resident's account, as staff see it.
+    ResidentAccount(ResidentAccount),
+    /// A staff member's account, as service administrators see it.
+    StaffMember(StaffMember),
     /// A landlord organisation.
     Organisation(Organisation),
     /// A property.
@@ -125,10 +135,7 @@ async fn resolve(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node
             .await
             .map(|o| Some(Node::Document(o))),
         NodeKind::Job => JobsQuery.job(ctx, id).await.map(|o| Some(Node::Job(o))),
-        NodeKind::User => UsersQuery
-            .organisation_user(ctx, id)
-            .await
-            .map(|o| Some(Node::UserAccount(o))),
+        NodeKind::User => resolve_user(ctx, id).await,
         NodeKind::Organisation => OrganisationsQuery
             .organisation(ctx, id)
             .await
@@ -176,6 +183,35 @@ async fn resolve(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node
     match found {
         Err(err) if is_absent(&err) => Ok(None),
         other => other,
+    }
+}
+
+/// A user id names one of three account types, each with its own policy:
+/// a landlord user's `UserAccount` (`organisationUser(id:)`:
+/// `policy::users`, the organisation's administrators and staff), a
+/// resident's `ResidentAccount` (`policy::users::may_view_resident`: staff)
+/// and a staff member's `StaffMember` (`policy::staff`: service
+/// administrators). The account's kind picks the policy; whoever that
+/// policy refuses gets null, as for any other id.
+async fn resolve_user(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    let Some(uuid) = parse_id(&id, NodeKind::User).ok() else {
+        return Ok(None);
+    };
+    let Some(user) = ctx.load(UserKey(uuid)).await? else {
+        return Ok(None);
+    };
+    match user.kind {
+        UserKind::Landlord => UsersQuery
+            .organisation_user(ctx, id)
+            .await
+            .map(|o| Some(Node::UserAccount(o))),
+        UserKind::Resident => Ok(policy::users::may_view_resident(&ctx.caller(), &user)
+            .then(|| Node::ResidentAccount(user.into()))),
+        UserKind::Staff => {
+            let admin = policy::staff::can_manage(&ctx.caller())?;
+            let staff = policy::staff::find_visible(&ctx.app().db, &admin, uuid).await?;
+            Ok(Some(Node::StaffMember(staff.into())))
+        }
     }
 }
 

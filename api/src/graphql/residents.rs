@@ -29,6 +29,7 @@ use crate::{
 pub struct ResidentAccount {
     /// User id (use it as `residentUserId` of a case, or `userId` of the
     /// user-management mutations).
+    #[graphql(owned)]
     pub id: ID,
     /// First name.
     pub first_name: String,

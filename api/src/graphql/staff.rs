@@ -29,6 +29,7 @@ use crate::{
 #[derive(SimpleObject)]
 pub struct StaffMember {
     /// User id.
+    #[graphql(owned)]
     pub id: ID,
     /// First name.
     pub first_name: String,

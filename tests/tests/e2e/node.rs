@@ -195,3 +195,64 @@ async fn nodes_costs_its_selection_once_per_id() {
     assert_eq!(one, 2, "one id");
     assert_eq!(ten, 11, "ten ids");
 }
+
+const USER_NODE: &str = "query($id: ID!) { node(id: $id) { __typename id
+  ... on ResidentAccount { email } ... on StaffMember { email } ... on UserAccount { email } } }";
+
+#[tokio::test]
+async fn a_user_id_refetches_the_account_as_whoever_may_see_it_sees_it() {
+    let app = TestApp::init().await;
+    let w = world(&app).await;
+    let admin = app.service_admin().await;
+    let node = |token: String, user: uuid::Uuid| {
+        let app = &app;
+        async move {
+            gql(
+                app,
+                Some(&token),
+                USER_NODE,
+                json!({ "id": gid("User", user) }),
+            )
+            .await
+            .data()["node"]
+                .clone()
+        }
+    };
+
+    // Staff refetch a resident (who is no organisation user) as a resident
+    // account; a landlord administrator and another resident may not.
+    let seen = node(w.staff.token.clone(), w.resident.user.id).await;
+    assert_eq!(seen["__typename"], "ResidentAccount");
+    assert_eq!(seen["email"], json!(w.resident.user.email));
+    for token in [&w.landlord.token, &w.other_resident.token] {
+        assert_eq!(node(token.clone(), w.resident.user.id).await, Value::Null);
+    }
+
+    // A landlord user: their organisation's administrator and staff, as a
+    // user account; another organisation's administrator gets null.
+    let colleague = app
+        .landlord_user(w.org, &[entities::Permission::ViewPayments])
+        .await;
+    for token in [&w.landlord.token, &w.staff.token] {
+        let seen = node(token.clone(), colleague.user.id).await;
+        assert_eq!(seen["__typename"], "UserAccount");
+        assert_eq!(seen["email"], json!(colleague.user.email));
+    }
+    assert_eq!(
+        node(w.other_landlord.token.clone(), colleague.user.id).await,
+        Value::Null
+    );
+
+    // A staff member: service administrators only.
+    let seen = node(admin.token.clone(), w.staff.user.id).await;
+    assert_eq!(seen["__typename"], "StaffMember");
+    assert_eq!(seen["email"], json!(w.staff.user.email));
+    for token in [&w.landlord.token, &w.resident.token] {
+        assert_eq!(node(token.clone(), w.staff.user.id).await, Value::Null);
+    }
+    let other_caseworker = app.caseworker().await;
+    assert_eq!(
+        node(other_caseworker.token.clone(), w.staff.user.id).await,
+        Value::Null
+    );
+}
