@@ -4,7 +4,11 @@
 //! A global id carries its type ([`scalars`](super::scalars)), so `node`
 //! knows which single-object query answers it and goes through that query:
 //! the same policy checks and loaders as `case(id:)`, `task(id:)` and the
-//! others. An id that is undecodable, unknown or names something the caller
+//! others. Cases, messages and organisations go through the request's
+//! loader with the same policy condition instead, so that `nodes` loads each
+//! of those kinds in one statement however many ids it is given (the other
+//! kinds are still resolved one by one). A user id is answered by the policy
+//! of the account's kind ([`resolve_user`]). An id that is undecodable, unknown or names something the caller
 //! may not see answers `null` (never an error that would tell an object
 //! exists); a caller who is not signed in is `UNAUTHENTICATED` as for every
 //! other query.
@@ -19,9 +23,11 @@ use super::{
     exports::{ExportsQuery, PaymentExport},
     housing_costs::{HousingCostUpdate, HousingCostsQuery},
     jobs::{Job, JobsQuery},
-    loaders::UserKey,
-    messages::{Message, MessagesQuery},
-    organisations::{Organisation, OrganisationsQuery},
+    loaders::{CaseKey, MessageKey, OrganisationViewKey, UserKey, prefetch},
+    messages::Message,
+    messages::message_link,
+    organisations::Organisation,
+    organisations::organisation_link,
     payments::{Payment, PaymentsQuery},
     properties::{PropertiesQuery, Property, Tenant},
     residents::ResidentAccount,
@@ -38,6 +44,7 @@ use crate::{
     policy,
 };
 use entities::UserKind;
+use uuid::Uuid;
 
 /// The most ids one `nodes` query takes.
 pub const MAX_NODES: usize = 100;
@@ -118,28 +125,78 @@ fn signed_in(ctx: &Context<'_>) -> async_graphql::Result<()> {
     Ok(())
 }
 
-/// The object `id` names, through its type's single-object query.
-async fn resolve(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+/// Loads the cases, messages and organisations among `ids`, one statement
+/// per kind through the request's loader, before `nodes` resolves each id
+/// (the other kinds go through their single-object queries one by one).
+async fn prefetch_nodes(ctx: &Context<'_>, ids: &[ID]) {
+    let decoded: Vec<(NodeKind, Uuid)> = ids
+        .iter()
+        .filter_map(|id| decode_global_id(id.as_str()))
+        .collect();
+    let of = |kind: NodeKind| {
+        decoded
+            .iter()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, uuid)| *uuid)
+    };
+    if let Ok(reader) = ctx.reader() {
+        prefetch(ctx, of(NodeKind::Case).map(|uuid| CaseKey(uuid, reader))).await;
+        prefetch(
+            ctx,
+            of(NodeKind::Message).map(|uuid| MessageKey(uuid, reader)),
+        )
+        .await;
+    }
+    let caller = ctx.caller();
+    prefetch(
+        ctx,
+        of(NodeKind::Organisation)
+            .filter(|uuid| policy::organisations::may_view(&caller, *uuid))
+            .map(OrganisationViewKey),
+    )
+    .await;
+}
+
+/// The object `id` names, through its type's single-object query or the
+/// loader with the same policy condition (`batched`: one of the ids of
+/// `nodes`, prefetched by [`prefetch_nodes`]).
+async fn resolve(ctx: &Context<'_>, id: ID, batched: bool) -> async_graphql::Result<Option<Node>> {
     let Some((kind, _)) = decode_global_id(id.as_str()) else {
         return Ok(None);
     };
     let found: async_graphql::Result<Option<Node>> = match kind {
+        // One case: `case(id:)`, which also loads the relations the
+        // selection asks for; many: the loader, `prefetch` having loaded
+        // them all (`policy::cases::visible`, as `case(id:)`).
+        NodeKind::Case if batched => match parse_id(&id, NodeKind::Case) {
+            Ok(uuid) => Ok(ctx
+                .load(CaseKey(uuid, ctx.reader()?))
+                .await?
+                .map(|c| Node::Case(Case(c)))),
+            Err(_) => Ok(None),
+        },
         NodeKind::Case => CasesQuery.case(ctx, id).await.map(|o| Some(Node::Case(o))),
         NodeKind::Task => TasksQuery.task(ctx, id).await.map(|o| Some(Node::Task(o))),
-        NodeKind::Message => MessagesQuery
-            .message(ctx, id)
-            .await
-            .map(|o| Some(Node::Message(o))),
+        // Through the loader (the same policy condition as
+        // `message(id:)`), so that `nodes` loads them all in one statement.
+        NodeKind::Message => match parse_id(&id, NodeKind::Message) {
+            Ok(uuid) => message_link(ctx, uuid).await.map(|o| o.map(Node::Message)),
+            Err(_) => Ok(None),
+        },
         NodeKind::Document => DocumentsQuery
             .document(ctx, id)
             .await
             .map(|o| Some(Node::Document(o))),
         NodeKind::Job => JobsQuery.job(ctx, id).await.map(|o| Some(Node::Job(o))),
         NodeKind::User => resolve_user(ctx, id).await,
-        NodeKind::Organisation => OrganisationsQuery
-            .organisation(ctx, id)
-            .await
-            .map(|o| Some(Node::Organisation(o))),
+        // Through the loader and `policy::organisations`, as
+        // `organisation(id:)` (null where that answers NOT_FOUND/FORBIDDEN).
+        NodeKind::Organisation => match parse_id(&id, NodeKind::Organisation) {
+            Ok(uuid) => organisation_link(ctx, uuid)
+                .await
+                .map(|o| o.map(Node::Organisation)),
+            Err(_) => Ok(None),
+        },
         NodeKind::Property => PropertiesQuery
             .property(ctx, id)
             .await
@@ -227,7 +284,7 @@ impl NodeQuery {
         #[graphql(desc = "A global id, as another field gave it.")] id: ID,
     ) -> async_graphql::Result<Option<Node>> {
         signed_in(ctx)?;
-        resolve(ctx, id).await
+        resolve(ctx, id, false).await
     }
 
     /// The objects with these global ids, in the order given, null for each
@@ -244,9 +301,10 @@ impl NodeQuery {
                 ApiError::bad_input("ids", format!("At most {MAX_NODES} ids at once.")).into(),
             );
         }
+        prefetch_nodes(ctx, &ids).await;
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            found.push(resolve(ctx, id).await?);
+            found.push(resolve(ctx, id, true).await?);
         }
         Ok(found)
     }

@@ -30,7 +30,7 @@ use entities::{
     message, organisation, task,
 };
 use http_body_util::BodyExt;
-use portal_tests::{TestApp, fixtures::TestUser};
+use portal_tests::{TestApp, fixtures::TestUser, gid};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -605,4 +605,71 @@ async fn tenancy_links_of_a_page_of_fifty_cost_the_same_as_of_ten() {
             assert!(small <= 10, "{root} as {who}: {small} statements");
         }
     }
+}
+
+const NODES: &str = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
+  ... on Case { reference } ... on Message { subject } ... on Organisation { name } } }";
+
+#[tokio::test]
+async fn nodes_loads_each_kind_in_one_statement_whatever_the_number_of_ids() {
+    let app = TestApp::init().await;
+    let owner = app.caseworker().await;
+    let resident = app.resident().await;
+    seed(&app, 50, &owner, &resident).await;
+    let counted = Counted::new(&app).await;
+    let cases = case::Entity::find().all(app.db()).await.unwrap();
+    let messages = message::Entity::find().all(app.db()).await.unwrap();
+    let org = organisation::Entity::find()
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    // `n` cases, `n` messages and the organisation (asked for `n` times).
+    let ids = |n: usize| -> Vec<String> {
+        let mut ids: Vec<String> = cases[..n].iter().map(|c| gid("Case", c.id)).collect();
+        ids.extend(messages[..n].iter().map(|m| gid("Message", m.id)));
+        ids.extend((0..n / 10).map(|_| gid("Organisation", org.id)));
+        ids
+    };
+    let run = |ids: Vec<String>| {
+        let counted = &counted;
+        let owner = &owner;
+        async move {
+            let before = counted.statements.load(Ordering::SeqCst);
+            let body = json!({ "query": NODES, "variables": { "ids": ids } });
+            let response = counted
+                .router
+                .clone()
+                .oneshot(
+                    Request::post("/graphql")
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
+                        .body(Body::from(body.to_string()))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let value: Value = serde_json::from_slice(&bytes).unwrap();
+            assert!(value.get("errors").is_none(), "{value:#}");
+            (counted.statements.load(Ordering::SeqCst) - before, value)
+        }
+    };
+    let (small, _) = run(ids(10)).await;
+    let (large, page) = run(ids(45)).await;
+    let nodes = page["data"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 94);
+    assert!(
+        nodes[..45]
+            .iter()
+            .all(|n| n["__typename"] == "Case" && n["reference"].is_string())
+    );
+    assert!(nodes[45..90].iter().all(|n| n["__typename"] == "Message"));
+    assert!(nodes[90..].iter().all(|n| n["name"] == "Northside Housing"));
+    assert_eq!(
+        small, large,
+        "10 ids of each cost {small} statements, 45 {large}"
+    );
+    // Sign-in, then one per kind (two for organisations: their domains).
+    assert!(small <= 8, "{small} statements");
 }
