@@ -153,11 +153,10 @@ pub struct CaseParty {
 
 #[ComplexObject]
 impl CaseParty {
-    /// A resident party's account, as staff see it (they came with the
+    /// A resident party's account, as staff see it (it came with the
     /// parties: no further statement). Null for a landlord party, and for
-    /// anyone but staff, who alone may see residents' accounts
-    /// (`policy::users::may_view_resident`); `name` names the resident to
-    /// everyone who sees the case.
+    /// anyone but staff, who alone may see residents' accounts; `name`
+    /// names the resident to everyone who sees the case.
     async fn resident(&self, ctx: &Context<'_>) -> Option<ResidentAccount> {
         self.user
             .as_ref()
@@ -167,7 +166,7 @@ impl CaseParty {
     }
     /// A landlord party's organisation, through the request's loader. Null
     /// for a resident party, and for a reader who may not see the
-    /// organisation (`policy::organisations::may_view`: residents).
+    /// organisation (residents).
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
         let Some(id) = self.organisation_id else {
             return Ok(None);

@@ -65,8 +65,7 @@ impl HousingCostUpdate {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::HousingCostUpdate, self.0.id)
     }
-    /// The landlord organisation, through the request's loader (null for
-    /// a caller who may not see organisations: API tokens).
+    /// The landlord organisation, through the request's loader.
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
         organisation_link(ctx, self.0.organisation_id).await
     }

@@ -90,8 +90,7 @@ impl TenancyRequest {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::TenancyRequest, self.0.id)
     }
-    /// The landlord organisation, through the request's loader (null for
-    /// a caller who may not see organisations: API tokens).
+    /// The landlord organisation, through the request's loader.
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
         organisation_link(ctx, self.0.organisation_id).await
     }
