@@ -278,7 +278,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "PORTAL_WEBHOOK_TIMEOUT_SECS",
         "`10`",
-        "one webhook delivery attempt (connect, send, read at most 64 KiB of the answer) fails after this long",
+        "one webhook delivery attempt (connect, send, read at most 64 KiB of the answer) fails after this long; at most 60",
     ),
     var(
         "PORTAL_WEBHOOK_ENDPOINT_CONCURRENCY",

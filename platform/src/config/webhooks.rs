@@ -53,10 +53,18 @@ pub(super) fn read(vars: &Vars) -> Result<WebhookConfig, ConfigError> {
             Some(std::sync::Arc::new(SecretBox::new(Box::new(bytes))))
         }
     };
+    let timeout_secs: u64 = vars.positive("PORTAL_WEBHOOK_TIMEOUT_SECS", 10)?;
+    if timeout_secs > 60 {
+        // The delivery job's own time limit (`Job::TIMEOUT`) is 90 s.
+        return Err(ConfigError::new(
+            "PORTAL_WEBHOOK_TIMEOUT_SECS",
+            "at most 60 (a receiver should answer at once and work afterwards)",
+        ));
+    }
     Ok(WebhookConfig {
         allow_private: vars.bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", false)?,
         allow_http: vars.bool("PORTAL_WEBHOOK_ALLOW_HTTP", false)?,
-        timeout: Duration::from_secs(vars.positive("PORTAL_WEBHOOK_TIMEOUT_SECS", 10)?),
+        timeout: Duration::from_secs(timeout_secs),
         endpoint_concurrency: vars.positive("PORTAL_WEBHOOK_ENDPOINT_CONCURRENCY", 4)?,
         disable_after: Duration::from_secs(
             vars.positive::<u64>("PORTAL_WEBHOOK_DISABLE_AFTER_HOURS", 72)?
