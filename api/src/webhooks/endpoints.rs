@@ -41,7 +41,10 @@ use crate::{
     },
 };
 
-use self::pending::{UrlPolicy, check_endpoint_url, new_secret, seal, ServerKey};
+use super::{
+    address::{UrlPolicy, check_endpoint_url},
+    signing::{ServerKey, new_secret, seal},
+};
 
 /// Longest endpoint URL.
 pub const URL_MAX: usize = 2048;
@@ -97,7 +100,7 @@ async fn checked_url(app: &App, raw: &str, field: &str) -> ApiResult<String> {
             format!("The URL must be at most {URL_MAX} characters."),
         ));
     }
-    let policy = UrlPolicy::from_app(app);
+    let policy = UrlPolicy::from_config(&app.config.webhooks);
     match check_endpoint_url(raw, &policy).await {
         Ok(url) => Ok(url.to_string()),
         Err(refusal) => Err(ApiError::bad_input(field, capitalised(&refusal.to_string()))),
@@ -218,7 +221,7 @@ pub async fn create(
     let url = checked_url(app, &new.url, "input.url").await?;
     let key = server_key(app)?;
     let secret = new_secret();
-    let max = max_endpoints(app);
+    let max = app.config.webhooks.max_endpoints;
 
     let txn = platform::db::begin_write(&app.db).await?;
     // The organisation's row, locked: concurrent creations count in turn.
@@ -407,68 +410,4 @@ pub async fn rotate_secret(
     .await?;
     txn.commit().await?;
     Ok(WithSecret { endpoint, secret })
-}
-
-/// Most endpoints per organisation.
-fn max_endpoints(app: &App) -> usize {
-    pending::max_endpoints(app)
-}
-
-/// Stand-ins for the delivery side's `webhooks::address` and
-/// `webhooks::signing` and its configuration, with their interfaces, until
-/// that branch is merged.
-mod pending {
-    use base64::Engine as _;
-    use rand::RngCore as _;
-
-    use crate::app::App;
-
-    pub struct UrlPolicy {
-        pub allow_private: bool,
-        pub allow_http: bool,
-    }
-
-    impl UrlPolicy {
-        pub fn from_app(_app: &App) -> Self {
-            Self {
-                allow_private: true,
-                allow_http: false,
-            }
-        }
-    }
-
-    pub async fn check_endpoint_url(raw: &str, policy: &UrlPolicy) -> Result<url::Url, String> {
-        let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if policy.allow_http => {}
-            _ => return Err("the URL must start with https://".into()),
-        }
-        Ok(url)
-    }
-
-    pub fn new_secret() -> String {
-        let mut bytes = [0u8; 24];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        format!(
-            "whsec_{}",
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        )
-    }
-
-    pub struct ServerKey;
-
-    impl ServerKey {
-        pub fn load(_config: &platform::config::Config) -> anyhow::Result<Self> {
-            Ok(Self)
-        }
-    }
-
-    pub fn seal(_key: &ServerKey, secret: &str) -> String {
-        format!("unsealed:{secret}")
-    }
-
-    pub fn max_endpoints(_app: &App) -> usize {
-        10
-    }
 }

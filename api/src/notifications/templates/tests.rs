@@ -148,6 +148,13 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "row_count": 120,
             "error_count": 3,
         }),
+        EmailTemplate::WebhookEndpointDisabled => json!({
+            "first_name": "Priya",
+            "endpoint_id": "V2ViaG9va0VuZHBvaW50OjAxOTVmMGMy",
+            "endpoint_host": "hooks.finance <example>.com",
+            "hours": 72,
+            "reason": "every delivery failed for 72 hours (last: HTTP 503)",
+        }),
     };
     params["base_url"] = json!(BASE_URL);
     params
