@@ -231,7 +231,12 @@ impl WebhookDelivery {
     }
     /// The requests made, oldest first (the latest 50).
     async fn attempts(&self) -> Vec<WebhookAttempt> {
-        self.0.attempts.iter().cloned().map(WebhookAttempt).collect()
+        self.0
+            .attempts
+            .iter()
+            .cloned()
+            .map(WebhookAttempt)
+            .collect()
     }
     /// When the next request is due, while pending.
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
@@ -409,7 +414,9 @@ impl WebhooksQuery {
         #[graphql(desc = "The event.")] id: ID,
     ) -> async_graphql::Result<WebhookEvent> {
         let id = parse_id(&id, NodeKind::WebhookEvent)?;
-        Ok(WebhookEvent(log::event(ctx.app(), &ctx.caller(), id).await?))
+        Ok(WebhookEvent(
+            log::event(ctx.app(), &ctx.caller(), id).await?,
+        ))
     }
 
     /// One webhook delivery with its attempts (`NOT_FOUND` when missing or
@@ -438,7 +445,8 @@ impl WebhooksMutation {
     async fn create_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The URL, event types and description.")] input: CreateWebhookEndpointInput,
+        #[graphql(desc = "The URL, event types and description.")]
+        input: CreateWebhookEndpointInput,
     ) -> async_graphql::Result<WebhookEndpointWithSecret> {
         let allowed = policy::webhooks::can_manage(&ctx.caller())?;
         let created = endpoints::create(
@@ -527,14 +535,16 @@ impl WebhooksMutation {
         endpoint_id: Option<ID>,
     ) -> async_graphql::Result<Vec<WebhookDelivery>> {
         let event_id = parse_id(&event_id, NodeKind::WebhookEvent)?;
-        let endpoint_id = opt_input_id(endpoint_id.as_ref(), NodeKind::WebhookEndpoint, "endpointId")?;
+        let endpoint_id = opt_input_id(
+            endpoint_id.as_ref(),
+            NodeKind::WebhookEndpoint,
+            "endpointId",
+        )?;
         let allowed = policy::webhooks::can_manage_object(&ctx.caller(), "Webhook event")?;
-        Ok(
-            log::redeliver(ctx.app(), &allowed, event_id, endpoint_id)
-                .await?
-                .into_iter()
-                .map(WebhookDelivery)
-                .collect(),
-        )
+        Ok(log::redeliver(ctx.app(), &allowed, event_id, endpoint_id)
+            .await?
+            .into_iter()
+            .map(WebhookDelivery)
+            .collect())
     }
 }

@@ -18,9 +18,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use sea_orm::{JoinType, RelationTrait};
 use uuid::Uuid;
 
-use entities::{
-    Permission, UserKind, webhook_delivery, webhook_endpoint, webhook_event,
-};
+use entities::{Permission, UserKind, webhook_delivery, webhook_endpoint, webhook_event};
 
 use super::{Allowed, Caller};
 use crate::{

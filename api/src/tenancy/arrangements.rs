@@ -23,7 +23,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use entities::{
-    ArrangementStatus, UserStatus, WebhookEventType, payment_arrangement, payment_arrangement_event, tenant, user,
+    ArrangementStatus, UserStatus, WebhookEventType, payment_arrangement,
+    payment_arrangement_event, tenant, user,
 };
 
 use super::properties::amount;

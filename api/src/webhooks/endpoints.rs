@@ -103,7 +103,10 @@ async fn checked_url(app: &App, raw: &str, field: &str) -> ApiResult<String> {
     let policy = UrlPolicy::from_config(&app.config.webhooks);
     match check_endpoint_url(raw, &policy).await {
         Ok(url) => Ok(url.to_string()),
-        Err(refusal) => Err(ApiError::bad_input(field, capitalised(&refusal.to_string()))),
+        Err(refusal) => Err(ApiError::bad_input(
+            field,
+            capitalised(&refusal.to_string()),
+        )),
     }
 }
 
@@ -237,9 +240,7 @@ pub async fn create(
     if existing >= max as u64 {
         return Err(ApiError::bad_input(
             "input.url",
-            format!(
-                "An organisation can have at most {max} webhook endpoints; delete one first."
-            ),
+            format!("An organisation can have at most {max} webhook endpoints; delete one first."),
         ));
     }
     let now = Utc::now();

@@ -12,7 +12,9 @@
 //! document, a secret or personal free text (message bodies, names).
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use entities::{
@@ -44,10 +46,11 @@ impl worker::job::Job for DeliverWebhook {
 
 /// Whether `endpoint` is subscribed to `event_type`.
 pub fn subscribed(endpoint: &webhook_endpoint::Model, event_type: WebhookEventType) -> bool {
-    endpoint
-        .event_types
-        .as_array()
-        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some(event_type.as_str())))
+    endpoint.event_types.as_array().is_some_and(|types| {
+        types
+            .iter()
+            .any(|t| t.as_str() == Some(event_type.as_str()))
+    })
 }
 
 /// Records an event of `organisation_id` and queues its deliveries, in the

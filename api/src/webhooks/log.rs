@@ -54,11 +54,18 @@ pub async fn endpoints(
     limit: u64,
 ) -> ApiResult<(Vec<webhook_endpoint::Model>, bool)> {
     let select = webhook_endpoint::Entity::find().filter(policy::visible(caller)?);
-    Ok(platform::db::newest_first(&app.db, select, webhook_endpoint::Column::Id, after, limit).await?)
+    Ok(
+        platform::db::newest_first(&app.db, select, webhook_endpoint::Column::Id, after, limit)
+            .await?,
+    )
 }
 
 /// One endpoint, if the caller may see it.
-pub async fn endpoint(app: &App, caller: &Caller<'_>, id: Uuid) -> ApiResult<webhook_endpoint::Model> {
+pub async fn endpoint(
+    app: &App,
+    caller: &Caller<'_>,
+    id: Uuid,
+) -> ApiResult<webhook_endpoint::Model> {
     policy::find_visible(&app.db, caller, id).await
 }
 
@@ -75,7 +82,10 @@ pub async fn events(
     if let Some(event_type) = event_type {
         select = select.filter(webhook_event::Column::EventType.eq(event_type));
     }
-    Ok(platform::db::newest_first(&app.db, select, webhook_event::Column::Id, after, limit).await?)
+    Ok(
+        platform::db::newest_first(&app.db, select, webhook_event::Column::Id, after, limit)
+            .await?,
+    )
 }
 
 /// One event, if the caller may see it.
@@ -150,7 +160,10 @@ async fn with_details(
         .all(&app.db)
         .await?
     {
-        attempts.entry(attempt.delivery_id).or_default().push(attempt);
+        attempts
+            .entry(attempt.delivery_id)
+            .or_default()
+            .push(attempt);
     }
     rows.into_iter()
         .map(|delivery| {
