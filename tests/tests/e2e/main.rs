@@ -69,4 +69,5 @@ mod tenancy_links;
 mod traces;
 mod two_factor;
 mod users;
+mod webhooks_delivery;
 mod websocket;
