@@ -54,7 +54,9 @@ impl MigrationTrait for Migration {
                         WebhookEndpoints::PreviousSecretExpiresAt,
                     ))
                     // Since when every delivery has failed; null after a 2xx.
-                    .col(timestamp_with_time_zone_null(WebhookEndpoints::FailingSince))
+                    .col(timestamp_with_time_zone_null(
+                        WebhookEndpoints::FailingSince,
+                    ))
                     .col(timestamp_with_time_zone(WebhookEndpoints::CreatedAt))
                     .col(timestamp_with_time_zone(WebhookEndpoints::UpdatedAt))
                     .foreign_key(&mut fk(
@@ -99,7 +101,9 @@ impl MigrationTrait for Migration {
                     // PENDING | SUCCEEDED | FAILED.
                     .col(string_len(WebhookDeliveries::Status, 32))
                     .col(integer(WebhookDeliveries::Attempts).default(0))
-                    .col(timestamp_with_time_zone_null(WebhookDeliveries::NextAttemptAt))
+                    .col(timestamp_with_time_zone_null(
+                        WebhookDeliveries::NextAttemptAt,
+                    ))
                     .col(integer_null(WebhookDeliveries::LastStatusCode))
                     .col(timestamp_with_time_zone(WebhookDeliveries::CreatedAt))
                     .col(timestamp_with_time_zone(WebhookDeliveries::UpdatedAt))

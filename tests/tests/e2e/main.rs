@@ -69,5 +69,6 @@ mod tenancy_links;
 mod traces;
 mod two_factor;
 mod users;
+mod webhooks_api;
 mod webhooks_delivery;
 mod websocket;
