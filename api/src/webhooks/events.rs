@@ -22,27 +22,7 @@ use entities::{
 };
 use worker::outbox;
 
-/// Delivers one webhook delivery. A stand-in until the delivery side
-/// (`webhooks::deliver`) lands and takes this struct over: the name and
-/// payload are the ones it uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeliverWebhook {
-    /// The `webhook_deliveries` row.
-    pub delivery_id: Uuid,
-}
-
-impl worker::job::Job for DeliverWebhook {
-    type Context = crate::jobs::JobContext;
-    const JOB_NAME: &'static str = "deliver_webhook";
-
-    async fn run(
-        &self,
-        _ctx: std::sync::Arc<crate::jobs::JobContext>,
-        _attempt: worker::job::Attempt,
-    ) -> Result<(), worker::job::JobError> {
-        Ok(())
-    }
-}
+pub use super::deliver::DeliverWebhook;
 
 /// Whether `endpoint` is subscribed to `event_type`.
 pub fn subscribed(endpoint: &webhook_endpoint::Model, event_type: WebhookEventType) -> bool {

@@ -70,4 +70,5 @@ mod traces;
 mod two_factor;
 mod users;
 mod webhooks_api;
+mod webhooks_delivery;
 mod websocket;

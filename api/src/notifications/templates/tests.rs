@@ -150,7 +150,7 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
         }),
         EmailTemplate::WebhookEndpointDisabled => json!({
             "first_name": "Priya",
-            "endpoint_id": "V2ViaG9va0VuZHBvaW50OjAxOTVmMGMy",
+            "endpoint_id": "0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c79",
             "endpoint_host": "hooks.finance <example>.com",
             "hours": 72,
             "reason": "every delivery failed for 72 hours (last: HTTP 503)",
