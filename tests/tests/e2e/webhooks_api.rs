@@ -1155,4 +1155,5 @@ async fn decisions_and_housing_cost_updates_are_events() {
     assert_eq!(applied[0]["data"]["housing_cost_update_id"], ids[1]);
     assert_eq!(applied[0]["data"]["applied_count"], json!(1));
     app.run_pending_jobs().await;
+    forget_delivery_retries(&app).await;
 }
