@@ -53,3 +53,4 @@ pub mod run;
 pub mod telemetry;
 pub mod tenancy;
 pub mod users;
+pub mod webhooks;

@@ -17,6 +17,7 @@
 //! cargo run --release -p portal-bench -- upload [--size-mb 250]
 //! cargo run --release -p portal-bench -- suite [--size full|quick]
 //! cargo run --release -p portal-bench -- soak [--minutes 5] [--rate R]
+//! cargo run --release -p portal-bench -- webhooks [--events 5000] [--rate 200] [--seconds 10]
 //! ```
 //!
 //! Progress goes to stderr, the table to stdout. `RUST_LOG` filters the
@@ -36,6 +37,7 @@ mod suite;
 mod sweep;
 mod table;
 mod upload;
+mod webhooks;
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -90,6 +92,10 @@ enum Command {
     /// and worker as child processes: zero errors, no memory growth, every
     /// job done.
     Soak(soak::Args),
+    /// Webhook events delivered per second to a local receiver, beside the
+    /// queue's no-op job rate in the same run, and the p99 from commit to
+    /// delivery at a steady rate.
+    Webhooks(webhooks::Args),
 }
 
 #[tokio::main]
@@ -117,6 +123,7 @@ async fn main() -> ExitCode {
         Command::Upload(args) => upload::run(args).await,
         Command::Suite(args) => suite::run(args).await,
         Command::Soak(args) => soak::run(args).await,
+        Command::Webhooks(args) => webhooks::run(args).await,
     };
     // The cause chain on one line, not `anyhow`'s `Debug` (which adds a
     // backtrace of the benchmark's own code whenever RUST_BACKTRACE is set).

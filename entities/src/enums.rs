@@ -163,13 +163,21 @@ string_enum! {
         ViewPayments = "VIEW_PAYMENTS",
         /// Request CSV exports of payments.
         ExportPayments = "EXPORT_PAYMENTS",
+        /// Manage the organisation's webhook endpoints and read their
+        /// delivery log.
+        ManageWebhooks = "MANAGE_WEBHOOKS",
     }
 }
 
 impl Permission {
-    /// The permissions an organisation API token may carry (partner dashboards
-    /// only read payment data).
-    pub const API_TOKEN_ALLOWED: &'static [Self] = &[Self::ViewPayments, Self::ExportPayments];
+    /// The permissions an organisation API token may carry: partner
+    /// dashboards read payment data and register the webhooks that tell them
+    /// about it.
+    pub const API_TOKEN_ALLOWED: &'static [Self] = &[
+        Self::ViewPayments,
+        Self::ExportPayments,
+        Self::ManageWebhooks,
+    ];
 }
 
 string_enum! {
@@ -399,6 +407,51 @@ string_enum! {
         Delivered = "DELIVERED",
         /// Gave up after retries, or the provider reported that it could not
         /// deliver it (see `last_error` and `provider_status`).
+        Failed = "FAILED",
+    }
+}
+
+string_enum! {
+    /// The kind of a webhook event. Unlike the other enums, the value is the
+    /// event's wire name (`<object>.<what happened>`, as Stripe and Shopify
+    /// name theirs), which is what receivers see in the payload's `type`.
+    pub enum WebhookEventType {
+        /// A payments export finished; its file can be downloaded.
+        PaymentExportCompleted = "payment_export.completed",
+        /// A payments export failed.
+        PaymentExportFailed = "payment_export.failed",
+        /// Payments to the organisation were recorded.
+        PaymentsRecorded = "payments.recorded",
+        /// A tenancy request was raised to the organisation.
+        TenancyRequestRaised = "tenancy_request.raised",
+        /// A payment arrangement of the organisation was approved or refused.
+        PaymentArrangementDecided = "payment_arrangement.decided",
+        /// A housing-cost update (CSV) was applied.
+        HousingCostUpdateApplied = "housing_cost_update.applied",
+        /// A housing-cost update (CSV) was rejected.
+        HousingCostUpdateRejected = "housing_cost_update.rejected",
+        /// Staff posted a message to the landlord on one of its cases.
+        CaseMessagePosted = "case.message_posted",
+        /// A task on one of its cases was assigned to the landlord.
+        CaseTaskAssigned = "case.task_assigned",
+    }
+}
+
+impl WebhookEventType {
+    /// The version of the event's `data` shape (all are at 1 so far).
+    pub const fn version(self) -> i32 {
+        1
+    }
+}
+
+string_enum! {
+    /// State of the delivery of one webhook event to one endpoint.
+    pub enum WebhookDeliveryStatus {
+        /// Not yet answered with a 2xx; retried until it is or retries run out.
+        Pending = "PENDING",
+        /// The endpoint answered 2xx.
+        Succeeded = "SUCCEEDED",
+        /// Retries ran out (or the endpoint was disabled) without a 2xx.
         Failed = "FAILED",
     }
 }

@@ -54,5 +54,9 @@ pub mod two_factor_challenge;
 pub mod user;
 pub mod user_permission;
 pub mod user_token;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;
 
 pub use enums::*;

@@ -30,3 +30,7 @@ pub use crate::two_factor_challenge::Entity as TwoFactorChallenge;
 pub use crate::user::Entity as User;
 pub use crate::user_permission::Entity as UserPermission;
 pub use crate::user_token::Entity as UserToken;
+pub use crate::webhook_attempt::Entity as WebhookAttempt;
+pub use crate::webhook_delivery::Entity as WebhookDelivery;
+pub use crate::webhook_endpoint::Entity as WebhookEndpoint;
+pub use crate::webhook_event::Entity as WebhookEvent;

@@ -66,6 +66,7 @@ pub mod m20261203_000015_case_access_reports;
 pub mod m20261203_000016_notify_deliveries;
 pub mod m20261203_000017_outbox_retention;
 pub mod m20261203_000018_outbox_trace_context;
+pub mod m20261207_000019_webhooks;
 
 /// Every migration of the portal, oldest first.
 pub struct Migrator;
@@ -92,6 +93,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_notify_deliveries::Migration),
             Box::new(m20261203_000017_outbox_retention::Migration),
             Box::new(m20261203_000018_outbox_trace_context::Migration),
+            Box::new(m20261207_000019_webhooks::Migration),
         ]
     }
 }

@@ -56,6 +56,10 @@ const TABLES: &[&str] = &[
     "audit_log",
     "outbox_jobs",
     "notification_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 #[tokio::test]
@@ -922,6 +926,79 @@ async fn insert_one_of_everything(db: &DatabaseConnection) -> Fixture {
         },
     )
     .await;
+
+    // Webhooks.
+    let endpoint = round_trip(
+        db,
+        webhook_endpoint::Model {
+            id: Uuid::now_v7(),
+            organisation_id: org.id,
+            url: "https://dashboard.example-housing.org.uk/hooks".into(),
+            description: Some("Finance dashboard".into()),
+            event_types: json!(["payments.recorded", "payment_export.completed"]),
+            enabled: false,
+            disabled_reason: Some("failing since 2026-11-23".into()),
+            disabled_at: Some(at(3)),
+            secret_sealed: "sealed-new".into(),
+            previous_secret_sealed: Some("sealed-old".into()),
+            previous_secret_expires_at: Some(at(60)),
+            failing_since: Some(at(1)),
+            created_at: at(0),
+            updated_at: at(3),
+        },
+    )
+    .await;
+    let event = round_trip(
+        db,
+        webhook_event::Model {
+            id: Uuid::now_v7(),
+            organisation_id: org.id,
+            event_type: WebhookEventType::HousingCostUpdateRejected,
+            version: 1,
+            data: json!({"housing_cost_update_id": Uuid::nil()}),
+            created_at: at(0),
+        },
+    )
+    .await;
+    let delivery = round_trip(
+        db,
+        webhook_delivery::Model {
+            id: Uuid::now_v7(),
+            event_id: event.id,
+            endpoint_id: endpoint.id,
+            status: WebhookDeliveryStatus::Pending,
+            attempts: 1,
+            next_attempt_at: Some(at(5)),
+            last_status_code: Some(503),
+            created_at: at(0),
+            updated_at: at(1),
+        },
+    )
+    .await;
+    round_trip(
+        db,
+        webhook_attempt::Model {
+            id: Uuid::now_v7(),
+            delivery_id: delivery.id,
+            attempt: 1,
+            started_at: at(1),
+            status_code: Some(503),
+            latency_ms: Some(120),
+            response_excerpt: Some("Service Unavailable".into()),
+            error: None,
+        },
+    )
+    .await;
+    // One delivery per (event, endpoint).
+    let error = webhook_delivery::Model {
+        id: Uuid::now_v7(),
+        ..delivery.clone()
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap_err();
+    assert!(is_unique_violation(&error), "{error}");
 
     Fixture {
         organisation_id: org.id,

@@ -57,6 +57,7 @@ use crate::{
     notifications,
     notifications::templates::EmailTemplate,
     policy::{self, Allowed, Staff, cases::Reader},
+    webhooks,
 };
 
 /// Days a party has to read a staff message (the "Read message" task's date).
@@ -237,6 +238,18 @@ async fn send_staged(
             .insert(&txn)
             .await?,
         );
+    }
+
+    for party in recipients
+        .iter()
+        .filter(|p| p.party_kind == PartyKind::Landlord)
+    {
+        if let Some(organisation_id) = party.organisation_id {
+            webhooks::events::message_posted(&txn, organisation_id, &case, &created).await?;
+        }
+    }
+    for task in &tasks {
+        webhooks::events::task_assigned(&txn, &case, task).await?;
     }
 
     let resident_ids: Vec<Uuid> = recipients.iter().filter_map(|p| p.user_id).collect();

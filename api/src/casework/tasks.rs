@@ -207,7 +207,7 @@ pub async fn create(
         .transpose()?;
     let due_date = future_date("input.dueDate", input.due_date)?;
     let txn = platform::db::begin_write(&app.db).await?;
-    open(policy::cases::find_managed(&txn, staff, case_id, true).await?)?;
+    let case = open(policy::cases::find_managed(&txn, staff, case_id, true).await?)?;
     assignee_party(&txn, case_id, input.assignee, "input.assignee").await?;
     let created = new_row(
         case_id,
@@ -220,6 +220,7 @@ pub async fn create(
     )
     .insert(&txn)
     .await?;
+    crate::webhooks::events::task_assigned(&txn, &case, &created).await?;
     commit(app, txn, staff.actor(), "task.create", None, created).await
 }
 

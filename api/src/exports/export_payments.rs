@@ -44,11 +44,13 @@ use tokio_util::io::StreamReader;
 use uuid::Uuid;
 
 use crate::{
+    graphql::scalars::NodeKind,
     jobs::JobContext,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
+    webhooks,
 };
-use entities::{ExportStatus, payment_export, user};
+use entities::{ExportStatus, WebhookEventType, payment_export, user};
 use platform::storage::{Storage, keys};
 use worker::job::{Attempt, Job, JobError};
 
@@ -111,8 +113,11 @@ pub struct Report {
     pub bytes: u64,
 }
 
+/// Marks export `id` failed, with its `payment_export.failed` event in the
+/// same transaction (only when this call failed it: not twice).
 async fn mark_failed(db: &DatabaseConnection, id: Uuid) -> Result<(), JobError> {
-    payment_export::Entity::update_many()
+    let txn = platform::db::begin_write(db).await?;
+    let failed = payment_export::Entity::update_many()
         .col_expr(
             payment_export::Column::Status,
             Expr::value(ExportStatus::Failed),
@@ -131,8 +136,22 @@ async fn mark_failed(db: &DatabaseConnection, id: Uuid) -> Result<(), JobError> 
         )
         .filter(payment_export::Column::Id.eq(id))
         .filter(payment_export::Column::Status.is_in([ExportStatus::Queued, ExportStatus::Running]))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    if failed.rows_affected > 0
+        && let Some(export) = payment_export::Entity::find_by_id(id).one(&txn).await?
+    {
+        webhooks::events::emit(
+            &txn,
+            export.organisation_id,
+            WebhookEventType::PaymentExportFailed,
+            json!({
+                "payment_export_id": webhooks::events::id(NodeKind::PaymentExport, export.id),
+            }),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -189,6 +208,18 @@ pub async fn build(
     done.completed_at = Set(Some(now));
     done.expires_at = Set(Some(now + chrono::Duration::days(EXPIRES_AFTER_DAYS)));
     let done = done.update(&txn).await?;
+    webhooks::events::emit(
+        &txn,
+        export.organisation_id,
+        WebhookEventType::PaymentExportCompleted,
+        json!({
+            "payment_export_id": webhooks::events::id(NodeKind::PaymentExport, id),
+            "row_count": report.rows,
+            "size_bytes": report.bytes,
+            "expires_at": done.expires_at,
+        }),
+    )
+    .await?;
     if let Some(user_id) = export.requested_by_user_id
         && let Some(requester) = user::Entity::find_by_id(user_id).one(&txn).await?
     {

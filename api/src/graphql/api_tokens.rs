@@ -87,8 +87,8 @@ impl ApiToken {
 pub struct CreateApiTokenInput {
     /// A name to recognise it by (at most 100 characters).
     pub name: String,
-    /// What it may do: one or both of `VIEW_PAYMENTS` and `EXPORT_PAYMENTS`,
-    /// each one a permission the creator holds.
+    /// What it may do: any of `VIEW_PAYMENTS`, `EXPORT_PAYMENTS` and
+    /// `MANAGE_WEBHOOKS`, each one a permission the creator holds.
     pub permissions: Vec<Permission>,
     /// How many days it lives, from 1 to the service's maximum (365 unless
     /// the operator set `PORTAL_API_TOKEN_MAX_DAYS`). Left out: the default

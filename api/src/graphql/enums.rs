@@ -30,6 +30,8 @@ pub enum Permission {
     ViewPayments,
     /// Export payments as CSV.
     ExportPayments,
+    /// Manage webhook endpoints and read their delivery log.
+    ManageWebhooks,
 }
 
 /// Account state.

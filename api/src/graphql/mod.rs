@@ -19,7 +19,8 @@
 //!   and payments (properties and tenants, the to-do list, Alternative
 //!   Payment Arrangements, the payment search), all money as [`money`].
 //! - [`exports`], [`housing_costs`]: payments CSV exports and bulk
-//!   housing-cost updates from an uploaded CSV.
+//!   housing-cost updates from an uploaded CSV; [`webhooks`]: webhook
+//!   endpoints, events and the delivery log.
 //! - [`subscriptions`]: live updates of casework over `/graphql/ws`.
 //! - [`errors`]: the extension that gives every error its stable code;
 //!   [`enrolment`]: the one that fences an enrolment-only session in;
@@ -70,6 +71,7 @@ pub mod tasks;
 pub mod tenancy;
 pub mod users;
 pub mod viewer;
+pub mod webhooks;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -102,6 +104,7 @@ pub struct Query(
     payments::PaymentsQuery,
     exports::ExportsQuery,
     housing_costs::HousingCostsQuery,
+    webhooks::WebhooksQuery,
 );
 
 /// Root mutation type.
@@ -128,6 +131,7 @@ pub struct Mutation(
     payments::PaymentsMutation,
     exports::ExportsMutation,
     housing_costs::HousingCostsMutation,
+    webhooks::WebhooksMutation,
 );
 
 /// The served schema.

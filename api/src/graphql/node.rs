@@ -37,6 +37,7 @@ use super::{
     tasks::{Task, TasksQuery},
     tenancy::{TenancyQuery, TenancyRequest},
     users::{UserAccount, UsersQuery},
+    webhooks::{WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhooksQuery},
 };
 use crate::{
     auth::Viewer,
@@ -90,6 +91,12 @@ pub enum Node {
     PaymentExport(PaymentExport),
     /// A bulk housing-cost update.
     HousingCostUpdate(HousingCostUpdate),
+    /// A webhook endpoint.
+    WebhookEndpoint(WebhookEndpoint),
+    /// A webhook event.
+    WebhookEvent(WebhookEvent),
+    /// The delivery of a webhook event to one endpoint.
+    WebhookDelivery(WebhookDelivery),
 }
 
 /// `node` and `nodes`.
@@ -225,6 +232,18 @@ async fn resolve(ctx: &Context<'_>, id: ID, batched: bool) -> async_graphql::Res
             .housing_cost_update(ctx, id)
             .await
             .map(|o| Some(Node::HousingCostUpdate(o))),
+        NodeKind::WebhookEndpoint => WebhooksQuery
+            .webhook_endpoint(ctx, id)
+            .await
+            .map(|o| Some(Node::WebhookEndpoint(o))),
+        NodeKind::WebhookEvent => WebhooksQuery
+            .webhook_event(ctx, id)
+            .await
+            .map(|o| Some(Node::WebhookEvent(o))),
+        NodeKind::WebhookDelivery => WebhooksQuery
+            .webhook_delivery(ctx, id)
+            .await
+            .map(|o| Some(Node::WebhookDelivery(o))),
         // Types seen only inside another object (a case's parties and
         // notes, an arrangement's events, …) or only by their owner (a
         // session, an API token): no query fetches one alone.
@@ -235,7 +254,8 @@ async fn resolve(ctx: &Context<'_>, id: ID, batched: bool) -> async_graphql::Res
         | NodeKind::CaseParty
         | NodeKind::NotificationDelivery
         | NodeKind::PaymentArrangementEvent
-        | NodeKind::Session => Ok(None),
+        | NodeKind::Session
+        | NodeKind::WebhookAttempt => Ok(None),
     };
     match found {
         Err(err) if is_absent(&err) => Ok(None),

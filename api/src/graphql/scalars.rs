@@ -68,11 +68,19 @@ pub enum NodeKind {
     /// A user account (resident, landlord user or staff member, whichever
     /// type shows it).
     User,
+    /// One HTTP request of a webhook delivery.
+    WebhookAttempt,
+    /// The delivery of a webhook event to one endpoint.
+    WebhookDelivery,
+    /// A webhook endpoint.
+    WebhookEndpoint,
+    /// A webhook event.
+    WebhookEvent,
 }
 
 impl NodeKind {
     /// Every kind.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 26] = [
         Self::ApiToken,
         Self::AuditLogEntry,
         Self::Case,
@@ -95,6 +103,10 @@ impl NodeKind {
         Self::TenancyRequest,
         Self::Tenant,
         Self::User,
+        Self::WebhookAttempt,
+        Self::WebhookDelivery,
+        Self::WebhookEndpoint,
+        Self::WebhookEvent,
     ];
 
     /// The type name, the readable prefix of the id.
@@ -122,6 +134,10 @@ impl NodeKind {
             Self::TenancyRequest => "TenancyRequest",
             Self::Tenant => "Tenant",
             Self::User => "User",
+            Self::WebhookAttempt => "WebhookAttempt",
+            Self::WebhookDelivery => "WebhookDelivery",
+            Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::WebhookEvent => "WebhookEvent",
         }
     }
 
@@ -139,6 +155,10 @@ impl NodeKind {
             Self::PaymentArrangementEvent => "Payment arrangement event",
             Self::PaymentExport => "Payment export",
             Self::TenancyRequest => "Tenancy request",
+            Self::WebhookAttempt => "Webhook attempt",
+            Self::WebhookDelivery => "Webhook delivery",
+            Self::WebhookEndpoint => "Webhook endpoint",
+            Self::WebhookEvent => "Webhook event",
             other => other.type_name(),
         }
     }

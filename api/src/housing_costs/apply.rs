@@ -23,11 +23,13 @@ use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 use crate::{
+    graphql::scalars::NodeKind,
     jobs::JobContext,
     notifications::templates::EmailTemplate,
     notifications::{self, Recipient},
+    webhooks,
 };
-use entities::{BulkUpdateStatus, housing_cost_update, property, user};
+use entities::{BulkUpdateStatus, WebhookEventType, housing_cost_update, property, user};
 use platform::storage::Storage;
 use worker::job::{Attempt, Job, JobError};
 
@@ -148,6 +150,16 @@ pub async fn apply(
             )
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
+            webhooks::events::emit(
+                &txn,
+                update.organisation_id,
+                WebhookEventType::HousingCostUpdateApplied,
+                json!({
+                    "housing_cost_update_id": webhooks::events::id(NodeKind::HousingCostUpdate, update.id),
+                    "applied_count": applied,
+                }),
+            )
+            .await?;
             Applied::Applied(applied)
         }
         Err(problems) => {
@@ -157,6 +169,16 @@ pub async fn apply(
             let txn = platform::db::begin_write(db).await?;
             let count = problems.len();
             reject(&txn, &update, problems).await?;
+            webhooks::events::emit(
+                &txn,
+                update.organisation_id,
+                WebhookEventType::HousingCostUpdateRejected,
+                json!({
+                    "housing_cost_update_id": webhooks::events::id(NodeKind::HousingCostUpdate, update.id),
+                    "error_count": count,
+                }),
+            )
+            .await?;
             notify_uploader(&txn, &update, false, count).await?;
             txn.commit().await?;
             return Ok(Applied::Rejected(count));

@@ -14,6 +14,8 @@
 //! | `apply_housing_costs` | [`crate::housing_costs::apply`] | applies a bulk housing-cost CSV, all or nothing |
 //! | `inactivity_sweep` | [`crate::identity::inactivity_sweep`] | daily: warns, then deactivates, accounts idle for 90 days |
 //! | `task_reminders` | [`crate::casework::task_reminders`] | daily: emails reminders of tasks due soon or overdue |
+//! | `deliver_webhook` | [`crate::webhooks::deliver`] | sends one webhook event to one endpoint, schedules its retry |
+//! | `prune_webhook_log` | [`crate::webhooks::prune`] | daily: deletes webhook events, deliveries and attempts past their retention |
 //! | `noop` | [`noop`] | nothing: measures the pipeline (bench) and drives it in tests |
 //!
 //! Operators read and retry jobs through [`ledger`].
@@ -45,6 +47,7 @@ use crate::{
     housing_costs::apply::ApplyHousingCosts,
     identity::inactivity_sweep::InactivitySweep,
     notifications::{send_email::SendEmail, send_sms::SendSms},
+    webhooks::{deliver::DeliverWebhook, prune::PruneWebhookLog},
 };
 
 #[allow(unused_imports)]
@@ -114,6 +117,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<ApplyHousingCosts>()
         .register::<InactivitySweep>()
         .register::<TaskReminders>()
+        .register::<DeliverWebhook>()
+        .register::<PruneWebhookLog>()
         .register::<noop::Noop>()
 }
 
@@ -126,9 +131,17 @@ pub const EXPORT_EXPIRY: Daily = Daily::of::<ExpireExports>("payments export exp
 /// the working day.
 pub const TASK_REMINDERS: Daily = Daily::of::<TaskReminders>("task reminders", 6, 0);
 
+/// The pruning of the webhook delivery log: 03:30 UTC, after the exports.
+pub const WEBHOOK_LOG_PRUNE: Daily = Daily::of::<PruneWebhookLog>("webhook log pruning", 3, 30);
+
 /// The daily schedule: every job the worker's clock enqueues once a day
 /// (see `worker::scheduler` for the once-a-day rule).
-pub const SCHEDULE: &[Daily] = &[INACTIVITY_SWEEP, EXPORT_EXPIRY, TASK_REMINDERS];
+pub const SCHEDULE: &[Daily] = &[
+    INACTIVITY_SWEEP,
+    EXPORT_EXPIRY,
+    WEBHOOK_LOG_PRUNE,
+    TASK_REMINDERS,
+];
 
 /// A runner of every job of the portal (used by the worker process and by
 /// the test harness).
@@ -165,7 +178,7 @@ mod tests {
     fn every_job_has_one_name() {
         // `register` panics on a duplicate name; this builds the registry.
         let names = registry().names();
-        assert_eq!(names.len(), 9, "{names:?}");
+        assert_eq!(names.len(), 11, "{names:?}");
     }
 
     #[test]

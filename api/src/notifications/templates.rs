@@ -47,6 +47,7 @@
 //! | `arrangement_decision` | `arrangement_reference`, `approved` (bool), `reason` (may be empty) |
 //! | `tenancy_details_requested` | `organisation_name`, `due_on` |
 //! | `housing_costs_outcome` | `update_id`, `file_name`, `applied` (bool), `row_count`, `error_count` |
+//! | `webhook_endpoint_disabled` | `endpoint_id`, `endpoint_host`, `hours`, `reason` |
 //! | SMS `two_factor_code`, `confirm_mobile_code` | `code`, `valid_minutes` |
 //!
 //! Front-end routes the links point at: `/accept-invitation?token=`,
@@ -54,7 +55,8 @@
 //! `/cases/<reference>/messages`, `/cases/<reference>/tasks`,
 //! `/cases/<reference>/documents`, `/tasks`, `/payments/exports/<id>`,
 //! `/arrangements/<reference>`, `/tenancy-requests`,
-//! `/properties/housing-cost-updates/<id>`, `/profile/security`.
+//! `/properties/housing-cost-updates/<id>`, `/profile/security`,
+//! `/settings/webhooks/<id>`.
 //!
 //! Emails deliberately hold as little personal data as they can: no message text,
 //! no tenant names, and the payments export link leads to the signed-in portal rather
@@ -140,11 +142,14 @@ pub enum EmailTemplate {
     /// administrator): a party says they do not recognise a case they can
     /// see, which may mean the wrong person is on it.
     CaseAccessReported,
+    /// To the organisation's administrators: a webhook endpoint failing for
+    /// `PORTAL_WEBHOOK_DISABLE_AFTER_HOURS` was switched off.
+    WebhookEndpointDisabled,
 }
 
 impl EmailTemplate {
     /// Every email template, for tests and for listing them in operator tools.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -168,6 +173,7 @@ impl EmailTemplate {
         Self::EmailChangeRequested,
         Self::EmailChanged,
         Self::CaseAccessReported,
+        Self::WebhookEndpointDisabled,
     ];
 
     /// The stable snake_case name, also the template's file name. Stored in delivery
@@ -197,6 +203,7 @@ impl EmailTemplate {
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
             Self::CaseAccessReported => "case_access_reported",
+            Self::WebhookEndpointDisabled => "webhook_endpoint_disabled",
         }
     }
 }
@@ -384,7 +391,8 @@ static SOURCES: &[(&str, &str)] = embedded_templates! {
         "confirm_email_change",
         "email_change_requested",
         "email_changed",
-        "case_access_reported"
+        "case_access_reported",
+        "webhook_endpoint_disabled"
     ],
     sms: ["two_factor_code", "confirm_mobile_code"]
 };

@@ -16,14 +16,19 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-use entities::{ArrangementStatus, organisation, payment, payment_arrangement, property, tenant};
+use entities::{
+    ArrangementStatus, WebhookEventType, organisation, payment, payment_arrangement, property,
+    tenant,
+};
 
 use crate::{
     app::App,
     audit::{self, Entry},
     error::{ApiError, ApiResult},
+    graphql::scalars::NodeKind,
     policy::{Allowed, Staff},
     tenancy::{postcode, properties::amount, tenants::full_name},
+    webhooks,
 };
 
 /// Most payments in one call.
@@ -219,6 +224,27 @@ pub async fn record(
         })),
     )
     .await?;
+    // Ids of the first 100 payments; a receiver pages through the rest with
+    // the payment search.
+    webhooks::events::emit(
+        &txn,
+        organisation_id,
+        WebhookEventType::PaymentsRecorded,
+        json!({
+            "organisation_id": webhooks::events::id(NodeKind::Organisation, organisation_id),
+            "count": rows.len(),
+            "total_pence": total,
+            "payment_ids": rows
+                .iter()
+                .take(EVENT_PAYMENT_IDS)
+                .map(|r| webhooks::events::id(NodeKind::Payment, r.id))
+                .collect::<Vec<_>>(),
+        }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(rows)
 }
+
+/// How many payment ids a `payments.recorded` event lists.
+pub const EVENT_PAYMENT_IDS: usize = 100;

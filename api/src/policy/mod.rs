@@ -42,6 +42,7 @@ pub mod tasks;
 pub mod tenancy;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::ops::Deref;
 

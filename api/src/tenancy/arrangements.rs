@@ -23,7 +23,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use entities::{
-    ArrangementStatus, UserStatus, payment_arrangement, payment_arrangement_event, tenant, user,
+    ArrangementStatus, UserStatus, WebhookEventType, payment_arrangement,
+    payment_arrangement_event, tenant, user,
 };
 
 use super::properties::amount;
@@ -32,9 +33,11 @@ use crate::{
     audit::{self, Actor},
     casework::{MAX_BODY, text},
     error::{ApiError, ApiResult},
+    graphql::scalars::NodeKind,
     notifications,
     notifications::templates::EmailTemplate,
     policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
+    webhooks,
 };
 
 /// The advisory lock key that serialises reference allocation on
@@ -294,6 +297,21 @@ pub async fn decide(
         Decision::Reject(_) => "payment_arrangement.reject",
     };
     record(&txn, staff.actor(), action, &after, Some(&before)).await?;
+    // The decision's note or reason is free text for the applicant: not in
+    // the event.
+    webhooks::events::emit(
+        &txn,
+        after.organisation_id,
+        WebhookEventType::PaymentArrangementDecided,
+        json!({
+            "payment_arrangement_id": webhooks::events::id(NodeKind::PaymentArrangement, after.id),
+            "reference": after.reference,
+            "tenant_id": webhooks::events::id(NodeKind::Tenant, after.tenant_id),
+            "status": after.status,
+            "decided_at": after.decided_at,
+        }),
+    )
+    .await?;
     if let Some(applicant_id) = after.applied_by_user_id {
         let applicant = user::Entity::find_by_id(applicant_id)
             .filter(user::Column::Status.eq(UserStatus::Active))

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use entities::{
     Permission, RentFrequency, TenancyRequestReason, TenancyRequestStatus, UserKind, UserStatus,
-    organisation, property, tenancy_request, tenant, user, user_permission,
+    WebhookEventType, organisation, property, tenancy_request, tenant, user, user_permission,
 };
 
 use super::{postcode, properties::amount};
@@ -24,10 +24,12 @@ use crate::{
     audit::{self, Actor, Entry},
     casework::{self, text},
     error::{ApiError, ApiResult},
+    graphql::scalars::NodeKind,
     lists::{Total, contains, search_words},
     notifications,
     notifications::templates::EmailTemplate,
     policy::{self, Allowed, Caller, Staff, tenancy::LandlordUser},
+    webhooks,
 };
 
 /// Longest first or last name.
@@ -307,6 +309,19 @@ pub async fn raise(
     .insert(&txn)
     .await?;
     record(&txn, actor, "tenancy_request.raise", &created, None).await?;
+    webhooks::events::emit(
+        &txn,
+        organisation.id,
+        WebhookEventType::TenancyRequestRaised,
+        json!({
+            "tenancy_request_id": webhooks::events::id(NodeKind::TenancyRequest, created.id),
+            "tenant_id": webhooks::events::id(NodeKind::Tenant, created.tenant_id),
+            "property_id": created.property_id.map(|p| webhooks::events::id(NodeKind::Property, p)),
+            "reason": created.reason,
+            "due_date": created.due_date.to_string(),
+        }),
+    )
+    .await?;
     let answerers = user::Entity::find()
         .filter(user::Column::OrganisationId.eq(organisation.id))
         .filter(user::Column::Kind.eq(UserKind::Landlord))

@@ -141,7 +141,7 @@ pub async fn create(
         .partition(|p| Permission::API_TOKEN_ALLOWED.contains(p));
     if !refused.is_empty() {
         reasons.push(format!(
-            "API tokens can only view and export payments (VIEW_PAYMENTS, EXPORT_PAYMENTS); remove {}.",
+            "API tokens can only view and export payments and manage webhooks (VIEW_PAYMENTS, EXPORT_PAYMENTS, MANAGE_WEBHOOKS); remove {}.",
             names(&refused)
         ));
     }

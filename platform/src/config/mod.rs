@@ -15,6 +15,8 @@
 //! - [`delivery`]: the email and SMS transports (files, SMTP, GOV.UK Notify),
 //!   clamd;
 //! - [`jobs`]: worker id, concurrency, retries, leases, relay, queue name;
+//! - [`webhooks`]: webhook addresses, timeouts, concurrency, log retention,
+//!   the key sealing signing secrets;
 //! - this module: the database, Redis, the data folder, the log format.
 //!
 //! `RUST_LOG` sets the log filter as usual. Any other variable starting with
@@ -32,6 +34,7 @@ pub mod http;
 pub mod jobs;
 pub mod storage;
 pub mod vars;
+pub mod webhooks;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, str::FromStr};
 
@@ -43,6 +46,7 @@ pub use self::{
     http::{ApiTokenConfig, GraphqlConfig, Limits},
     jobs::JobConfig,
     storage::{S3Config, StorageConfig},
+    webhooks::WebhookConfig,
 };
 
 /// A configuration error: the process refuses to start and names the variable.
@@ -120,6 +124,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Job pipeline settings.
     pub jobs: JobConfig,
+    /// Webhook delivery settings.
+    pub webhooks: WebhookConfig,
 }
 
 /// A view of the variables with typed accessors that name the variable on error.
@@ -313,6 +319,7 @@ impl Config {
             }
         };
         let jobs = jobs::read(&vars)?;
+        let webhooks = webhooks::read(&vars)?;
 
         Ok(Self {
             database_url: SecretString::from(database_url),
@@ -336,6 +343,7 @@ impl Config {
             api_tokens,
             log_format,
             jobs,
+            webhooks,
         })
     }
 

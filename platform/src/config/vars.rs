@@ -266,6 +266,46 @@ pub const VARIABLES: &[Variable] = &[
         "queue name (Redis key prefix): separates deployments sharing a Redis",
     ),
     var(
+        "PORTAL_WEBHOOK_ALLOW_PRIVATE",
+        "`false`",
+        "`true` = webhook endpoints may resolve to loopback, private (RFC 1918), link-local, CGNAT, unique-local or metadata addresses; only for tests and closed networks (it allows server-side request forgery)",
+    ),
+    var(
+        "PORTAL_WEBHOOK_ALLOW_HTTP",
+        "`false`",
+        "`true` = webhook endpoints may use plain `http://` (development only)",
+    ),
+    var(
+        "PORTAL_WEBHOOK_TIMEOUT_SECS",
+        "`10`",
+        "one webhook delivery attempt (connect, send, read at most 64 KiB of the answer) fails after this long; at most 60",
+    ),
+    var(
+        "PORTAL_WEBHOOK_ENDPOINT_CONCURRENCY",
+        "`4`",
+        "deliveries to one endpoint running at once in one worker process; more wait a moment in the outbox, so a slow endpoint never holds every worker slot",
+    ),
+    var(
+        "PORTAL_WEBHOOK_DISABLE_AFTER_HOURS",
+        "`72`",
+        "an endpoint whose deliveries have failed without one success for this long is disabled and its organisation's administrators are emailed",
+    ),
+    var(
+        "PORTAL_WEBHOOK_LOG_RETENTION_DAYS",
+        "`30`",
+        "webhook events, deliveries and attempts older than this are pruned (hourly, by the relay)",
+    ),
+    var(
+        "PORTAL_WEBHOOK_MAX_ENDPOINTS",
+        "`10`",
+        "most webhook endpoints one organisation may have",
+    ),
+    var(
+        "PORTAL_WEBHOOK_SECRET_KEY",
+        "generated into `<data dir>/webhook-secret.key`",
+        "32 bytes in base64 (`openssl rand -base64 32`): the key sealing webhook signing secrets in the database (XChaCha20-Poly1305). Set it whenever processes do not share one data folder; losing it makes every endpoint's secret unusable (rotate them)",
+    ),
+    var(
         "RUST_LOG",
         "`info`",
         "the log filter (`tracing` directives, e.g. `info,api=debug`)",
@@ -309,6 +349,7 @@ pub const SECRETS: &[&str] = &[
     "PORTAL_NOTIFY_API_KEY",
     "PORTAL_NOTIFY_CALLBACK_TOKEN",
     "PORTAL_METRICS_TOKEN",
+    "PORTAL_WEBHOOK_SECRET_KEY",
 ];
 
 /// Whether `name` is a variable of this service (or the `_FILE` form of a

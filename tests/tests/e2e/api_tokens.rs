@@ -208,7 +208,7 @@ async fn tokens_carry_only_payment_permissions_and_a_name() {
             "Dashboard",
             json!(["VIEW_PAYMENTS", "MANAGE_USERS"]),
             "input.permissions",
-            "API tokens can only view and export payments (VIEW_PAYMENTS, EXPORT_PAYMENTS); remove MANAGE_USERS.",
+            "API tokens can only view and export payments and manage webhooks (VIEW_PAYMENTS, EXPORT_PAYMENTS, MANAGE_WEBHOOKS); remove MANAGE_USERS.",
         ),
         (
             "Dashboard",
@@ -395,7 +395,7 @@ async fn a_token_cannot_carry_a_permission_its_creator_does_not_hold() {
     assert_eq!(
         error["reasons"],
         json!([
-            "API tokens can only view and export payments (VIEW_PAYMENTS, EXPORT_PAYMENTS); remove MANAGE_USERS.",
+            "API tokens can only view and export payments and manage webhooks (VIEW_PAYMENTS, EXPORT_PAYMENTS, MANAGE_WEBHOOKS); remove MANAGE_USERS.",
             "A token can only have permissions you hold yourself; you do not have EXPORT_PAYMENTS."
         ])
     );

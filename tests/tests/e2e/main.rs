@@ -70,4 +70,6 @@ mod tenancy_links;
 mod traces;
 mod two_factor;
 mod users;
+mod webhooks_api;
+mod webhooks_delivery;
 mod websocket;

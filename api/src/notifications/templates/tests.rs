@@ -148,6 +148,13 @@ fn sample_params(template: EmailTemplate) -> serde_json::Value {
             "row_count": 120,
             "error_count": 3,
         }),
+        EmailTemplate::WebhookEndpointDisabled => json!({
+            "first_name": "Priya",
+            "endpoint_id": "0195f0c2-6b1e-7a3c-9d42-1f6b8e0a5c79",
+            "endpoint_host": "hooks.finance <example>.com",
+            "hours": 72,
+            "reason": "every delivery failed for 72 hours (last: HTTP 503)",
+        }),
     };
     params["base_url"] = json!(BASE_URL);
     params
