@@ -157,8 +157,10 @@ impl WebhookEndpoint {
     }
 }
 
-/// Something that happened to the organisation, as sent to its endpoints.
-pub struct WebhookEvent(pub webhook_event::Model);
+/// Something that happened to the organisation, as sent to its endpoints,
+/// with its deliveries when the list that gave it loaded them for the whole
+/// page at once.
+pub struct WebhookEvent(pub webhook_event::Model, pub Option<Vec<DeliveryView>>);
 
 /// Something that happened to the organisation, as sent to its endpoints:
 /// the payload's `type`, `timestamp` and `data`, and its id (the
@@ -194,11 +196,14 @@ impl WebhookEvent {
     /// Its deliveries, one per endpoint it was sent to, oldest first.
     #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookDelivery>> {
-        Ok(log::deliveries_of_event(ctx.app(), &self.0)
-            .await?
-            .into_iter()
-            .map(WebhookDelivery)
-            .collect())
+        let views = match &self.1 {
+            Some(views) => views.clone(),
+            None => log::deliveries_of_events(ctx.app(), std::slice::from_ref(&self.0))
+                .await?
+                .remove(&self.0.id)
+                .unwrap_or_default(),
+        };
+        Ok(views.into_iter().map(WebhookDelivery).collect())
     }
 }
 
@@ -219,7 +224,7 @@ impl WebhookDelivery {
     }
     /// The event delivered.
     async fn event(&self) -> WebhookEvent {
-        WebhookEvent(self.0.event.clone())
+        WebhookEvent(self.0.event.clone(), None)
     }
     /// Pending, succeeded or failed.
     async fn status(&self) -> WebhookDeliveryState {
@@ -398,12 +403,28 @@ impl WebhooksQuery {
             limit,
         )
         .await?;
+        // The page's deliveries in one go when they are asked for, so the
+        // statements do not grow with the page.
+        let wanted = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("deliveries")
+            .exists();
+        let deliveries = if wanted {
+            log::deliveries_of_events(ctx.app(), &rows).await?
+        } else {
+            Default::default()
+        };
         Ok(keyset_connection(
             rows,
             after.is_some(),
             more,
             |e| e.id,
-            WebhookEvent,
+            |e| {
+                let views = wanted.then(|| deliveries.get(&e.id).cloned().unwrap_or_default());
+                WebhookEvent(e, views)
+            },
         ))
     }
 
@@ -416,6 +437,7 @@ impl WebhooksQuery {
         let id = parse_id(&id, NodeKind::WebhookEvent)?;
         Ok(WebhookEvent(
             log::event(ctx.app(), &ctx.caller(), id).await?,
+            None,
         ))
     }
 

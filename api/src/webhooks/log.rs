@@ -113,17 +113,25 @@ pub async fn deliveries(
     Ok((with_details(app, rows).await?, more))
 }
 
-/// The deliveries of `event` (which the caller may see), oldest first.
-pub async fn deliveries_of_event(
+/// The deliveries of each of `events` (which the caller may see), oldest
+/// first, in three statements whatever the number of events.
+pub async fn deliveries_of_events(
     app: &App,
-    event: &webhook_event::Model,
-) -> ApiResult<Vec<DeliveryView>> {
+    events: &[webhook_event::Model],
+) -> ApiResult<HashMap<Uuid, Vec<DeliveryView>>> {
+    if events.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::EventId.eq(event.id))
+        .filter(webhook_delivery::Column::EventId.is_in(events.iter().map(|e| e.id)))
         .order_by_asc(webhook_delivery::Column::Id)
         .all(&app.db)
         .await?;
-    with_details(app, rows).await
+    let mut by_event: HashMap<Uuid, Vec<DeliveryView>> = HashMap::new();
+    for view in with_details(app, rows).await? {
+        by_event.entry(view.event.id).or_default().push(view);
+    }
+    Ok(by_event)
 }
 
 /// One delivery with its event and attempts, if the caller may see it.

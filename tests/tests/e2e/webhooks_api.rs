@@ -1037,3 +1037,123 @@ async fn the_lists_cost_their_page_size() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn decisions_and_housing_cost_updates_are_events() {
+    let app = app().await;
+    let org = organisation(&app).await;
+    let admin = app
+        .landlord_user(
+            org,
+            &[
+                Permission::ManageWebhooks,
+                Permission::ProvideTenancyDetails,
+                Permission::BulkUpdateHousingCosts,
+            ],
+        )
+        .await;
+    create(
+        &app,
+        &admin.token,
+        "https://hooks.example.com/all",
+        &[
+            "PAYMENT_ARRANGEMENT_DECIDED",
+            "HOUSING_COST_UPDATE_APPLIED",
+            "HOUSING_COST_UPDATE_REJECTED",
+        ],
+    )
+    .await;
+    let staff = app.caseworker().await;
+
+    // A payment arrangement approved by staff.
+    let t = tenant(&app, org, "Connor", "Walsh", "UC-1", None).await;
+    let r = app
+        .graphql(
+            Some(&admin.token),
+            "mutation($input: ApplyForPaymentArrangementInput!) { applyForPaymentArrangement(input: $input) { id reference } }",
+            json!({ "input": { "tenantId": gid("Tenant", t.id), "reason": "Two months of arrears.", "arrears": "964.00" } }),
+        )
+        .await;
+    let applied = r.data()["applyForPaymentArrangement"].clone();
+    assert!(
+        events(&app, &admin.token, "PAYMENT_ARRANGEMENT_DECIDED")
+            .await
+            .is_empty()
+    );
+    let r = app
+        .graphql(
+            Some(&staff.token),
+            "mutation($id: ID!) { approvePaymentArrangement(id: $id, note: \"Agreed with Mr Walsh\") { status } }",
+            json!({ "id": applied["id"] }),
+        )
+        .await;
+    assert_eq!(
+        r.data()["approvePaymentArrangement"]["status"],
+        json!("APPROVED")
+    );
+    let decided = events(&app, &admin.token, "PAYMENT_ARRANGEMENT_DECIDED").await;
+    assert_eq!(decided.len(), 1);
+    let data = &decided[0]["data"];
+    assert_eq!(data["payment_arrangement_id"], applied["id"]);
+    assert_eq!(data["reference"], applied["reference"]);
+    assert_eq!(data["status"], json!("APPROVED"));
+    assert!(!data.to_string().contains("Walsh"), "{data}");
+    // Deciding twice is refused, and is no second event.
+    let r = app
+        .graphql(
+            Some(&staff.token),
+            "mutation($id: ID!) { rejectPaymentArrangement(id: $id, reason: \"No\") { status } }",
+            json!({ "id": applied["id"] }),
+        )
+        .await;
+    assert!(!r.error_codes().is_empty());
+    assert_eq!(
+        events(&app, &admin.token, "PAYMENT_ARRANGEMENT_DECIDED")
+            .await
+            .len(),
+        1
+    );
+
+    // Two housing-cost CSVs, each checked at upload; one of the properties
+    // is removed before the worker runs, so that file is rejected when
+    // applied and the other applied. Each outcome is an event of the job.
+    crate::support::tenancy::property(&app, org, "FLAT-1", "LS1 4AP").await;
+    let gone = crate::support::tenancy::property(&app, org, "FLAT-2", "LS1 4AP").await;
+    const UPLOAD: &str = "mutation($file: Upload!) { uploadHousingCosts(file: $file) { id } }";
+    let mut ids = Vec::new();
+    for file in [
+        &b"property_reference,rent,service_charge,frequency\r\nFLAT-2,725.00,35.5,weekly\r\n"[..],
+        &b"property_reference,rent,service_charge,frequency\r\nFLAT-1,725.00,35.5,weekly\r\n"[..],
+    ] {
+        let r = app
+            .graphql_multipart(
+                Some(&admin.token),
+                UPLOAD,
+                json!({ "file": null }),
+                &[("variables.file", "rents.csv", file)],
+            )
+            .await;
+        ids.push(r.data()["uploadHousingCosts"]["id"].clone());
+    }
+    let mut removed = sea_orm::IntoActiveModel::into_active_model(gone);
+    removed.removed_at = sea_orm::Set(Some(chrono::Utc::now()));
+    sea_orm::ActiveModelTrait::update(removed, app.db())
+        .await
+        .unwrap();
+    assert!(
+        events(&app, &admin.token, "HOUSING_COST_UPDATE_APPLIED")
+            .await
+            .is_empty()
+    );
+    app.run_pending_jobs().await;
+    let rejected = events(&app, &admin.token, "HOUSING_COST_UPDATE_REJECTED").await;
+    assert_eq!(rejected.len(), 1, "{rejected:#?}");
+    assert_eq!(rejected[0]["data"]["housing_cost_update_id"], ids[0]);
+    assert_eq!(rejected[0]["data"]["error_count"], json!(1));
+    let applied = events(&app, &admin.token, "HOUSING_COST_UPDATE_APPLIED").await;
+    assert_eq!(applied.len(), 1, "{applied:#?}");
+    assert_eq!(applied[0]["data"]["housing_cost_update_id"], ids[1]);
+    assert_eq!(applied[0]["data"]["applied_count"], json!(1));
+    app.run_pending_jobs().await;
+    forget_delivery_retries(&app).await;
+}
