@@ -155,7 +155,7 @@ async fn a_worker_killed_mid_job_loses_nothing() {
         "in-flight job finished during shutdown: {finished:?}"
     );
     // Each worker's scheduler also enqueued the daily jobs at start-up (sweep,
-    // reminders, export expiry); the killed and stopped workers may have left
+    // reminders, export expiry, webhook log pruning); the killed and stopped workers may have left
     // some of them, which the next worker would run.
     app.run_pending_jobs().await;
 }

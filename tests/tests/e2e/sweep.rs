@@ -573,9 +573,10 @@ async fn the_scheduler_enqueues_one_sweep_a_day_however_many_workers_ask() {
             .is_none(),
         "the task enqueued {today}'s sweep"
     );
-    // The three jobs of this test, and the task reminders and export expiry
-    // the task also enqueued (see `task_reminders.rs`, `exports.rs`).
-    assert_eq!(app.run_pending_jobs().await, 5);
+    // The three jobs of this test, and the task reminders, export expiry
+    // and webhook log pruning the task also enqueued (see
+    // `task_reminders.rs`, `exports.rs`, `webhooks_delivery.rs`).
+    assert_eq!(app.run_pending_jobs().await, 6);
 }
 
 /// Gives `user` the `MANAGE_USERS` permission.
