@@ -184,8 +184,9 @@ pub(super) async fn measure(
     }
 
     // (b) The case page: the same tasks and messages everywhere.
-    let ours_case =
-        json!({ "query": crate::cases::CASE, "variables": { "id": case_id.to_string() } });
+    let case_gid =
+        api::graphql::scalars::global_id(api::graphql::scalars::NodeKind::Case, case_id).0;
+    let ours_case = json!({ "query": crate::cases::CASE, "variables": { "id": case_gid } });
     let ours = graphql(&http, &api.endpoint, Some(session), &ours_case).await?;
     let our_case: CaseRows = (
         sorted_fields(&ours["data"]["case"]["tasks"], TASK_KEYS),
