@@ -3,8 +3,9 @@
 //! the `portal` binary. Configuration, the pool and storage come from the
 //! `platform` crate; the job runtime from the `worker` crate.
 //!
-//! - [`app`]: the state every request reaches; [`run`]: `serve` (embedded
-//!   all-in-one), `api`, `worker`, `migrate`; [`telemetry`]: logging.
+//! - [`app`]: the state every request reaches; [`cli`]: the `portal` command
+//!   line; [`run`]: `serve` (embedded all-in-one), `api`, `worker`,
+//!   `migrate`; [`telemetry`]: logging.
 //! - [`http`]: routes, middleware, GraphQL over HTTP and WebSocket, files.
 //! - [`graphql`]: the schema by domain, thin resolvers.
 //! - [`policy`]: authorization, one policy per object type.
@@ -34,6 +35,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod casework;
+pub mod cli;
 pub mod demo;
 pub mod documents;
 pub mod error;

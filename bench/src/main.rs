@@ -98,8 +98,23 @@ enum Command {
     Webhooks(webhooks::Args),
 }
 
+fn main() -> ExitCode {
+    // `bench portal <mode> …` is the `portal` binary itself (`api::cli::main`),
+    // before any of the bench's own set-up: the suite, `soak` and `upload` run
+    // the API and the worker this way, from this binary, so one `cargo run
+    // --release -p portal-bench` builds everything they start.
+    let mut args = std::env::args_os();
+    let program = args.next();
+    let mut rest = args.peekable();
+    if program.is_some() && rest.peek().is_some_and(|a| a == "portal") {
+        rest.next();
+        return api::cli::main(std::iter::once(std::ffi::OsString::from("portal")).chain(rest));
+    }
+    bench()
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn bench() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr with the progress lines, keeping stdout for the table.
     // The worker logs every finished job at INFO; at 10,000 jobs that would

@@ -175,7 +175,7 @@ impl Mix {
 
 /// Runs the soak; fails when a criterion fails.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let portal = suite::build_portal()?;
+    let portal = suite::Portal::embedded()?;
     let crate::scratch::RunNames {
         id: run_id,
         database,

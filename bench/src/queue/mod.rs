@@ -4,19 +4,20 @@
 //! The scenario runs the production path in-process, exactly as deployed:
 //!
 //! ```text
-//!  enqueuer ──outbox::enqueue, N per txn──▶ outbox_jobs (PENDING)
-//!                                               │ Relay (every relay interval)
-//!                                               ▼
-//!                                  apalis-redis queue (job ids)
-//!                                               │ consumer, `concurrency` at once
-//!                                               ▼
-//!                       Runner::execute: claim ▶ run Noop ▶ complete (DONE)
+//!  enqueuer ──outbox::enqueue_many, N per txn──▶ outbox_jobs (PENDING)
+//!                                                    │ Relay (every relay interval)
+//!                                                    ▼
+//!                                       apalis-redis queue (job ids)
+//!                                                    │ consumer, `concurrency` at once
+//!                                                    ▼
+//!                            Runner::execute: claim ▶ run Noop ▶ complete (DONE)
 //! ```
 //!
 //! The worker ([`api::jobs::run_worker`]: relay + consumer + runner) is
 //! started first and warmed up with one job, then the enqueuer writes the jobs in
-//! transactions of `--batch` while the worker runs, as API writes would arrive
-//! during the day. The ledger itself is the measuring instrument: every row
+//! transactions of `--batch` while the worker runs (`--enqueue each`: one
+//! `outbox::enqueue` per job, as single API writes would arrive during the
+//! day). The ledger itself is the measuring instrument: every row
 //! records `created_at` (enqueue), `started_at` (claimed by the worker) and
 //! `finished_at`, all stamped by this one process's clock, so no clocks need to
 //! agree.
@@ -73,6 +74,11 @@ pub struct Args {
     /// Jobs enqueued per transaction.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
     batch: u64,
+    /// How a transaction writes its jobs: `many` with one `outbox::enqueue_many`
+    /// (multi-row `INSERT`s, as bulk work such as the sweep's emails does),
+    /// `each` with one `outbox::enqueue` per job (as a single API write does).
+    #[arg(long, value_enum, default_value_t = Enqueue::Many)]
+    enqueue: Enqueue,
     /// How often the relay moves outbox rows to the queue (`PORTAL_RELAY_INTERVAL_MS`).
     /// The production default is 250; 20 keeps the poll from dominating latency.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
@@ -83,6 +89,24 @@ pub struct Args {
     /// Fail when the jobs are not all done this many seconds after the worker started.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
+}
+
+/// How the enqueuer writes a transaction's jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Enqueue {
+    /// One `outbox::enqueue_many` per transaction.
+    Many,
+    /// One `outbox::enqueue` per job.
+    Each,
+}
+
+impl Enqueue {
+    fn name(self) -> &'static str {
+        match self {
+            Enqueue::Many => "enqueue_many",
+            Enqueue::Each => "enqueue",
+        }
+    }
 }
 
 /// What one pipeline run measured.
@@ -177,7 +201,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             lpush.rps,
             "jobs/s",
         )
-        .latency(m.latency.p50, m.latency.p99)])?;
+        .latency(m.latency.p50, m.latency.p99),
+        crate::headline::Headline::rate(
+            format!(
+                "limit: queue, enqueue alone, {} jobs per transaction (`outbox::{}`); p50/p99: commit-to-start (`bench queue`)",
+                args.batch,
+                args.enqueue.name()
+            ),
+            m.enqueue_per_second(),
+            "redis-benchmark LPUSH",
+            lpush.rps,
+            "jobs/s",
+        )
+        .latency(m.after_commit.p50, m.after_commit.p99)])?;
     }
     let failed = [
         Some(production.is_err()),

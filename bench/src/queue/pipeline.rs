@@ -17,7 +17,7 @@ use entities::{JobStatus, outbox_job};
 use platform::config::Config;
 use worker::{job::Job, outbox, queue::Queue, runner::Shutdown};
 
-use super::{Args, Measurement};
+use super::{Args, Enqueue, Measurement};
 use crate::table::Percentiles;
 
 /// Starts the worker, warms it up, enqueues the jobs while it runs, waits for
@@ -56,7 +56,7 @@ pub(super) async fn drive(
 
     let measured = async {
         tokio::try_join!(
-            enqueue_all(label, &db, args.jobs, args.batch),
+            enqueue_all(label, &db, args.jobs, args.batch, args.enqueue),
             wait_until_done(label, &db, args.jobs, deadline, true),
         )
     };
@@ -99,12 +99,14 @@ struct Enqueued {
     committed: HashMap<Uuid, DateTime<Utc>>,
 }
 
-/// Writes `jobs` no-op jobs through the outbox, `batch` per write transaction.
+/// Writes `jobs` no-op jobs through the outbox, `batch` per write transaction,
+/// written `how`.
 async fn enqueue_all(
     label: &str,
     db: &DatabaseConnection,
     jobs: u64,
     batch: u64,
+    how: Enqueue,
 ) -> anyhow::Result<Enqueued> {
     let started = Instant::now();
     let mut committed = HashMap::with_capacity(jobs as usize);
@@ -113,15 +115,21 @@ async fn enqueue_all(
     while next <= jobs {
         let end = (next + batch).min(jobs + 1);
         let txn = platform::db::begin_write(db).await?;
-        let mut ids = Vec::with_capacity((end - next) as usize);
-        for tag in next..end {
-            let job = Noop { tag, sleep_ms: 0 };
-            ids.push(
-                outbox::enqueue(&txn, &job)
-                    .await?
-                    .context("a no-op job has no dedupe key, so it is always written")?,
-            );
-        }
+        let jobs: Vec<Noop> = (next..end).map(|tag| Noop { tag, sleep_ms: 0 }).collect();
+        let ids = match how {
+            Enqueue::Many => outbox::enqueue_many(&txn, &jobs).await?,
+            Enqueue::Each => {
+                let mut ids = Vec::with_capacity(jobs.len());
+                for job in &jobs {
+                    ids.push(
+                        outbox::enqueue(&txn, job)
+                            .await?
+                            .context("a no-op job has no dedupe key, so it is always written")?,
+                    );
+                }
+                ids
+            }
+        };
         txn.commit().await?;
         let at = Utc::now();
         committed.extend(ids.into_iter().map(|id| (id, at)));

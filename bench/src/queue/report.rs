@@ -90,11 +90,12 @@ impl Report<'_> {
             match result {
                 Ok(m) => {
                     println!(
-                        "{short}: enqueue alone {} jobs/s ({} per transaction); \
+                        "{short}: enqueue alone {} jobs/s ({} per transaction, outbox::{}); \
                          first start {} ms after the first enqueue, then {} jobs/s until the last finish; \
                          commit-to-start p50 {} / p99 {} / max {} ms",
                         rate(m.enqueue_per_second()),
                         self.args.batch,
+                        self.args.enqueue.name(),
                         ms(m.first_start.as_secs_f64() * 1000.0),
                         rate(m.busy_per_second()),
                         ms(m.after_commit.p50),

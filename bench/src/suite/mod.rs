@@ -54,14 +54,14 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 pub use server::{Server, graphql, mib};
-pub use tools::build_portal;
+pub use tools::Portal;
 
 use self::{
     children::scenarios,
-    peer::measure,
+    peer::{Peer, measure},
     report::{Row, ratio, render},
     s3::S3Server,
-    tools::{ensure_oha, ensure_postgraphile, expand_home},
+    tools::{ensure_oha, ensure_postgraphile4, ensure_postgraphile5, expand_home},
 };
 use crate::{
     dataset,
@@ -69,8 +69,10 @@ use crate::{
     table::rate,
 };
 
-/// PostGraphile version installed and reported.
-pub const PEER_VERSION: &str = "4.14.1";
+/// The PostGraphile versions installed and measured: 5.x is the ratio's
+/// baseline, 4.x is beside it.
+pub const PEER5_VERSION: &str = "5.1.5";
+pub const PEER4_VERSION: &str = "4.14.1";
 /// The date range of the payment search.
 const RANGE_DAYS: i64 = 90;
 
@@ -136,8 +138,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Size::Quick => 5,
     });
     let oha = ensure_oha()?;
-    let peer = ensure_postgraphile(&expand_home(&args.peer_dir))?;
-    let portal = build_portal()?;
+    let peer_dir = expand_home(&args.peer_dir);
+    let peer5 = ensure_postgraphile5(&peer_dir.join(format!("postgraphile-{PEER5_VERSION}")))?;
+    let peer4 = ensure_postgraphile4(&peer_dir)?;
+    let portal = Portal::embedded()?;
     let crate::scratch::RunNames {
         id: run_id,
         database,
@@ -171,13 +175,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
         let vars = production_vars(&url, &args.redis_url, &prefix, data_dir.path())?;
         let api = Server::start_portal(&portal, "api", &vars).await?;
-        let peer = Server::start_postgraphile(&peer, &url).await?;
+        let server5 = Server::start_postgraphile(&peer5, &url).await?;
+        let server4 = Server::start_postgraphile(&peer4, &url).await?;
+        let peers = [
+            Peer {
+                install: &peer5,
+                server: &server5,
+            },
+            Peer {
+                install: &peer4,
+                server: &server4,
+            },
+        ];
         let measured = measure(
             &args,
             seconds,
             &oha,
             &api,
-            &peer,
+            &peers,
+            &url,
             org,
             &payments_token,
             &session,
@@ -185,20 +201,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
         .await;
         let api_hwm = api.status_kib("VmHWM:");
-        let peer_hwm = peer.status_kib("VmHWM:");
+        let hwm5 = server5.status_kib("VmHWM:");
+        let hwm4 = server4.status_kib("VmHWM:");
         api.stop().await;
-        peer.stop().await;
+        server5.stop().await;
+        server4.stop().await;
         let mut table = measured?;
         eprintln!(
-            "[memory] VmHWM: portal api {} MiB, PostGraphile {} MiB",
+            "[memory] VmHWM: portal api {} MiB, PostGraphile {PEER5_VERSION} {} MiB, {PEER4_VERSION} {} MiB",
             mib(api_hwm),
-            mib(peer_hwm)
+            mib(hwm5),
+            mib(hwm4)
         );
         table.push(Row {
-            scenario: "lifetime peak memory (VmHWM)".into(),
+            scenario: format!("lifetime peak memory (VmHWM) (ratio to PostGraphile {PEER5_VERSION})"),
             ours: format!("portal api {} MiB", mib(api_hwm)),
-            baseline: format!("PostGraphile {PEER_VERSION} (node) {} MiB", mib(peer_hwm)),
-            ratio: ratio(api_hwm as f64, peer_hwm as f64),
+            baseline: format!(
+                "PostGraphile {PEER5_VERSION} (node) {} MiB; PostGraphile {PEER4_VERSION} (node) {} MiB",
+                mib(hwm5),
+                mib(hwm4)
+            ),
+            ratio: ratio(api_hwm as f64, hwm5 as f64),
             p50: "—".into(),
             p99: "—".into(),
             memory: format!("{} MiB", mib(api_hwm)),
@@ -227,7 +250,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let note = format!(
         "size {}: {}; concurrency {}, {seconds} s per load, oha; {} CPU(s). \
          This project with authentication and authorisation (API token, resident session); \
-         PostGraphile {PEER_VERSION} (+ postgraphile-plugin-connection-filter) without (no JWT, no row-level security).",
+         PostGraphile {PEER5_VERSION} (Amber + connection-filter presets, on Node 22) and {PEER4_VERSION} \
+         (+ postgraphile-plugin-connection-filter) without (no JWT, no row-level security).",
         args.size.name(),
         dataset.join(", "),
         args.concurrency,

@@ -4,7 +4,6 @@
 //! stopping them.
 
 use std::{
-    path::Path,
     process::Stdio,
     sync::{
         Arc,
@@ -16,7 +15,7 @@ use std::{
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use super::PEER_VERSION;
+use super::tools::PeerInstall;
 use crate::scratch::free_port;
 
 /// A server child process (the portal, a worker, PostGraphile).
@@ -44,15 +43,14 @@ impl Server {
     /// `portal <command>` with `vars` (and nothing else of the caller's
     /// `PORTAL_*`), waiting for `/healthz` when it serves HTTP.
     pub async fn start_portal(
-        portal: &Path,
+        portal: &super::tools::Portal,
         command: &str,
         vars: &[(&'static str, String)],
     ) -> anyhow::Result<Self> {
-        let mut cmd = tokio::process::Command::new(portal);
+        let mut cmd = portal.command(command);
         // Its logs (stdout) go to our stderr, with the progress: stdout is the table's.
         let logs = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
-        cmd.arg(command)
-            .kill_on_drop(true)
+        cmd.kill_on_drop(true)
             .stdin(Stdio::null())
             .stdout(Stdio::from(logs));
         for (name, _) in std::env::vars() {
@@ -67,7 +65,7 @@ impl Server {
         );
         let child = cmd
             .spawn()
-            .with_context(|| format!("cannot start {}", portal.display()))?;
+            .with_context(|| format!("cannot start {} {command}", portal.display()))?;
         let pid = child.id().context("the child exited at once")?;
         let addr = vars
             .iter()
@@ -88,21 +86,31 @@ impl Server {
         Ok(server)
     }
 
-    /// PostGraphile on `database_url`, on a free port.
-    pub async fn start_postgraphile(bin: &Path, database_url: &str) -> anyhow::Result<Self> {
+    /// A PostGraphile peer on `database_url`, on a free port.
+    pub async fn start_postgraphile(
+        peer: &PeerInstall,
+        database_url: &str,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?.port();
-        let mut cmd = tokio::process::Command::new(bin);
-        cmd.args(["-c", database_url, "--schema", "public"])
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--disable-default-mutations", "--disable-query-log"])
-            .args(["--append-plugins", "postgraphile-plugin-connection-filter"])
-            .env("NODE_ENV", "production")
+        let mut cmd = tokio::process::Command::new(&peer.program);
+        cmd.args(&peer.args).current_dir(&peer.dir);
+        if peer.major == 4 {
+            cmd.args(["-c", database_url, "--schema", "public"])
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--disable-default-mutations", "--disable-query-log"])
+                .args(["--append-plugins", "postgraphile-plugin-connection-filter"]);
+        } else {
+            // graphile.config.mjs reads these (see `tools::ensure_postgraphile5`).
+            cmd.env("PEER_DATABASE_URL", database_url)
+                .env("PEER_PORT", port.to_string());
+        }
+        cmd.env("NODE_ENV", "production")
             .kill_on_drop(true)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         let child = cmd
             .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
+            .with_context(|| format!("cannot start {}", peer.program.display()))?;
         let pid = child.id().context("PostGraphile exited at once")?;
         let endpoint = format!("http://127.0.0.1:{port}/graphql");
         let mut server = Self {
@@ -110,7 +118,7 @@ impl Server {
             pid,
             endpoint: endpoint.clone(),
         };
-        eprintln!("[server] PostGraphile {PEER_VERSION} (pid {pid}) on 127.0.0.1:{port}");
+        eprintln!("[server] {} (pid {pid}) on 127.0.0.1:{port}", peer.name());
         server.wait_until_up(&endpoint, true).await?;
         Ok(server)
     }

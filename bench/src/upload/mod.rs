@@ -111,8 +111,8 @@ pub struct Args {
     /// Region.
     #[arg(long, env = "TEST_S3_REGION", default_value = "us-east-1")]
     s3_region: String,
-    /// The `portal` binary to run as the API (default: next to this binary,
-    /// as `cargo build --release -p api` leaves it).
+    /// A `portal` binary to run as the API (default: this binary's own
+    /// `portal` subcommand, the same code built with it).
     #[arg(long)]
     portal: Option<PathBuf>,
     /// A PostgreSQL server URL; the bench creates (and drops) its own
@@ -253,7 +253,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 async fn measure(
     args: &Args,
     s3: &Client,
-    portal: &Path,
+    portal: &crate::suite::Portal,
     vars: &[(&str, String)],
     addr: SocketAddr,
     case_id: Uuid,
@@ -318,8 +318,8 @@ async fn measure(
     eprintln!("[b] {:.2} s", storage_put.elapsed.as_secs_f64());
 
     // (c) Through the API, in a child process.
-    let mut child = tokio::process::Command::new(portal);
-    child.arg("api").kill_on_drop(true).stdin(Stdio::null());
+    let mut child = portal.command("api");
+    child.kill_on_drop(true).stdin(Stdio::null());
     // Nothing of the caller's configuration leaks in (a PORTAL_CLAMD_ADDR
     // would start scans, which this bench keeps out).
     for (name, _) in std::env::vars() {
@@ -334,7 +334,7 @@ async fn measure(
     );
     let mut child = child
         .spawn()
-        .with_context(|| format!("cannot start {}", portal.display()))?;
+        .with_context(|| format!("cannot start {} api", portal.display()))?;
     let pid = child.id().context("the API exited at once")?;
     eprintln!("[c] started {} api (pid {pid}) on {addr}", portal.display());
     wait_until_ready(addr, &mut child).await?;

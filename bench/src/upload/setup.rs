@@ -2,10 +2,7 @@
 //! worker builds its own) and the `HEAD` size check, the `portal` binary, the
 //! uploaded file, and the seeded resident, case and session.
 
-use std::{
-    io::Write as _,
-    path::{Path, PathBuf},
-};
+use std::{io::Write as _, path::Path};
 
 use anyhow::Context as _;
 use aws_sdk_s3::{
@@ -74,31 +71,13 @@ pub(super) async fn check_size(
     Ok(())
 }
 
-/// The `portal` binary: `explicit`, or next to this one.
-pub(super) fn portal_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let own = std::env::current_exe()?;
-    let path = match explicit {
-        Some(p) => p.to_owned(),
-        None => own.with_file_name("portal"),
-    };
-    anyhow::ensure!(
-        path.is_file(),
-        "no portal binary at {}: build it with `cargo build --release -p api` (same CARGO_TARGET_DIR), or pass --portal",
-        path.display()
-    );
-    // `cargo run -p portal-bench` rebuilds the api crate into this binary, not
-    // the `portal` binary: an older one measures older code.
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if explicit.is_none()
-        && let (Some(portal), Some(bench)) = (modified(&path), modified(&own))
-        && portal < bench
-    {
-        eprintln!(
-            "warning: {} is older than this bench binary; `cargo build --release -p api` to measure the current code",
-            path.display()
-        );
+/// The `portal` to run as the API: the binary at `explicit`, or this binary's
+/// own `portal` subcommand (the same code, built with it).
+pub(super) fn portal_binary(explicit: Option<&Path>) -> anyhow::Result<crate::suite::Portal> {
+    match explicit {
+        Some(path) => crate::suite::Portal::binary(path),
+        None => crate::suite::Portal::embedded(),
     }
-    Ok(path)
 }
 
 /// Writes `size` bytes: a PDF header, then pseudo-random bytes (xorshift).
