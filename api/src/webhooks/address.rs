@@ -15,13 +15,19 @@
 //! and names that are internal by construction (`localhost`,
 //! `metadata.google.internal`, `*.internal`, `*.local`). *Any* rather
 //! than *all*: a name resolving to one public and one private address could
-//! be connected to either.
+//! be connected to either. Names under `.invalid` (RFC 6761) are answered
+//! as unresolvable at once, without a DNS query, whatever the setting.
 //!
 //! `https` is required unless `PORTAL_WEBHOOK_ALLOW_HTTP` is set; a URL with
 //! a user name or password is refused (the credentials would be sent to the
 //! receiver in clear in the log, and a secret belongs in the signature).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::{
+    future::Future,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    pin::Pin,
+    sync::Arc,
+};
 
 use platform::config::WebhookConfig;
 use url::{Host, Url};
@@ -85,6 +91,9 @@ pub async fn check_endpoint_url(raw: &str, policy: &UrlPolicy) -> Result<Url, Ur
         Some(Host::Domain(name)) => name.to_owned(),
         None => return Err(UrlRefusal::NoHost),
     };
+    if is_never_resolvable(&host) {
+        return Err(UrlRefusal::Unresolvable(host));
+    }
     let port = url.port_or_known_default().unwrap_or(443);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
@@ -234,39 +243,109 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     !refused
 }
 
-/// A DNS resolver for the delivery client that drops every non-public
-/// address of a name (unless private addresses are allowed), so a name
-/// that rebinds to an internal address after the creation-time check
-/// cannot be connected to. A name left with no address fails the attempt
-/// with an error that says why.
-#[derive(Debug, Clone, Copy)]
+/// Names that never resolve (RFC 6761 §6.4, `.invalid`): answered at once
+/// as unresolvable, without asking DNS, as that RFC asks of resolvers (the
+/// system resolver would send the query out all the same).
+pub fn is_never_resolvable(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "invalid" || name.ends_with(".invalid")
+}
+
+/// How [`FilteringResolver`] turns a name into addresses: the system's
+/// resolver in the service ([`SystemLookup`]); a unit test can give it
+/// scripted answers, to play a name that rebinds.
+pub trait Lookup: Send + Sync + 'static {
+    /// The addresses of `host` (the port is not looked at).
+    fn lookup(
+        &self,
+        host: String,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>>;
+}
+
+/// The system's resolver (`getaddrinfo`, through Tokio).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup(
+        &self,
+        host: String,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    }
+}
+
+/// A DNS resolver for the delivery client that refuses a name any of whose
+/// addresses is non-public (unless private addresses are allowed), so a
+/// name that rebinds to an internal address after the creation-time check
+/// cannot be connected to. A refused name fails the attempt with an error
+/// that says why ([`UrlRefusal`], in the error's causes).
+#[derive(Clone)]
 pub struct FilteringResolver {
     /// Whether non-public addresses are kept (`PORTAL_WEBHOOK_ALLOW_PRIVATE`).
-    pub allow_private: bool,
+    allow_private: bool,
+    /// Where the addresses come from.
+    lookup: Arc<dyn Lookup>,
+}
+
+impl std::fmt::Debug for FilteringResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilteringResolver")
+            .field("allow_private", &self.allow_private)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FilteringResolver {
+    /// The service's resolver: the system's, filtered.
+    pub fn system(allow_private: bool) -> Self {
+        Self::with_lookup(allow_private, Arc::new(SystemLookup))
+    }
+
+    /// `lookup`'s answers, filtered.
+    pub fn with_lookup(allow_private: bool, lookup: Arc<dyn Lookup>) -> Self {
+        Self {
+            allow_private,
+            lookup,
+        }
+    }
+
+    /// The addresses a connection to `host` may use, or why there are none.
+    pub async fn addresses(&self, host: &str) -> Result<Vec<SocketAddr>, UrlRefusal> {
+        if is_never_resolvable(host) {
+            return Err(UrlRefusal::Unresolvable(host.to_owned()));
+        }
+        if !self.allow_private && is_internal_name(host) {
+            return Err(UrlRefusal::InternalName(host.to_owned()));
+        }
+        let addrs = self
+            .lookup
+            .lookup(host.to_owned())
+            .await
+            .map_err(|_| UrlRefusal::Unresolvable(host.to_owned()))?;
+        // Any refused address refuses the name, as at creation: a name
+        // that answers public and private addresses by turns is rebinding,
+        // and the client could be made to connect to either.
+        if !self.allow_private
+            && let Some(addr) = addrs.iter().find(|a| !is_public(a.ip()))
+        {
+            return Err(UrlRefusal::PrivateAddress(addr.ip()));
+        }
+        if addrs.is_empty() {
+            return Err(UrlRefusal::Unresolvable(host.to_owned()));
+        }
+        Ok(addrs)
+    }
 }
 
 impl reqwest::dns::Resolve for FilteringResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        let host = name.as_str().to_owned();
+        let resolver = self.clone();
         Box::pin(async move {
-            if !allow_private && is_internal_name(&host) {
-                return Err(Box::new(UrlRefusal::InternalName(host)) as _);
+            match resolver.addresses(name.as_str()).await {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Err(refusal) => Err(Box::new(refusal) as _),
             }
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let (kept, refused): (Vec<_>, Vec<_>) = addrs
-                .into_iter()
-                .partition(|a| allow_private || is_public(a.ip()));
-            // Any refused address refuses the name, as at creation: a name
-            // that answers public and private addresses by turns is rebinding.
-            if let Some(addr) = refused.first() {
-                return Err(Box::new(UrlRefusal::PrivateAddress(addr.ip())) as _);
-            }
-            if kept.is_empty() {
-                return Err(Box::new(UrlRefusal::Unresolvable(host)) as _);
-            }
-            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
     }
 }
@@ -453,19 +532,153 @@ mod tests {
         );
     }
 
+    /// A scripted DNS: each name answers the addresses given, and every
+    /// question is counted (to show which names were never asked).
+    struct FakeDns {
+        answers: HashMap<&'static str, Vec<&'static str>>,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl FakeDns {
+        fn new(answers: &[(&'static str, &[&'static str])]) -> Arc<Self> {
+            Arc::new(Self {
+                answers: answers.iter().map(|(n, a)| (*n, a.to_vec())).collect(),
+                asked: std::sync::Mutex::new(Vec::new()),
+            })
+        }
+        fn asked(&self) -> Vec<String> {
+            self.asked.lock().unwrap().clone()
+        }
+    }
+
+    impl Lookup for FakeDns {
+        fn lookup(
+            &self,
+            host: String,
+        ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> {
+            self.asked.lock().unwrap().push(host.clone());
+            let answer = self.answers.get(host.as_str()).map(|addrs| {
+                addrs
+                    .iter()
+                    .map(|a| SocketAddr::new(a.parse().unwrap(), 0))
+                    .collect()
+            });
+            Box::pin(async move {
+                answer.ok_or_else(|| std::io::Error::other("no such name in the fake DNS"))
+            })
+        }
+    }
+
+    use std::collections::HashMap;
+
     #[tokio::test]
-    async fn the_resolver_drops_private_answers() {
+    async fn the_resolver_refuses_a_name_with_any_private_answer() {
+        let dns = FakeDns::new(&[
+            ("hooks.partner.example", &["93.184.215.14"]),
+            ("rebound.partner.example", &["93.184.215.14", "127.0.0.1"]),
+            ("metadata.partner.example", &["169.254.169.254"]),
+            ("v6.partner.example", &["2606:4700:4700::1111", "fd00::1"]),
+            ("empty.partner.example", &[]),
+        ]);
+        let strict = FilteringResolver::with_lookup(false, dns.clone());
+        assert_eq!(
+            strict.addresses("hooks.partner.example").await.unwrap(),
+            [SocketAddr::new(ip("93.184.215.14"), 0)]
+        );
+        assert_eq!(
+            strict
+                .addresses("rebound.partner.example")
+                .await
+                .unwrap_err(),
+            UrlRefusal::PrivateAddress(ip("127.0.0.1")),
+            "one private answer beside a public one refuses the name"
+        );
+        assert_eq!(
+            strict
+                .addresses("metadata.partner.example")
+                .await
+                .unwrap_err(),
+            UrlRefusal::PrivateAddress(ip("169.254.169.254"))
+        );
+        assert_eq!(
+            strict.addresses("v6.partner.example").await.unwrap_err(),
+            UrlRefusal::PrivateAddress(ip("fd00::1"))
+        );
+        assert_eq!(
+            strict.addresses("empty.partner.example").await.unwrap_err(),
+            UrlRefusal::Unresolvable("empty.partner.example".into())
+        );
+        assert_eq!(
+            strict
+                .addresses("unknown.partner.example")
+                .await
+                .unwrap_err(),
+            UrlRefusal::Unresolvable("unknown.partner.example".into())
+        );
+        // Internal and `.invalid` names are refused without a question.
+        assert!(matches!(
+            strict.addresses("localhost").await.unwrap_err(),
+            UrlRefusal::InternalName(_)
+        ));
+        assert_eq!(
+            strict.addresses("hooks.partner.invalid").await.unwrap_err(),
+            UrlRefusal::Unresolvable("hooks.partner.invalid".into())
+        );
+        assert_eq!(
+            dns.asked(),
+            [
+                "hooks.partner.example",
+                "rebound.partner.example",
+                "metadata.partner.example",
+                "v6.partner.example",
+                "empty.partner.example",
+                "unknown.partner.example",
+            ]
+        );
+
+        // With the operator setting, private answers are kept; `.invalid`
+        // still never resolves.
+        let open = FilteringResolver::with_lookup(true, dns.clone());
+        assert_eq!(
+            open.addresses("rebound.partner.example")
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(open.addresses("hooks.partner.invalid").await.is_err());
+        assert_eq!(dns.asked().len(), 7);
+    }
+
+    #[tokio::test]
+    async fn the_resolver_answers_reqwest_with_the_refusal() {
         use reqwest::dns::Resolve as _;
-        let strict = FilteringResolver {
-            allow_private: false,
+        let dns = FakeDns::new(&[("rebound.partner.example", &["10.0.0.7"])]);
+        let strict = FilteringResolver::with_lookup(false, dns);
+        let name: reqwest::dns::Name = "rebound.partner.example".parse().unwrap();
+        let Err(error) = strict.resolve(name).await else {
+            panic!("resolved a private address");
         };
-        let name: reqwest::dns::Name = "localhost".parse().unwrap();
-        assert!(strict.resolve(name).await.is_err());
-        let open = FilteringResolver {
-            allow_private: true,
-        };
+        assert_eq!(
+            error.downcast_ref::<UrlRefusal>(),
+            Some(&UrlRefusal::PrivateAddress(ip("10.0.0.7")))
+        );
+        // The system resolver, with the setting: localhost is loopback.
+        let open = FilteringResolver::system(true);
         let name: reqwest::dns::Name = "localhost".parse().unwrap();
         let addrs: Vec<_> = open.resolve(name).await.unwrap().collect();
         assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+    }
+
+    #[tokio::test]
+    async fn invalid_names_are_refused_at_creation_without_a_query() {
+        assert_eq!(
+            check_endpoint_url("https://hooks.partner.invalid/hook", &STRICT)
+                .await
+                .unwrap_err(),
+            UrlRefusal::Unresolvable("hooks.partner.invalid".into())
+        );
+        assert!(is_never_resolvable("HOOKS.Partner.INVALID."));
+        assert!(!is_never_resolvable("invalid.example.com"));
     }
 }

@@ -468,24 +468,53 @@ fn client(settings: &WebhookConfig) -> Result<reqwest::Client, String> {
     if let Some(client) = clients.get(&key) {
         return Ok(client.clone());
     }
-    let client = reqwest::Client::builder()
+    let client = build_client(
+        settings,
+        address::FilteringResolver::system(settings.allow_private),
+    )?;
+    clients.insert(key, client.clone());
+    Ok(client)
+}
+
+/// The delivery client, resolving names with `resolver`.
+fn build_client(
+    settings: &WebhookConfig,
+    resolver: address::FilteringResolver,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .dns_resolver(Arc::new(address::FilteringResolver {
-            allow_private: settings.allow_private,
-        }))
+        .dns_resolver(Arc::new(resolver))
         .connect_timeout(settings.timeout)
         .timeout(settings.timeout)
         .pool_max_idle_per_host(settings.endpoint_concurrency)
         .user_agent(USER_AGENT)
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    clients.insert(key, client.clone());
-    Ok(client)
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-/// Sends one request; every failure is an [`Answer`] with an error.
+/// Sends one request with the delivery client; every failure is an
+/// [`Answer`] with an error.
 async fn post(
+    settings: &WebhookConfig,
+    url: &str,
+    msg_id: &str,
+    timestamp: i64,
+    signature: &str,
+    body: Vec<u8>,
+) -> Answer {
+    match client(settings) {
+        Ok(client) => post_with(&client, settings, url, msg_id, timestamp, signature, body).await,
+        Err(e) => Answer {
+            error: Some(e),
+            ..Answer::default()
+        },
+    }
+}
+
+/// Sends one request with `client`.
+async fn post_with(
+    client: &reqwest::Client,
     settings: &WebhookConfig,
     url: &str,
     msg_id: &str,
@@ -503,10 +532,6 @@ async fn post(
     {
         Ok(url) => url,
         Err(refusal) => return failed(format!("refused: {refusal}")),
-    };
-    let client = match client(settings) {
-        Ok(client) => client,
-        Err(e) => return failed(e),
     };
     let response = client
         .post(url)
@@ -572,6 +597,15 @@ fn excerpt(body: &[u8]) -> String {
 /// An error in words for the delivery log, with its cause (a refused
 /// address, a timeout), without the URL (already on the endpoint).
 fn describe(error: &reqwest::Error) -> String {
+    // Refused by the resolver (a name that now resolves to a private
+    // address): said as plainly as the refusals before connecting.
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(refusal) = cause.downcast_ref::<address::UrlRefusal>() {
+            return format!("refused at connect time: {refusal}");
+        }
+        source = cause.source();
+    }
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -632,5 +666,96 @@ mod tests {
         );
         drop(first);
         assert!(endpoint_slot(a, 2).is_some());
+    }
+
+    /// Names the test's fake DNS answers with loopback.
+    struct Rebinding;
+
+    impl address::Lookup for Rebinding {
+        fn lookup(
+            &self,
+            _host: String,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = std::io::Result<Vec<std::net::SocketAddr>>> + Send>,
+        > {
+            Box::pin(async { Ok(vec!["127.0.0.1:0".parse().unwrap()]) })
+        }
+    }
+
+    fn settings(allow_private: bool) -> WebhookConfig {
+        WebhookConfig {
+            allow_private,
+            allow_http: true,
+            timeout: Duration::from_secs(5),
+            endpoint_concurrency: 1,
+            disable_after: Duration::from_secs(3600),
+            log_retention: Duration::from_secs(3600),
+            max_endpoints: 10,
+            secret_key: None,
+        }
+    }
+
+    /// A loopback receiver answering `200 ok` to every request; counts the
+    /// connections it accepted.
+    async fn receiver() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => read += n,
+                    }
+                }
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            }
+        });
+        (port, accepted)
+    }
+
+    /// A name that passed the creation check and now resolves to loopback
+    /// (DNS rebinding): the delivery client refuses it before connecting,
+    /// and says so; the same client with the operator setting connects.
+    #[tokio::test]
+    async fn a_name_rebound_to_loopback_is_refused_at_connect_time() {
+        let (port, accepted) = receiver().await;
+        let url = format!("http://hooks.partner.example:{port}/hook");
+        let strict = settings(false);
+        let client = build_client(
+            &strict,
+            address::FilteringResolver::with_lookup(false, Arc::new(Rebinding)),
+        )
+        .unwrap();
+        let answer = post_with(&client, &strict, &url, "msg_1", 0, "v1,x", b"{}".to_vec()).await;
+        assert!(!answer.succeeded());
+        assert_eq!(answer.status_code, None);
+        let error = answer.error.unwrap();
+        assert_eq!(
+            error,
+            "refused at connect time: the URL points at a private or reserved address (127.0.0.1)"
+        );
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        let open = settings(true);
+        let client = build_client(
+            &open,
+            address::FilteringResolver::with_lookup(true, Arc::new(Rebinding)),
+        )
+        .unwrap();
+        let answer = post_with(&client, &open, &url, "msg_1", 0, "v1,x", b"{}".to_vec()).await;
+        assert_eq!(answer.status_code, Some(200), "{answer:?}");
+        assert!(answer.succeeded());
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }
