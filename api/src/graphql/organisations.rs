@@ -5,7 +5,7 @@
 //! whatever its size (the organisations, then all their domains).
 
 use async_graphql::{
-    Context, ID, InputObject, Object, SimpleObject,
+    ComplexObject, Context, ID, InputObject, Object, SimpleObject,
     connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
@@ -14,10 +14,11 @@ use uuid::Uuid;
 use super::{
     ContextExt,
     enums::TwoFactorMethod,
-    loaders::OrganisationViewKey,
+    loaders::{OrganisationEndpointsKey, OrganisationViewKey},
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::{NodeKind, global_id, parse_id},
     users::UserAccount,
+    webhooks::{WebhookEndpoint, endpoint_connection},
 };
 use crate::{
     policy,
@@ -26,10 +27,14 @@ use crate::{
 
 /// A landlord organisation.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Organisation {
     /// Organisation id.
     #[graphql(owned)]
     pub id: ID,
+    /// The organisation's row id (for `webhookEndpoints`).
+    #[graphql(skip)]
+    pub uuid: Uuid,
     /// Name.
     pub name: String,
     /// Postal address.
@@ -53,6 +58,7 @@ impl From<OrganisationWithDomains> for Organisation {
         let m = o.organisation;
         Self {
             id: global_id(NodeKind::Organisation, m.id),
+            uuid: m.id,
             name: m.name,
             address: m.address,
             requires_two_factor: m.requires_two_factor,
@@ -61,6 +67,48 @@ impl From<OrganisationWithDomains> for Organisation {
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
+    }
+}
+
+#[ComplexObject]
+impl Organisation {
+    /// The organisation's webhook endpoints, newest first, as the top-level
+    /// `webhookEndpoints` lists them: for its users with `MANAGE_WEBHOOKS`
+    /// and its API tokens carrying it. Null for everyone else who sees the
+    /// organisation (staff included: the endpoints and their delivery log
+    /// are the organisation's own), as links they may not follow are.
+    #[graphql(complexity = "super::pagination::connection_cost(first, child_complexity)")]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return: 1 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page: the page starts after it.")] after: Option<String>,
+    ) -> async_graphql::Result<Option<Connection<String, WebhookEndpoint, EmptyFields, EmptyFields>>>
+    {
+        let Some(allowed) = policy::webhooks::may_manage_organisation(&ctx.caller(), self.uuid)
+        else {
+            return Ok(None);
+        };
+        let limit = page_size(first)?;
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let (rows, more) = match after {
+            // Through the request's loader: an organisation reached from
+            // every row of a list (each property's, tenant's, …) costs one
+            // statement, not one per row.
+            None => ctx
+                .load(OrganisationEndpointsKey {
+                    organisation_id: allowed.organisation_id,
+                    limit,
+                })
+                .await?
+                .unwrap_or_default(),
+            Some(after) => {
+                crate::webhooks::log::endpoints_of(ctx.app(), &allowed, Some(after), limit).await?
+            }
+        };
+        Ok(Some(
+            endpoint_connection(ctx, rows, after.is_some(), more).await?,
+        ))
     }
 }
 

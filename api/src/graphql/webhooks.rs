@@ -3,22 +3,29 @@
 //! happened to the organisation, the delivery log and redelivery. Who may is
 //! [`policy::webhooks`]; what is checked and stored is
 //! [`crate::webhooks::endpoints`]; reads are [`crate::webhooks::log`]. A page
-//! of deliveries costs three statements whatever its size.
+//! of deliveries costs three statements whatever its size, and so does the
+//! first page of deliveries of every endpoint of a list (through the
+//! request's loader, [`endpoint_connection`]).
+
+use std::collections::HashSet;
 
 use async_graphql::{
-    Context, Enum, ID, InputObject, Json, Object, SimpleObject,
+    Context, Enum, ID, InputObject, InputType, Json, Lookahead, Object, SimpleObject,
     connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use entities::{WebhookDeliveryStatus, webhook_attempt, webhook_endpoint, webhook_event};
 
 use super::{
     ContextExt,
+    loaders::{EndpointDeliveriesKey, EventDeliveriesKey, RequestLoader, prime},
     pagination::{decode_cursor, keyset_connection, page_size},
     scalars::{NodeKind, global_id, opt_input_id, parse_id},
 };
 use crate::{
+    error::ApiError,
     policy,
     webhooks::{
         endpoints::{self, EndpointChange, NewEndpoint},
@@ -146,7 +153,20 @@ impl WebhookEndpoint {
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let status: Option<WebhookDeliveryStatus> = status.map(Into::into);
-        let (rows, more) = log::deliveries(ctx.app(), &self.0, status, after, limit).await?;
+        let (rows, more) = match after {
+            // The first page, through the request's loader: a list of
+            // endpoints loaded every endpoint's at once (see
+            // `prefetch_deliveries`).
+            None => ctx
+                .load(EndpointDeliveriesKey {
+                    endpoint_id: self.0.id,
+                    status,
+                    limit,
+                })
+                .await?
+                .unwrap_or_default(),
+            Some(after) => log::deliveries(ctx.app(), &self.0, status, Some(after), limit).await?,
+        };
         Ok(keyset_connection(
             rows,
             after.is_some(),
@@ -198,9 +218,9 @@ impl WebhookEvent {
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookDelivery>> {
         let views = match &self.1 {
             Some(views) => views.clone(),
-            None => log::deliveries_of_events(ctx.app(), std::slice::from_ref(&self.0))
+            None => ctx
+                .load(EventDeliveriesKey(self.0.id))
                 .await?
-                .remove(&self.0.id)
                 .unwrap_or_default(),
         };
         Ok(views.into_iter().map(WebhookDelivery).collect())
@@ -343,6 +363,99 @@ pub struct DeleteWebhookEndpointPayload {
     pub deleted_id: ID,
 }
 
+/// A page of endpoints as a connection, with the first page of deliveries
+/// that each `deliveries` field under it asks for loaded for the whole page
+/// at once (and their events' deliveries, when asked), so that the
+/// statements of a list do not grow with its size.
+pub(crate) async fn endpoint_connection(
+    ctx: &Context<'_>,
+    rows: Vec<webhook_endpoint::Model>,
+    has_previous: bool,
+    has_next: bool,
+) -> async_graphql::Result<Connection<String, WebhookEndpoint, EmptyFields, EmptyFields>> {
+    let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
+    prefetch_deliveries(ctx, &ids).await?;
+    Ok(keyset_connection(
+        rows,
+        has_previous,
+        has_next,
+        |e| e.id,
+        WebhookEndpoint,
+    ))
+}
+
+/// Loads the first page of deliveries of `endpoints` for each shape
+/// (`first`, `status`) the query asks under `edges.node` or `nodes`, into
+/// the request's loader, where each endpoint's `deliveries` then finds it.
+/// A page after a cursor is not prefetched (one endpoint's, asked alone).
+/// Arguments that are not valid are left for the field itself to report.
+async fn prefetch_deliveries(ctx: &Context<'_>, endpoints: &[Uuid]) -> async_graphql::Result<()> {
+    let Some(request) = ctx.data_opt::<RequestLoader>() else {
+        return Ok(());
+    };
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let look = ctx.look_ahead();
+    for node in [look.field("edges").field("node"), look.field("nodes")] {
+        for field in node.field("deliveries").selection_fields() {
+            let args = field.arguments()?;
+            let arg = |name: &str| {
+                args.iter()
+                    .find(|(n, _)| n.as_str() == name)
+                    .map(|(_, v)| v.clone())
+            };
+            if arg("after").is_some_and(|v| v != async_graphql::Value::Null) {
+                continue;
+            }
+            let Ok(first) = <Option<i32> as InputType>::parse(arg("first")) else {
+                continue;
+            };
+            let Ok(limit) = page_size(first) else {
+                continue;
+            };
+            let Ok(status) = <Option<WebhookDeliveryState> as InputType>::parse(arg("status"))
+            else {
+                continue;
+            };
+            let status: Option<WebhookDeliveryStatus> = status.map(Into::into);
+            let pages = request
+                .0
+                .load_many(endpoints.iter().map(|id| EndpointDeliveriesKey {
+                    endpoint_id: *id,
+                    status,
+                    limit,
+                }))
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+            let deliveries = Lookahead::from(field);
+            let events_deliveries = deliveries
+                .field("edges")
+                .field("node")
+                .field("event")
+                .field("deliveries")
+                .exists()
+                || deliveries
+                    .field("nodes")
+                    .field("event")
+                    .field("deliveries")
+                    .exists();
+            if events_deliveries {
+                let events: HashSet<Uuid> = pages
+                    .values()
+                    .flat_map(|(views, _)| views.iter().map(|v| v.event.id))
+                    .collect();
+                request
+                    .0
+                    .load_many(events.into_iter().map(EventDeliveriesKey))
+                    .await
+                    .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Webhook queries.
 #[derive(Default)]
 pub struct WebhooksQuery;
@@ -360,13 +473,7 @@ impl WebhooksQuery {
         let limit = page_size(first)?;
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let (rows, more) = log::endpoints(ctx.app(), &ctx.caller(), after, limit).await?;
-        Ok(keyset_connection(
-            rows,
-            after.is_some(),
-            more,
-            |e| e.id,
-            WebhookEndpoint,
-        ))
+        endpoint_connection(ctx, rows, after.is_some(), more).await
     }
 
     /// One webhook endpoint (`NOT_FOUND` when missing or not mine to see).
@@ -412,7 +519,20 @@ impl WebhooksQuery {
             .field("deliveries")
             .exists();
         let deliveries = if wanted {
-            log::deliveries_of_events(ctx.app(), &rows).await?
+            let loaded = log::deliveries_of_events(ctx.app(), &rows).await?;
+            // A delivery's `event { deliveries }` is one of these events:
+            // found in the loader, not read again event by event.
+            prime(
+                ctx,
+                rows.iter().map(|e| {
+                    (
+                        EventDeliveriesKey(e.id),
+                        loaded.get(&e.id).cloned().unwrap_or_default(),
+                    )
+                }),
+            )
+            .await;
+            loaded
         } else {
             Default::default()
         };

@@ -12,7 +12,9 @@
 //!   runs nor supports. Support reads the worker's logs and the job ledger.
 //! - An endpoint, event or delivery of another organisation, or any of them
 //!   for a caller without the permission, answers `NOT_FOUND` like a missing
-//!   one; lists and creation answer `FORBIDDEN` without the permission.
+//!   one; lists and creation answer `FORBIDDEN` without the permission;
+//!   `Organisation.webhookEndpoints` is null for anyone who may not manage
+//!   that organisation's webhooks.
 
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use sea_orm::{JoinType, RelationTrait};
@@ -71,6 +73,20 @@ pub fn can_manage_object(
         Err(ApiError::Forbidden) => Err(ApiError::NotFound(what)),
         other => other,
     }
+}
+
+/// Managing the webhooks of the organisation `organisation_id` as a link
+/// from that organisation (`Organisation.webhookEndpoints`): granted to its
+/// users with `MANAGE_WEBHOOKS` and its API tokens carrying it, `None` for
+/// everyone else (another organisation's managers, staff, anonymous), who
+/// read the field as null.
+pub fn may_manage_organisation(
+    caller: &Caller<'_>,
+    organisation_id: Uuid,
+) -> Option<Allowed<WebhookManager>> {
+    can_manage(caller)
+        .ok()
+        .filter(|allowed| allowed.organisation_id == organisation_id)
 }
 
 /// The condition on `webhook_endpoints` selecting what the caller may see.
@@ -164,4 +180,88 @@ pub async fn find_visible_delivery(
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Webhook delivery"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::auth::{AuthToken, AuthUser, ClientInfo};
+
+    fn landlord(organisation_id: Uuid, permissions: &[Permission]) -> Viewer {
+        Viewer::User(Arc::new(AuthUser {
+            id: Uuid::now_v7(),
+            kind: UserKind::Landlord,
+            organisation_id: Some(organisation_id),
+            staff_role: None,
+            permissions: permissions.to_vec(),
+            session_id: Uuid::now_v7(),
+        }))
+    }
+
+    fn token(organisation_id: Uuid, permissions: &[Permission]) -> Viewer {
+        Viewer::ApiToken(Arc::new(AuthToken {
+            id: Uuid::now_v7(),
+            organisation_id,
+            permissions: permissions.to_vec(),
+        }))
+    }
+
+    #[test]
+    fn an_organisations_webhooks_are_its_managers_and_tokens_only() {
+        let org = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let staff = Viewer::User(Arc::new(AuthUser {
+            id: Uuid::now_v7(),
+            kind: UserKind::Staff,
+            organisation_id: None,
+            staff_role: Some(entities::StaffRole::ServiceAdmin),
+            permissions: Vec::new(),
+            session_id: Uuid::now_v7(),
+        }));
+        let cases = [
+            (
+                "manager",
+                landlord(org, &[Permission::ManageWebhooks]),
+                true,
+            ),
+            ("token", token(org, &[Permission::ManageWebhooks]), true),
+            (
+                "user without the permission",
+                landlord(org, &[Permission::ManageUsers, Permission::ViewPayments]),
+                false,
+            ),
+            (
+                "token without the permission",
+                token(org, &[Permission::ViewPayments]),
+                false,
+            ),
+            (
+                "another organisation's manager",
+                landlord(other, &[Permission::ManageWebhooks]),
+                false,
+            ),
+            (
+                "another organisation's token",
+                token(other, &[Permission::ManageWebhooks]),
+                false,
+            ),
+            ("service admin", staff, false),
+            ("anonymous", Viewer::Anonymous, false),
+        ];
+        for (who, viewer, allowed) in cases {
+            let client = ClientInfo {
+                ip: None,
+                user_agent: None,
+                request_id: "test".into(),
+            };
+            let caller = Caller::new(&viewer, client);
+            let granted = may_manage_organisation(&caller, org);
+            assert_eq!(granted.is_some(), allowed, "{who}");
+            if let Some(granted) = granted {
+                assert_eq!(granted.organisation_id, org, "{who}");
+            }
+        }
+    }
 }

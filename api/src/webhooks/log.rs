@@ -2,7 +2,9 @@
 //! and redelivering an event.
 //!
 //! A page of deliveries is read with its events and attempts in two more
-//! statements, whatever its size (no per-row queries). Each delivery shows
+//! statements, whatever its size (no per-row queries); so is the first
+//! page of deliveries of every endpoint of a list
+//! ([`first_deliveries_of_endpoints`], through the request's loader). Each delivery shows
 //! at most [`ATTEMPTS_SHOWN`] attempts, the latest.
 //!
 //! The log is pruned after `PORTAL_WEBHOOK_LOG_RETENTION_DAYS` (by the
@@ -12,7 +14,9 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Iterable,
+    Order, QueryFilter, QueryOrder, Set,
+    sea_query::{Alias, Expr, ExprTrait as _, Query},
 };
 use uuid::Uuid;
 
@@ -110,7 +114,7 @@ pub async fn deliveries(
     let (rows, more) =
         platform::db::newest_first(&app.db, select, webhook_delivery::Column::Id, after, limit)
             .await?;
-    Ok((with_details(app, rows).await?, more))
+    Ok((with_details(&app.db, rows).await?, more))
 }
 
 /// The deliveries of each of `events` (which the caller may see), oldest
@@ -119,16 +123,25 @@ pub async fn deliveries_of_events(
     app: &App,
     events: &[webhook_event::Model],
 ) -> ApiResult<HashMap<Uuid, Vec<DeliveryView>>> {
-    if events.is_empty() {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    Ok(deliveries_of_event_ids(&app.db, &ids).await?)
+}
+
+/// [`deliveries_of_events`] by the events' ids (which the caller may see).
+pub async fn deliveries_of_event_ids(
+    conn: &impl ConnectionTrait,
+    event_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<DeliveryView>>, DbErr> {
+    if event_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::EventId.is_in(events.iter().map(|e| e.id)))
+        .filter(webhook_delivery::Column::EventId.is_in(event_ids.iter().copied()))
         .order_by_asc(webhook_delivery::Column::Id)
-        .all(&app.db)
+        .all(conn)
         .await?;
     let mut by_event: HashMap<Uuid, Vec<DeliveryView>> = HashMap::new();
-    for view in with_details(app, rows).await? {
+    for view in with_details(conn, rows).await? {
         by_event.entry(view.event.id).or_default().push(view);
     }
     Ok(by_event)
@@ -137,7 +150,7 @@ pub async fn deliveries_of_events(
 /// One delivery with its event and attempts, if the caller may see it.
 pub async fn delivery(app: &App, caller: &Caller<'_>, id: Uuid) -> ApiResult<DeliveryView> {
     let row = policy::find_visible_delivery(&app.db, caller, id).await?;
-    with_details(app, vec![row])
+    with_details(&app.db, vec![row])
         .await?
         .pop()
         .ok_or(ApiError::NotFound("Webhook delivery"))
@@ -145,9 +158,9 @@ pub async fn delivery(app: &App, caller: &Caller<'_>, id: Uuid) -> ApiResult<Del
 
 /// `rows` with their events and attempts, in two statements.
 async fn with_details(
-    app: &App,
+    conn: &impl ConnectionTrait,
     rows: Vec<webhook_delivery::Model>,
-) -> ApiResult<Vec<DeliveryView>> {
+) -> Result<Vec<DeliveryView>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -155,7 +168,7 @@ async fn with_details(
     let delivery_ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
     let events: HashMap<Uuid, webhook_event::Model> = webhook_event::Entity::find()
         .filter(webhook_event::Column::Id.is_in(event_ids))
-        .all(&app.db)
+        .all(conn)
         .await?
         .into_iter()
         .map(|e| (e.id, e))
@@ -165,7 +178,7 @@ async fn with_details(
         .filter(webhook_attempt::Column::DeliveryId.is_in(delivery_ids))
         .order_by_asc(webhook_attempt::Column::StartedAt)
         .order_by_asc(webhook_attempt::Column::Id)
-        .all(&app.db)
+        .all(conn)
         .await?
     {
         attempts
@@ -178,7 +191,7 @@ async fn with_details(
             let event = events
                 .get(&delivery.event_id)
                 .cloned()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("delivery without its event")))?;
+                .ok_or_else(|| DbErr::Custom("a webhook delivery without its event".into()))?;
             let mut attempts = attempts.remove(&delivery.id).unwrap_or_default();
             let extra = attempts.len().saturating_sub(ATTEMPTS_SHOWN);
             attempts.drain(..extra);
@@ -189,6 +202,95 @@ async fn with_details(
             })
         })
         .collect()
+}
+
+/// The first page of the deliveries of each of `endpoint_ids` (which the
+/// caller may see), newest first, `limit` of them and whether more follow,
+/// of one status when `status` is given: one statement for every endpoint
+/// (each endpoint's rows numbered by a window function, the first
+/// `limit + 1` kept), and two for their events and attempts. What a list
+/// of endpoints with their deliveries costs, whatever its size.
+pub async fn first_deliveries_of_endpoints(
+    conn: &impl ConnectionTrait,
+    endpoint_ids: &[Uuid],
+    status: Option<WebhookDeliveryStatus>,
+    limit: u64,
+) -> Result<HashMap<Uuid, (Vec<DeliveryView>, bool)>, DbErr> {
+    let mut pages: HashMap<Uuid, (Vec<DeliveryView>, bool)> = endpoint_ids
+        .iter()
+        .map(|id| (*id, (Vec::new(), false)))
+        .collect();
+    if endpoint_ids.is_empty() {
+        return Ok(pages);
+    }
+    let rank = Alias::new("rank_in_endpoint");
+    let mut ranked = Query::select();
+    ranked
+        .columns(webhook_delivery::Column::iter())
+        .expr_as(
+            Expr::cust("ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY id DESC)"),
+            rank.clone(),
+        )
+        .from(webhook_delivery::Entity)
+        .and_where(webhook_delivery::Column::EndpointId.is_in(endpoint_ids.iter().copied()));
+    if let Some(status) = status {
+        ranked.and_where(webhook_delivery::Column::Status.eq(status));
+    }
+    let mut page = Query::select();
+    page.columns(webhook_delivery::Column::iter())
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(rank).lte(limit + 1))
+        .order_by(webhook_delivery::Column::Id, Order::Desc);
+    let statement = conn.get_database_backend().build(&page);
+    let rows = webhook_delivery::Entity::find()
+        .from_raw_sql(statement)
+        .all(conn)
+        .await?;
+    for view in with_details(conn, rows).await? {
+        let (views, more) = pages.entry(view.delivery.endpoint_id).or_default();
+        if views.len() as u64 == limit {
+            *more = true;
+        } else {
+            views.push(view);
+        }
+    }
+    Ok(pages)
+}
+
+/// The first page of the endpoints of each of `organisation_ids` (whose
+/// webhooks the caller manages), newest first: one statement each (a
+/// caller manages one organisation's, so there is one).
+pub async fn first_endpoints_of_organisations(
+    conn: &impl ConnectionTrait,
+    organisation_ids: &[Uuid],
+    limit: u64,
+) -> Result<HashMap<Uuid, (Vec<webhook_endpoint::Model>, bool)>, DbErr> {
+    let mut pages = HashMap::new();
+    for id in organisation_ids {
+        let select = webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::OrganisationId.eq(*id));
+        let page =
+            platform::db::newest_first(conn, select, webhook_endpoint::Column::Id, None, limit)
+                .await?;
+        pages.insert(*id, page);
+    }
+    Ok(pages)
+}
+
+/// A page of the endpoints of the organisation `allowed` manages, newest
+/// first.
+pub async fn endpoints_of(
+    app: &App,
+    allowed: &Allowed<WebhookManager>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> ApiResult<(Vec<webhook_endpoint::Model>, bool)> {
+    let select = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::OrganisationId.eq(allowed.organisation_id));
+    Ok(
+        platform::db::newest_first(&app.db, select, webhook_endpoint::Column::Id, after, limit)
+            .await?,
+    )
 }
 
 /// Delivers event `event_id` again: to `endpoint_id` when given (which must
@@ -281,5 +383,5 @@ pub async fn redeliver(
     )
     .await?;
     txn.commit().await?;
-    with_details(app, queued).await
+    Ok(with_details(&app.db, queued).await?)
 }

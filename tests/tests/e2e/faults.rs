@@ -22,24 +22,8 @@ use worker::{
     runner::{Relay, Shutdown},
 };
 
-/// Starts the real worker process against this test's database and queue.
 fn spawn_worker(app: &TestApp, worker_id: &str) -> Child {
-    let (redis, queue) = app.redis_queue().expect("redis").clone();
-    Command::new(env!("CARGO_BIN_EXE_test-worker"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", app.database_url())
-        .env("REDIS_URL", redis)
-        .env("PORTAL_QUEUE_NAME", queue)
-        .env("PORTAL_DATA_DIR", app.data_dir())
-        .env("PORTAL_WORKER_ID", worker_id)
-        .env("PORTAL_JOB_LEASE_SECS", "2")
-        .env("PORTAL_RELAY_INTERVAL_MS", "100")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start test-worker")
+    crate::support::worker::spawn_worker(app, worker_id, &[])
 }
 
 async fn job(app: &TestApp, id: Uuid) -> outbox_job::Model {

@@ -3,8 +3,9 @@
 //! message threads with their attachments (and, for staff, the notes), of
 //! the home page (with "My tasks (1 of N)") and of "My tasks", and of the
 //! tenancy lists (properties with their tenants, tenants with their
-//! property, the to-do list with its tenant and property), do not grow with
-//! the page size; their totals cost one statement whatever the page.
+//! property, the to-do list with its tenant and property), and of the
+//! webhook lists (endpoints with their latest deliveries, events with
+//! theirs), do not grow with the page size; their totals cost one statement whatever the page.
 //!
 //! How statements are counted: SeaORM calls a connection's metric callback
 //! (`DatabaseConnection::set_metric_callback`) once per statement it runs.
@@ -672,4 +673,213 @@ async fn nodes_loads_each_kind_in_one_statement_whatever_the_number_of_ids() {
     );
     // Sign-in, then one per kind (two for organisations: their domains).
     assert!(small <= 8, "{small} statements");
+}
+
+const WEBHOOK_ENDPOINTS: &str =
+    "query($first: Int) { webhookEndpoints(first: $first) { edges { node {
+  id url enabled eventTypes
+  deliveries(first: 3) { edges { node {
+    status attemptCount lastStatusCode attempts { attempt statusCode error }
+    event { typeName data deliveries { status endpointId } }
+  } } }
+} } } }";
+
+const ORGANISATION_WEBHOOKS: &str = "query($first: Int) { myOrganisation {
+  webhookEndpoints(first: $first) { nodes {
+    url deliveries(first: 2, status: SUCCEEDED) { nodes { attemptCount event { typeName } } }
+  } }
+} }";
+
+const WEBHOOK_EVENTS: &str = "query($first: Int) { webhookEvents(first: $first) { edges { node {
+  typeName deliveries { status attempts { statusCode } event { id deliveries { id } } }
+} } } }";
+
+/// `n` endpoints of `org`, each with two events of its own (one delivered
+/// at the second attempt, one pending after a failure), and one event
+/// delivered to every endpoint.
+async fn seed_webhooks(app: &TestApp, org: Uuid, n: usize) {
+    use api::webhooks::signing;
+    use entities::{
+        WebhookDeliveryStatus, WebhookEventType, webhook_attempt, webhook_delivery,
+        webhook_endpoint, webhook_event,
+    };
+    let key = signing::ServerKey::load(app.config()).unwrap();
+    let now = Utc::now();
+    let event = |data: Value| webhook_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organisation_id: Set(org),
+        event_type: Set(WebhookEventType::PaymentsRecorded),
+        version: Set(1),
+        data: Set(data),
+        created_at: Set(now),
+    };
+    let shared = event(json!({ "count": 1 })).insert(app.db()).await.unwrap();
+    for i in 0..n {
+        let endpoint = webhook_endpoint::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(org),
+            url: Set(format!("https://hooks.partner.invalid/{i}")),
+            description: Set(None),
+            event_types: Set(json!(["payments.recorded"])),
+            enabled: Set(true),
+            disabled_reason: Set(None),
+            disabled_at: Set(None),
+            secret_sealed: Set(signing::seal(&key, &signing::new_secret())),
+            previous_secret_sealed: Set(None),
+            previous_secret_expires_at: Set(None),
+            failing_since: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+        let own = [
+            event(json!({ "count": 2 })).insert(app.db()).await.unwrap(),
+            event(json!({ "count": 3 })).insert(app.db()).await.unwrap(),
+        ];
+        for (event_id, status, codes) in [
+            (
+                own[0].id,
+                WebhookDeliveryStatus::Succeeded,
+                &[Some(500), Some(200)][..],
+            ),
+            (own[1].id, WebhookDeliveryStatus::Pending, &[None][..]),
+            (
+                shared.id,
+                WebhookDeliveryStatus::Succeeded,
+                &[Some(204)][..],
+            ),
+        ] {
+            let delivery = webhook_delivery::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                event_id: Set(event_id),
+                endpoint_id: Set(endpoint.id),
+                status: Set(status),
+                attempts: Set(codes.len() as i32),
+                next_attempt_at: Set(None),
+                last_status_code: Set(*codes.last().unwrap()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(app.db())
+            .await
+            .unwrap();
+            for (number, code) in codes.iter().enumerate() {
+                webhook_attempt::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    delivery_id: Set(delivery.id),
+                    attempt: Set(number as i32 + 1),
+                    started_at: Set(now),
+                    status_code: Set(*code),
+                    latency_ms: Set(Some(12)),
+                    response_excerpt: Set(None),
+                    error: Set(code.is_none().then(|| "timed out".to_owned())),
+                }
+                .insert(app.db())
+                .await
+                .unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn webhook_lists_with_their_deliveries_cost_the_same_for_ten_or_forty_rows() {
+    // Forty events with their deliveries and each delivery's event's
+    // deliveries weigh more than the default budget; what is counted here
+    // is statements, not cost.
+    let app = TestApp::builder()
+        .env("PORTAL_MAX_QUERY_COMPLEXITY", "20000")
+        .build()
+        .await;
+    let org = app.create_organisation(&["landlord.example"], false).await;
+    let manager = app
+        .landlord_user(org, &[entities::Permission::ManageWebhooks])
+        .await;
+    seed_webhooks(&app, org, 40).await;
+    let counted = Counted::new(&app).await;
+
+    // The endpoints with their latest deliveries, their events and the
+    // events' deliveries.
+    let (small, page) = counted.run(&manager, WEBHOOK_ENDPOINTS, 10).await;
+    assert_eq!(
+        page["data"]["webhookEndpoints"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    let (large, page) = counted.run(&manager, WEBHOOK_ENDPOINTS, 40).await;
+    let edges = page["data"]["webhookEndpoints"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(edges.len(), 40);
+    for edge in edges {
+        let deliveries = edge["node"]["deliveries"]["edges"].as_array().unwrap();
+        assert_eq!(deliveries.len(), 3, "{edge:#}");
+        // Newest first: the shared event's, then the endpoint's own two.
+        let shared = &deliveries[0]["node"];
+        assert_eq!(shared["event"]["deliveries"].as_array().unwrap().len(), 40);
+        assert_eq!(shared["attempts"][0]["statusCode"], json!(204));
+        let first_own = &deliveries[2]["node"];
+        assert_eq!(first_own["attemptCount"], json!(2));
+        assert_eq!(
+            first_own["attempts"],
+            json!([
+                { "attempt": 1, "statusCode": 500, "error": null },
+                { "attempt": 2, "statusCode": 200, "error": null },
+            ])
+        );
+        assert_eq!(
+            first_own["event"]["deliveries"],
+            json!([{ "status": "SUCCEEDED", "endpointId": edge["node"]["id"] }])
+        );
+    }
+    assert_eq!(
+        small, large,
+        "webhookEndpoints: 10 rows {small}, 40 rows {large}"
+    );
+    assert!(small <= 12, "webhookEndpoints: {small} statements");
+
+    // The same through the organisation, filtered by state.
+    let (small, _) = counted.run(&manager, ORGANISATION_WEBHOOKS, 10).await;
+    let (large, page) = counted.run(&manager, ORGANISATION_WEBHOOKS, 40).await;
+    let nodes = page["data"]["myOrganisation"]["webhookEndpoints"]["nodes"]
+        .as_array()
+        .unwrap();
+    assert_eq!(nodes.len(), 40);
+    assert!(nodes.iter().all(|n| {
+        n["deliveries"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["attemptCount"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+            == [1, 2]
+    }));
+    assert_eq!(
+        small, large,
+        "Organisation.webhookEndpoints: 10 rows {small}, 40 rows {large}"
+    );
+    assert!(
+        small <= 12,
+        "Organisation.webhookEndpoints: {small} statements"
+    );
+
+    // The events with their deliveries, and each delivery's event's.
+    let (small, _) = counted.run(&manager, WEBHOOK_EVENTS, 10).await;
+    let (large, page) = counted.run(&manager, WEBHOOK_EVENTS, 40).await;
+    assert_eq!(
+        page["data"]["webhookEvents"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        40
+    );
+    assert_eq!(
+        small, large,
+        "webhookEvents: 10 rows {small}, 40 rows {large}"
+    );
+    assert!(small <= 10, "webhookEvents: {small} statements");
 }

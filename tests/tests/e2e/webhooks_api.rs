@@ -37,18 +37,35 @@ async fn app() -> TestApp {
         .await
 }
 
-/// The deliveries of these tests go to `example.com` addresses that do not
-/// answer, so each leaves its first retry in the outbox (the delivery
-/// itself is `webhooks_delivery`'s subject): drop them before the harness
-/// checks that nothing was left unprocessed.
-async fn forget_delivery_retries(app: &TestApp) {
+/// The endpoints of these tests are at `.invalid` hosts (RFC 6761), which
+/// the delivery client answers as unresolvable without asking DNS: nothing
+/// leaves the machine, and every attempt fails the same way whatever the
+/// network (the delivery itself is `webhooks_delivery`'s subject). Checks
+/// that each attempt made was that refusal, with no status code, then
+/// drops the retries they scheduled before the harness checks that nothing
+/// was left unprocessed. Returns how many attempts were made.
+async fn unresolvable_attempts_then_forget_retries(app: &TestApp) -> usize {
     use sea_orm::ConnectionTrait as _;
+    let attempts = entities::webhook_attempt::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap();
+    for attempt in &attempts {
+        let error = attempt.error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with("refused at connect time: the host ")
+                && error.ends_with(".partner.invalid cannot be resolved"),
+            "{attempt:?}"
+        );
+        assert_eq!(attempt.status_code, None, "{attempt:?}");
+    }
     app.db()
         .execute_unprepared(
             "DELETE FROM outbox_jobs WHERE kind = 'deliver_webhook' AND status = 'PENDING'",
         )
         .await
         .unwrap();
+    attempts.len()
 }
 
 /// A user of `org` who manages its webhooks.
@@ -132,7 +149,7 @@ async fn a_manager_adds_reads_changes_and_deletes_an_endpoint_and_sees_the_secre
         .graphql(
             Some(&admin.token),
             CREATE,
-            json!({ "input": { "url": "https://dashboard.example.com/hooks", "eventTypes": ["PAYMENTS_RECORDED", "PAYMENT_EXPORT_COMPLETED", "PAYMENTS_RECORDED"], "description": "  Finance dashboard " } }),
+            json!({ "input": { "url": "https://dashboard.partner.invalid/hooks", "eventTypes": ["PAYMENTS_RECORDED", "PAYMENT_EXPORT_COMPLETED", "PAYMENTS_RECORDED"], "description": "  Finance dashboard " } }),
         )
         .await;
     let created = r.data()["createWebhookEndpoint"].clone();
@@ -142,7 +159,7 @@ async fn a_manager_adds_reads_changes_and_deletes_an_endpoint_and_sees_the_secre
     let endpoint = &created["endpoint"];
     assert_eq!(
         endpoint["url"],
-        json!("https://dashboard.example.com/hooks")
+        json!("https://dashboard.partner.invalid/hooks")
     );
     assert_eq!(endpoint["description"], json!("Finance dashboard"));
     // Deduplicated, in the enum's order.
@@ -196,13 +213,13 @@ async fn a_manager_adds_reads_changes_and_deletes_an_endpoint_and_sees_the_secre
         .graphql(
             Some(&admin.token),
             UPDATE,
-            json!({ "id": id, "input": { "url": "https://dashboard.example.com/v2/hooks", "eventTypes": ["CASE_TASK_ASSIGNED"], "enabled": false, "description": "" } }),
+            json!({ "id": id, "input": { "url": "https://dashboard.partner.invalid/v2/hooks", "eventTypes": ["CASE_TASK_ASSIGNED"], "enabled": false, "description": "" } }),
         )
         .await;
     let updated = &r.data()["updateWebhookEndpoint"];
     assert_eq!(
         updated["url"],
-        json!("https://dashboard.example.com/v2/hooks")
+        json!("https://dashboard.partner.invalid/v2/hooks")
     );
     assert_eq!(updated["eventTypes"], json!(["CASE_TASK_ASSIGNED"]));
     assert_eq!(updated["enabled"], json!(false));
@@ -254,7 +271,7 @@ async fn rotating_gives_a_new_secret_once_and_keeps_the_old_one_for_the_grace_pe
     let (id, first) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/a",
+        "https://hooks.partner.invalid/a",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -332,7 +349,7 @@ async fn bad_input_is_refused_on_its_field_and_stores_nothing() {
     let app = TestApp::init().await;
     let org = organisation(&app).await;
     let admin = manager(&app, org).await;
-    let long = format!("https://hooks.example.com/{}", "a".repeat(2048));
+    let long = format!("https://hooks.partner.invalid/{}", "a".repeat(2048));
     let cases: &[(Value, &str)] = &[
         (
             json!({ "url": "not a url", "eventTypes": ["PAYMENTS_RECORDED"] }),
@@ -343,11 +360,11 @@ async fn bad_input_is_refused_on_its_field_and_stores_nothing() {
             "input.url",
         ),
         (
-            json!({ "url": "http://hooks.example.com/", "eventTypes": ["PAYMENTS_RECORDED"] }),
+            json!({ "url": "http://hooks.partner.invalid/", "eventTypes": ["PAYMENTS_RECORDED"] }),
             "input.url",
         ),
         (
-            json!({ "url": "ftp://hooks.example.com/", "eventTypes": ["PAYMENTS_RECORDED"] }),
+            json!({ "url": "ftp://hooks.partner.invalid/", "eventTypes": ["PAYMENTS_RECORDED"] }),
             "input.url",
         ),
         (
@@ -372,15 +389,15 @@ async fn bad_input_is_refused_on_its_field_and_stores_nothing() {
             "input.url",
         ),
         (
-            json!({ "url": "https://hooks.example.com/", "eventTypes": [] }),
+            json!({ "url": "https://hooks.partner.invalid/", "eventTypes": [] }),
             "input.eventTypes",
         ),
         (
-            json!({ "url": "https://hooks.example.com/", "eventTypes": ["PAYMENTS_RECORDED"], "description": "x".repeat(201) }),
+            json!({ "url": "https://hooks.partner.invalid/", "eventTypes": ["PAYMENTS_RECORDED"], "description": "x".repeat(201) }),
             "input.description",
         ),
         (
-            json!({ "url": "https://hooks.example.com/", "eventTypes": ["PAYMENTS_RECORDED"], "description": "two\nlines" }),
+            json!({ "url": "https://hooks.partner.invalid/", "eventTypes": ["PAYMENTS_RECORDED"], "description": "two\nlines" }),
             "input.description",
         ),
     ];
@@ -395,7 +412,7 @@ async fn bad_input_is_refused_on_its_field_and_stores_nothing() {
         .graphql(
             Some(&admin.token),
             CREATE,
-            json!({ "input": { "url": "https://hooks.example.com/", "eventTypes": ["PAYMENTS_DELETED"] } }),
+            json!({ "input": { "url": "https://hooks.partner.invalid/", "eventTypes": ["PAYMENTS_DELETED"] } }),
         )
         .await;
     assert_eq!(r.error_code(), "BAD_USER_INPUT", "{:#}", r.body);
@@ -471,14 +488,14 @@ async fn an_organisation_has_at_most_the_configured_number_of_endpoints() {
     create(
         &app,
         &admin.token,
-        "https://hooks.example.com/1",
+        "https://hooks.partner.invalid/1",
         &["PAYMENTS_RECORDED"],
     )
     .await;
     create(
         &app,
         &admin.token,
-        "https://hooks.example.com/2",
+        "https://hooks.partner.invalid/2",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -486,7 +503,7 @@ async fn an_organisation_has_at_most_the_configured_number_of_endpoints() {
         .graphql(
             Some(&admin.token),
             CREATE,
-            json!({ "input": { "url": "https://hooks.example.com/3", "eventTypes": ["PAYMENTS_RECORDED"] } }),
+            json!({ "input": { "url": "https://hooks.partner.invalid/3", "eventTypes": ["PAYMENTS_RECORDED"] } }),
         )
         .await;
     assert_bad_input(&r, "input.url");
@@ -497,7 +514,7 @@ async fn an_organisation_has_at_most_the_configured_number_of_endpoints() {
     create(
         &app,
         &other_admin.token,
-        "https://hooks.example.com/4",
+        "https://hooks.partner.invalid/4",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -511,7 +528,7 @@ async fn only_the_organisations_managers_and_tokens_reach_its_webhooks() {
     let (id, _) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/a",
+        "https://hooks.partner.invalid/a",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -550,7 +567,7 @@ async fn only_the_organisations_managers_and_tokens_reach_its_webhooks() {
     let (token_endpoint, _) = create(
         &app,
         &token,
-        "https://hooks.example.com/token",
+        "https://hooks.partner.invalid/token",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -643,7 +660,7 @@ async fn only_the_organisations_managers_and_tokens_reach_its_webhooks() {
             .graphql(
                 Some(token),
                 CREATE,
-                json!({ "input": { "url": "https://hooks.example.com/x", "eventTypes": ["PAYMENTS_RECORDED"] } }),
+                json!({ "input": { "url": "https://hooks.partner.invalid/x", "eventTypes": ["PAYMENTS_RECORDED"] } }),
             )
             .await;
         assert_eq!(r.error_code(), "FORBIDDEN", "{who}: create");
@@ -653,7 +670,7 @@ async fn only_the_organisations_managers_and_tokens_reach_its_webhooks() {
     let (other_endpoint, _) = create(
         &app,
         &other_admin.token,
-        "https://hooks.example.com/o",
+        "https://hooks.partner.invalid/o",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -676,7 +693,7 @@ async fn only_the_organisations_managers_and_tokens_reach_its_webhooks() {
     let r = app.graphql(None, ONE, json!({ "id": id })).await;
     assert_eq!(r.error_code(), "UNAUTHENTICATED");
     app.run_pending_jobs().await;
-    forget_delivery_retries(&app).await;
+    assert_eq!(unresolvable_attempts_then_forget_retries(&app).await, 1);
 }
 
 #[tokio::test]
@@ -687,21 +704,21 @@ async fn events_go_to_enabled_subscribed_endpoints_only_and_a_rolled_back_change
     let (subscribed, _) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/pay",
+        "https://hooks.partner.invalid/pay",
         &["PAYMENTS_RECORDED"],
     )
     .await;
     let (other_type, _) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/exp",
+        "https://hooks.partner.invalid/exp",
         &["PAYMENT_EXPORT_COMPLETED"],
     )
     .await;
     let (disabled, _) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/off",
+        "https://hooks.partner.invalid/off",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -718,7 +735,7 @@ async fn events_go_to_enabled_subscribed_endpoints_only_and_a_rolled_back_change
     let (elsewhere, _) = create(
         &app,
         &other_admin.token,
-        "https://hooks.example.com/else",
+        "https://hooks.partner.invalid/else",
         &["PAYMENTS_RECORDED"],
     )
     .await;
@@ -856,7 +873,7 @@ async fn events_go_to_enabled_subscribed_endpoints_only_and_a_rolled_back_change
     let (late, _) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/late",
+        "https://hooks.partner.invalid/late",
         &["CASE_TASK_ASSIGNED"],
     )
     .await;
@@ -879,7 +896,9 @@ async fn events_go_to_enabled_subscribed_endpoints_only_and_a_rolled_back_change
         2
     );
     app.run_pending_jobs().await;
-    forget_delivery_retries(&app).await;
+    // The subscribed endpoint's delivery twice (its job, then the
+    // redelivery's), the late endpoint's once.
+    assert_eq!(unresolvable_attempts_then_forget_retries(&app).await, 3);
 }
 
 #[tokio::test]
@@ -890,7 +909,7 @@ async fn casework_and_tenancy_changes_are_events_of_the_landlord() {
     let (endpoint, _) = create(
         &app,
         &admin.token,
-        "https://hooks.example.com/all",
+        "https://hooks.partner.invalid/all",
         &[
             "CASE_MESSAGE_POSTED",
             "CASE_TASK_ASSIGNED",
@@ -969,7 +988,7 @@ async fn casework_and_tenancy_changes_are_events_of_the_landlord() {
         .await;
     assert_eq!(r.data()["webhookEvents"]["edges"], json!([]));
     app.run_pending_jobs().await;
-    forget_delivery_retries(&app).await;
+    assert_eq!(unresolvable_attempts_then_forget_retries(&app).await, 4);
 }
 
 #[tokio::test]
@@ -985,7 +1004,7 @@ async fn a_completed_export_is_an_event_in_the_jobs_transaction() {
     create(
         &app,
         &admin.token,
-        "https://hooks.example.com/exports",
+        "https://hooks.partner.invalid/exports",
         &["PAYMENT_EXPORT_COMPLETED", "PAYMENT_EXPORT_FAILED"],
     )
     .await;
@@ -1015,7 +1034,7 @@ async fn a_completed_export_is_an_event_in_the_jobs_transaction() {
             .is_empty()
     );
     app.run_pending_jobs().await;
-    forget_delivery_retries(&app).await;
+    assert_eq!(unresolvable_attempts_then_forget_retries(&app).await, 1);
 }
 
 #[tokio::test]
@@ -1055,7 +1074,7 @@ async fn decisions_and_housing_cost_updates_are_events() {
     create(
         &app,
         &admin.token,
-        "https://hooks.example.com/all",
+        "https://hooks.partner.invalid/all",
         &[
             "PAYMENT_ARRANGEMENT_DECIDED",
             "HOUSING_COST_UPDATE_APPLIED",
@@ -1155,5 +1174,162 @@ async fn decisions_and_housing_cost_updates_are_events() {
     assert_eq!(applied[0]["data"]["housing_cost_update_id"], ids[1]);
     assert_eq!(applied[0]["data"]["applied_count"], json!(1));
     app.run_pending_jobs().await;
-    forget_delivery_retries(&app).await;
+    let deliveries = webhook_delivery::Entity::find()
+        .count(app.db())
+        .await
+        .unwrap();
+    assert!(deliveries > 0);
+    assert_eq!(
+        unresolvable_attempts_then_forget_retries(&app).await as u64,
+        deliveries,
+        "one attempt per delivery"
+    );
+}
+
+const ORG_ENDPOINTS: &str = "query($id: ID!, $first: Int, $after: String) { organisation(id: $id) { id webhookEndpoints(first: $first, after: $after) { edges { node { id url } } pageInfo { hasNextPage endCursor } } } }";
+const MY_ORG_ENDPOINTS: &str =
+    "{ myOrganisation { id webhookEndpoints { nodes { id url deliveries { nodes { id } } } } } }";
+
+/// `Organisation.webhookEndpoints`: the organisation's managers (users with
+/// `MANAGE_WEBHOOKS`) read its endpoints there as in `webhookEndpoints`;
+/// everyone else who can see the organisation reads null, and its
+/// arguments are checked like any list's.
+#[tokio::test]
+async fn an_organisation_lists_its_endpoints_for_its_managers_only() {
+    let app = app().await;
+    let org = organisation(&app).await;
+    let admin = manager(&app, org).await;
+    let (older, _) = create(
+        &app,
+        &admin.token,
+        "https://hooks.partner.invalid/older",
+        &["PAYMENTS_RECORDED"],
+    )
+    .await;
+    let (newer, _) = create(
+        &app,
+        &admin.token,
+        "https://hooks.partner.invalid/newer",
+        &["PAYMENTS_RECORDED"],
+    )
+    .await;
+    let other = organisation(&app).await;
+    let other_admin = manager(&app, other).await;
+    let (elsewhere, _) = create(
+        &app,
+        &other_admin.token,
+        "https://hooks.partner.invalid/else",
+        &["PAYMENTS_RECORDED"],
+    )
+    .await;
+    let org_id = gid("Organisation", org);
+
+    // The manager: the same list as the top-level one, newest first, paged.
+    let r = app
+        .graphql(Some(&admin.token), MY_ORG_ENDPOINTS, json!({}))
+        .await;
+    let ids: Vec<&Value> = r.data()["myOrganisation"]["webhookEndpoints"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["id"])
+        .collect();
+    assert_eq!(ids, [&json!(newer), &json!(older)]);
+    let r = app
+        .graphql(
+            Some(&admin.token),
+            ORG_ENDPOINTS,
+            json!({ "id": org_id, "first": 1 }),
+        )
+        .await;
+    let page = &r.data()["organisation"]["webhookEndpoints"];
+    assert_eq!(page["edges"][0]["node"]["id"], json!(newer));
+    assert_eq!(page["pageInfo"]["hasNextPage"], json!(true));
+    let cursor = page["pageInfo"]["endCursor"].clone();
+    let r = app
+        .graphql(
+            Some(&admin.token),
+            ORG_ENDPOINTS,
+            json!({ "id": org_id, "first": 1, "after": cursor }),
+        )
+        .await;
+    let page = &r.data()["organisation"]["webhookEndpoints"];
+    assert_eq!(page["edges"][0]["node"]["id"], json!(older));
+    assert_eq!(page["pageInfo"]["hasNextPage"], json!(false));
+    let r = app
+        .graphql(Some(&other_admin.token), MY_ORG_ENDPOINTS, json!({}))
+        .await;
+    assert_eq!(
+        r.data()["myOrganisation"]["webhookEndpoints"]["nodes"],
+        json!([{ "id": elsewhere, "url": "https://hooks.partner.invalid/else", "deliveries": { "nodes": [] } }]),
+        "another organisation's manager sees only theirs"
+    );
+
+    // Who sees the organisation but may not manage its webhooks: null.
+    let clerk = app
+        .landlord_user(org, &[Permission::ManageUsers, Permission::ViewPayments])
+        .await;
+    let staff = app.caseworker().await;
+    let admin_staff = app.service_admin().await;
+    for (who, token) in [
+        ("user without the permission", &clerk.token),
+        ("caseworker", &staff.token),
+        ("service admin", &admin_staff.token),
+    ] {
+        let r = app
+            .graphql(Some(token), ORG_ENDPOINTS, json!({ "id": org_id }))
+            .await;
+        assert_eq!(r.data()["organisation"]["id"], json!(org_id), "{who}");
+        assert_eq!(
+            r.data()["organisation"]["webhookEndpoints"],
+            Value::Null,
+            "{who}"
+        );
+    }
+    let r = app
+        .graphql(
+            Some(&admin_staff.token),
+            "{ organisations(first: 100) { nodes { id webhookEndpoints { nodes { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let organisations = r.data()["organisations"]["nodes"].as_array().unwrap();
+    assert!(organisations.len() >= 2);
+    assert!(
+        organisations
+            .iter()
+            .all(|o| o["webhookEndpoints"] == Value::Null)
+    );
+    // Another organisation's manager cannot see this organisation at all.
+    let r = app
+        .graphql(
+            Some(&other_admin.token),
+            ORG_ENDPOINTS,
+            json!({ "id": org_id }),
+        )
+        .await;
+    assert_eq!(r.error_code(), "NOT_FOUND");
+    // An API token reaches no organisation object (`myOrganisation` is a
+    // landlord user's), whatever it carries.
+    let token = api_token(&app, org, &[Permission::ManageWebhooks]).await;
+    let r = app.graphql(Some(&token), MY_ORG_ENDPOINTS, json!({})).await;
+    assert_eq!(r.data()["myOrganisation"], Value::Null);
+
+    // Bad arguments: BAD_USER_INPUT on the argument, no list.
+    for (variables, field) in [
+        (json!({ "id": org_id, "first": 0 }), "first"),
+        (json!({ "id": org_id, "first": 101 }), "first"),
+        (json!({ "id": org_id, "after": "not-a-cursor" }), "after"),
+    ] {
+        let r = app
+            .graphql(Some(&admin.token), ORG_ENDPOINTS, variables.clone())
+            .await;
+        assert_bad_input(&r, field);
+        assert_eq!(
+            r.body["data"]["organisation"]["webhookEndpoints"],
+            Value::Null,
+            "{variables}"
+        );
+    }
+    assert_eq!(unresolvable_attempts_then_forget_retries(&app).await, 0);
 }

@@ -52,6 +52,9 @@ enum Reply {
     Huge(usize),
     /// Waits, then 200.
     Slow(Duration),
+    /// Holds the request open, answering nothing, until
+    /// [`Receiver::release`] (then 200).
+    Hold,
 }
 
 /// One request as the receiver saw it.
@@ -63,10 +66,11 @@ struct Received {
     at: Instant,
 }
 
-#[derive(Default)]
 struct ReceiverState {
     script: Mutex<VecDeque<Reply>>,
     requests: Mutex<Vec<Received>>,
+    /// Permits for held requests to end ([`Reply::Hold`]).
+    released: tokio::sync::Semaphore,
 }
 
 /// A webhook receiver on 127.0.0.1: records every request and answers
@@ -78,7 +82,11 @@ struct Receiver {
 
 impl Receiver {
     async fn start(script: impl IntoIterator<Item = Reply>) -> Self {
-        let state = Arc::new(ReceiverState::default());
+        let state = Arc::new(ReceiverState {
+            script: Mutex::default(),
+            requests: Mutex::default(),
+            released: tokio::sync::Semaphore::new(0),
+        });
         state.script.lock().unwrap().extend(script);
         let shared = state.clone();
         let router =
@@ -92,6 +100,10 @@ impl Receiver {
                         at: Instant::now(),
                     });
                     let reply = state.script.lock().unwrap().pop_front();
+                    if let Some(Reply::Hold) = reply {
+                        let _ = state.released.acquire().await;
+                        return answer(Reply::Status(200)).await;
+                    }
                     answer(reply.unwrap_or(Reply::Status(200))).await
                 }
             });
@@ -108,6 +120,26 @@ impl Receiver {
     fn requests(&self) -> Vec<Received> {
         self.state.requests.lock().unwrap().clone()
     }
+
+    /// Lets every held request end.
+    fn release(&self) {
+        self.state
+            .released
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+
+    /// Waits (bounded) until `n` requests have arrived.
+    async fn wait_for_requests(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.requests().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{n} request(s) never arrived: {}",
+                self.requests().len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 async fn answer(reply: Reply) -> Response {
@@ -119,6 +151,7 @@ async fn answer(reply: Reply) -> Response {
             tokio::time::sleep(wait).await;
             (StatusCode::OK, "late").into_response()
         }
+        Reply::Hold => unreachable!("answered by the receiver"),
     }
 }
 
@@ -828,4 +861,182 @@ async fn the_log_is_pruned_after_its_retention() {
     let attempts = webhook_attempt::Entity::find().all(app.db()).await.unwrap();
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].delivery_id, deliveries[0].id);
+}
+
+const LOG: &str = "query($id: ID!) { webhookEndpoint(id: $id) { deliveries { nodes { status attemptCount lastStatusCode event { id } attempts { attempt statusCode error } } } } }";
+
+/// The delivery log of `endpoint` as its manager reads it.
+async fn log_of(app: &TestApp, manager: &str, endpoint: Uuid) -> Value {
+    let r = app
+        .graphql(
+            Some(manager),
+            LOG,
+            json!({ "id": portal_tests::gid("WebhookEndpoint", endpoint) }),
+        )
+        .await;
+    r.data()["webhookEndpoint"]["deliveries"]["nodes"].clone()
+}
+
+/// The real worker process (`CARGO_BIN_EXE_test-worker`, as in `faults`)
+/// is killed with SIGKILL while the receiver holds its request open:
+/// nothing was recorded, the job's 2-second lease lapses, a second worker
+/// process takes the job over and delivers the event again with the same
+/// `webhook-id`, and the log shows the one attempt that was answered.
+/// The worker reads its webhook settings from its own environment, so it
+/// is given the operator settings that let it reach the loopback receiver.
+#[tokio::test]
+async fn a_worker_process_killed_mid_delivery_delivers_again_with_the_same_id() {
+    if portal_tests::skip_unless(
+        &["TEST_DATABASE_URL", "TEST_REDIS_URL"],
+        "a_worker_process_killed_mid_delivery_delivers_again_with_the_same_id",
+    )
+    .is_none()
+    {
+        return;
+    }
+    use crate::support::worker::spawn_worker;
+    const SETTINGS: &[(&str, &str)] = &[
+        ("PORTAL_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("PORTAL_WEBHOOK_ALLOW_HTTP", "true"),
+    ];
+    let app = app_with(&[]).await;
+    let receiver = Receiver::start([Reply::Hold]).await;
+    let org = app.create_organisation(&[], false).await;
+    let manager = app.landlord_user(org, &[Permission::ManageWebhooks]).await;
+    let (hook, secret) = endpoint(&app, org, &receiver.url()).await;
+    let event = emit(&app, org, &[hook.id]).await;
+    let job = pending_delivery_jobs(&app).await.remove(0);
+
+    let mut first = spawn_worker(&app, "worker-a", SETTINGS);
+    receiver.wait_for_requests(1).await;
+    let running = outbox_job::Entity::find_by_id(job.id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(running.status, JobStatus::Running);
+    assert_eq!(running.worker_id.as_deref(), Some("worker-a"));
+    first.kill().unwrap(); // SIGKILL, mid-request: no chance to record anything
+    first.wait().unwrap();
+    receiver.release();
+    let delivery = delivery_of(&app, event, hook.id).await;
+    assert_eq!(delivery.attempts, 0, "nothing was recorded");
+    assert_eq!(delivery.status, WebhookDeliveryStatus::Pending);
+    assert!(attempts(&app, delivery.id).await.is_empty());
+
+    let mut second = spawn_worker(&app, "worker-b", SETTINGS);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while delivery_of(&app, event, hook.id).await.status != WebhookDeliveryStatus::Succeeded {
+        assert!(
+            Instant::now() < deadline,
+            "worker-b never delivered: {:?}",
+            delivery_of(&app, event, hook.id).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2, "delivered again");
+    for request in &requests {
+        assert_eq!(
+            request.headers["webhook-id"],
+            event.to_string().as_str(),
+            "the same webhook-id"
+        );
+        assert!(verifies(&secret, request));
+    }
+    assert_eq!(requests[0].body, requests[1].body, "the same payload");
+    let done = outbox_job::Entity::find_by_id(job.id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, JobStatus::Done);
+    assert_eq!(done.worker_id.as_deref(), Some("worker-b"));
+    assert_eq!(done.attempts, 2, "the killed run and the one that finished");
+    assert_eq!(
+        log_of(&app, &manager.token, hook.id).await,
+        json!([{
+            "status": "SUCCEEDED",
+            "attemptCount": 1,
+            "lastStatusCode": 200,
+            "event": { "id": portal_tests::gid("WebhookEvent", event) },
+            "attempts": [{ "attempt": 1, "statusCode": 200, "error": null }],
+        }])
+    );
+    // The workers' schedulers enqueued the daily jobs at start-up; the
+    // killed ones may have left some, which the harness would report.
+    app.run_pending_jobs().await;
+}
+
+/// An endpoint created through the API at a public address, whose stored
+/// URL then names a host that resolves to loopback (what a rebinding name
+/// does between creation and delivery): with private addresses not
+/// allowed, the attempt is refused before connecting, the log says why
+/// with no status code, and the receiver hears nothing. (Naming the
+/// loopback host at creation is refused at once.)
+#[tokio::test]
+async fn a_host_name_resolving_to_loopback_at_delivery_time_is_refused() {
+    let app = TestApp::builder()
+        .env("PORTAL_WEBHOOK_ALLOW_HTTP", "true")
+        .build()
+        .await;
+    let receiver = Receiver::start([]).await;
+    let port = receiver.addr.port();
+    let org = app.create_organisation(&[], false).await;
+    let manager = app.landlord_user(org, &[Permission::ManageWebhooks]).await;
+    let create = "mutation($url: String!) { createWebhookEndpoint(input: { url: $url, eventTypes: [PAYMENTS_RECORDED] }) { endpoint { id url } } }";
+    let by_name = format!("http://localhost:{port}/hook");
+    let r = app
+        .graphql(Some(&manager.token), create, json!({ "url": by_name }))
+        .await;
+    assert_eq!(r.error_code(), "BAD_USER_INPUT", "{:#}", r.body);
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["field"],
+        json!("input.url")
+    );
+    let r = app
+        .graphql(
+            Some(&manager.token),
+            create,
+            json!({ "url": format!("http://93.184.215.14:{port}/hook") }),
+        )
+        .await;
+    let id = portal_tests::uuid_of(
+        r.data()["createWebhookEndpoint"]["endpoint"]["id"]
+            .as_str()
+            .unwrap(),
+    );
+    let mut rebound = reload(&app, id).await.into_active_model();
+    rebound.url = Set(by_name.clone());
+    rebound.update(app.db()).await.unwrap();
+    let event = emit(&app, org, &[id]).await;
+
+    app.run_pending_jobs().await;
+
+    assert!(
+        receiver.requests().is_empty(),
+        "nothing reached the receiver"
+    );
+    assert_eq!(
+        log_of(&app, &manager.token, id).await,
+        json!([{
+            "status": "PENDING",
+            "attemptCount": 1,
+            "lastStatusCode": null,
+            "event": { "id": portal_tests::gid("WebhookEvent", event) },
+            "attempts": [{
+                "attempt": 1,
+                "statusCode": null,
+                "error": "refused: the host localhost is an internal name",
+            }],
+        }])
+    );
+    // The retry is an outage's to wait for, not this test's.
+    app.db()
+        .execute_unprepared("DELETE FROM outbox_jobs WHERE status = 'PENDING'")
+        .await
+        .unwrap();
 }

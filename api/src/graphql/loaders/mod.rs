@@ -1,7 +1,7 @@
 //! DataLoaders for every relation a list can ask for.
 //!
 //! One [`DbLoader`] answers every key type, split by domain below
-//! ([`casework`], [`documents`], [`tenancy`], [`users`]); keys that depend on
+//! ([`casework`], [`documents`], [`tenancy`], [`users`], [`webhooks`]); keys that depend on
 //! who asks carry the casework [`Reader`] and are answered through that caller's
 //! policy conditions, like any other query.
 //!
@@ -24,11 +24,13 @@ mod casework;
 mod documents;
 mod tenancy;
 mod users;
+mod webhooks;
 
 pub use casework::*;
 pub use documents::*;
 pub use tenancy::*;
 pub use users::*;
+pub use webhooks::*;
 
 use std::{
     collections::{HashMap, HashSet},
