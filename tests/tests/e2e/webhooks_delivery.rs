@@ -2,7 +2,10 @@
 //! each test: signatures a receiver can verify with the documented
 //! algorithm, retries with growing delays, nothing sent for a rolled-back
 //! change, redelivery with the same `webhook-id` after a worker dies
-//! mid-request, the private-address refusal at connect time, redirects not
+//! mid-request (in-process, and as a real worker process killed with
+//! SIGKILL when PostgreSQL and Redis are configured), the private-address
+//! refusal at connect time (also for a host name stored after creation),
+//! redirects not
 //! followed, huge answers cut, secret rotation, disabling a failing
 //! endpoint (and the email), and one slow endpoint not holding up another.
 //!
@@ -478,9 +481,11 @@ async fn a_rolled_back_change_sends_nothing() {
     );
 }
 
-/// The worker is killed while the receiver holds the request: nothing was
-/// recorded, the job's lease lapses, the relay hands it over again, and the
-/// event is delivered again with the same `webhook-id`.
+/// In-process (any database): the job's task is aborted while the receiver
+/// holds the request, as a killed worker would stop; the real process is
+/// killed in `a_worker_process_killed_mid_delivery_delivers_again_with_the_same_id`.
+/// Nothing was recorded, the job's lease lapses, the relay hands it over
+/// again, and the event is delivered again with the same `webhook-id`.
 #[tokio::test]
 async fn a_worker_killed_mid_delivery_delivers_again_with_the_same_id() {
     let app = app_with(&[("PORTAL_JOB_LEASE_SECS", "1")]).await;
