@@ -133,19 +133,13 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn concurrent_requests_share_statements_and_a_duplicate_wins_once() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let batcher = Arc::new(Batcher::new(8, counting(calls.clone(), sizes.clone())));
-        let ids: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    async fn submit_all(batcher: &Arc<Batcher<u32>>, ids: &[Uuid]) -> (usize, usize) {
         let mut tasks = Vec::new();
-        for id in ids.iter().copied().chain([ids[3]]) {
+        for &id in ids {
             let batcher = batcher.clone();
             tasks.push(tokio::spawn(async move { batcher.submit(id).await }));
         }
-        let mut answered = 0;
-        let mut empty = 0;
+        let (mut answered, mut empty) = (0, 0);
         for task in tasks {
             match task.await.unwrap().unwrap() {
                 Some(7) => answered += 1,
@@ -153,10 +147,32 @@ mod tests {
                 Some(other) => panic!("unexpected answer {other}"),
             }
         }
-        assert_eq!((answered, empty), (20, 1), "the duplicate id is answered once");
+        (answered, empty)
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_statements_of_at_most_max_ids() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let batcher = Arc::new(Batcher::new(8, counting(calls.clone(), sizes.clone())));
+        let ids: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+        assert_eq!(submit_all(&batcher, &ids).await, (20, 0));
         let calls = calls.load(Ordering::SeqCst);
-        assert!(calls < 21, "{calls} statements for 21 concurrent requests");
-        assert!(sizes.lock().unwrap().iter().all(|&n| n <= 8), "batches respect max");
+        assert!(calls < 20, "{calls} statements for 20 concurrent requests");
+        let sizes = sizes.lock().unwrap();
+        assert!(sizes.iter().all(|&n| n <= 8), "batches respect max: {sizes:?}");
+    }
+
+    #[tokio::test]
+    async fn an_id_twice_in_one_batch_is_answered_once() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let batcher = Arc::new(Batcher::new(64, counting(calls.clone(), sizes.clone())));
+        let ids: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
+        let asked: Vec<Uuid> = ids.iter().copied().chain([ids[3], ids[3]]).collect();
+        assert_eq!(submit_all(&batcher, &asked).await, (10, 2));
+        // The statement itself was sent each id once.
+        assert_eq!(sizes.lock().unwrap().iter().sum::<usize>(), 10);
     }
 
     #[tokio::test]
