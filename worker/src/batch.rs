@@ -160,7 +160,10 @@ mod tests {
         let calls = calls.load(Ordering::SeqCst);
         assert!(calls < 20, "{calls} statements for 20 concurrent requests");
         let sizes = sizes.lock().unwrap();
-        assert!(sizes.iter().all(|&n| n <= 8), "batches respect max: {sizes:?}");
+        assert!(
+            sizes.iter().all(|&n| n <= 8),
+            "batches respect max: {sizes:?}"
+        );
     }
 
     #[tokio::test]

@@ -118,8 +118,10 @@ async fn enqueue_all(
         let end = (next + batch).min(jobs + 1);
         if rate > 0 {
             // The transaction with jobs `written..` is due at written / rate.
-            tokio::time::sleep_until(started + Duration::from_secs_f64(written as f64 / rate as f64))
-                .await;
+            tokio::time::sleep_until(
+                started + Duration::from_secs_f64(written as f64 / rate as f64),
+            )
+            .await;
         }
         written += end - next;
         let txn = platform::db::begin_write(db).await?;

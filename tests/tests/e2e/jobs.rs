@@ -617,7 +617,11 @@ async fn a_commit_wakes_the_relay_on_postgres() {
     }
     assert_eq!(job(&app, id).await.status, JobStatus::Queued);
     assert_eq!(
-        outbox_job::Entity::find().all(app.db()).await.unwrap().len(),
+        outbox_job::Entity::find()
+            .all(app.db())
+            .await
+            .unwrap()
+            .len(),
         1,
         "the rolled-back job never existed"
     );
