@@ -67,6 +67,7 @@ pub mod m20261203_000016_notify_deliveries;
 pub mod m20261203_000017_outbox_retention;
 pub mod m20261203_000018_outbox_trace_context;
 pub mod m20261207_000019_webhooks;
+pub mod m20261207_000020_outbox_notify;
 
 /// Every migration of the portal, oldest first.
 pub struct Migrator;
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_outbox_retention::Migration),
             Box::new(m20261203_000018_outbox_trace_context::Migration),
             Box::new(m20261207_000019_webhooks::Migration),
+            Box::new(m20261207_000020_outbox_notify::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 //! - [`job`]: the [`job::Job`] trait (generic over the context a job is given)
 //!   and the [`job::Registry`] of jobs by name.
 //! - [`outbox`]: the transactional outbox, which is also the job ledger.
+//! - [`batch`]: group commit of the runner's claims and completions.
 //! - [`queue`]: the apalis transport (Redis or SQLite).
 //! - [`runner`]: claims and runs jobs; the relay from outbox to queue; a whole
 //!   worker process ([`runner::run_worker`]).
@@ -20,6 +21,7 @@
 //! product could reuse unchanged. Configuration, the database pool and storage
 //! are the `platform` crate's.
 
+pub mod batch;
 pub mod delivery;
 pub mod job;
 pub mod outbox;

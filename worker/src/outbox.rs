@@ -330,6 +330,23 @@ pub async fn claim(
     worker_id: &str,
     lease: chrono::Duration,
 ) -> Result<Option<outbox_job::Model>, DbErr> {
+    Ok(claim_many(conn, &[id], worker_id, lease).await?.pop())
+}
+
+/// Most ids in one batched ledger statement ([`claim_many`],
+/// [`complete_many`]): far under both backends' parameter limits.
+pub const MAX_BATCH: usize = 500;
+
+/// The bulk form of [`claim`]: one conditional `UPDATE ... WHERE id IN (...)`
+/// for many jobs (each row's condition is the same as [`claim`]'s, so a job
+/// is still claimed once whoever else asks for it). Returns the rows this
+/// worker won, in no particular order; ids not returned were not claimable.
+pub async fn claim_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    worker_id: &str,
+    lease: chrono::Duration,
+) -> Result<Vec<outbox_job::Model>, DbErr> {
     let backend = conn.get_database_backend();
     let now = Utc::now();
     // RETURNING saves a round trip per job (both backends support it). The
@@ -346,26 +363,40 @@ pub async fn claim(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    outbox_job::Model::find_by_statement(stmt(
-        backend,
-        &format!(
-            "UPDATE outbox_jobs SET status = $1, attempts = attempts + 1, worker_id = $2, \
-                 started_at = $3, lease_until = $4, updated_at = $3 \
-             WHERE id = $5 AND (status = $6 OR (status = $7 AND run_at <= $3)) \
-             RETURNING {columns}"
-        ),
-        vec![
+    let mut claimed = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BATCH) {
+        let mut values: Vec<Value> = vec![
             status(JobStatus::Running),
             worker_id.into(),
             now.into(),
             (now + lease).into(),
-            id.into(),
             status(JobStatus::Queued),
             status(JobStatus::Pending),
-        ],
-    ))
-    .one(conn)
-    .await
+        ];
+        let first = values.len() + 1;
+        values.extend(chunk.iter().map(|&id| Value::from(id)));
+        let sql = format!(
+            "UPDATE outbox_jobs SET status = $1, attempts = attempts + 1, worker_id = $2, \
+                 started_at = $3, lease_until = $4, updated_at = $3 \
+             WHERE id IN ({}) AND (status = $5 OR (status = $6 AND run_at <= $3)) \
+             RETURNING {columns}",
+            placeholders(first, chunk.len())
+        );
+        claimed.extend(
+            outbox_job::Model::find_by_statement(stmt(backend, &sql, values))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(claimed)
+}
+
+/// `$first, $first+1, ...`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Extends the lease of a running job (called periodically while it runs).
@@ -393,23 +424,41 @@ pub async fn complete(
     id: Uuid,
     worker_id: &str,
 ) -> Result<bool, DbErr> {
+    Ok(complete_many(conn, &[id], worker_id).await? == 1)
+}
+
+/// The bulk form of [`complete`]: records the success of many jobs this
+/// worker ran, in one statement per [`MAX_BATCH`] ids. Each row changes only
+/// while it is still `RUNNING` for this worker, as in [`complete`]. Returns
+/// how many rows changed.
+pub async fn complete_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    worker_id: &str,
+) -> Result<u64, DbErr> {
     let backend = conn.get_database_backend();
     let now = Utc::now();
-    let res = conn
-        .execute_raw(stmt(
-            backend,
+    let mut done = 0;
+    for chunk in ids.chunks(MAX_BATCH) {
+        let mut values: Vec<Value> = vec![
+            status(JobStatus::Done),
+            now.into(),
+            status(JobStatus::Running),
+            worker_id.into(),
+        ];
+        let first = values.len() + 1;
+        values.extend(chunk.iter().map(|&id| Value::from(id)));
+        let sql = format!(
             "UPDATE outbox_jobs SET status = $1, finished_at = $2, updated_at = $2, lease_until = NULL, last_error = NULL \
-             WHERE id = $3 AND status = $4 AND worker_id = $5",
-            vec![
-                status(JobStatus::Done),
-                now.into(),
-                id.into(),
-                status(JobStatus::Running),
-                worker_id.into(),
-            ],
-        ))
-        .await?;
-    Ok(res.rows_affected() == 1)
+             WHERE id IN ({}) AND status = $3 AND worker_id = $4",
+            placeholders(first, chunk.len())
+        );
+        done += conn
+            .execute_raw(stmt(backend, &sql, values))
+            .await?
+            .rows_affected();
+    }
+    Ok(done)
 }
 
 /// What became of a failed attempt.

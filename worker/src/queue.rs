@@ -235,6 +235,11 @@ impl Queue {
         };
         let result = match self {
             Self::Redis { storage, .. } => {
+                // Fetch as many ids per round trip as jobs can run at once
+                // (apalis' default is 10): each fetch is one Lua script, and
+                // with 10 a busy worker spent its time asking for work.
+                let config = storage.get_config().clone().batch_size(concurrency.max(10));
+                let storage = storage.with_config(config);
                 WorkerBuilder::new(worker_id)
                     .backend(storage.poll_with_interval(POLL_INTERVAL))
                     .data(runner)

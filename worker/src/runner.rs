@@ -5,7 +5,7 @@
 //! and by [`Runner::run_pending`] in tests, so tests exercise the real job code
 //! and ledger transitions and differ only in transport.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use entities::outbox_job;
@@ -16,6 +16,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::{
+    batch::Batcher,
     job::{Attempt, JobError, Registry},
     outbox::{self, FailureOutcome},
     queue::Queue,
@@ -44,6 +45,10 @@ pub struct Runner<C> {
     db: DatabaseConnection,
     registry: Registry<C>,
     jobs: JobConfig,
+    /// Claims of concurrent jobs, merged into one statement ([`crate::batch`]).
+    claims: Batcher<outbox_job::Model>,
+    /// Completions of concurrent jobs, merged likewise.
+    completions: Batcher<()>,
 }
 
 impl<C: Send + Sync + 'static> Runner<C> {
@@ -55,11 +60,42 @@ impl<C: Send + Sync + 'static> Runner<C> {
         registry: Registry<C>,
         jobs: JobConfig,
     ) -> Self {
+        let lease = lease_of(&jobs);
+        let claims = {
+            let (db, worker) = (db.clone(), jobs.worker_id.clone());
+            Batcher::new(
+                outbox::MAX_BATCH,
+                Arc::new(move |ids: Vec<Uuid>| {
+                    let (db, worker) = (db.clone(), worker.clone());
+                    Box::pin(async move {
+                        let rows = outbox::claim_many(&db, &ids, &worker, lease).await?;
+                        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+                    }) as Pin<Box<dyn Future<Output = _> + Send>>
+                }),
+            )
+        };
+        let completions = {
+            let (db, worker) = (db.clone(), jobs.worker_id.clone());
+            Batcher::new(
+                outbox::MAX_BATCH,
+                Arc::new(move |ids: Vec<Uuid>| {
+                    let (db, worker) = (db.clone(), worker.clone());
+                    Box::pin(async move {
+                        outbox::complete_many(&db, &ids, &worker).await?;
+                        // Whether each row changed is not needed: a row that did
+                        // not is no longer this worker's (its lease was reaped).
+                        Ok(ids.into_iter().map(|id| (id, ())).collect())
+                    }) as Pin<Box<dyn Future<Output = _> + Send>>
+                }),
+            )
+        };
         Self {
             ctx,
             db,
             registry,
             jobs,
+            claims,
+            completions,
         }
     }
 
@@ -84,7 +120,7 @@ impl<C: Send + Sync + 'static> Runner<C> {
     }
 
     fn lease(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.jobs.lease).unwrap_or(chrono::Duration::minutes(5))
+        lease_of(&self.jobs)
     }
 
     /// Delay before attempt `attempts + 1`: exponential, capped, with jitter
@@ -103,9 +139,8 @@ impl<C: Send + Sync + 'static> Runner<C> {
     /// Runs one job if this worker can claim it, inside a `job` span (kind,
     /// job id, attempt) that continues the trace of whatever enqueued it.
     pub async fn execute(&self, id: Uuid) -> Result<Outcome, DbErr> {
-        let db = &self.db;
         let worker = self.jobs.worker_id.as_str();
-        let Some(job) = outbox::claim(db, id, worker, self.lease()).await? else {
+        let Some(job) = self.claims.submit(id).await? else {
             return Ok(Outcome::Skipped);
         };
         let span = tracing::info_span!(
@@ -154,7 +189,7 @@ impl<C: Send + Sync + 'static> Runner<C> {
             .record(started.elapsed().as_secs_f64());
         let outcome = match result {
             Ok(()) => {
-                outbox::complete(db, id, worker).await?;
+                self.completions.submit(id).await?;
                 tracing::info!(job = %id, kind, "job done");
                 Outcome::Done
             }
@@ -247,6 +282,10 @@ impl<C: Send + Sync + 'static> Runner<C> {
             }
         }
     }
+}
+
+fn lease_of(jobs: &JobConfig) -> chrono::Duration {
+    chrono::Duration::from_std(jobs.lease).unwrap_or(chrono::Duration::minutes(5))
 }
 
 /// Rows deleted per statement when pruning, so that a first prune of a
@@ -343,10 +382,13 @@ impl Relay {
             .checked_sub(prune_every - Duration::from_secs(60))
             .unwrap_or_else(std::time::Instant::now);
         let mut failing = false;
+        let mut listener = OutboxListener::new(&self.db);
         while !shutdown.is_cancelled() {
+            listener.connect().await;
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = ticker.tick() => {}
+                () = listener.notified() => {}
             }
             if last_recover.elapsed() >= recover_every {
                 last_recover = std::time::Instant::now();
@@ -384,6 +426,79 @@ impl Relay {
                     }
                     failing = true;
                 }
+            }
+        }
+    }
+}
+
+/// The PostgreSQL channel a commit that wrote jobs notifies (the trigger of
+/// migration `m20261207_000020_outbox_notify`).
+pub const OUTBOX_CHANNEL: &str = "portal_outbox";
+
+/// Wakes the relay when a transaction that wrote jobs commits (PostgreSQL's
+/// `LISTEN`), so a job waits for its commit and one relay pass, not for the
+/// next poll. On its own one-connection pool, so it never holds one of the
+/// service's connections. On SQLite, or while the listener cannot connect,
+/// it never fires and the relay polls alone; it retries connecting every
+/// [`LISTEN_RETRY`].
+struct OutboxListener {
+    pool: Option<sea_orm::sqlx::PgPool>,
+    listener: Option<sea_orm::sqlx::postgres::PgListener>,
+    next_attempt: std::time::Instant,
+}
+
+/// How long the relay polls alone after its listener failed.
+const LISTEN_RETRY: Duration = Duration::from_secs(5);
+
+impl OutboxListener {
+    fn new(db: &DatabaseConnection) -> Self {
+        let pool = (db.get_database_backend() == sea_orm::DbBackend::Postgres).then(|| {
+            let options = db.get_postgres_connection_pool().connect_options();
+            sea_orm::sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .connect_lazy_with((*options).clone())
+        });
+        Self {
+            pool,
+            listener: None,
+            next_attempt: std::time::Instant::now(),
+        }
+    }
+
+    /// Connects and `LISTEN`s when there is no listener and the last attempt
+    /// was long enough ago. Outside the `select!`, so a poll tick cannot
+    /// cancel a connection half made.
+    async fn connect(&mut self) {
+        let Some(pool) = &self.pool else { return };
+        if self.listener.is_some() || std::time::Instant::now() < self.next_attempt {
+            return;
+        }
+        self.next_attempt = std::time::Instant::now() + LISTEN_RETRY;
+        let listening = async {
+            let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(OUTBOX_CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => self.listener = Some(listener),
+            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for new jobs; the relay polls"),
+        }
+    }
+
+    /// Resolves when a notification arrives (those already received are taken
+    /// with it: one relay pass serves them all), or when the listener failed.
+    /// Never resolves without a listener. Cancel-safe (`PgListener::recv` is),
+    /// so it can sit in a `select!` beside the poll.
+    async fn notified(&mut self) {
+        let Some(listener) = self.listener.as_mut() else {
+            return std::future::pending().await;
+        };
+        match listener.recv().await {
+            Ok(_) => while listener.next_buffered().is_some() {},
+            Err(e) => {
+                tracing::warn!(error = %e, "lost the LISTEN connection for new jobs; the relay polls meanwhile");
+                self.listener = None;
             }
         }
     }

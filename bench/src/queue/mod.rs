@@ -83,6 +83,11 @@ pub struct Args {
     /// The production default is 250; 20 keeps the poll from dominating latency.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     relay_interval_ms: u64,
+    /// Enqueue at this steady rate (jobs per second, `--batch` per transaction)
+    /// instead of as fast as possible: the commit-to-start latency of a
+    /// worker keeping up with a steady load rather than of a burst. 0: a burst.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
     /// Also run the embedded path (SQLite database + SQLite queue) as a second row.
     #[arg(long)]
     sqlite: bool,

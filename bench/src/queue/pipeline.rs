@@ -56,7 +56,7 @@ pub(super) async fn drive(
 
     let measured = async {
         tokio::try_join!(
-            enqueue_all(label, &db, args.jobs, args.batch, args.enqueue),
+            enqueue_all(label, &db, args.jobs, args.batch, args.enqueue, args.rate),
             wait_until_done(label, &db, args.jobs, deadline, true),
         )
     };
@@ -100,20 +100,30 @@ struct Enqueued {
 }
 
 /// Writes `jobs` no-op jobs through the outbox, `batch` per write transaction,
-/// written `how`.
+/// written `how`, at `rate` jobs per second (0: as fast as it can).
 async fn enqueue_all(
     label: &str,
     db: &DatabaseConnection,
     jobs: u64,
     batch: u64,
     how: Enqueue,
+    rate: u64,
 ) -> anyhow::Result<Enqueued> {
     let started = Instant::now();
+    let mut written = 0u64;
     let mut committed = HashMap::with_capacity(jobs as usize);
     let mut progress = Progress::new(label, "enqueued", jobs);
     let mut next = 1;
     while next <= jobs {
         let end = (next + batch).min(jobs + 1);
+        if rate > 0 {
+            // The transaction with jobs `written..` is due at written / rate.
+            tokio::time::sleep_until(
+                started + Duration::from_secs_f64(written as f64 / rate as f64),
+            )
+            .await;
+        }
+        written += end - next;
         let txn = platform::db::begin_write(db).await?;
         let jobs: Vec<Noop> = (next..end).map(|tag| Noop { tag, sleep_ms: 0 }).collect();
         let ids = match how {

@@ -128,10 +128,15 @@ impl Report<'_> {
             .map(|u| server(&u))
             .unwrap_or_default();
         println!(
-            "run: {} no-op jobs (sleep 0), enqueued while the worker runs; worker {worker_id}, \
+            "run: {} no-op jobs (sleep 0), enqueued {} while the worker runs; worker {worker_id}, \
              concurrency {}, relay interval {} ms; PostgreSQL {db_server} database {database}; \
              Redis {redis_server} queue {prefix}; redis-benchmark -n {} -c {}{}",
             self.args.jobs,
+            if self.args.rate > 0 {
+                format!("at a steady {} jobs/s", self.args.rate)
+            } else {
+                "as fast as possible".to_owned()
+            },
             self.args.concurrency,
             self.args.relay_interval_ms,
             self.args.jobs,

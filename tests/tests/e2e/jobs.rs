@@ -471,3 +471,160 @@ async fn the_relay_keeps_the_redis_backlog_bounded() {
         .unwrap();
     assert_eq!(pending.len(), 700);
 }
+
+/// The batched claim (`outbox::claim_many`, and the runner's group commit on
+/// it) keeps the ledger's guarantees: a rolled-back batch gives nothing to
+/// claim, an id asked for twice in one statement is claimed once, and an id
+/// already claimed is not claimed again by a later batch.
+#[tokio::test]
+async fn a_batch_claim_skips_rolled_back_jobs_and_claims_each_once() {
+    let app = TestApp::init().await;
+    let jobs: Vec<Noop> = (0..5).map(|tag| Noop { tag, sleep_ms: 0 }).collect();
+    let txn = platform::db::begin_write(app.db()).await.unwrap();
+    let rolled_back = outbox::enqueue_many(&txn, &jobs).await.unwrap();
+    txn.rollback().await.unwrap();
+    let txn = platform::db::begin_write(app.db()).await.unwrap();
+    let committed = outbox::enqueue_many(&txn, &jobs).await.unwrap();
+    txn.commit().await.unwrap();
+
+    let mut asked: Vec<uuid::Uuid> = rolled_back.iter().chain(&committed).copied().collect();
+    asked.push(committed[0]);
+    let lease = chrono::Duration::minutes(5);
+    let claimed = outbox::claim_many(app.db(), &asked, "batch-worker", lease)
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = claimed.iter().map(|j| j.id).collect();
+    ids.sort();
+    let mut expected = committed.clone();
+    expected.sort();
+    assert_eq!(ids, expected, "only the committed jobs, each once");
+    assert!(claimed.iter().all(|j| j.attempts == 1));
+    assert!(
+        outbox::claim_many(app.db(), &committed, "other-worker", lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a claimed job is not claimed again"
+    );
+    assert_eq!(
+        outbox::complete_many(app.db(), &committed, "other-worker")
+            .await
+            .unwrap(),
+        0,
+        "only the worker that claimed a job completes it"
+    );
+    assert_eq!(
+        outbox::complete_many(app.db(), &committed, "batch-worker")
+            .await
+            .unwrap(),
+        5
+    );
+    for id in committed {
+        assert_eq!(job(&app, id).await.status, JobStatus::Done);
+    }
+}
+
+/// A relay that crashed after pushing ids to the queue but before the ledger
+/// knew they were delivered leaves them `QUEUED`; after `requeue_after` the
+/// ledger hands them over again, so the queue carries every id twice. Run
+/// through the runner's batched claims, all at once, each job still runs
+/// exactly once.
+#[tokio::test]
+async fn jobs_pushed_twice_after_a_relay_crash_run_exactly_once() {
+    let app = TestApp::builder()
+        .env("PORTAL_JOB_REQUEUE_SECS", "1")
+        .build()
+        .await;
+    let jobs: Vec<Noop> = (0..40).map(|tag| Noop { tag, sleep_ms: 5 }).collect();
+    let txn = platform::db::begin_write(app.db()).await.unwrap();
+    let ids = outbox::enqueue_many(&txn, &jobs).await.unwrap();
+    txn.commit().await.unwrap();
+    // The crashed relay's pass: taken from the outbox and pushed, then nothing.
+    let taken = outbox::take_due(app.db(), 100).await.unwrap();
+    assert_eq!(taken.len(), ids.len());
+    app.state.queue.push(&taken).await.unwrap();
+    // The next relay finds them stale and hands them over again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let relay = Relay::new(
+        app.db().clone(),
+        app.state.queue.clone(),
+        app.state.config.jobs.clone(),
+    );
+    assert_eq!(relay.recover().await.unwrap(), ids.len() as u64);
+    let again = outbox::take_due(app.db(), 100).await.unwrap();
+    assert_eq!(again.len(), ids.len());
+    // Both deliveries of every id reach the runner at once.
+    let runner = app.runner().clone();
+    let deliveries = taken.iter().chain(&again).map(|&id| {
+        let runner = runner.clone();
+        tokio::spawn(async move { runner.execute(id).await.unwrap() })
+    });
+    let outcomes: Vec<Outcome> = futures::future::join_all(deliveries)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let done = outcomes.iter().filter(|o| **o == Outcome::Done).count();
+    let skipped = outcomes.iter().filter(|o| **o == Outcome::Skipped).count();
+    assert_eq!((done, skipped), (ids.len(), ids.len()), "{outcomes:?}");
+    for id in ids {
+        let row = job(&app, id).await;
+        assert_eq!(row.status, JobStatus::Done);
+        assert_eq!(row.attempts, 1, "ran once");
+    }
+}
+
+/// On PostgreSQL the relay does not wait for its poll: the commit's
+/// `NOTIFY portal_outbox` wakes it. With a one-minute poll, a committed job
+/// is handed to the queue within a couple of seconds, and a rolled-back one
+/// never exists to be handed over.
+#[tokio::test]
+async fn a_commit_wakes_the_relay_on_postgres() {
+    let app = TestApp::builder()
+        .env("PORTAL_RELAY_INTERVAL_MS", "60000")
+        .allow_leftover_jobs()
+        .build()
+        .await;
+    if !app.is_postgres() {
+        eprintln!("skipped: LISTEN/NOTIFY is PostgreSQL's");
+        return;
+    }
+    let shutdown = Shutdown::new();
+    let relay = Relay::new(
+        app.db().clone(),
+        app.state.queue.clone(),
+        app.config().jobs.clone(),
+    );
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+    // Its first pass runs at once; give it time to LISTEN, then write.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let txn = platform::db::begin_write(app.db()).await.unwrap();
+    outbox::enqueue(&txn, &Noop::default()).await.unwrap();
+    txn.rollback().await.unwrap();
+    let txn = platform::db::begin_write(app.db()).await.unwrap();
+    let id = outbox::enqueue(&txn, &Noop::default())
+        .await
+        .unwrap()
+        .unwrap();
+    txn.commit().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while job(&app, id).await.status == JobStatus::Pending {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the commit did not wake the relay"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(job(&app, id).await.status, JobStatus::Queued);
+    assert_eq!(
+        outbox_job::Entity::find()
+            .all(app.db())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the rolled-back job never existed"
+    );
+    shutdown.cancel();
+    task.await.unwrap();
+}
