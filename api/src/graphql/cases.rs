@@ -22,7 +22,7 @@ use super::{
     enums::PartyKind,
     loaders::{
         DocumentsKey, MessagesKey, NotesKey, OrganisationKey, PartiesKey, PartyView, TasksKey,
-        UnreadKey, UserKey, prefetch_cases, prefetch_tasks,
+        UnreadKey, UserKey, prefetch_cases, prefetch_tasks, prime,
     },
     messages::Message,
     notes::CaseNote,
@@ -533,9 +533,17 @@ impl CasesQuery {
     ) -> async_graphql::Result<Case> {
         let id = parse_id(&id, NodeKind::Case)?;
         let reader = ctx.reader()?;
-        let found = casework::cases::get(ctx.app(), reader, id).await?;
-        // The case page asks for most relations at once: load them in two
-        // rounds rather than one statement per field as each resolves.
+        // The owner, when asked for, comes with the case.
+        let found = if ctx.look_ahead().field("owner").exists() {
+            let (found, owner) = casework::cases::get_with_owner(ctx.app(), reader, id).await?;
+            prime(ctx, owner.map(|u| (UserKey(u.id), u))).await;
+            found
+        } else {
+            casework::cases::get(ctx.app(), reader, id).await?
+        };
+        // The case page asks for most relations at once: load them in one
+        // round (each relation with the people it names) rather than one
+        // statement per field as each resolves.
         prefetch_cases(ctx, reader, std::slice::from_ref(&found), ctx.look_ahead()).await?;
         Ok(Case(found))
     }
