@@ -61,6 +61,11 @@ pub struct NotesKey(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReadKey(pub Uuid, pub Uuid);
 
+/// The outstanding (`PENDING`) tasks of a case that the reader may see, by
+/// due date: the first is the home page's "next task".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PendingTasksKey(pub Uuid, pub Reader);
+
 /// The tasks of a case that the reader may see, by due date, each with the
 /// user or organisation it is assigned to: [`TasksKey`] and the assignees'
 /// [`UserKey`] and [`OrganisationKey`] in one statement (the case page).
@@ -191,22 +196,58 @@ impl Loader<TasksKey> for DbLoader {
         &self,
         keys: &[TasksKey],
     ) -> Result<HashMap<TasksKey, Vec<task::Model>>, LoadError> {
-        let mut out: HashMap<TasksKey, Vec<task::Model>> =
-            keys.iter().map(|k| (*k, vec![])).collect();
-        for (reader, ids) in group(keys, |k| (k.0, k.1)) {
-            for t in task::Entity::find()
-                .filter(task::Column::CaseId.is_in(ids))
-                .filter(policy::tasks::visible(reader))
-                .order_by_asc(task::Column::DueDate)
-                .order_by_asc(task::Column::Id)
-                .all(&self.db)
-                .await?
-            {
-                out.entry(TasksKey(t.case_id, reader)).or_default().push(t);
-            }
-        }
-        Ok(out)
+        let keys: Vec<(Uuid, Reader)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        Ok(tasks_of_cases(&self.db, &keys, false)
+            .await?
+            .into_iter()
+            .map(|((case, reader), tasks)| (TasksKey(case, reader), tasks))
+            .collect())
     }
+}
+
+impl Loader<PendingTasksKey> for DbLoader {
+    type Value = Vec<task::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[PendingTasksKey],
+    ) -> Result<HashMap<PendingTasksKey, Vec<task::Model>>, LoadError> {
+        let keys: Vec<(Uuid, Reader)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        Ok(tasks_of_cases(&self.db, &keys, true)
+            .await?
+            .into_iter()
+            .map(|((case, reader), tasks)| (PendingTasksKey(case, reader), tasks))
+            .collect())
+    }
+}
+
+/// The tasks of each (case, reader) that the reader may see, by due date
+/// (only the outstanding ones when `pending_only`): one statement per reader.
+async fn tasks_of_cases(
+    db: &sea_orm::DatabaseConnection,
+    keys: &[(Uuid, Reader)],
+    pending_only: bool,
+) -> Result<HashMap<(Uuid, Reader), Vec<task::Model>>, LoadError> {
+    let mut out: HashMap<(Uuid, Reader), Vec<task::Model>> =
+        keys.iter().map(|k| (*k, vec![])).collect();
+    for (reader, ids) in group(keys, |k| (k.0, k.1)) {
+        let mut query = task::Entity::find()
+            .filter(task::Column::CaseId.is_in(ids))
+            .filter(policy::tasks::visible(reader));
+        if pending_only {
+            query = query.filter(task::Column::Status.eq(entities::TaskStatus::Pending));
+        }
+        for t in query
+            .order_by_asc(task::Column::DueDate)
+            .order_by_asc(task::Column::Id)
+            .all(db)
+            .await?
+        {
+            out.entry((t.case_id, reader)).or_default().push(t);
+        }
+    }
+    Ok(out)
 }
 
 impl Loader<TasksWithAssigneesKey> for DbLoader {
