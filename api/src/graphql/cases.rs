@@ -23,8 +23,8 @@ use super::{
     documents::Document,
     enums::PartyKind,
     loaders::{
-        DocumentsKey, MessagesKey, NotesKey, OrganisationKey, PartiesKey, PartyView, TasksKey,
-        PendingTasksKey, UnreadKey, UserKey, prefetch_cases, prefetch_tasks, prime,
+        DocumentsKey, MessagesKey, NotesKey, OrganisationKey, PartiesKey, PartyView,
+        PendingTasksKey, TasksKey, UnreadKey, UserKey, prefetch_cases, prefetch_tasks, prime,
     },
     messages::Message,
     notes::CaseNote,
@@ -588,13 +588,11 @@ impl CasesQuery {
                 .iter()
                 .any(|f| node.field("case").field(f).exists());
             let tasks: Vec<Vec<entities::task::Model>> = if cached {
-                futures::future::try_join_all(
-                    rows.iter().map(|c| ctx.load(TasksKey(c.id, reader))),
-                )
-                .await?
-                .into_iter()
-                .flatten()
-                .collect()
+                futures::future::try_join_all(rows.iter().map(|c| ctx.load(TasksKey(c.id, reader))))
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect()
             } else {
                 futures::future::try_join_all(
                     rows.iter().map(|c| ctx.load(PendingTasksKey(c.id, reader))),

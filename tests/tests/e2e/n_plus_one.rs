@@ -750,10 +750,11 @@ async fn home_of_fifty_and_the_case_page_cost_four_and_five_statements() {
         let edges = page["data"]["home"]["edges"].as_array().unwrap();
         assert_eq!(edges.len(), 50, "home as {who}");
         assert!(
-            edges.iter().all(|e| e["node"]["case"]["complainantName"]
-                == "Test Resident"
-                && e["node"]["case"]["landlordName"] == "Northside Housing"
-                && e["node"]["nextTask"]["title"] == "Upload documents"),
+            edges
+                .iter()
+                .all(|e| e["node"]["case"]["complainantName"] == "Test Resident"
+                    && e["node"]["case"]["landlordName"] == "Northside Housing"
+                    && e["node"]["nextTask"]["title"] == "Upload documents"),
             "home as {who}: {page}"
         );
         assert_eq!(

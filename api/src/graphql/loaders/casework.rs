@@ -301,11 +301,13 @@ impl Loader<MessagesWithStateKey> for DbLoader {
             // The reader's own receipt only (at most one per message: the
             // key is (message, user)), in the join's ON clause so that an
             // unread message still comes.
-            let receipt = message::Relation::MessageRead.def().on_condition(move |_, read| {
-                Expr::col((read, message_read::Column::UserId))
-                    .eq(me)
-                    .into_condition()
-            });
+            let receipt = message::Relation::MessageRead
+                .def()
+                .on_condition(move |_, read| {
+                    Expr::col((read, message_read::Column::UserId))
+                        .eq(me)
+                        .into_condition()
+                });
             // The same conditions as `MessagesKey`.
             for (message, receipt, sender) in message::Entity::find()
                 .filter(message::Column::CaseId.is_in(ids))
