@@ -728,8 +728,8 @@ async fn home_of_fifty_and_the_case_page_cost_four_and_five_statements() {
     for (i, c) in cases.iter().enumerate() {
         for m in messages.iter().filter(|m| m.case_id == c.id) {
             let reader = match m.parent_message_id {
-                None if i % 2 == 0 => resident.user.id,
-                Some(_) if i % 3 == 0 => owner.user.id,
+                None if i.is_multiple_of(2) => resident.user.id,
+                Some(_) if i.is_multiple_of(3) => owner.user.id,
                 _ => continue,
             };
             receipts.push(message_read::ActiveModel {
@@ -795,7 +795,7 @@ async fn home_of_fifty_and_the_case_page_cost_four_and_five_statements() {
                 assert_eq!(tasks.len(), 1, "{case}");
                 assert_eq!(tasks[0]["assigneeName"], "Test Resident", "{case}");
                 assert_eq!(senders, [&json!("Test Staff"), &json!("Test Resident")]);
-                assert_eq!(reads, [&json!(i % 2 == 0), &json!(true)], "{case}");
+                assert_eq!(reads, [&json!(i.is_multiple_of(2)), &json!(true)], "{case}");
             } else {
                 // Both parties' tasks; the staff message is their own.
                 let mut names: Vec<&str> = tasks
@@ -804,7 +804,7 @@ async fn home_of_fifty_and_the_case_page_cost_four_and_five_statements() {
                     .collect();
                 names.sort_unstable();
                 assert_eq!(names, ["Northside Housing", "Test Resident"], "{case}");
-                assert_eq!(reads, [&json!(true), &json!(i % 3 == 0)], "{case}");
+                assert_eq!(reads, [&json!(true), &json!(i.is_multiple_of(3))], "{case}");
             }
             assert_eq!(
                 statements, 5,
