@@ -243,6 +243,15 @@ pub async fn get(app: &App, reader: Reader, id: Uuid) -> ApiResult<case::Model> 
     policy::cases::find_visible(&app.db, reader, id).await
 }
 
+/// [`get`] with the case's owner, in one statement.
+pub async fn get_with_owner(
+    app: &App,
+    reader: Reader,
+    id: Uuid,
+) -> ApiResult<(case::Model, Option<user::Model>)> {
+    policy::cases::find_visible_with_owner(&app.db, reader, id).await
+}
+
 /// A new case.
 #[derive(Debug, Clone)]
 pub struct NewCase {

@@ -11,6 +11,8 @@
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject,
 };
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -21,8 +23,8 @@ use super::{
     documents::Document,
     enums::PartyKind,
     loaders::{
-        DocumentsKey, MessagesKey, NotesKey, OrganisationKey, PartiesKey, PartyView, TasksKey,
-        UnreadKey, UserKey, prefetch_cases, prefetch_tasks,
+        DocumentsKey, MessagesKey, NotesKey, OrganisationKey, PartiesKey, PartyView,
+        PendingTasksKey, TasksKey, UnreadKey, UserKey, prefetch_cases, prefetch_tasks, prime,
     },
     messages::Message,
     notes::CaseNote,
@@ -440,8 +442,9 @@ impl Case {
     }
 }
 
-/// A row of the home page: an open case and my next outstanding task on it.
-pub struct HomeItem(Case);
+/// A row of the home page: an open case and my next outstanding task on it
+/// (found by `home` for the whole page, when asked for).
+pub struct HomeItem(Case, Option<entities::task::Model>);
 
 /// A row of the home page: an open case and my next outstanding task on it,
 /// with its due date.
@@ -452,20 +455,18 @@ impl HomeItem {
         &self.0
     }
     /// My next outstanding task ("No outstanding actions" when none).
-    async fn next_task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
-        Ok(self.0.next_task(ctx).await?.map(Task))
+    async fn next_task(&self) -> Option<Task> {
+        self.1.clone().map(Task)
     }
     /// Its due date.
-    async fn due_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Date>> {
-        Ok(self.0.next_task(ctx).await?.map(|t| Date(t.due_date)))
+    async fn due_date(&self) -> Option<Date> {
+        self.1.as_ref().map(|t| Date(t.due_date))
     }
     /// Whether that date has passed ("Overdue").
-    async fn overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(self
-            .0
-            .next_task(ctx)
-            .await?
-            .is_some_and(|t| t.due_date < casework::today()))
+    async fn overdue(&self) -> bool {
+        self.1
+            .as_ref()
+            .is_some_and(|t| t.due_date < casework::today())
     }
 }
 
@@ -533,9 +534,17 @@ impl CasesQuery {
     ) -> async_graphql::Result<Case> {
         let id = parse_id(&id, NodeKind::Case)?;
         let reader = ctx.reader()?;
-        let found = casework::cases::get(ctx.app(), reader, id).await?;
-        // The case page asks for most relations at once: load them in two
-        // rounds rather than one statement per field as each resolves.
+        // The owner, when asked for, comes with the case.
+        let found = if ctx.look_ahead().field("owner").exists() {
+            let (found, owner) = casework::cases::get_with_owner(ctx.app(), reader, id).await?;
+            prime(ctx, owner.map(|u| (UserKey(u.id), u))).await;
+            found
+        } else {
+            casework::cases::get(ctx.app(), reader, id).await?
+        };
+        // The case page asks for most relations at once: load them in one
+        // round (each relation with the people it names) rather than one
+        // statement per field as each resolves.
         prefetch_cases(ctx, reader, std::slice::from_ref(&found), ctx.look_ahead()).await?;
         Ok(Case(found))
     }
@@ -566,22 +575,45 @@ impl CasesQuery {
             casework::cases::list(ctx.app(), reader, &filter, page).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         prefetch_cases(ctx, reader, &rows, node.field("case")).await?;
+        // My next outstanding task on each case: the first of the pending
+        // tasks I may see, by due date. When the case's own fields load its
+        // tasks, they are in the request's cache already; otherwise only the
+        // pending ones are read.
+        let mut next: HashMap<Uuid, entities::task::Model> = HashMap::new();
         if node.field("nextTask").exists()
             || node.field("dueDate").exists()
             || node.field("overdue").exists()
         {
-            let tasks: Vec<_> = futures::future::try_join_all(
-                rows.iter().map(|c| ctx.load(TasksKey(c.id, reader))),
-            )
-            .await?
-            .into_iter()
-            .flatten()
-            .flat_map(|ts| ts.into_iter().find(|t| t.status == DbTaskStatus::Pending))
-            .collect();
-            prefetch_tasks(ctx, reader, &tasks, node.field("nextTask")).await?;
+            let cached = ["tasks", "nextTasks", "nextTaskDueDate", "myTaskCounts"]
+                .iter()
+                .any(|f| node.field("case").field(f).exists());
+            let tasks: Vec<Vec<entities::task::Model>> = if cached {
+                futures::future::try_join_all(rows.iter().map(|c| ctx.load(TasksKey(c.id, reader))))
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            } else {
+                futures::future::try_join_all(
+                    rows.iter().map(|c| ctx.load(PendingTasksKey(c.id, reader))),
+                )
+                .await?
+                .into_iter()
+                .flatten()
+                .collect()
+            };
+            for task in tasks
+                .into_iter()
+                .flat_map(|ts| ts.into_iter().find(|t| t.status == DbTaskStatus::Pending))
+            {
+                next.insert(task.case_id, task);
+            }
+            let first: Vec<_> = next.values().cloned().collect();
+            prefetch_tasks(ctx, reader, &first, node.field("nextTask")).await?;
         }
         Ok(counted_connection(rows, offset, has_next, total, |c| {
-            HomeItem(Case(c))
+            let task = next.get(&c.id).cloned();
+            HomeItem(Case(c), task)
         }))
     }
 }

@@ -26,7 +26,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use entities::{UserKind, case, case_party};
+use entities::{UserKind, case, case_party, user};
 
 use super::{Allowed, Caller, Staff};
 use crate::{
@@ -140,6 +140,21 @@ pub async fn find_visible(
 ) -> ApiResult<case::Model> {
     case::Entity::find_by_id(id)
         .filter(visible(reader))
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("Case"))
+}
+
+/// [`find_visible`] with the case's owner joined (one statement): the
+/// case page shows the owner.
+pub async fn find_visible_with_owner(
+    conn: &impl ConnectionTrait,
+    reader: Reader,
+    id: Uuid,
+) -> ApiResult<(case::Model, Option<user::Model>)> {
+    case::Entity::find_by_id(id)
+        .filter(visible(reader))
+        .find_also_related(user::Entity)
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("Case"))

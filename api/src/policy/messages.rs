@@ -92,6 +92,15 @@ pub fn notable(reader: Reader) -> Condition {
     }
 }
 
+/// [`notable`] for one message already known to be [`visible`] to `reader`
+/// (a row of a statement filtered by it): the same test, beyond
+/// visibility, in Rust. Not sent by the reader; for staff a party's reply,
+/// for a party a staff message.
+pub fn is_notable(reader: Reader, message: &message::Model) -> bool {
+    message.sender_user_id != reader.user_id
+        && (message.parent_message_id.is_some() == reader.is_staff())
+}
+
 /// One message by id, if `reader` may see it; `NOT_FOUND` otherwise.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,

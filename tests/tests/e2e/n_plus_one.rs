@@ -28,7 +28,7 @@ use axum::{
 use chrono::{Duration, Utc};
 use entities::{
     DocumentCategory, PartyKind, ScanStatus, TaskStatus, case, case_note, case_party, document,
-    message, organisation, task,
+    message, message_read, organisation, task,
 };
 use http_body_util::BodyExt;
 use portal_tests::{TestApp, fixtures::TestUser, gid};
@@ -132,8 +132,13 @@ impl Counted {
 
     /// Runs `query` with `first` and returns (statements, response).
     async fn run(&self, user: &TestUser, query: &str, first: usize) -> (usize, Value) {
+        self.run_with(user, query, json!({ "first": first })).await
+    }
+
+    /// Runs `query` with `variables` and returns (statements, response).
+    async fn run_with(&self, user: &TestUser, query: &str, variables: Value) -> (usize, Value) {
         let before = self.statements.load(Ordering::SeqCst);
-        let body = json!({ "query": query, "variables": { "first": first } });
+        let body = json!({ "query": query, "variables": variables });
         let response = self
             .router
             .clone()
@@ -882,4 +887,143 @@ async fn webhook_lists_with_their_deliveries_cost_the_same_for_ten_or_forty_rows
         "webhookEvents: 10 rows {small}, 40 rows {large}"
     );
     assert!(small <= 10, "webhookEvents: {small} statements");
+}
+
+/// The home page as `bench cases` asks for it (bench/src/cases.rs `HOME`,
+/// with the page size as a variable).
+const BENCH_HOME: &str = "query Home($first: Int) { home(first: $first) { edges { node {
+  case { id reference type statusLabel complainantName landlordName }
+  nextTask { id title dueDate } dueDate overdue } } pageInfo { hasNextPage endCursor } } }";
+
+/// The case page as `bench cases` and the suite ask for it
+/// (bench/src/cases.rs `CASE`).
+const BENCH_CASE: &str = "query CasePage($id: ID!) { case(id: $id) {
+  id reference type stage statusLabel category createdAt closedAt
+  owner { id name team role } resident { name address } landlord { name address }
+  nextTasks { id title dueDate status overdue }
+  tasks { id title dueDate status overdue assigneeKind assigneeName }
+  messages { id subject body createdAt fromStaff senderName read } unreadCount } }";
+
+/// Every case's unread count, through the list's own counting statement
+/// (no messages asked for).
+const UNREAD: &str = "query($first: Int) { cases(first: $first) { edges { node {
+  id reference unreadCount
+} } } }";
+
+/// What is counted: every SQL statement the request runs, from the session
+/// lookup (one statement: the session with its user and permissions) to the
+/// last loader batch, for the resident and for staff.
+///
+/// - `home(first: 50)`: 4 = authentication + the page of cases (with the
+///   next due date as its sort key) + the parties with their users and
+///   organisations (complainant and landlord names) + the tasks (next task).
+/// - the case page: 5 = authentication + the case with its owner + the
+///   parties with their users and organisations (resident, landlord) + the
+///   tasks with their assignees + the messages with their senders and the
+///   reader's read receipts (`read`, and `unreadCount` counted from them).
+///   It was 8: the owner, the assignees and the senders (one statement), the
+///   read receipts and the unread count were three more.
+#[tokio::test]
+async fn home_of_fifty_and_the_case_page_cost_four_and_five_statements() {
+    let app = TestApp::init().await;
+    let owner = app.caseworker().await;
+    let resident = app.resident().await;
+    seed(&app, 60, &owner, &resident).await;
+    // Read receipts: the resident has read the staff message of every even
+    // case, the caseworker the resident's reply on every third.
+    let mut cases = case::Entity::find().all(app.db()).await.unwrap();
+    cases.sort_by(|a, b| a.reference.cmp(&b.reference));
+    let messages = message::Entity::find().all(app.db()).await.unwrap();
+    let mut receipts = vec![];
+    for (i, c) in cases.iter().enumerate() {
+        for m in messages.iter().filter(|m| m.case_id == c.id) {
+            let reader = match m.parent_message_id {
+                None if i.is_multiple_of(2) => resident.user.id,
+                Some(_) if i.is_multiple_of(3) => owner.user.id,
+                _ => continue,
+            };
+            receipts.push(message_read::ActiveModel {
+                message_id: Set(m.id),
+                user_id: Set(reader),
+                read_at: Set(Utc::now()),
+            });
+        }
+    }
+    message_read::Entity::insert_many(receipts)
+        .exec(app.db())
+        .await
+        .unwrap();
+    let counted = Counted::new(&app).await;
+
+    for (user, who) in [(&resident, "resident"), (&owner, "staff")] {
+        let (statements, page) = counted.run(user, BENCH_HOME, 50).await;
+        let edges = page["data"]["home"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 50, "home as {who}");
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["case"]["complainantName"] == "Test Resident"
+                    && e["node"]["case"]["landlordName"] == "Northside Housing"
+                    && e["node"]["nextTask"]["title"] == "Upload documents"),
+            "home as {who}: {page}"
+        );
+        assert_eq!(
+            statements, 4,
+            "home(first: 50) as {who}: authentication and at most 3 statements"
+        );
+
+        // The list's own unread counts (its COUNT statement), to compare the
+        // case page's (counted from the rows it loads) with.
+        let (_, list) = counted.run(user, UNREAD, 60).await;
+        let list = list["data"]["cases"]["edges"].as_array().unwrap().clone();
+        assert_eq!(list.len(), 60);
+        let mut unread_total = 0;
+        for (i, edge) in list.iter().enumerate() {
+            let node = &edge["node"];
+            let (statements, page) = counted
+                .run_with(user, BENCH_CASE, json!({ "id": node["id"] }))
+                .await;
+            let case = &page["data"]["case"];
+            assert_eq!(case["reference"], node["reference"]);
+            assert_eq!(
+                case["unreadCount"], node["unreadCount"],
+                "case {i} as {who}: {case}"
+            );
+            unread_total += case["unreadCount"].as_i64().unwrap();
+            assert_eq!(case["owner"]["name"], "Test Staff", "{case}");
+            assert_eq!(case["resident"]["name"], "Test Resident", "{case}");
+            assert_eq!(case["landlord"]["name"], "Northside Housing", "{case}");
+            let tasks = case["tasks"].as_array().unwrap();
+            let messages = case["messages"].as_array().unwrap();
+            let senders: Vec<&Value> = messages.iter().map(|m| &m["senderName"]).collect();
+            let reads: Vec<&Value> = messages.iter().map(|m| &m["read"]).collect();
+            let index: usize = case["reference"].as_str().unwrap()[4..].parse().unwrap();
+            let i = index - 1;
+            if who == "resident" {
+                // Their own task and both messages (the staff message and
+                // their reply, which counts as read).
+                assert_eq!(tasks.len(), 1, "{case}");
+                assert_eq!(tasks[0]["assigneeName"], "Test Resident", "{case}");
+                assert_eq!(senders, [&json!("Test Staff"), &json!("Test Resident")]);
+                assert_eq!(reads, [&json!(i.is_multiple_of(2)), &json!(true)], "{case}");
+            } else {
+                // Both parties' tasks; the staff message is their own.
+                let mut names: Vec<&str> = tasks
+                    .iter()
+                    .map(|t| t["assigneeName"].as_str().unwrap())
+                    .collect();
+                names.sort_unstable();
+                assert_eq!(names, ["Northside Housing", "Test Resident"], "{case}");
+                assert_eq!(reads, [&json!(true), &json!(i.is_multiple_of(3))], "{case}");
+            }
+            assert_eq!(
+                statements, 5,
+                "the case page as {who}: authentication and 4 statements"
+            );
+        }
+        // Unread: the staff message for the resident on odd cases, the reply
+        // for staff on cases not divisible by three.
+        let expected = if who == "resident" { 30 } else { 40 };
+        assert_eq!(unread_total, expected, "{who}");
+    }
 }
