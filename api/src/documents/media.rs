@@ -21,7 +21,6 @@
 //! blocking thread) and only a few bytes at known offsets.
 
 use std::{
-    fs::File,
     io::{self, Read, Seek, SeekFrom},
 };
 
@@ -203,7 +202,7 @@ pub fn mpeg_audio_frame(header: &[u8]) -> Option<usize> {
 /// An MP3 file: an optional ID3v2 tag (skipped by its own size), then a
 /// frame header, and another where that frame ends unless the file ends
 /// there. Zero padding after the tag (some taggers write it) is skipped.
-pub fn is_mp3(file: &mut File, size: u64) -> io::Result<bool> {
+pub fn is_mp3(file: &mut (impl Read + Seek), size: u64) -> io::Result<bool> {
     let mut start = 0u64;
     file.seek(SeekFrom::Start(0))?;
     let mut tag = [0u8; 10];
@@ -247,7 +246,7 @@ pub fn is_mp3(file: &mut File, size: u64) -> io::Result<bool> {
     Ok(mpeg_audio_frame(&header).is_some() || (header.starts_with(b"TAG") && next + 128 == size))
 }
 
-fn read_at_most(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_at_most(file: &mut (impl Read + Seek), buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..])? {
