@@ -18,9 +18,7 @@
 //! Both read the spooled file with blocking I/O; callers run them on a
 //! blocking thread.
 
-use std::{
-    io::{self, BufReader, Read, Seek, SeekFrom},
-};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use quick_xml::{Reader, events::Event};
 

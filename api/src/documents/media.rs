@@ -20,9 +20,7 @@
 //! The checks read the file with blocking I/O (callers run them on a
 //! blocking thread) and only a few bytes at known offsets.
 
-use std::{
-    io::{self, Read, Seek, SeekFrom},
-};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The ASF header object GUID (`75B22630-668E-11CF-A6D9-00AA0062CE6C`, as
 /// stored).

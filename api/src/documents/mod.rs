@@ -194,7 +194,13 @@ fn check_all(files: Vec<NewFile>, max: u64) -> ApiResult<Vec<Checked>> {
                 )));
             }
             match &streamed.outcome {
-                Ok(kind) => ok.push((f.field, Source::Streamed(streamed.clone()), name, *kind, f.category)),
+                Ok(kind) => ok.push((
+                    f.field,
+                    Source::Streamed(streamed.clone()),
+                    name,
+                    *kind,
+                    f.category,
+                )),
                 Err(refusal) => {
                     refused.get_or_insert(f.field);
                     reasons.push(refusal.message().to_owned());

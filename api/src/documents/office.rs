@@ -17,9 +17,7 @@
 //!   0x0A, bit 0x0100), or a `FILEPASS` record (0x002F) in the Excel
 //!   workbook globals (`Workbook` / `Book` stream).
 
-use std::{
-    io::{self, Read, Seek, SeekFrom},
-};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The characters that end a PDF name (whitespace and delimiters).
 fn ends_name(b: u8) -> bool {

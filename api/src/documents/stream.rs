@@ -289,9 +289,10 @@ impl FileSink {
         };
         if tx.send(Feed::Data(chunk)).await.is_err() {
             // The upload stopped: its error says why.
-            return Err(self.stop().await.unwrap_or_else(|| {
-                StorageError::Backend("the storage upload stopped".into())
-            }));
+            return Err(self
+                .stop()
+                .await
+                .unwrap_or_else(|| StorageError::Backend("the storage upload stopped".into())));
         }
         Ok(())
     }
@@ -318,7 +319,9 @@ impl FileSink {
         let put_key = key.clone();
         let put = tokio::spawn(async move {
             let mut reader = reader;
-            storage.put(&put_key, &mut reader, kind.content_type()).await
+            storage
+                .put(&put_key, &mut reader, kind.content_type())
+                .await
         });
         self.state = State::Streaming {
             tx,
@@ -359,10 +362,7 @@ impl FileSink {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Spooling(mut spool) => {
                 spool.flush().await.map_err(io_error)?;
-                spool
-                    .seek(SeekFrom::Start(0))
-                    .await
-                    .map_err(io_error)?;
+                spool.seek(SeekFrom::Start(0)).await.map_err(io_error)?;
                 Ok(Received::Spooled(spool.into_std().await))
             }
             State::Streaming {
@@ -546,7 +546,9 @@ mod tests {
         for c in png[..30].chunks(3) {
             sink.write(Bytes::copy_from_slice(c)).await.unwrap();
         }
-        sink.write(Bytes::copy_from_slice(&png[30..])).await.unwrap();
+        sink.write(Bytes::copy_from_slice(&png[30..]))
+            .await
+            .unwrap();
         let Received::Spooled(mut spool) = sink.finish().await.unwrap() else {
             panic!("a spoofed PDF was streamed");
         };
