@@ -7,6 +7,9 @@
 //!    password protection) and, only if all pass, streamed from its spool
 //!    file to storage under a key made from a new id (never the file name),
 //!    computing its SHA-256 on the way. A failure deletes what was stored.
+//!    A large file of a kind that can be checked as it streams was already
+//!    checked, hashed and stored while the request arrived ([`stream`]): it
+//!    is claimed here instead (and deleted by the transport when refused).
 //! 2. [`Staged::insert`], inside the caller's transaction (which may also
 //!    write a message reply): the rows, `PENDING_SCAN`, a `scan_document`
 //!    job each (the outbox, same transaction) and an audit entry.

@@ -123,8 +123,10 @@ fn multipart_request_limit(limits: &platform::config::Limits) -> u64 {
 ///   Such a request must also carry a `GraphQL-Require-Preflight` (or
 ///   `Apollo-Require-Preflight`) or an `Authorization` header: a form on
 ///   another site can post multipart bodies, but cannot set those headers.
-///   Files are spooled to anonymous temporary files as they arrive (never
-///   held whole in memory), each within `PORTAL_MAX_UPLOAD_BYTES`, at most
+///   Files are spooled to anonymous temporary files as they arrive, or,
+///   when large and of a kind checked as it streams, stored as they arrive
+///   (`documents::stream`; what no operation claims is deleted before the
+///   response); never held whole in memory; each within `PORTAL_MAX_UPLOAD_BYTES`, at most
 ///   [`MAX_FILES_PER_REQUEST`] of them, the whole request within
 ///   four times the file limit.
 pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Response {
