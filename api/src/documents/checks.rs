@@ -161,13 +161,23 @@ pub fn display_name(raw: &str) -> String {
 
 /// Checks the file against its name's extension; the accepted kind or why not.
 pub fn check(name: &str, file: &mut File) -> io::Result<Result<Kind, Refusal>> {
+    let size = file.metadata()?.len();
+    check_sized(name, file, size)
+}
+
+/// [`check`] on any seekable bytes of `size` bytes (a spool file, or the
+/// leading bytes of a streamed upload in a `Cursor`: see [`super::stream`]).
+pub fn check_sized(
+    name: &str,
+    file: &mut (impl Read + Seek),
+    size: u64,
+) -> io::Result<Result<Kind, Refusal>> {
     let Some(ext) = extension(name) else {
         return Ok(Err(Refusal::Type(format!(
             "\"{name}\" has no file extension, so its type cannot be checked. Accepted types: {}.",
             ALLOWED_EXTENSIONS.join(", ")
         ))));
     };
-    let size = file.metadata()?.len();
     if size == 0 {
         return Ok(Err(Refusal::Empty(format!("\"{name}\" is empty."))));
     }
@@ -400,13 +410,20 @@ fn looks_like_markup(head: &[u8]) -> bool {
     head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
-fn encrypted(name: &str) -> Refusal {
+/// The refusal of a file whose content is not what its extension says.
+pub(crate) fn mismatch(name: &str, what: &str) -> Refusal {
+    Refusal::Mismatch(format!(
+        "\"{name}\" does not contain what its extension says: it is not {what}."
+    ))
+}
+
+pub(crate) fn encrypted(name: &str) -> Refusal {
     Refusal::Encrypted(format!(
         "\"{name}\" is password-protected. Remove the password and upload it again."
     ))
 }
 
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_up_to(file: &mut (impl Read + Seek), buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..])? {
@@ -419,7 +436,7 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Text: no NUL bytes and no control characters other than tab, line
 /// breaks, form feed and escape (UTF-8 and 8-bit encodings both pass).
-fn is_text(file: &mut File) -> io::Result<bool> {
+fn is_text(file: &mut (impl Read + Seek)) -> io::Result<bool> {
     file.seek(SeekFrom::Start(0))?;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -427,19 +444,23 @@ fn is_text(file: &mut File) -> io::Result<bool> {
         if n == 0 {
             return Ok(true);
         }
-        if buf[..n]
-            .iter()
-            .any(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B) || *b == 0x7F)
-        {
+        if !is_text_bytes(&buf[..n]) {
             return Ok(false);
         }
     }
 }
 
+/// Whether these bytes pass [`is_text`] (also used chunk by chunk on a
+/// streamed upload).
+pub fn is_text_bytes(buf: &[u8]) -> bool {
+    !buf.iter()
+        .any(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B) || *b == 0x7F)
+}
+
 /// The entry names of a zip's central directory (empty if it has none or
 /// it is malformed). Reads only the end of the file and the directory, at
 /// most 4 MiB of it.
-fn zip_entry_names(file: &mut File, size: u64) -> io::Result<Vec<String>> {
+fn zip_entry_names(file: &mut (impl Read + Seek), size: u64) -> io::Result<Vec<String>> {
     // End of central directory: 22 bytes + a comment of up to 64 KiB.
     let tail_len = size.min(22 + 65_535);
     file.seek(SeekFrom::Start(size - tail_len))?;

@@ -18,10 +18,7 @@
 //! Both read the spooled file with blocking I/O; callers run them on a
 //! blocking thread.
 
-use std::{
-    fs::File,
-    io::{self, BufReader, Read, Seek, SeekFrom},
-};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use quick_xml::{Reader, events::Event};
 
@@ -36,7 +33,7 @@ pub enum XmlProblem {
 
 /// Reads `file` as XML to its end; `Ok(None)` when it is well-formed and
 /// declares no entities.
-pub fn xml_problem(file: &mut File) -> io::Result<Option<XmlProblem>> {
+pub fn xml_problem(file: &mut (impl Read + Seek)) -> io::Result<Option<XmlProblem>> {
     file.seek(SeekFrom::Start(0))?;
     let mut reader = Reader::from_reader(BufReader::new(&mut *file));
     // Matching end tags and well-formed comments are part of
@@ -137,7 +134,7 @@ fn declares_entities(doctype: &[u8]) -> bool {
 /// message: its headers (`head`, the first bytes of the file) name
 /// `MIME-Version` and a `multipart/related` `Content-Type` with a boundary,
 /// and a `--boundary` line follows the headers.
-pub fn is_mht(head: &[u8], file: &mut File) -> io::Result<bool> {
+pub fn is_mht(head: &[u8], file: &mut (impl Read + Seek)) -> io::Result<bool> {
     let text = String::from_utf8_lossy(head);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     // The header block ends at the first empty line.
@@ -195,7 +192,7 @@ pub fn is_mht(head: &[u8], file: &mut File) -> io::Result<bool> {
 
 /// Whether `needle` occurs in `file`, read in chunks that overlap by the
 /// needle's length.
-fn contains(file: &mut File, needle: &[u8]) -> io::Result<bool> {
+fn contains(file: &mut (impl Read + Seek), needle: &[u8]) -> io::Result<bool> {
     file.seek(SeekFrom::Start(0))?;
     let mut carry: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];

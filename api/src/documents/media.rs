@@ -20,10 +20,7 @@
 //! The checks read the file with blocking I/O (callers run them on a
 //! blocking thread) and only a few bytes at known offsets.
 
-use std::{
-    fs::File,
-    io::{self, Read, Seek, SeekFrom},
-};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The ASF header object GUID (`75B22630-668E-11CF-A6D9-00AA0062CE6C`, as
 /// stored).
@@ -203,7 +200,7 @@ pub fn mpeg_audio_frame(header: &[u8]) -> Option<usize> {
 /// An MP3 file: an optional ID3v2 tag (skipped by its own size), then a
 /// frame header, and another where that frame ends unless the file ends
 /// there. Zero padding after the tag (some taggers write it) is skipped.
-pub fn is_mp3(file: &mut File, size: u64) -> io::Result<bool> {
+pub fn is_mp3(file: &mut (impl Read + Seek), size: u64) -> io::Result<bool> {
     let mut start = 0u64;
     file.seek(SeekFrom::Start(0))?;
     let mut tag = [0u8; 10];
@@ -247,7 +244,7 @@ pub fn is_mp3(file: &mut File, size: u64) -> io::Result<bool> {
     Ok(mpeg_audio_frame(&header).is_some() || (header.starts_with(b"TAG") && next + 128 == size))
 }
 
-fn read_at_most(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_at_most(file: &mut (impl Read + Seek), buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..])? {

@@ -7,6 +7,9 @@
 //!    password protection) and, only if all pass, streamed from its spool
 //!    file to storage under a key made from a new id (never the file name),
 //!    computing its SHA-256 on the way. A failure deletes what was stored.
+//!    A large file of a kind that can be checked as it streams was already
+//!    checked, hashed and stored while the request arrived ([`stream`]): it
+//!    is claimed here instead (and deleted by the transport when refused).
 //! 2. [`Staged::insert`], inside the caller's transaction (which may also
 //!    write a message reply): the rows, `PENDING_SCAN`, a `scan_document`
 //!    job each (the outbox, same transaction) and an audit entry.
@@ -28,6 +31,7 @@ pub mod markup;
 pub mod media;
 pub mod office;
 pub mod scan_document;
+pub mod stream;
 
 use std::{
     pin::Pin,
@@ -65,8 +69,12 @@ pub const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
 pub struct NewFile {
     /// The input path of the file, for errors (e.g. `files.2.file`).
     pub field: String,
-    /// The spooled upload.
+    /// The upload: its name, and its spool file unless it was streamed.
     pub upload: UploadValue,
+    /// The file as stored while the request arrived (a large file of a kind
+    /// checked as it streams: [`stream`]); then `upload.content` holds no
+    /// bytes.
+    pub streamed: Option<std::sync::Arc<stream::StreamedFile>>,
     /// Its category.
     pub category: DocumentCategory,
 }
@@ -106,7 +114,9 @@ pub enum Attach {
 
 /// Checks every file and, if all pass, stores them all. `BAD_USER_INPUT`
 /// (field of the first refused file, one reason per refused file, each
-/// naming it) or `PAYLOAD_TOO_LARGE`; nothing is stored then.
+/// naming it) or `PAYLOAD_TOO_LARGE`; nothing is stored then. A streamed file
+/// ([`stream`]) was checked and stored as it arrived: it is claimed here (and
+/// deleted by the transport when refused or not claimed).
 pub async fn stage(app: &App, files: Vec<NewFile>) -> ApiResult<Staged> {
     let max = app.config.limits.max_upload_bytes;
     let checked = tokio::task::spawn_blocking(move || check_all(files, max))
@@ -114,36 +124,65 @@ pub async fn stage(app: &App, files: Vec<NewFile>) -> ApiResult<Staged> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("check task: {e}")))??;
 
     let mut staged = Staged::default();
-    for (file, name, kind, category) in checked {
-        let id = Uuid::now_v7();
-        let key = keys::document(id);
-        let mut reader = HashingReader::new(tokio::fs::File::from_std(file));
-        let stored = app
-            .storage
-            .put(&key, &mut reader, kind.content_type())
-            .await;
-        match stored {
-            Ok(size) => staged.0.push(StagedFile {
-                id,
-                key,
-                name,
-                content_type: kind.content_type(),
-                category,
-                size,
-                sha256: hex::encode(reader.hasher.finalize()),
-            }),
-            Err(e) => {
-                staged.discard(app).await;
-                return Err(ApiError::Internal(
-                    anyhow::Error::new(e).context("storing an upload"),
-                ));
+    for (field, source, name, kind, category) in checked {
+        let file = match source {
+            Source::Streamed(file) => {
+                if !file.claim() {
+                    staged.discard(app).await;
+                    return Err(ApiError::bad_input(
+                        field,
+                        "The same file part is given for more than one file.",
+                    ));
+                }
+                StagedFile {
+                    id: file.id,
+                    key: file.key.clone(),
+                    name,
+                    content_type: kind.content_type(),
+                    category,
+                    size: file.size,
+                    sha256: file.sha256.clone(),
+                }
             }
-        }
+            Source::Spool(spool) => {
+                let id = Uuid::now_v7();
+                let key = keys::document(id);
+                let mut reader = HashingReader::new(tokio::fs::File::from_std(spool));
+                match app
+                    .storage
+                    .put(&key, &mut reader, kind.content_type())
+                    .await
+                {
+                    Ok(size) => StagedFile {
+                        id,
+                        key,
+                        name,
+                        content_type: kind.content_type(),
+                        category,
+                        size,
+                        sha256: hex::encode(reader.hasher.finalize()),
+                    },
+                    Err(e) => {
+                        staged.discard(app).await;
+                        return Err(ApiError::Internal(
+                            anyhow::Error::new(e).context("storing an upload"),
+                        ));
+                    }
+                }
+            }
+        };
+        staged.0.push(file);
     }
     Ok(staged)
 }
 
-type Checked = (std::fs::File, String, checks::Kind, DocumentCategory);
+/// Where a checked file's bytes are.
+enum Source {
+    Spool(std::fs::File),
+    Streamed(std::sync::Arc<stream::StreamedFile>),
+}
+
+type Checked = (String, Source, String, checks::Kind, DocumentCategory);
 
 fn check_all(files: Vec<NewFile>, max: u64) -> ApiResult<Vec<Checked>> {
     let mut ok = Vec::with_capacity(files.len());
@@ -151,6 +190,27 @@ fn check_all(files: Vec<NewFile>, max: u64) -> ApiResult<Vec<Checked>> {
     let mut reasons = Vec::new();
     for f in files {
         let name = checks::display_name(&f.upload.filename);
+        if let Some(streamed) = f.streamed {
+            if streamed.size > max {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "The file \"{name}\" is larger than the limit of {max} bytes."
+                )));
+            }
+            match &streamed.outcome {
+                Ok(kind) => ok.push((
+                    f.field,
+                    Source::Streamed(streamed.clone()),
+                    name,
+                    *kind,
+                    f.category,
+                )),
+                Err(refusal) => {
+                    refused.get_or_insert(f.field);
+                    reasons.push(refusal.message().to_owned());
+                }
+            }
+            continue;
+        }
         let mut file = f.upload.content;
         let size = file
             .metadata()
@@ -168,7 +228,7 @@ fn check_all(files: Vec<NewFile>, max: u64) -> ApiResult<Vec<Checked>> {
                 use std::io::Seek;
                 file.rewind()
                     .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("rewind")))?;
-                ok.push((file, name, kind, f.category));
+                ok.push((f.field, Source::Spool(file), name, kind, f.category));
             }
             Err(refusal) => {
                 refused.get_or_insert(f.field);

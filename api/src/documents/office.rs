@@ -17,10 +17,7 @@
 //!   0x0A, bit 0x0100), or a `FILEPASS` record (0x002F) in the Excel
 //!   workbook globals (`Workbook` / `Book` stream).
 
-use std::{
-    fs::File,
-    io::{self, Read, Seek, SeekFrom},
-};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The characters that end a PDF name (whitespace and delimiters).
 fn ends_name(b: u8) -> bool {
@@ -79,37 +76,73 @@ fn decode_name(raw: &[u8]) -> Vec<u8> {
 const MAX_NAME: usize = 127 * 3;
 
 /// Whether the PDF names an `Encrypt` key anywhere (module docs).
-pub fn pdf_encrypted(file: &mut File) -> io::Result<bool> {
+pub fn pdf_encrypted(file: &mut (impl Read + Seek)) -> io::Result<bool> {
     file.seek(SeekFrom::Start(0))?;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut name: Option<Vec<u8>> = None;
+    let mut names = PdfNames::default();
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }
-        for &b in &buf[..n] {
-            if let Some(current) = name.as_mut() {
-                if ends_name(b) {
-                    if decode_name(current) == b"Encrypt" {
-                        return Ok(true);
-                    }
-                    name = None;
-                } else if current.len() < MAX_NAME {
-                    current.push(b);
-                }
-            }
-            if b == b'/' {
-                name = Some(Vec::new());
-            }
+        if names.feed(&buf[..n]) {
+            return Ok(true);
         }
     }
-    Ok(name.is_some_and(|n| decode_name(&n) == b"Encrypt"))
+    Ok(names.finish())
+}
+
+/// The PDF name tokenizer of [`pdf_encrypted`], fed chunk by chunk (a name
+/// split across chunks is still one name), so a streamed upload is checked
+/// as it passes.
+#[derive(Debug, Default)]
+pub struct PdfNames {
+    /// The name being read (after its `/`), if any.
+    name: Option<Vec<u8>>,
+}
+
+impl PdfNames {
+    /// Reads `chunk`; `true` once an `Encrypt` name has been seen.
+    pub fn feed(&mut self, chunk: &[u8]) -> bool {
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.name.is_none() {
+                // Outside a name only a `/` matters: skip to the next one.
+                match chunk[i..].iter().position(|&b| b == b'/') {
+                    Some(at) => {
+                        self.name = Some(Vec::new());
+                        i += at + 1;
+                    }
+                    None => return false,
+                }
+                continue;
+            }
+            let b = chunk[i];
+            i += 1;
+            let current = self.name.as_mut().expect("inside a name");
+            if ends_name(b) {
+                if decode_name(current) == b"Encrypt" {
+                    return true;
+                }
+                self.name = (b == b'/').then(Vec::new);
+            } else if current.len() < MAX_NAME {
+                current.push(b);
+            }
+        }
+        false
+    }
+
+    /// At the end of the file: whether the last name was `Encrypt`.
+    pub fn finish(&self) -> bool {
+        self.name
+            .as_ref()
+            .is_some_and(|n| decode_name(n) == b"Encrypt")
+    }
 }
 
 /// Whether an OLE2 compound file is password-protected (module docs);
 /// `None` when it is not a readable compound file at all.
-pub fn ole2_encrypted(file: &mut File) -> io::Result<Option<bool>> {
+pub fn ole2_encrypted(file: &mut (impl Read + Seek)) -> io::Result<Option<bool>> {
     file.seek(SeekFrom::Start(0))?;
     let Ok(mut compound) = cfb::CompoundFile::open(&mut *file) else {
         return Ok(None);
@@ -169,7 +202,10 @@ fn biff_has_filepass(stream: &mut impl Read) -> io::Result<bool> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::io::{Cursor, Write};
+    use std::{
+        fs::File,
+        io::{Cursor, Write},
+    };
 
     pub fn file_of(bytes: &[u8]) -> File {
         let mut file = tempfile::tempfile().unwrap();

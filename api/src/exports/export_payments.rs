@@ -1,14 +1,17 @@
 //! `export_payments`: writes one export's CSV into storage, streaming.
 //!
-//! 1. The export becomes `RUNNING` (with `started_at`), and `total_rows` is
-//!    the search's count for the filter, so progress can be shown.
+//! 1. The export becomes `RUNNING` (with `started_at`); `total_rows`, the
+//!    search's count for the filter (so progress can be shown), is counted
+//!    beside the rows on another connection and set when known (within a
+//!    moment of the start), then set to the rows written at the end.
 //! 2. Rows flow from the database straight into [`Storage::put`] through a
 //!    small bounded channel, so memory stays flat whatever the row count:
 //!    - on PostgreSQL, `COPY (<the search's SELECT>) TO STDOUT WITH (FORMAT
 //!      csv)` on one pooled connection, the cells formatted and
 //!      formula-escaped in SQL ([`csv_format::copy_statement`]); the bytes
-//!      are passed on as they arrive, with no per-row work in Rust but
-//!      counting records — that is what makes it as fast as `psql \copy`;
+//!      are passed on as they arrive, with no per-row work in Rust (records
+//!      are counted as COPY messages, one per row) — that is what makes it
+//!      as fast as `psql \copy`;
 //!    - on SQLite, SeaORM's row stream of the same query, each row written
 //!      with the `csv` crate ([`csv_format::ExportRow::write`]).
 //!
@@ -58,7 +61,7 @@ use super::{EXPIRES_AFTER_DAYS, csv_format};
 use crate::payments::search::{self, PaymentFilter, PaymentFilterInput};
 
 /// Update `rows_written` at least every this many rows...
-pub const PROGRESS_ROWS: u64 = 10_000;
+pub const PROGRESS_ROWS: u64 = 100_000;
 /// ...or this often.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Chunks in flight between the database and the upload (each at most a
@@ -174,19 +177,34 @@ pub async fn build(
         .map_err(|e| JobError::Permanent(format!("stored filter unreadable: {e}")))?;
     let filter = PaymentFilter::parse(&input, "filter")
         .map_err(|e| JobError::Permanent(format!("stored filter invalid: {e}")))?;
-    let total = search::totals(db, export.organisation_id, &filter)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?
-        .count;
     let mut running = export.clone().into_active_model();
     running.status = Set(ExportStatus::Running);
     running.started_at = Set(Some(Utc::now()));
     running.rows_written = Set(0);
-    running.total_rows = Set(Some(total));
+    running.total_rows = Set(None);
     running.update(db).await?;
 
+    // The count for `total_rows` runs beside the rows (another pooled
+    // connection), not before them: it is known within a moment of the
+    // start, and the export does not wait for it.
+    let count = async {
+        let total = search::totals(db, export.organisation_id, &filter)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?
+            .count;
+        payment_export::Entity::update_many()
+            .col_expr(payment_export::Column::TotalRows, Expr::value(Some(total)))
+            .filter(payment_export::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        Ok::<i64, JobError>(total)
+    };
     let key = keys::export(id);
-    let written = write_csv(db, storage, &key, id, export.organisation_id, &filter).await;
+    let (counted, written) = tokio::join!(
+        count,
+        write_csv(db, storage, &key, id, export.organisation_id, &filter)
+    );
+    let written = counted.and(written);
     let report = match written {
         Ok(report) => report,
         Err(e) => {
@@ -202,6 +220,8 @@ pub async fn build(
     let mut done = export.clone().into_active_model();
     done.status = Set(ExportStatus::Completed);
     done.rows_written = Set(report.rows as i64);
+    // What was written is the total (the count ran in its own snapshot).
+    done.total_rows = Set(Some(report.rows as i64));
     done.size_bytes = Set(report.bytes as i64);
     done.storage_key = Set(Some(key));
     done.error = Set(None);
@@ -339,7 +359,11 @@ async fn copy_out(
         .acquire()
         .await
         .map_err(|e| JobError::Retry(format!("database: {e}")))?;
-    let mut counter = csv_format::RecordCounter::default();
+    // PostgreSQL sends each row as one CopyData message ("messages sent
+    // from the backend will always correspond to single data rows", the
+    // protocol's COPY section), and sqlx yields one chunk per message: the
+    // records are counted without reading their bytes.
+    let mut records = 0u64;
     let mut stream = conn
         .copy_out_raw(&statement)
         .await
@@ -351,17 +375,17 @@ async fn copy_out(
     buffer.extend_from_slice(&csv_format::header_line());
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| JobError::Retry(format!("COPY: {e}")))?;
-        counter.feed(&chunk);
+        records += 1;
         buffer.extend_from_slice(&chunk);
         if buffer.len() >= CHUNK_BYTES {
             send(&mut tx, buffer.split().freeze()).await?;
-            progress.rows(counter.records).await?;
+            progress.rows(records).await?;
         }
     }
     if !buffer.is_empty() {
         send(&mut tx, buffer.freeze()).await?;
     }
-    Ok(counter.records)
+    Ok(records)
 }
 
 /// SQLite (and any other backend): the row stream of the same query,

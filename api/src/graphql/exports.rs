@@ -88,7 +88,9 @@ impl PaymentExport {
     async fn rows_written(&self) -> i64 {
         self.0.rows_written
     }
-    /// Rows the filter matched when the export started (for a progress bar).
+    /// Rows the filter matches, for a progress bar: counted while the first
+    /// rows are written (null until then); once `COMPLETED`, the rows in the
+    /// file, like `rowsWritten`.
     async fn total_rows(&self) -> Option<i64> {
         self.0.total_rows
     }

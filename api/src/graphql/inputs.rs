@@ -58,6 +58,9 @@ pub fn new_files(
                     ));
                 }
             };
+            let streamed = ctx
+                .data_opt::<documents::stream::StreamedUploads>()
+                .and_then(|s| s.0.get(&input.file.0).cloned());
             let upload = input.file.value(ctx).map_err(|_| {
                 ApiError::bad_input(
                     format!("{prefix}.{i}.file"),
@@ -67,6 +70,7 @@ pub fn new_files(
             Ok(NewFile {
                 field: format!("{prefix}.{i}.file"),
                 upload,
+                streamed,
                 category: category.into(),
             })
         })

@@ -123,8 +123,10 @@ fn multipart_request_limit(limits: &platform::config::Limits) -> u64 {
 ///   Such a request must also carry a `GraphQL-Require-Preflight` (or
 ///   `Apollo-Require-Preflight`) or an `Authorization` header: a form on
 ///   another site can post multipart bodies, but cannot set those headers.
-///   Files are spooled to anonymous temporary files as they arrive (never
-///   held whole in memory), each within `PORTAL_MAX_UPLOAD_BYTES`, at most
+///   Files are spooled to anonymous temporary files as they arrive, or,
+///   when large and of a kind checked as it streams, stored as they arrive
+///   (`documents::stream`; what no operation claims is deleted before the
+///   response); never held whole in memory; each within `PORTAL_MAX_UPLOAD_BYTES`, at most
 ///   [`MAX_FILES_PER_REQUEST`] of them, the whole request within
 ///   four times the file limit.
 pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Response {
@@ -162,6 +164,9 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
     if let Some(slot) = parts.extensions.get::<super::access_log::PrincipalSlot>() {
         slot.record(&viewer);
     }
+    // Files a multipart request stored while it arrived: what no resolver
+    // claims is deleted before the response goes out (`documents::stream`).
+    let mut streamed: Option<crate::documents::stream::StreamedSet> = None;
     let batch = if lowercase.starts_with("application/json") {
         let too_large = || {
             error_response(
@@ -228,8 +233,11 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
                 )),
             );
         }
-        match multipart::receive(&content_type, body, limits, total).await {
-            Ok(batch) => batch,
+        match multipart::receive(&content_type, body, limits, total, &state.app.storage).await {
+            Ok((batch, set)) => {
+                streamed = Some(set);
+                batch
+            }
             Err(e) => {
                 let status = match e.code() {
                     ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -286,6 +294,9 @@ pub async fn graphql_post(State(state): State<HttpState>, req: Request) -> Respo
         .data(client)
         .data(crate::graphql::loaders::RequestLoader::new(&state.app.db));
     let response = state.schema.execute_batch(batch).await;
+    if let Some(set) = streamed.take() {
+        set.cleanup().await;
+    }
     count_errors(&response);
     // Every operation refused for the caller's cost budget: the whole
     // request was refused, so say so in HTTP too (`graphql::cost`).
@@ -320,9 +331,15 @@ fn parse_operations(bytes: &[u8]) -> Result<BatchRequest, ApiError> {
 mod multipart {
     use std::collections::HashMap;
 
+    use std::sync::Arc;
+
     use async_graphql::{BatchRequest, UploadValue};
     use axum::body::Body;
-    use tokio::io::AsyncWriteExt;
+    use platform::storage::Storage;
+
+    use crate::documents::stream::{
+        FileSink, Received, StreamedFile, StreamedSet, StreamedUploads,
+    };
 
     use super::{MAX_FILES_PER_REQUEST, parse_operations};
     use crate::error::ApiError;
@@ -363,6 +380,17 @@ mod multipart {
         }
     }
 
+    /// The `UploadValue` content of a streamed file: an anonymous file of its
+    /// size with no bytes written (sparse: no disk used), so a resolver that
+    /// only asks for the size (the housing-cost CSV limit) sees it. The bytes
+    /// are in storage (`documents::stream`).
+    fn placeholder(size: u64) -> Result<std::fs::File, ApiError> {
+        let file = tempfile::tempfile()
+            .and_then(|f| f.set_len(size).map(|()| f))
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("upload placeholder")))?;
+        Ok(file)
+    }
+
     /// Reads a multipart GraphQL request, spooling each file to an anonymous
     /// temporary file (removed when the last handle closes).
     pub(super) async fn receive(
@@ -370,6 +398,26 @@ mod multipart {
         body: Body,
         limits: &platform::config::Limits,
         total: u64,
+        storage: &Storage,
+    ) -> Result<(BatchRequest, StreamedSet), ApiError> {
+        let mut set = StreamedSet::new(storage.clone());
+        match receive_into(content_type, body, limits, total, storage, &mut set).await {
+            Ok(batch) => Ok((batch, set)),
+            Err(e) => {
+                // Nothing a refused request streamed is kept.
+                set.cleanup().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn receive_into(
+        content_type: &str,
+        body: Body,
+        limits: &platform::config::Limits,
+        total: u64,
+        storage: &Storage,
+        set: &mut StreamedSet,
     ) -> Result<BatchRequest, ApiError> {
         let boundary = multer::parse_boundary(content_type)
             .map_err(|_| malformed("The multipart request has no boundary."))?;
@@ -386,7 +434,7 @@ mod multipart {
 
         let mut operations = None;
         let mut map: Option<HashMap<String, Vec<String>>> = None;
-        let mut files: Vec<(String, UploadValue)> = Vec::new();
+        let mut files: Vec<(String, UploadValue, Option<Arc<StreamedFile>>)> = Vec::new();
         loop {
             let field = match multipart.next_field().await {
                 Ok(Some(field)) => field,
@@ -433,24 +481,35 @@ mod multipart {
                         )));
                     }
                     let content_type = field.content_type().map(ToString::to_string);
-                    let spool = tempfile::tempfile().map_err(|e| {
+                    let internal = |e: platform::storage::StorageError| {
+                        ApiError::Internal(anyhow::Error::new(e).context("receiving an upload"))
+                    };
+                    let mut sink = FileSink::new(storage.clone(), &filename).map_err(|e| {
                         ApiError::Internal(anyhow::Error::new(e).context("spool file"))
                     })?;
-                    let mut writer = tokio::fs::File::from_std(spool);
                     let mut field = field;
                     loop {
                         match field.chunk().await {
-                            Ok(Some(chunk)) => writer.write_all(&chunk).await.map_err(|e| {
-                                ApiError::Internal(anyhow::Error::new(e).context("spool upload"))
-                            })?,
+                            Ok(Some(chunk)) => {
+                                if let Err(e) = sink.write(chunk).await {
+                                    sink.fail().await;
+                                    return Err(internal(e));
+                                }
+                            }
                             Ok(None) => break,
-                            Err(e) => return Err(stream_error(e, Some(&filename), limits, total)),
+                            Err(e) => {
+                                sink.fail().await;
+                                return Err(stream_error(e, Some(&filename), limits, total));
+                            }
                         }
                     }
-                    writer.flush().await.map_err(|e| {
-                        ApiError::Internal(anyhow::Error::new(e).context("spool upload"))
-                    })?;
-                    let content = writer.into_std().await;
+                    let (content, streamed) = match sink.finish().await.map_err(internal)? {
+                        Received::Spooled(spool) => (spool, None),
+                        Received::Streamed(file) => {
+                            set.push(file.clone());
+                            (placeholder(file.size)?, Some(file))
+                        }
+                    };
                     files.push((
                         name,
                         UploadValue {
@@ -458,6 +517,7 @@ mod multipart {
                             content_type,
                             content,
                         },
+                        streamed,
                     ));
                 }
                 // Unknown non-file parts are ignored, as the spec allows.
@@ -468,8 +528,11 @@ mod multipart {
         let mut request = operations
             .ok_or_else(|| malformed("The multipart request has no \"operations\" part."))?;
         let mut map = map.ok_or_else(|| malformed("The multipart request has no \"map\" part."))?;
-        for (name, upload) in files {
-            // Files the map does not mention are dropped (and their spool removed).
+        // The streamed files of each operation, by its `Upload` index.
+        let mut streamed_by_request: HashMap<usize, StreamedUploads> = HashMap::new();
+        for (name, upload, streamed) in files {
+            // Files the map does not mention are dropped (and their spool
+            // removed; a streamed one is deleted as unclaimed).
             let Some(paths) = map.remove(&name) else {
                 continue;
             };
@@ -477,22 +540,50 @@ mod multipart {
                 let upload = upload.try_clone().map_err(|e| {
                     ApiError::Internal(anyhow::Error::new(e).context("spool handle"))
                 })?;
-                match &mut request {
-                    BatchRequest::Single(request) => request.set_upload(&path, upload),
+                let (index, request, before) = match &mut request {
+                    BatchRequest::Single(request) => {
+                        let before = request.uploads.len();
+                        request.set_upload(&path, upload);
+                        (0, request, before)
+                    }
                     BatchRequest::Batch(requests) => {
                         let (index, rest) = path.split_once('.').unwrap_or((path.as_str(), ""));
                         match index
                             .parse::<usize>()
                             .ok()
-                            .and_then(|i| requests.get_mut(i))
+                            .and_then(|i| requests.get_mut(i).map(|r| (i, r)))
                         {
-                            Some(request) => request.set_upload(rest, upload),
+                            Some((i, request)) => {
+                                let before = request.uploads.len();
+                                request.set_upload(rest, upload);
+                                (i, request, before)
+                            }
                             None => {
                                 return Err(malformed(format!(
                                     "The multipart map names the operation path \"{path}\", which does not exist."
                                 )));
                             }
                         }
+                    }
+                };
+                // `set_upload` appends when the path names a variable.
+                if let Some(file) = &streamed
+                    && request.uploads.len() > before
+                {
+                    streamed_by_request
+                        .entry(index)
+                        .or_default()
+                        .0
+                        .insert(before, file.clone());
+                }
+            }
+        }
+        for (index, uploads) in streamed_by_request {
+            match &mut request {
+                BatchRequest::Single(request) => request.data.insert(uploads),
+                BatchRequest::Batch(requests) => {
+                    if let Some(request) = requests.get_mut(index) {
+                        request.data.insert(uploads);
                     }
                 }
             }

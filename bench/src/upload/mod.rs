@@ -25,8 +25,10 @@
 //!    `Bearer` session and `GraphQL-Require-Preflight: 1`, the body streamed
 //!    from the file over a plain HTTP/1.1 connection (hand-written request,
 //!    `Content-Length` known), timed from the first byte sent to the response
-//!    read. The API spools the file to a temporary file, checks it, and
-//!    streams it to S3 while hashing it, all inside that time.
+//!    read. The API decides the file's type from its leading bytes, then
+//!    hashes and scans it as it arrives and streams it to S3 in the same
+//!    pass (`api::documents::stream`: the first 8 MiB are spooled, the rest
+//!    goes from the request to the multipart upload), all inside that time.
 //!
 //! Each object is checked with `HEAD` (its size must be the file's) and
 //! deleted; `sync` runs before each path so that one path's dirty pages are

@@ -176,6 +176,10 @@ impl S3Storage {
                     .part_number(part_number)
                     .content_length(len)
                     .body(ByteStream::from(chunk))
+                    // The part is not hashed again to sign it (TLS or the
+                    // loopback carries it; the document's own SHA-256 is kept).
+                    .customize()
+                    .disable_payload_signing()
                     .send()
                     .await
                     .map_err(|e| {

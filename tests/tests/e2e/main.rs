@@ -29,6 +29,7 @@ mod delivery;
 mod demo;
 mod documents;
 mod documents_downloads;
+mod documents_stream;
 mod documents_transport;
 mod documents_types;
 mod email_change;
