@@ -32,6 +32,8 @@ use std::{
 use platform::config::WebhookConfig;
 use url::{Host, Url};
 
+/// How long the check of a new endpoint URL waits for its name to resolve.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// What an endpoint URL may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UrlPolicy {
@@ -95,10 +97,16 @@ pub async fn check_endpoint_url(raw: &str, policy: &UrlPolicy) -> Result<Url, Ur
         return Err(UrlRefusal::Unresolvable(host));
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|_| UrlRefusal::Unresolvable(host.clone()))?
-        .collect();
+    // Bounded: a resolver that does not answer must not hold the request.
+    let addrs: Vec<SocketAddr> = tokio::time::timeout(
+        LOOKUP_TIMEOUT,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| UrlRefusal::Unresolvable(host.clone()))?
+    .collect();
     if addrs.is_empty() {
         return Err(UrlRefusal::Unresolvable(host));
     }
